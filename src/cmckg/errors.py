@@ -1,0 +1,38 @@
+"""Errors a user can act on: each names the file, the place in it and the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class CmckgError(Exception):
+    """Base for user-facing errors; ``str()`` is one line naming where the problem is."""
+
+    message: str
+    source: str | None = None
+    location: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = [part for part in (self.source, self.location) if part]
+        prefix = " ".join(where)
+        if self.field:
+            prefix = f"{prefix}, field '{self.field}'" if prefix else f"field '{self.field}'"
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class MappingError(CmckgError):
+    """A source record cannot be mapped (bad value, missing column, unknown term or unit)."""
+
+
+class ConfigError(CmckgError):
+    """A mapping or tool configuration is invalid."""
+
+
+class StoreError(CmckgError):
+    """The store could not be opened, read or written."""
+
+
+class QueryError(CmckgError):
+    """A saved query or its parameters are invalid."""

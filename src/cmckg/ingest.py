@@ -1,0 +1,247 @@
+"""Ingest: map sources to record graphs, diff against the store, apply as one change set.
+
+Mapping happens completely before anything is written, so a bad input leaves the store as it
+was. Unchanged records are skipped (re-ingest is a no-op); a changed record replaces its graph
+and its previous content is kept as a superseded revision in the metadata graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF, XSD
+
+from . import __version__
+from .errors import MappingError
+from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
+from .resources import ontology_path, term_files
+from .stores import ChangeSet, Store
+from .stores.terms import to_sparql
+from .vocab import CMC, IriMinter
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass
+class SourceSummary:
+    path: str
+    mapper: str
+    sha256: str = ""
+    records: int = 0
+    triples: int = 0
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    sources: list[SourceSummary] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.sources)
+
+    @property
+    def triples(self) -> int:
+        return sum(s.triples for s in self.sources)
+
+    @property
+    def changed(self) -> int:
+        return sum(s.added + s.replaced + s.superseded for s in self.sources)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for s in self.sources for w in s.warnings]
+
+
+def content_sha256(graph: Graph) -> str:
+    lines = sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in graph)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def map_sources(
+    sources: Iterable[str | Path],
+    minter: IriMinter,
+    mapping: Mapping[str, Any] | None = None,
+    format_name: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[tuple[SourceSummary, list[RecordGraph], str]]:
+    """Map every source (pure, no store). Raises MappingError on the first bad input."""
+    paths = [Path(s) for s in sources]
+    mapped = []
+    for index, path in enumerate(paths):
+        if progress:
+            progress(str(path), index, len(paths))
+        if not path.is_file():
+            raise MappingError("no such file (or it is a directory)", str(path))
+        mapper = mapper_for(path, format_name, has_mapping=mapping is not None)
+        sha = file_sha256(path)
+        context = MapContext(minter=minter, source_path=path, source_sha256=sha)
+        records = list(mapper.map(context, mapping))
+        summary = SourceSummary(str(path), mapper.name, sha256=sha, records=len(records))
+        for record in records:
+            record.check_no_blank_nodes()
+            summary.triples += len(record.triples)
+            summary.warnings.extend(record.warnings)
+        mapped.append((summary, records, f"{mapper.name}@{mapper.version}"))
+    if progress:
+        progress("", len(paths), len(paths))
+    return mapped
+
+
+def ingest(
+    store: Store,
+    sources: Iterable[str | Path],
+    minter: IriMinter,
+    mapping: Mapping[str, Any] | None = None,
+    format_name: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Map ``sources`` and write what changed to ``store`` in one atomic change set."""
+    store.check_writable()
+    mapped = map_sources(sources, minter, mapping, format_name, progress)
+    _check_unique_graphs(mapped)
+    now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
+    changes = ChangeSet()
+    _plan_vocabulary(store, minter, changes, now)
+    report = IngestReport()
+    for summary, records, mapper_id in mapped:
+        _plan_source(store, minter, summary, records, mapper_id, changes, now)
+        report.sources.append(summary)
+    store.apply(changes)
+    return report
+
+
+def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], str]]) -> None:
+    seen: dict[URIRef, str] = {}
+    for summary, records, _ in mapped:
+        for record in records:
+            if record.graph_iri in seen:
+                raise MappingError(
+                    f"record '{record.record_id}' appears twice (also in {seen[record.graph_iri]})",
+                    summary.path,
+                )
+            seen[record.graph_iri] = summary.path
+
+
+def _stored_metadata(store: Store, minter: IriMinter, graphs: list[URIRef]) -> dict:
+    """Current metadata triples of ``graphs``: {graph: [(p, o), ...]}."""
+    found: dict[URIRef, list] = {}
+    meta = to_sparql(minter.metadata_graph)
+    for start in range(0, len(graphs), 500):
+        values = " ".join(to_sparql(g) for g in graphs[start : start + 500])
+        result = store.query(
+            f"SELECT ?g ?p ?o WHERE {{ VALUES ?g {{ {values} }} GRAPH {meta} {{ ?g ?p ?o }} }}"
+        )
+        for g, p, o in result.rows:
+            found.setdefault(g, []).append((p, o))
+    return found
+
+
+def _graphs_from_source(store: Store, minter: IriMinter, source_path: str) -> set[URIRef]:
+    result = store.query(
+        f"SELECT ?g WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} "
+        "{ ?g a ?type ; ?path ?source } }",
+        {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path)},
+    )
+    return {row[0] for row in result.rows}
+
+
+def _plan_source(
+    store: Store,
+    minter: IriMinter,
+    summary: SourceSummary,
+    records: list[RecordGraph],
+    mapper_id: str,
+    changes: ChangeSet,
+    now: Literal,
+) -> None:
+    mapper_name, mapper_version = mapper_id.split("@")
+    stored = _stored_metadata(store, minter, [r.graph_iri for r in records])
+    for record in records:
+        digest = content_sha256(record.triples)
+        old = stored.get(record.graph_iri)
+        old_digest = _value(old, CMC.contentSha256)
+        if old_digest == digest:
+            summary.unchanged += 1
+            continue
+        if old:
+            _supersede(store, minter, record.graph_iri, old, changes, now)
+            summary.replaced += 1
+        else:
+            summary.added += 1
+        changes.put_graphs[record.graph_iri] = record.triples
+        meta = minter.metadata_graph
+        g = record.graph_iri
+        for p, o in (
+            (RDF.type, CMC.RecordGraph),
+            (CMC.recordId, Literal(record.record_id)),
+            (CMC.sourcePath, Literal(summary.path)),
+            (CMC.sourceSha256, Literal(summary.sha256)),
+            (CMC.contentSha256, Literal(digest)),
+            (CMC.mapper, Literal(mapper_name)),
+            (CMC.mapperVersion, Literal(mapper_version)),
+            (PROV.generatedAtTime, now),
+        ):
+            changes.add.append((g, p, o, meta))
+    current = {r.graph_iri for r in records}
+    for vanished in sorted(_graphs_from_source(store, minter, summary.path) - current):
+        old = _stored_metadata(store, minter, [vanished]).get(vanished, [])
+        _supersede(store, minter, vanished, old, changes, now)
+        changes.drop_graphs.append(vanished)
+        summary.superseded += 1
+
+
+def _supersede(
+    store: Store,
+    minter: IriMinter,
+    graph_iri: URIRef,
+    old_meta: list,
+    changes: ChangeSet,
+    now: Literal,
+) -> None:
+    """Keep the stored content of ``graph_iri`` as a revision and remove its current metadata."""
+    meta = minter.metadata_graph
+    old_digest = _value(old_meta, CMC.contentSha256) or ""
+    revision = URIRef(f"{graph_iri}/revision/{old_digest[:16] or 'unknown'}")
+    snapshot = store.graph(graph_iri).serialize(format="nt")
+    for p, o in old_meta:
+        changes.remove.append((graph_iri, p, o, meta))
+    for p, o in (
+        (RDF.type, CMC.SupersededRevision),
+        (CMC.revisionOf, graph_iri),
+        (CMC.contentSha256, Literal(old_digest)),
+        (CMC.sourceSha256, Literal(_value(old_meta, CMC.sourceSha256) or "")),
+        (PROV.generatedAtTime, _value(old_meta, PROV.generatedAtTime, raw=True) or now),
+        (PROV.invalidatedAtTime, now),
+        (CMC.snapshot, Literal(snapshot)),
+    ):
+        changes.add.append((revision, p, o, meta))
+
+
+def _value(pairs: list | None, predicate: URIRef, raw: bool = False):
+    for p, o in pairs or []:
+        if p == predicate:
+            return o if raw else str(o)
+    return None
+
+
+def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: Literal) -> None:
+    """Keep the ontology and term schemes in the store, versioned like any record."""
+    vocabulary = Graph()
+    for path in [ontology_path(), *term_files()]:
+        vocabulary.parse(path, format="turtle")
+    graph_iri = URIRef(minter.base + "graph/vocabulary")
+    summary = SourceSummary(path="cmckg:vocabulary", mapper="vocabulary")
+    record = RecordGraph(graph_iri, "vocabulary", summary.path, vocabulary)
+    _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now)
+

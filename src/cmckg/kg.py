@@ -1,0 +1,128 @@
+"""The Python API: ``KnowledgeGraph.open(location)`` and what you do with it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from rdflib import Dataset
+
+from . import queries
+from .errors import ConfigError
+from .ingest import IngestReport, ProgressCallback, ingest
+from .stores import Store, open_store
+from .vocab import IriMinter, bind_prefixes
+
+
+def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """A mapping config from a YAML file path, or as given if already a mapping."""
+    if mapping is None or isinstance(mapping, Mapping):
+        return mapping
+    path = Path(mapping)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the mapping: {exc.strerror}", str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", str(path)) from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError("a mapping file must hold a YAML mapping at the top level", str(path))
+    loaded.setdefault("__file__", str(path))
+    return loaded
+
+
+class KnowledgeGraph:
+    """One CMC knowledge graph over a store (embedded Oxigraph by default)."""
+
+    def __init__(self, store: Store, minter: IriMinter | None = None) -> None:
+        self.store = store
+        self.minter = minter or IriMinter()
+
+    @classmethod
+    def open(
+        cls, location: str | Path | None = None, *, read_only: bool = False,
+        base_iri: str | None = None,
+    ) -> KnowledgeGraph:
+        """Open ``memory:``, an Oxigraph directory (default ``./cmckg-store`` or
+        ``$CMCKG_STORE``), or a SPARQL endpoint URL."""
+        minter = IriMinter(base_iri) if base_iri else IriMinter()
+        return cls(open_store(location, read_only=read_only), minter)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ingest(
+        self,
+        sources: str | Path | Iterable[str | Path],
+        mapping: str | Path | Mapping[str, Any] | None = None,
+        *,
+        format: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Map and load sources; all-or-nothing, and unchanged records are left alone."""
+        if isinstance(sources, str | Path):
+            sources = [sources]
+        return ingest(self.store, sources, self.minter, load_mapping(mapping), format, progress)
+
+    def query(self, sparql_or_name: str, **params: object) -> pd.DataFrame:
+        """Run a saved query (by name, parameters as keywords) or SPARQL text."""
+        return queries.to_dataframe(queries.run(self.store, sparql_or_name, params))
+
+    @property
+    def graph(self) -> Dataset:
+        """An rdflib view of the store (live for Oxigraph and memory stores)."""
+        native = getattr(self.store, "dataset", None)
+        if native is not None:
+            return native
+        ox_store = getattr(self.store, "native", None)
+        if ox_store is None:
+            raise ConfigError("an rdflib view is only available for embedded stores")
+        from oxrdflib import OxigraphStore as RdflibOxigraph
+
+        return Dataset(store=RdflibOxigraph(store=ox_store), default_union=True)
+
+    def stats(self) -> pd.DataFrame:
+        """Counts a scientist recognises: record graphs, lots by kind, runs, measurements."""
+        frame = self.query(
+            """
+            PREFIX cmc: <https://w3id.org/cmckg/ontology#>
+            SELECT ?what (COUNT(DISTINCT ?x) AS ?count) WHERE {
+              VALUES (?class ?what) {
+                (cmc:RecordGraph "record graphs") (cmc:SupersededRevision "superseded revisions")
+                (cmc:RawMaterialLot "raw-material lots") (cmc:IntermediateLot "intermediate lots")
+                (cmc:DrugSubstanceBatch "drug-substance batches")
+                (cmc:DrugProductBatch "drug-product batches") (cmc:ProcessRun "process runs")
+                (cmc:Sample "samples") (cmc:Measurement "measurements")
+                (cmc:Specification "specifications") (cmc:Material "materials")
+                (cmc:Product "products") (cmc:Site "sites") (cmc:Supplier "suppliers")
+              }
+              OPTIONAL { ?x a ?class }
+            } GROUP BY ?what ORDER BY ?what
+            """
+        )
+        quads = pd.DataFrame([{"what": "quads", "count": self.store.count_quads()}])
+        return pd.concat([frame, quads], ignore_index=True)
+
+    def export(self, fmt: str = "trig") -> bytes:
+        """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD."""
+        formats = {"trig": "trig", "nquads": "nquads", "turtle": "turtle", "jsonld": "json-ld"}
+        if fmt not in formats:
+            raise ConfigError(f"unknown export format '{fmt}'; choose from {', '.join(formats)}")
+        dataset = Dataset()
+        bind_prefixes(dataset)
+        for s, p, o, g in self.store.quads():
+            if fmt == "turtle":
+                dataset.default_graph.add((s, p, o))
+            else:
+                dataset.add((s, p, o, g or dataset.default_graph.identifier))
+        target = dataset.default_graph if fmt == "turtle" else dataset
+        return target.serialize(format=formats[fmt], encoding="utf-8")

@@ -1,0 +1,96 @@
+"""The store interface: named graphs in, SPARQL rows out. Knows nothing of biopharma."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from rdflib import Graph, URIRef
+from rdflib.term import Identifier
+
+Quad = tuple[Identifier, Identifier, Identifier, URIRef]
+
+
+@dataclass
+class ChangeSet:
+    """Everything one ingest writes, applied atomically: graphs dropped, quads removed, added."""
+
+    drop_graphs: list[URIRef] = field(default_factory=list)
+    remove: list[Quad] = field(default_factory=list)
+    put_graphs: dict[URIRef, Graph] = field(default_factory=dict)
+    add: list[Quad] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.drop_graphs or self.remove or self.put_graphs or self.add)
+
+    def added_quads(self) -> Iterator[Quad]:
+        for graph_iri, graph in self.put_graphs.items():
+            for s, p, o in graph:
+                yield s, p, o, graph_iri
+        yield from self.add
+
+
+@dataclass
+class QueryResult:
+    """SELECT rows as rdflib terms (None for unbound), or a boolean for ASK."""
+
+    columns: list[str]
+    rows: list[tuple[Identifier | None, ...]]
+    boolean: bool | None = None
+
+
+class Store(ABC):
+    """A quad store. Reads query the union of all named graphs as the default graph."""
+
+    location: str
+    read_only: bool = False
+
+    @abstractmethod
+    def apply(self, changes: ChangeSet) -> None:
+        """Apply a change set atomically: all of it or, on failure, none of it."""
+
+    @abstractmethod
+    def query(
+        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
+    ) -> QueryResult:
+        """Run a SELECT or ASK query; ``bindings`` pre-bind variables to RDF terms."""
+
+    @abstractmethod
+    def construct(
+        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
+    ) -> Graph:
+        """Run a CONSTRUCT or DESCRIBE query."""
+
+    @abstractmethod
+    def graph_names(self) -> set[URIRef]: ...
+
+    @abstractmethod
+    def graph(self, graph_iri: URIRef) -> Graph:
+        """A copy of one named graph's triples."""
+
+    @abstractmethod
+    def quads(self) -> Iterator[Quad]: ...
+
+    @abstractmethod
+    def count_quads(self) -> int: ...
+
+    def close(self) -> None:  # noqa: B027  (optional for backends)
+        """Release files or connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_writable(self) -> None:
+        from ..errors import StoreError
+
+        if self.read_only:
+            raise StoreError("the store is open read-only; refusing to write", self.location)
+
+
+def graph_quads(graph_iri: URIRef, triples: Iterable[tuple]) -> Iterator[Quad]:
+    for s, p, o in triples:
+        yield s, p, o, graph_iri

@@ -1,0 +1,115 @@
+"""Conversion between rdflib and pyoxigraph terms, and safe SPARQL term serialisation."""
+
+from __future__ import annotations
+
+import re
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Identifier
+
+from ..errors import QueryError
+
+_BAD_IRI_CHARS = re.compile(r'[\s<>"{}|\\^`]')
+
+
+def check_iri(value: str) -> URIRef:
+    """Return ``value`` as an IRI, or raise if it could break out of ``<…>`` in SPARQL."""
+    if not value or _BAD_IRI_CHARS.search(value) or ":" not in value:
+        raise QueryError(f"not a valid absolute IRI: {value!r}")
+    return URIRef(value)
+
+
+def to_sparql(term: Identifier) -> str:
+    """Serialise a validated rdflib term for SPARQL (IRIs checked, literals escaped)."""
+    if isinstance(term, URIRef):
+        return f"<{check_iri(str(term))}>"
+    if isinstance(term, Literal):
+        return term.n3()
+    raise QueryError(f"cannot bind a {type(term).__name__} into a query")
+
+
+def to_ox(term: Identifier) -> ox.NamedNode | ox.Literal | ox.BlankNode:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def from_ox(term: object) -> Identifier | None:
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+    raise TypeError(f"unsupported term from Oxigraph: {term!r}")
+
+
+def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:
+    """Pre-bind variables with a ``VALUES`` block at the top of the outermost WHERE group.
+
+    Terms are serialised by ``to_sparql`` (IRIs checked, literals escaped), so bound values can
+    never change the query's structure.
+    """
+    if not bindings:
+        return sparql
+    for name in bindings:
+        if not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise QueryError(f"not a SPARQL variable name: {name!r}")
+    names = list(bindings)
+    values = (
+        f" VALUES ({' '.join('?' + n for n in names)}) "
+        f"{{ ({' '.join(to_sparql(bindings[n]) for n in names)}) }} "
+    )
+    position = _outer_group_start(sparql)
+    return sparql[: position + 1] + values + sparql[position + 1 :]
+
+
+def _outer_group_start(sparql: str) -> int:
+    """Index of the ``{`` opening the query's WHERE clause (skipping comments, IRIs, strings)."""
+    is_construct = re.search(r"^\s*CONSTRUCT\b", _strip_prologue(sparql), re.IGNORECASE)
+    depth, skip_template = 0, bool(is_construct)
+    i = 0
+    while i < len(sparql):
+        ch = sparql[i]
+        if ch == "#":
+            i = sparql.find("\n", i)
+            if i == -1:
+                break
+        elif ch == "<" and re.match(r"<[^\s<>\"{}|\\^`]*>", sparql[i:]):
+            i += re.match(r"<[^\s<>\"{}|\\^`]*>", sparql[i:]).end() - 1
+        elif ch in "\"'":
+            match = re.match(r'("""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\')',
+                             sparql[i:])
+            i += match.end() - 1 if match else 0
+        elif ch == "{":
+            if depth == 0 and not skip_template:
+                return i
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0 and skip_template:
+                skip_template = False
+        i += 1
+    raise QueryError("cannot find the query's WHERE clause to bind parameters into")
+
+
+def _strip_prologue(sparql: str) -> str:
+    text = re.sub(r"#[^\n]*", "", sparql)
+    return re.sub(r"(?is)^\s*((PREFIX\s+\S*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*", "", text)

@@ -1,0 +1,197 @@
+"""Namespaces, deterministic IRI minting, and term lookup (site name or alias → concept)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote
+
+from rdflib import Graph, Namespace, URIRef
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+from .errors import MappingError
+from .resources import term_files
+
+CMC = Namespace("https://w3id.org/cmckg/ontology#")
+CMCT = Namespace("https://w3id.org/cmckg/terms#")
+QUDT = Namespace("http://qudt.org/schema/qudt/")
+UNIT = Namespace("http://qudt.org/vocab/unit/")
+QUANTITYKIND = Namespace("http://qudt.org/vocab/quantitykind/")
+SOSA = Namespace("http://www.w3.org/ns/sosa/")
+AFR = Namespace("http://purl.allotrope.org/ontologies/result#")
+IOF_BIOPHARMA = Namespace("https://spec.industrialontologies.org/ontology/biopharma/")
+
+DEFAULT_BASE_IRI = "https://w3id.org/cmckg/id/"
+
+PREFIXES: dict[str, Namespace] = {
+    "cmc": CMC,
+    "cmct": CMCT,
+    "prov": PROV,
+    "qudt": QUDT,
+    "unit": UNIT,
+    "quantitykind": QUANTITYKIND,
+    "sosa": SOSA,
+    "skos": SKOS,
+    "dcterms": DCTERMS,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "owl": OWL,
+    "xsd": XSD,
+}
+
+__all__ = [
+    "AFR",
+    "CMC",
+    "CMCT",
+    "DEFAULT_BASE_IRI",
+    "IriMinter",
+    "PREFIXES",
+    "QUANTITYKIND",
+    "QUDT",
+    "SOSA",
+    "UNIT",
+    "Term",
+    "TermIndex",
+    "bind_prefixes",
+    "normalise_label",
+    "term_index",
+]
+
+
+def bind_prefixes(graph: Graph) -> Graph:
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace, override=True)
+    return graph
+
+
+@dataclass(frozen=True)
+class IriMinter:
+    """Mint the same IRI for the same (kind, issuer, local id), wherever it is named."""
+
+    base: str = field(default_factory=lambda: os.environ.get("CMCKG_BASE_IRI", DEFAULT_BASE_IRI))
+
+    def __post_init__(self) -> None:
+        if not self.base.endswith(("/", "#")):
+            object.__setattr__(self, "base", self.base + "/")
+
+    def mint(self, kind: str, issuer: str, *local_id: object) -> URIRef:
+        if not local_id or any(str(part).strip() == "" for part in local_id):
+            raise ValueError(f"cannot mint a {kind} IRI without a local id")
+        parts = [kind, issuer, *(str(part).strip() for part in local_id)]
+        return URIRef(self.base + "/".join(quote(part, safe="") for part in parts))
+
+    @property
+    def metadata_graph(self) -> URIRef:
+        return URIRef(self.base + "graph/meta")
+
+
+def normalise_label(label: str) -> str:
+    """Case-, space-, and micro-sign-insensitive form of a label for lookup."""
+    text = unicodedata.normalize("NFKC", label).replace("\u03bc", "\u00b5").casefold()
+    return " ".join(text.replace("_", " ").replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class Term:
+    """A canonical concept from the term schemes."""
+
+    iri: URIRef
+    label: str
+    scheme: URIRef | None
+    default_unit: URIRef | None
+    exact_matches: tuple[URIRef, ...] = ()
+
+
+@dataclass
+class TermIndex:
+    """Label and alias lookup over the SKOS concept schemes in ``ontology/terms``."""
+
+    graph: Graph
+    _by_label: dict[str, set[URIRef]] = field(default_factory=dict, init=False)
+    _terms: dict[URIRef, Term] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        g = self.graph
+        for concept in set(g.subjects(RDF.type, SKOS.Concept)):
+            if not isinstance(concept, URIRef):
+                continue
+            pref = g.value(concept, SKOS.prefLabel)
+            label = str(pref) if pref is not None else concept.split("#")[-1]
+            self._terms[concept] = Term(
+                iri=concept,
+                label=label,
+                scheme=g.value(concept, SKOS.inScheme),
+                default_unit=g.value(concept, CMC.defaultUnit),
+                exact_matches=tuple(sorted(o for o in g.objects(concept, SKOS.exactMatch))),
+            )
+            names = [label, concept.split("#")[-1]]
+            names += [str(o) for o in g.objects(concept, SKOS.altLabel)]
+            names += [str(o) for o in g.objects(concept, SKOS.notation)]
+            for name in names:
+                self._by_label.setdefault(normalise_label(name), set()).add(concept)
+
+    @classmethod
+    def from_files(cls, paths: Iterable[Path]) -> TermIndex:
+        graph = Graph()
+        for path in paths:
+            graph.parse(path, format="turtle")
+        return cls(graph)
+
+    def __contains__(self, iri: object) -> bool:
+        return iri in self._terms
+
+    def get(self, iri: URIRef) -> Term:
+        return self._terms[iri]
+
+    def terms(self, scheme: URIRef | None = None) -> list[Term]:
+        return [t for t in self._terms.values() if scheme is None or t.scheme == scheme]
+
+    def candidates(self, label: str, scheme: URIRef | None = None) -> set[URIRef]:
+        found = self._by_label.get(normalise_label(label), set())
+        if scheme is not None:
+            found = {iri for iri in found if self._terms[iri].scheme == scheme}
+        return found
+
+    def nearest_labels(self, label: str, n: int = 3) -> list[str]:
+        return difflib.get_close_matches(normalise_label(label), list(self._by_label), n=n)
+
+    def resolve(
+        self,
+        label: str,
+        scheme: URIRef | None = None,
+        *,
+        source: str | None = None,
+        location: str | None = None,
+        field_name: str | None = None,
+    ) -> Term:
+        """Return the one concept named ``label``, or raise a MappingError naming the nearest."""
+        if isinstance(label, str) and label.startswith(str(CMCT)):
+            iri = URIRef(label)
+            if iri in self._terms:
+                return self._terms[iri]
+        found = self.candidates(label, scheme)
+        if len(found) == 1:
+            return self._terms[next(iter(found))]
+        if found:
+            names = ", ".join(sorted(self._terms[i].label for i in found))
+            raise MappingError(
+                f"term '{label}' is ambiguous: it names {names}", source, location, field_name
+            )
+        near = self.nearest_labels(label)
+        hint = f"; nearest known labels: {', '.join(near)}" if near else ""
+        raise MappingError(f"unknown term '{label}'{hint}", source, location, field_name)
+
+    def add_alias(self, concept: URIRef, alias: str) -> None:
+        """Register a source's local name for a concept (from a mapping's nomenclature)."""
+        self._by_label.setdefault(normalise_label(alias), set()).add(concept)
+
+
+@cache
+def term_index() -> TermIndex:
+    """The term index built from the bundled term schemes (cached per process)."""
+    return TermIndex.from_files(term_files())

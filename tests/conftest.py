@@ -1,0 +1,27 @@
+"""Shared fixtures. Real data lives under examples/ (with SOURCES.md); tiny fixtures in tests/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+STORE_KINDS = ["memory", "oxigraph"]
+
+
+def store_location(kind: str, tmp_path: Path) -> str:
+    """A fresh store location of the given backend kind."""
+    if kind == "memory":
+        return "memory:"
+    if kind == "oxigraph":
+        return f"oxigraph:{tmp_path / 'store'}"
+    raise ValueError(kind)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
