@@ -14,7 +14,24 @@ from . import queries
 from .errors import ConfigError
 from .ingest import IngestReport, ProgressCallback, ingest
 from .stores import Store, open_store
-from .vocab import IriMinter, bind_prefixes
+from .vocab import CMC, IriMinter, bind_prefixes
+
+_STATS_CLASSES = {
+    CMC.RecordGraph: "record graphs",
+    CMC.SupersededRevision: "superseded revisions",
+    CMC.Product: "products",
+    CMC.Site: "sites",
+    CMC.Supplier: "suppliers",
+    CMC.Material: "materials",
+    CMC.RawMaterialLot: "raw-material lots",
+    CMC.IntermediateLot: "intermediate lots",
+    CMC.DrugSubstanceBatch: "drug-substance batches",
+    CMC.DrugProductBatch: "drug-product batches",
+    CMC.ProcessRun: "process runs",
+    CMC.Sample: "samples",
+    CMC.Measurement: "measurements",
+    CMC.Specification: "specifications",
+}
 
 
 def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -92,25 +109,17 @@ class KnowledgeGraph:
 
     def stats(self) -> pd.DataFrame:
         """Counts a scientist recognises: record graphs, lots by kind, runs, measurements."""
-        frame = self.query(
-            """
-            PREFIX cmc: <https://w3id.org/cmckg/ontology#>
-            SELECT ?what (COUNT(DISTINCT ?x) AS ?count) WHERE {
-              VALUES (?class ?what) {
-                (cmc:RecordGraph "record graphs") (cmc:SupersededRevision "superseded revisions")
-                (cmc:RawMaterialLot "raw-material lots") (cmc:IntermediateLot "intermediate lots")
-                (cmc:DrugSubstanceBatch "drug-substance batches")
-                (cmc:DrugProductBatch "drug-product batches") (cmc:ProcessRun "process runs")
-                (cmc:Sample "samples") (cmc:Measurement "measurements")
-                (cmc:Specification "specifications") (cmc:Material "materials")
-                (cmc:Product "products") (cmc:Site "sites") (cmc:Supplier "suppliers")
-              }
-              OPTIONAL { ?x a ?class }
-            } GROUP BY ?what ORDER BY ?what
-            """
+        found = self.query(
+            "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
+            "SELECT ?class (COUNT(DISTINCT ?x) AS ?count) WHERE { "
+            f"VALUES ?class {{ {' '.join(f'<{c}>' for c in _STATS_CLASSES)} }} ?x a ?class }} "
+            "GROUP BY ?class"
         )
-        quads = pd.DataFrame([{"what": "quads", "count": self.store.count_quads()}])
-        return pd.concat([frame, quads], ignore_index=True)
+        counts = dict(zip(found["class"], found["count"], strict=True))
+        rows = [{"what": what, "count": int(counts.get(str(c), 0))}
+                for c, what in _STATS_CLASSES.items()]
+        rows.append({"what": "quads", "count": self.store.count_quads()})
+        return pd.DataFrame(rows)
 
     def export(self, fmt: str = "trig") -> bytes:
         """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD."""

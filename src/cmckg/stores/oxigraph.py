@@ -124,4 +124,6 @@ def _quad_block(quads: list[Quad]) -> str:
     by_graph: dict[URIRef, list[str]] = {}
     for s, p, o, g in quads:
         by_graph.setdefault(g, []).append(f"{to_sparql(s)} {to_sparql(p)} {to_sparql(o)} .")
-    return "\n".join(f"GRAPH {to_sparql(g)} {{ {' '.join(lines)} }}" for g, lines in by_graph.items())
+    return "\n".join(
+        f"GRAPH {to_sparql(g)} {{ {' '.join(lines)} }}" for g, lines in by_graph.items()
+    )

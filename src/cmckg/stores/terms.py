@@ -92,12 +92,10 @@ def _outer_group_start(sparql: str) -> int:
             i = sparql.find("\n", i)
             if i == -1:
                 break
-        elif ch == "<" and re.match(r"<[^\s<>\"{}|\\^`]*>", sparql[i:]):
-            i += re.match(r"<[^\s<>\"{}|\\^`]*>", sparql[i:]).end() - 1
-        elif ch in "\"'":
-            match = re.match(r'("""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\')',
-                             sparql[i:])
-            i += match.end() - 1 if match else 0
+        elif ch == "<" and (iri := _IRI_REF.match(sparql, i)):
+            i = iri.end() - 1
+        elif ch in "\"'" and (string := _STRING.match(sparql, i)):
+            i = string.end() - 1
         elif ch == "{":
             if depth == 0 and not skip_template:
                 return i
@@ -108,6 +106,12 @@ def _outer_group_start(sparql: str) -> int:
                 skip_template = False
         i += 1
     raise QueryError("cannot find the query's WHERE clause to bind parameters into")
+
+
+_IRI_REF = re.compile(r"<[^\s<>\"]*>")
+_STRING = re.compile(
+    r'"""[\s\S]*?"""' r"|'''[\s\S]*?'''" r'|"(?:\\.|[^"\\\n])*"' r"|'(?:\\.|[^'\\\n])*'"
+)
 
 
 def _strip_prologue(sparql: str) -> str:
