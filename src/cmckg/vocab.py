@@ -7,7 +7,7 @@ import os
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,14 +17,30 @@ from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 from .errors import MappingError
 from .resources import term_files
 
-CMC = Namespace("https://w3id.org/cmckg/ontology#")
-CMCT = Namespace("https://w3id.org/cmckg/terms#")
-QUDT = Namespace("http://qudt.org/schema/qudt/")
-UNIT = Namespace("http://qudt.org/vocab/unit/")
-QUANTITYKIND = Namespace("http://qudt.org/vocab/quantitykind/")
-SOSA = Namespace("http://www.w3.org/ns/sosa/")
-AFR = Namespace("http://purl.allotrope.org/ontologies/result#")
-IOF_BIOPHARMA = Namespace("https://spec.industrialontologies.org/ontology/biopharma/")
+_TERM_CACHE: dict[tuple[str, str], URIRef] = {}
+
+
+class CachedNamespace(Namespace):
+    """An rdflib Namespace whose ``NS.name`` terms are built once (mappers use them per value)."""
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        key = (str(self), name)
+        term = _TERM_CACHE.get(key)
+        if term is None:
+            term = _TERM_CACHE[key] = URIRef(key[0] + name)
+        return term
+
+
+CMC = CachedNamespace("https://w3id.org/cmckg/ontology#")
+CMCT = CachedNamespace("https://w3id.org/cmckg/terms#")
+QUDT = CachedNamespace("http://qudt.org/schema/qudt/")
+UNIT = CachedNamespace("http://qudt.org/vocab/unit/")
+QUANTITYKIND = CachedNamespace("http://qudt.org/vocab/quantitykind/")
+SOSA = CachedNamespace("http://www.w3.org/ns/sosa/")
+AFR = CachedNamespace("http://purl.allotrope.org/ontologies/result#")
+IOF_BIOPHARMA = CachedNamespace("https://spec.industrialontologies.org/ontology/biopharma/")
 
 DEFAULT_BASE_IRI = "https://w3id.org/cmckg/id/"
 
@@ -83,11 +99,16 @@ class IriMinter:
         if not local_id or any(str(part).strip() == "" for part in local_id):
             raise ValueError(f"cannot mint a {kind} IRI without a local id")
         parts = [kind, issuer, *(str(part).strip() for part in local_id)]
-        return URIRef(self.base + "/".join(quote(part, safe="") for part in parts))
+        return URIRef(self.base + "/".join(map(_segment, parts)))
 
     @property
     def metadata_graph(self) -> URIRef:
         return URIRef(self.base + "graph/meta")
+
+
+@lru_cache(maxsize=1 << 16)
+def _segment(part: str) -> str:
+    return quote(part, safe="")
 
 
 def normalise_label(label: str) -> str:

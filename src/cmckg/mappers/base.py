@@ -6,12 +6,13 @@ Mappers are pure: they read the source and return triples; they never touch a st
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Identifier
 
 from ..vocab import CMC, IriMinter, bind_prefixes
 
@@ -24,6 +25,80 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+Triple = tuple[Identifier, Identifier, Identifier]
+
+
+class RecordTriples:
+    """The triples of one record: a plain set with the small part of rdflib's Graph API that
+    mappers use (``add``, iteration, ``len``, ``in``, ``triples``, ``value``, ``objects``).
+
+    Record graphs are built once and written once, so an indexed rdflib Graph (about 70k adds/s)
+    would dominate ingest time; ``to_graph()`` gives a real Graph when one is needed.
+    """
+
+    __slots__ = ("_triples",)
+
+    def __init__(self, triples: Iterable[Triple] = ()) -> None:
+        self._triples: set[Triple] = set()
+        for triple in triples:
+            self.add(triple)
+
+    def add(self, triple: Triple) -> RecordTriples:
+        s, p, o = triple
+        if s is None or p is None or o is None:
+            raise ValueError(f"incomplete triple {triple!r}")
+        if type(s) is BNode or type(o) is BNode:
+            raise ValueError(f"record graphs hold no blank nodes (mint an IRI): {triple!r}")
+        self._triples.add(triple)
+        return self
+
+    def remove(self, triple: Triple) -> None:
+        self._triples.discard(triple)
+
+    def __iter__(self) -> Iterator[Triple]:
+        return iter(self._triples)
+
+    def __len__(self) -> int:
+        return len(self._triples)
+
+    def __contains__(self, triple: object) -> bool:
+        return triple in self._triples
+
+    def __iadd__(self, other: Iterable[Triple]) -> RecordTriples:
+        for triple in other:
+            self.add(triple)
+        return self
+
+    def triples(self, pattern: tuple) -> Iterator[Triple]:
+        ps, pp, po = pattern
+        for s, p, o in self._triples:
+            if (ps is None or ps == s) and (pp is None or pp == p) and (po is None or po == o):
+                yield s, p, o
+
+    def objects(self, subject: Identifier | None = None, predicate: Identifier | None = None
+                ) -> Iterator[Identifier]:
+        return (o for _, _, o in self.triples((subject, predicate, None)))
+
+    def subjects(self, predicate: Identifier | None = None, obj: Identifier | None = None
+                 ) -> Iterator[Identifier]:
+        return (s for s, _, _ in self.triples((None, predicate, obj)))
+
+    def value(self, subject: Identifier | None = None, predicate: Identifier | None = None,
+              obj: Identifier | None = None) -> Identifier | None:
+        for s, p, o in self.triples((subject, predicate, obj)):
+            return o if obj is None else (s if subject is None else p)
+        return None
+
+    def to_graph(self) -> Graph:
+        graph = bind_prefixes(Graph())
+        for triple in self._triples:
+            graph.add(triple)
+        return graph
+
+    def serialize(self, *args: Any, **kwargs: Any) -> Any:
+        return self.to_graph().serialize(*args, **kwargs)
+
+
 @dataclass
 class RecordGraph:
     """One source record as RDF: its graph IRI, its triples, and where each subject came from."""
@@ -31,7 +106,7 @@ class RecordGraph:
     graph_iri: URIRef
     record_id: str
     source_path: str
-    triples: Graph = field(default_factory=lambda: bind_prefixes(Graph()))
+    triples: RecordTriples = field(default_factory=RecordTriples)
     locations: dict[URIRef, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -41,10 +116,10 @@ class RecordGraph:
             self.locations[subject] = location
             self.triples.add((subject, CMC.sourceLocation, Literal(location)))
 
-    def check_no_blank_nodes(self) -> None:
-        for triple in self.triples:
-            if any(isinstance(term, BNode) for term in triple):
-                raise ValueError(f"record graph {self.graph_iri} contains a blank node: {triple}")
+    def __post_init__(self) -> None:
+        if not isinstance(self.triples, RecordTriples):
+            self.triples = RecordTriples(self.triples)
+
 
 
 @dataclass(frozen=True)

@@ -36,17 +36,33 @@ class OxigraphStore(Store):
         self.check_writable()
         if changes.is_empty():
             return
+        additive = not (changes.drop_graphs or changes.remove) and not any(
+            self._store.contains_named_graph(ox.NamedNode(str(g))) for g in changes.put_graphs
+        )
         try:
-            if not (changes.drop_graphs or changes.remove or set(changes.put_graphs)
-                    & self.graph_names()):
-                self._store.extend(
-                    ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g))
-                    for s, p, o, g in changes.added_quads()
-                )
-            else:
+            if not additive:
                 self._store.update(_update_text(changes))
+            elif sum(len(g) for g in changes.put_graphs.values()) < BULK_THRESHOLD:
+                self._store.extend(_ox_quads(changes))
+            else:
+                self._bulk_add(changes)
         except (OSError, SyntaxError, ValueError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
+
+    def _bulk_add(self, changes: ChangeSet) -> None:
+        """Load new graphs with Oxigraph's bulk loader (several times faster than a transaction).
+
+        The bulk loader is not transactional, so on failure the new graphs and the added
+        metadata quads (which did not exist before: every graph here is new) are removed again.
+        """
+        try:
+            self._store.bulk_extend(_ox_quads(changes))
+        except BaseException:
+            for graph_iri in changes.put_graphs:
+                self._store.remove_graph(ox.NamedNode(str(graph_iri)))
+            for s, p, o, g in changes.add:
+                self._store.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g)))
+            raise
 
     def query(
         self, sparql: str, bindings: Mapping[str, Identifier] | None = None
@@ -106,6 +122,15 @@ class OxigraphStore(Store):
         if not self.read_only and hasattr(self, "_store"):
             self._store.flush()
         self._store = None  # type: ignore[assignment]
+
+
+BULK_THRESHOLD = 50_000
+
+
+def _ox_quads(changes: ChangeSet) -> Iterator[ox.Quad]:
+    return (
+        ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g)) for s, p, o, g in changes.added_quads()
+    )
 
 
 def _update_text(changes: ChangeSet) -> str:

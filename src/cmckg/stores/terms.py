@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -29,6 +30,7 @@ def to_sparql(term: Identifier) -> str:
     raise QueryError(f"cannot bind a {type(term).__name__} into a query")
 
 
+@lru_cache(maxsize=1 << 18)
 def to_ox(term: Identifier) -> ox.NamedNode | ox.Literal | ox.BlankNode:
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
