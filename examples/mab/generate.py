@@ -220,7 +220,8 @@ class Generator:
     def result(self, site: SiteNames, lot: str, test: str, value: float, stage: str,
                when: datetime) -> None:
         self.results[site.code].append({
-            "lot": lot, "test": site.tests[test], "value": round(to_site_unit(site, test, value), 4),
+            "lot": lot, "test": site.tests[test],
+            "value": round(to_site_unit(site, test, value), 4),
             "unit": site_unit(site, test), "stage": stage, "date": when.date().isoformat(),
         })
 
