@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
@@ -15,6 +15,9 @@ from .errors import ConfigError
 from .ingest import IngestReport, ProgressCallback, ingest
 from .stores import Store, open_store
 from .vocab import CMC, IriMinter, bind_prefixes
+
+if TYPE_CHECKING:
+    from .lineage import Direction, Lineage
 
 _STATS_CLASSES = {
     CMC.RecordGraph: "record graphs",
@@ -93,6 +96,21 @@ class KnowledgeGraph:
     def query(self, sparql_or_name: str, **params: object) -> pd.DataFrame:
         """Run a saved query (by name, parameters as keywords) or SPARQL text."""
         return queries.to_dataframe(queries.run(self.store, sparql_or_name, params))
+
+    def lineage(
+        self,
+        id_or_iri: str,
+        direction: Direction = "backward",
+        depth: int | None = None,
+        kind: str | None = None,
+        material: str | None = None,
+        supplier: str | None = None,
+    ) -> Lineage:
+        """Every run and lot upstream (backward) or downstream (forward) of a lot, run or sample;
+        an ambiguous identifier is narrowed by ``kind``, ``material`` or ``supplier``."""
+        from .lineage import lineage
+
+        return lineage(self.store, id_or_iri, direction, depth, kind, material, supplier)
 
     @property
     def graph(self) -> Dataset:

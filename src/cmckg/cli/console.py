@@ -25,11 +25,12 @@ def progress_bar() -> Progress:
 def print_frame(frame: pd.DataFrame, fmt: str = "table", title: str | None = None) -> None:
     """Print a DataFrame as a rich table, CSV or JSON records."""
     if fmt == "csv":
-        out.print(frame.to_csv(index=False), end="", markup=False, highlight=False)
+        out.print(frame.to_csv(index=False), end="", markup=False, highlight=False,
+                  soft_wrap=True)
         return
     if fmt == "json":
         out.print(frame.to_json(orient="records", indent=2, date_format="iso"), markup=False,
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
         return
     table = Table(title=title, show_lines=False)
     for column in frame.columns:
