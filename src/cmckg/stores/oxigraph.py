@@ -11,7 +11,8 @@ from rdflib.term import Identifier
 
 from ..errors import StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
-from .terms import from_ox, inline_values, to_ox, to_sparql
+from .terms import from_ox, inline_values, to_ox
+from .update import update_text
 
 
 class OxigraphStore(Store):
@@ -41,7 +42,7 @@ class OxigraphStore(Store):
         )
         try:
             if not additive:
-                self._store.update(_update_text(changes))
+                self._store.update(update_text(changes))
             elif sum(len(g) for g in changes.put_graphs.values()) < BULK_THRESHOLD:
                 self._store.extend(_ox_quads(changes))
             else:
@@ -130,25 +131,4 @@ BULK_THRESHOLD = 50_000
 def _ox_quads(changes: ChangeSet) -> Iterator[ox.Quad]:
     return (
         ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g)) for s, p, o, g in changes.added_quads()
-    )
-
-
-def _update_text(changes: ChangeSet) -> str:
-    """One SPARQL Update request, executed by Oxigraph as one transaction."""
-    parts = [f"DROP SILENT GRAPH {to_sparql(g)}" for g in changes.drop_graphs]
-    parts += [f"DROP SILENT GRAPH {to_sparql(g)}" for g in changes.put_graphs]
-    if changes.remove:
-        parts.append("DELETE DATA { " + _quad_block(changes.remove) + " }")
-    added = list(changes.added_quads())
-    if added:
-        parts.append("INSERT DATA { " + _quad_block(added) + " }")
-    return " ;\n".join(parts)
-
-
-def _quad_block(quads: list[Quad]) -> str:
-    by_graph: dict[URIRef, list[str]] = {}
-    for s, p, o, g in quads:
-        by_graph.setdefault(g, []).append(f"{to_sparql(s)} {to_sparql(p)} {to_sparql(o)} .")
-    return "\n".join(
-        f"GRAPH {to_sparql(g)} {{ {' '.join(lines)} }}" for g, lines in by_graph.items()
     )
