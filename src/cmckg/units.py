@@ -1,0 +1,442 @@
+"""Units: any unit spelling → one current QUDT unit IRI, and conversion through QUDT factors.
+
+``resolve_unit`` accepts a unit symbol as sources write it (``mg/mL``, ``µm`` or ``μm``,
+``degC``, ``10^6 cells/mL``, ``mosm/kg``), a UCUM code (``mg.mL-1``, ``Cel``, ``10*6/mL``,
+``[pH]``), a current QUDT IRI (``http://qudt.org/vocab/unit/MilliGM-PER-MilliL``), a deprecated
+QUDT IRI (mapped to its ``dcterms:isReplacedBy``), a QUDT-1 IRI as ASM writes it
+(``http://qudt.org/vocab/unit#Micrometer``) or an Allotrope extension IRI
+(``http://purl.allotrope.org/ontology/qudt-ext/unit#MillionCellsPerMilliliter``).
+
+Everything comes from one table, ``cmckg/data/qudt_units.json``, derived from the vendored QUDT
+vocabularies (QUDT.org, CC BY 4.0) by ``ontology/tools/derive_unit_table.py``: symbols, UCUM
+codes, conversion multipliers and offsets, dimension vectors and quantity kinds. No conversion
+factor is typed by hand. A spelling that is not in the table verbatim is matched by its
+factorised form (``mg/mL`` = ``mg.mL-1``, ``mm^3`` = ``mm3`` = ``mm³``, ``ug`` = ``µg`` = ``μg``,
+``cells``/``counts``/``{#}`` = ``#``, ``ml`` = ``mL``).
+
+Units QUDT lacks get an IRI in the cmckg ontology namespace, ``cmc:unit-…``
+(``https://w3id.org/cmckg/ontology#unit-…``), defined in the derivation script as a product of
+QUDT units, so they convert through QUDT factors too:
+
+- absorbance ``AU`` (``cmc:unit-AU``; this overrides QUDT's astronomical unit, whose symbol is
+  also ``AU``: in CMC records AU means absorbance), ``mAU`` (``cmc:unit-MilliAU``), ``mAU·s``,
+  ``mAU·min``, ``mAU·mL``;
+- arbitrary instrument units ``RFU``, ``RLU`` (and ``·s``, ``·mL``), endotoxin units ``EU``
+  (``EU/mL``, ``EU/mg``), colony-forming units ``CFU`` (``CFU/mL``, ``CFU/g``, ``CFU/100 mL``),
+  column volumes ``CV`` (``CV/h``): each has a base dimension of its own, so it converts only
+  within its family (``mAU·s`` → ``mAU·min``), never to a QUDT unit;
+- ``10^6 cells/mL`` (``cmc:unit-MegaNUM-PER-MilliL``, exactly 10⁶ × QUDT ``NUM-PER-MilliL``,
+  kept as its own unit so it displays the way cell counters write it), ``10^6 cells``,
+  ``kDa``, ``m°`` (millidegree), ``g/(L·d)``, ``pg/(cell·d)``, ``cm²/mol`` and the
+  ASM peak-area products ``#·s``, ``S/m·s``.
+
+Counts map to QUDT ``NUM`` (``#``, ``cell``, ``Counts``), ``(unitless)`` to ``UNITLESS``, ``M``
+to ``MOL-PER-L``, ``rpm`` to ``REV-PER-MIN``. Two units convert only when their dimension vectors
+are equal and they share a quantity kind (or a broader one, per the QUDT quantity-kind
+hierarchy), or both have none; QUDT units without a conversion multiplier (pH, IU, mOsmol/kg)
+convert only to themselves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from rdflib import URIRef
+
+from .errors import MappingError
+from .vocab import CMC, QUANTITYKIND, UNIT
+
+__all__ = [
+    "ALLOTROPE_UNIT_NS",
+    "LEGACY_QUDT_UNIT_NS",
+    "TABLE_PATH",
+    "Unit",
+    "UnitTable",
+    "convert",
+    "quantity_kinds",
+    "resolve_unit",
+    "same_dimension",
+    "symbol",
+    "unit_expression_key",
+    "unit_info",
+    "unit_table",
+]
+
+TABLE_PATH = Path(__file__).resolve().parent / "data" / "qudt_units.json"
+LEGACY_QUDT_UNIT_NS = "http://qudt.org/vocab/unit#"
+ALLOTROPE_UNIT_NS = "http://purl.allotrope.org/ontology/qudt-ext/unit#"
+_QUDT_NS = str(UNIT)
+_CMC_NS = str(CMC)
+_CMC_UNIT_PREFIX = "unit-"
+
+ExpressionKey = tuple[int, tuple[tuple[str, int], ...]]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of the table: display symbol, label, QUDT factors and kinds."""
+
+    iri: URIRef
+    symbol: str
+    label: str
+    multiplier: float | None  # to the SI coherent unit; None when QUDT gives none
+    offset: float  # QUDT conversionOffset: SI value = (value + offset) * multiplier
+    dimension: str  # QUDT dimension vector, plus "+X1" for a cmckg base dimension X
+    quantity_kinds: frozenset[URIRef]
+
+
+# --- unit expressions: the factorised form used to match spellings --------------------------
+
+_OPERATORS = "/.·*× "
+_ATOM_STOP = set(_OPERATORS) | set("()^+-0123456789")
+_SI_PREFIXES = ("", "da", "h", "k", "M", "G", "d", "c", "m", "μ", "n", "p", "f")
+_ATOM_SYNONYMS = {
+    **dict.fromkeys(
+        ("#", "{#}", "cell", "cells", "Cell", "Cells", "{cell}", "{cells}", "count", "counts",
+         "Count", "Counts", "{count}", "{counts}", "particles", "{particles}"), "#"),
+    **{f"{p}l": f"{p}L" for p in _SI_PREFIXES},
+    **dict.fromkeys(("sec", "secs"), "s"),
+    **dict.fromkeys(("hr", "hrs", "hour", "hours"), "h"),
+    **dict.fromkeys(("day", "days"), "d"),
+    **dict.fromkeys(("mins",), "min"),
+    **dict.fromkeys(("mcg",), "μg"),
+    **dict.fromkeys(("degC", "Cel", "℃"), "°C"),
+    **dict.fromkeys(("ppm", "PPM"), "[ppm]"),
+    **dict.fromkeys(("ppb", "PPB"), "[ppb]"),
+    **dict.fromkeys(("osm", "Osm", "osmol", "Osmol"), "Osmol"),
+    **dict.fromkeys(("mosm", "mOsm", "mosmol", "mOsmol"), "mOsmol"),
+}
+
+
+def _normalise_text(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("\u00b5", "\u03bc").replace("\u2212", "-")
+    text = " ".join(text.split())
+    return re.sub(r"\s*([/.·*×])\s*", r"\1", text)
+
+
+def _normalise_atom(atom: str) -> str:
+    atom = _ATOM_SYNONYMS.get(atom, atom)
+    if len(atom) > 1 and atom[0] == "u" and atom[1].isalpha():
+        atom = _ATOM_SYNONYMS.get("μ" + atom[1:], "μ" + atom[1:])
+    return atom
+
+
+class _Parser:
+    """Recursive descent over a unit expression; left-associative like UCUM."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def expression(self) -> tuple[int, dict[str, int]]:
+        power, atoms = 0, {}
+        sign = 1
+        if self.peek() == "/":  # "/s"
+            self.pos += 1
+            sign = -1
+        while True:
+            p, a = self.term()
+            power += sign * p
+            for atom, exp in a.items():
+                atoms[atom] = atoms.get(atom, 0) + sign * exp
+            char = self.peek()
+            if char == "/":
+                sign = -1
+            elif char and char in _OPERATORS:
+                sign = 1
+            elif char and char not in ")":
+                sign = 1  # juxtaposition: "100mL", "10^6cells"
+                continue
+            else:
+                return power, atoms
+            self.pos += 1
+
+    def exponent(self) -> int:
+        match = re.compile(r"\^?([+-]?\d+)").match(self.text, self.pos)
+        if not match:
+            return 1
+        self.pos = match.end()
+        return int(match.group(1))
+
+    def term(self) -> tuple[int, dict[str, int]]:
+        char = self.peek()
+        if char == "(":
+            self.pos += 1
+            power, atoms = self.expression()
+            if self.peek() != ")":
+                raise ValueError("unbalanced parenthesis")
+            self.pos += 1
+            exp = self.exponent()
+            return power * exp, {a: e * exp for a, e in atoms.items()}
+        number = re.compile(r"10(?:\^|\*)([+-]?\d+)|(1(?:0)*)(?![\d])").match(self.text, self.pos)
+        if number:
+            self.pos = number.end()
+            if number.group(1) is not None:
+                return int(number.group(1)), {}
+            return len(number.group(2)) - 1, {}
+        start = self.pos
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char in "[{":
+                close = self.text.find("]" if char == "[" else "}", self.pos)
+                if close < 0:
+                    raise ValueError("unbalanced bracket")
+                self.pos = close + 1
+            elif char in _ATOM_STOP:
+                break
+            else:
+                self.pos += 1
+        if self.pos == start:
+            raise ValueError(f"expected a unit at {self.pos}")
+        atom = _normalise_atom(self.text[start:self.pos])
+        return 0, {atom: self.exponent()}
+
+
+def parse_unit_expression(text: str) -> tuple[int, dict[str, int]]:
+    """Factorise ``text`` into (power of ten, {atom: exponent}); ValueError if it won't parse."""
+    parser = _Parser(_normalise_text(text))
+    if not parser.text:
+        raise ValueError("empty unit")
+    power, atoms = parser.expression()
+    if parser.pos != len(parser.text):
+        raise ValueError(f"unexpected '{parser.text[parser.pos:]}'")
+    return power, {a: e for a, e in atoms.items() if e}
+
+
+def unit_expression_key(text: str) -> ExpressionKey | None:
+    """The spelling-independent key of a unit expression, or None if it does not parse."""
+    try:
+        power, atoms = parse_unit_expression(text)
+    except ValueError:
+        return None
+    return power, tuple(sorted(atoms.items()))
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+def _iri(key: str) -> URIRef:
+    return URIRef((_CMC_NS if key.startswith(_CMC_UNIT_PREFIX) else _QUDT_NS) + key)
+
+
+def _key(iri: str) -> str | None:
+    if iri.startswith(_QUDT_NS):
+        return iri[len(_QUDT_NS):]
+    if iri.startswith(_CMC_NS + _CMC_UNIT_PREFIX):
+        return iri[len(_CMC_NS):]
+    return None
+
+
+def _camel(text: str) -> str:
+    """Fold a label or QUDT-1 name: 'Millimeter of Mercury' ~ 'MillimeterOfMercury'."""
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+class UnitTable:
+    """Lookups over the derived unit table (a dict as stored in ``qudt_units.json``)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self._units: dict[str, list[Any]] = data["units"]
+        self._aliases: dict[str, str] = data["aliases"]
+        self._iris: dict[str, str] = data["iris"]
+        self._labels: dict[str, str] = data["labels"]
+        self._kinds: dict[str, list[Any]] = data["quantity_kinds"]
+        self._by_expression: dict[ExpressionKey, str] | None = None
+        self._info: dict[str, Unit] = {}
+        self._kind_closure: dict[str, frozenset[str]] = {}
+
+    # lookups -----------------------------------------------------------------------------
+    def lookup(self, text: str) -> str | None:
+        """The table key of the unit ``text`` names, or None."""
+        if text in self._aliases:
+            return self._aliases[text]
+        stripped = text.strip()
+        if stripped.startswith(("http://", "https://")):
+            return self._lookup_iri(stripped)
+        normal = _normalise_text(stripped)
+        for candidate in (stripped, normal, normal.replace("μ", "µ")):
+            if candidate in self._aliases:
+                return self._aliases[candidate]
+        key = unit_expression_key(normal)
+        return None if key is None else self.by_expression.get(key)
+
+    def _lookup_iri(self, iri: str) -> str | None:
+        if iri in self._iris:
+            return self._iris[iri]
+        key = _key(iri)
+        if key is not None and key in self._units:
+            return key
+        if iri.startswith(LEGACY_QUDT_UNIT_NS):
+            return self._labels.get(_camel(iri[len(LEGACY_QUDT_UNIT_NS):]))
+        return None
+
+    @property
+    def by_expression(self) -> dict[ExpressionKey, str]:
+        """Factorised spelling → unit key, built once from the aliases in priority order."""
+        if self._by_expression is None:
+            index: dict[ExpressionKey, str] = {}
+            for text, key in self._aliases.items():
+                expression = unit_expression_key(text)
+                if expression is not None:
+                    index.setdefault(expression, key)
+            self._by_expression = index
+        return self._by_expression
+
+    def nearest(self, text: str, n: int = 5) -> list[str]:
+        """Known spellings closest to ``text`` (for error messages)."""
+        symbols = {row[0] for row in self._units.values()} | set(self._aliases)
+        return difflib.get_close_matches(_normalise_text(text), sorted(symbols), n=n, cutoff=0.5)
+
+    # unit facts --------------------------------------------------------------------------
+    def multiplier(self, key: str) -> Decimal | None:
+        """The exact QUDT conversion multiplier (None when QUDT gives none)."""
+        text = self._units[key][2]
+        return None if text is None else Decimal(text)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._units
+
+    def keys(self) -> list[str]:
+        return list(self._units)
+
+    def info(self, key: str) -> Unit:
+        found = self._info.get(key)
+        if found is None:
+            symbol_, label, multiplier, offset, dimension, kinds = self._units[key]
+            found = Unit(
+                iri=_iri(key),
+                symbol=symbol_,
+                label=label,
+                multiplier=None if multiplier is None else float(multiplier),
+                offset=float(offset) if offset else 0.0,
+                dimension=dimension,
+                quantity_kinds=frozenset(QUANTITYKIND[k] for k in kinds),
+            )
+            self._info[key] = found
+        return found
+
+    def kind_closure(self, key: str) -> frozenset[str]:
+        """The unit's quantity kinds with every broader kind (QUDT specializationOf/broader)."""
+        found = self._kind_closure.get(key)
+        if found is None:
+            seen: set[str] = set()
+            stack = list(self._units[key][5])
+            while stack:
+                kind = stack.pop()
+                if kind not in seen:
+                    seen.add(kind)
+                    stack.extend(self._kinds.get(kind, ("", "", []))[2])
+            found = frozenset(seen)
+            self._kind_closure[key] = found
+        return found
+
+
+@cache
+def unit_table() -> UnitTable:
+    """The shipped unit table, loaded once per process."""
+    with open(TABLE_PATH, encoding="utf-8") as handle:
+        return UnitTable(json.load(handle))
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8192)
+def _lookup(text: str) -> str | None:
+    return unit_table().lookup(text)
+
+
+def resolve_unit(
+    text: str,
+    *,
+    source: str | None = None,
+    location: str | None = None,
+    field: str | None = None,
+) -> URIRef:
+    """The current QUDT (or cmckg) unit IRI for a symbol, UCUM code or unit IRI.
+
+    An unknown unit raises MappingError naming ``source``, ``location``, ``field`` and the
+    nearest known symbols.
+    """
+    key = _lookup(str(text)) if text is not None else None
+    if key is None:
+        near = unit_table().nearest(str(text)) if text is not None and str(text).strip() else []
+        hint = f"; nearest known symbols: {', '.join(near)}" if near else ""
+        raise MappingError(f"unknown unit '{text}'{hint}", source, location, field)
+    return _iri(key)
+
+
+def _unit_key(unit: URIRef | str) -> str:
+    key = _lookup(str(unit))
+    if key is None:
+        resolve_unit(str(unit))  # raises with the nearest symbols
+    assert key is not None
+    return key
+
+
+def unit_info(unit: URIRef | str) -> Unit:
+    """Symbol, label, QUDT factors, dimension and quantity kinds of a unit."""
+    return unit_table().info(_unit_key(unit))
+
+
+def symbol(unit: URIRef | str) -> str:
+    """Display symbol of a unit (QUDT ``qudt:symbol``, or the cmckg symbol)."""
+    return unit_info(unit).symbol
+
+
+def quantity_kinds(unit: URIRef | str) -> frozenset[URIRef]:
+    """The QUDT quantity kinds a unit is declared for."""
+    return unit_info(unit).quantity_kinds
+
+
+def same_dimension(a: URIRef | str, b: URIRef | str) -> bool:
+    """True when the two units have the same dimension vector."""
+    return unit_info(a).dimension == unit_info(b).dimension
+
+
+@lru_cache(maxsize=4096)
+def _conversion(from_key: str, to_key: str) -> tuple[float, float, float]:
+    """(ratio of multipliers, offset from, offset to) for a convertible pair, else raise."""
+    table = unit_table()
+    a, b = table.info(from_key), table.info(to_key)
+    if a.dimension != b.dimension:
+        raise MappingError(
+            f"cannot convert {a.symbol} to {b.symbol}: different dimensions "
+            f"({a.dimension} vs {b.dimension})"
+        )
+    kinds_a, kinds_b = table.kind_closure(from_key), table.kind_closure(to_key)
+    if (kinds_a or kinds_b) and not kinds_a & kinds_b:
+        raise MappingError(f"cannot convert {a.symbol} to {b.symbol}: no common quantity kind")
+    m_from, m_to = table.multiplier(from_key), table.multiplier(to_key)
+    if m_from is None or m_to is None:
+        raise MappingError(
+            f"cannot convert {a.symbol} to {b.symbol}: QUDT gives no conversion multiplier"
+        )
+    return float(m_from / m_to), a.offset, b.offset
+
+
+def convert(value: float, from_unit: URIRef | str, to_unit: URIRef | str) -> float:
+    """Convert ``value`` through QUDT multipliers and offsets (SI = (v + offset) × multiplier).
+
+    Raises MappingError when the units differ in dimension or share no quantity kind, or when
+    QUDT gives one of them no multiplier.
+    """
+    from_key, to_key = _unit_key(from_unit), _unit_key(to_unit)
+    if from_key == to_key:
+        return value
+    ratio, offset_from, offset_to = _conversion(from_key, to_key)
+    if offset_from or offset_to:
+        return (value + offset_from) * ratio - offset_to
+    return value * ratio
