@@ -1,0 +1,229 @@
+"""``cmckg serve``: expose the embedded store as a SPARQL 1.1 endpoint on loopback.
+
+It runs Oxigraph's own server (the ``oxigraph`` program from the ``oxigraph`` package) over the
+same store directory, with the union of the named graphs as the default graph, as cmckg's queries
+expect. The store must not be open elsewhere meanwhile: Oxigraph locks its directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sysconfig
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from ..errors import ConfigError, StoreError
+from ..stores import default_location
+from .console import err, out
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def oxigraph_program() -> str:
+    """The ``oxigraph`` server program installed with this Python environment (or on PATH)."""
+    beside = Path(sysconfig.get_path("scripts")) / "oxigraph"
+    found = str(beside) if beside.is_file() else shutil.which("oxigraph")
+    if not found:
+        raise StoreError("the 'oxigraph' server program is not installed (pip install oxigraph)")
+    return found
+
+
+@dataclass
+class OxigraphServer:
+    """One ``oxigraph serve`` process: start, wait until it answers, stop or kill."""
+
+    location: Path | None
+    port: int
+    bind: str = "127.0.0.1"
+    read_only: bool = False
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.bind}]" if ":" in self.bind else self.bind
+        return f"http://{host}:{self.port}"
+
+    @property
+    def query_url(self) -> str:
+        return f"{self.base_url}/query"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the server and wait until it answers a query; StoreError if it cannot start."""
+        command = [oxigraph_program(), "serve-read-only" if self.read_only else "serve"]
+        if self.location is not None:
+            command += ["--location", str(self.location)]
+        command += ["--bind", f"{self.bind}:{self.port}", "--union-default-graph"]
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by stop or kill)
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "RUST_BACKTRACE": "0"},
+        )
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.process.poll() is not None:
+                raise StoreError(self._failure(), str(self.location or "memory"))
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StoreError(f"the server did not answer within {timeout:g} s",
+                                 self.base_url)
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        url = f"{self.query_url}?query=ASK%7B%7D"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _failure(self) -> str:
+        """Oxigraph's start-up error as one actionable line."""
+        assert self._log is not None
+        self._log.seek(0)
+        output = self._log.read().decode("utf-8", "replace")
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        message = next((line for line in lines if line.startswith("Error:")),
+                       lines[-1] if lines else "it exited without a message")
+        if "lock" in message.lower():
+            return ("the store is in use by another process (Oxigraph locks it); close that "
+                    "program (a Python session, another 'cmckg serve') and try again")
+        if "address already in use" in message.lower():
+            return f"port {self.port} on {self.bind} is already in use; choose another --port"
+        return f"the Oxigraph server could not start: {message.removeprefix('Error:').strip()}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the server to stop (SIGTERM) and wait; kill it if it does not."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._close_log()
+
+    def kill(self) -> None:
+        """Stop the server abruptly (SIGKILL), as a crash or power cut would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="expose the store as a SPARQL 1.1 endpoint",
+        description=(
+            "Serve the embedded store as a SPARQL 1.1 endpoint (query at /query, update at "
+            "/update, Graph Store Protocol at /store) with Oxigraph's server, so SPARQL clients, "
+            "notebooks and BI tools can query it. The default graph is the union of the record "
+            "graphs. No authentication: keep it on loopback. Ctrl-C stops it."
+        ),
+    )
+    parser.add_argument("--store", metavar="PATH", default=None,
+                        help="the Oxigraph store directory (default ./cmckg-store or "
+                        "$CMCKG_STORE)")
+    parser.add_argument("--port", type=int, default=7878, help="the port (default 7878)")
+    parser.add_argument("--bind", default="127.0.0.1",
+                        help="the address to listen on (default 127.0.0.1, loopback only)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="refuse every update and Graph Store write (HTTP 403)")
+    parser.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    location = str(args.store or default_location())
+    if location.startswith(("http://", "https://")) or location in {"memory:", "oxigraph:memory"}:
+        raise ConfigError(f"cmckg serve serves an Oxigraph store directory, not {location!r}")
+    path = Path(location.removeprefix("oxigraph:"))
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, not {args.port}")
+    if args.read_only:
+        _check_not_written(path)
+    if args.bind not in LOOPBACK:
+        err.print(f"[yellow]warning:[/yellow] listening on {args.bind}: the endpoint has no "
+                  "authentication; anyone who can reach this address can "
+                  + ("read" if args.read_only else "read and change") + " the store")
+    server = OxigraphServer(path, args.port, args.bind, args.read_only)
+    with _StopSignals():
+        try:
+            server.start()
+            out.print(f"SPARQL endpoint: {server.query_url}", highlight=False)
+            if not args.read_only:
+                out.print(f"update: {server.base_url}/update   graph store: "
+                          f"{server.base_url}/store", highlight=False)
+            out.print(f"serving {path} {'read-only ' if args.read_only else ''}"
+                      "(Ctrl-C to stop)", highlight=False)
+            assert server.process is not None
+            code = server.process.wait()
+        except _Stop:
+            return 0
+        finally:
+            server.stop()
+    if code != 0:
+        raise StoreError(f"the Oxigraph server stopped with exit code {code}", str(path))
+    return 0
+
+
+def _check_not_written(path: Path) -> None:
+    """A read-only server over a store another process is writing is undefined behaviour in
+    Oxigraph: refuse while the store's RocksDB lock is held."""
+    if not (path / "CURRENT").is_file():
+        raise StoreError("no Oxigraph store here (ingest something first)", str(path))
+    import fcntl  # POSIX only; imported here so the CLI still loads elsewhere
+
+    lock = path / "LOCK"
+    if not lock.exists():
+        return
+    with lock.open("rb+") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreError(
+                "the store is open for writing by another process; close it before serving "
+                "it read-only", str(path)) from None
+        fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+class _Stop(Exception):
+    """Raised from a signal handler to stop serving."""
+
+
+class _StopSignals:
+    """Turn SIGINT, SIGTERM and SIGHUP into ``_Stop`` while serving, so the server child is
+    stopped cleanly (and releases the store's lock) however ``cmckg serve`` is ended."""
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                    if hasattr(signal, name))
+
+    def __enter__(self) -> _StopSignals:
+        self._previous = {s: signal.signal(s, self._raise) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    @staticmethod
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise _Stop
