@@ -118,7 +118,33 @@ def ingest(
 ) -> IngestReport:
     """Map ``sources`` and write what changed to ``store`` in one atomic change set."""
     store.check_writable()
-    mapped = map_sources(sources, minter, mapping, format_name, progress)
+    return _write(store, minter, map_sources(sources, minter, mapping, format_name, progress))
+
+
+def ingest_records(
+    store: Store, records: Iterable[RecordGraph], minter: IriMinter, mapper: str = "build"
+) -> IngestReport:
+    """Write record graphs made in code (``cmckg.build``) like mapped files: same planning,
+    revisions and atomic change set. Records are grouped by their ``source_path``; a source's
+    sha256 is the hash of its records' content."""
+    store.check_writable()
+    by_source: dict[str, list[RecordGraph]] = {}
+    for record in records:
+        by_source.setdefault(record.source_path, []).append(record)
+    mapped = []
+    for path, group in by_source.items():
+        summary = SourceSummary(
+            path, mapper, sha256=content_sha256(t for r in group for t in r.triples),
+            records=len(group), triples=sum(len(r.triples) for r in group),
+            warnings=[w for r in group for w in r.warnings],
+        )
+        mapped.append((summary, group, f"{mapper}@{__version__}"))
+    return _write(store, minter, mapped)
+
+
+def _write(
+    store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]]
+) -> IngestReport:
     _check_unique_graphs(mapped)
     now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
     changes = ChangeSet()

@@ -11,8 +11,10 @@ import yaml
 from rdflib import Dataset
 
 from . import queries
+from .build import Record
 from .errors import ConfigError
-from .ingest import IngestReport, ProgressCallback, ingest
+from .ingest import IngestReport, ProgressCallback, ingest, ingest_records
+from .mappers import RecordGraph
 from .stores import Store, open_store
 from .vocab import CMC, IriMinter, bind_prefixes
 
@@ -92,6 +94,12 @@ class KnowledgeGraph:
         if isinstance(sources, str | Path):
             sources = [sources]
         return ingest(self.store, sources, self.minter, load_mapping(mapping), format, progress)
+
+    def ingest_records(self, records: Iterable[RecordGraph | Record]) -> IngestReport:
+        """Load records made in code (``cmckg.build.Record``, or mapper ``RecordGraph``s) the
+        way ``ingest`` loads files: all-or-nothing, unchanged records left alone."""
+        graphs = [r.to_record_graph() if isinstance(r, Record) else r for r in records]
+        return ingest_records(self.store, graphs, self.minter)
 
     def query(self, sparql_or_name: str, **params: object) -> pd.DataFrame:
         """Run a saved query (by name, parameters as keywords) or SPARQL text."""
