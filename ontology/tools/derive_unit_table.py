@@ -289,7 +289,8 @@ def derive() -> dict:
         else:  # replaced by a currency unit
             del iris[iri]
 
-    # alias index, in priority order: curated, cmckg units, QUDT UCUM codes, symbols, altSymbols
+    # alias index, in priority order: curated, cmckg units, QUDT UCUM codes, symbols, altSymbols,
+    # local names
     ranked: dict[str, tuple] = {}
     for key, props in ((_local(i, UNIT_NS), p) for i, p in units_graph.items()):
         if key not in units:
@@ -340,6 +341,8 @@ def derive() -> dict:
         table_data["aliases"] = {**aliases, **qudt_aliases}
     for text, key in qudt_aliases.items():
         aliases.setdefault(text, key)
+    for key in units:  # last: the QUDT local names themselves ("MilliGM-PER-MilliL", "COUNT")
+        aliases.setdefault(key, key)
     for text, key in aliases.items():
         if key not in units:
             raise SystemExit(f"alias {text!r} names {key}, which is not in the table")

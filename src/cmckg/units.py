@@ -43,6 +43,7 @@ import difflib
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -308,8 +309,8 @@ class UnitTable:
     def __contains__(self, key: object) -> bool:
         return key in self._units
 
-    def keys(self) -> list[str]:
-        return list(self._units)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._units)
 
     def info(self, key: str) -> Unit:
         found = self._info.get(key)
@@ -354,8 +355,16 @@ def unit_table() -> UnitTable:
 
 
 @lru_cache(maxsize=8192)
-def _lookup(text: str) -> str | None:
-    return unit_table().lookup(text)
+def _lookup(text: str) -> tuple[str, URIRef] | None:
+    key = unit_table().lookup(text)
+    return None if key is None else (key, _iri(key))
+
+
+def _unknown(text: object, source: str | None, location: str | None,
+             field: str | None) -> MappingError:
+    near = unit_table().nearest(str(text)) if str(text).strip() else []
+    hint = f"; nearest known symbols: {', '.join(near)}" if near else ""
+    return MappingError(f"unknown unit '{text}'{hint}", source, location, field)
 
 
 def resolve_unit(
@@ -370,20 +379,17 @@ def resolve_unit(
     An unknown unit raises MappingError naming ``source``, ``location``, ``field`` and the
     nearest known symbols.
     """
-    key = _lookup(str(text)) if text is not None else None
-    if key is None:
-        near = unit_table().nearest(str(text)) if text is not None and str(text).strip() else []
-        hint = f"; nearest known symbols: {', '.join(near)}" if near else ""
-        raise MappingError(f"unknown unit '{text}'{hint}", source, location, field)
-    return _iri(key)
+    found = _lookup(text if type(text) is str else str(text))
+    if found is None:
+        raise _unknown(text, source, location, field)
+    return found[1]
 
 
 def _unit_key(unit: URIRef | str) -> str:
-    key = _lookup(str(unit))
-    if key is None:
-        resolve_unit(str(unit))  # raises with the nearest symbols
-    assert key is not None
-    return key
+    found = _lookup(str(unit))
+    if found is None:
+        raise _unknown(unit, None, None, None)
+    return found[0]
 
 
 def unit_info(unit: URIRef | str) -> Unit:
