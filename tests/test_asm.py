@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES, TEST_DATA
 from rdflib import Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS
+from rdflib.namespace import PROV, RDF, RDFS, SKOS
 
 from cmckg.errors import ConfigError, MappingError
 from cmckg.mappers.asm import ASM_LOCAL, AsmMapper, asm_property_iri, local_term
@@ -276,6 +276,67 @@ def test_nanodrop_ratio_is_derived_from_the_absorbances_it_names(
     assert checked == 10
 
 
+def test_run_log_events_take_the_runs_only_sample_and_time(
+    mapped: dict[str, RecordGraph],
+) -> None:
+    name = "cytiva_unicorn__unicorn_1.json"
+    record = mapped[name]
+    raw = json.loads((ASM_DIR / name).read_text(encoding="utf-8"))
+    agg = raw["liquid chromatography aggregate document"]["liquid chromatography document"][0][
+        "measurement aggregate document"
+    ]
+    # By hand: every measurement document of this run names sample "Sample 001", batch
+    # f65ef0a9-…, and one injection time; the run log sits beside them, outside any sample.
+    mdocs = agg["measurement document"]
+    assert {d["sample document"]["sample identifier"] for d in mdocs if "sample document" in d} == {
+        "Sample 001"
+    }
+    t = record.triples
+    event = at(record, "/liquid chromatography aggregate document/liquid chromatography document/0"
+                       "/measurement aggregate document/log aggregate document/log document/0"
+                       "/retention time")
+    assert t.value(event, QUDT.numericValue) == Literal(4.3999098, datatype=XSD_DOUBLE)
+    sample = t.value(event, CMC.onEntity)
+    assert t.value(sample, CMC.identifier) == Literal("Sample 001")
+    lot = t.value(sample, CMC.sampleOf)
+    assert t.value(lot, CMC.identifier) == Literal("f65ef0a9-7240-434e-aac1-44cb8e8faa08")
+    assert t.value(event, CMC.resultTime) == Literal(
+        "2024-01-02T11:00:00+00:00", datatype=XSD_DATETIME
+    )
+    # Every measurement and cube of this file ends up on that one sample.
+    for cls in (CMC.Measurement, CMC.DataCube):
+        for m in subjects_of(record, cls):
+            assert list(t.objects(m, CMC.onEntity)) == [sample]
+
+
+def test_plate_wide_statistics_are_on_no_single_sample(mapped: dict[str, RecordGraph]) -> None:
+    name = "msd_workbench__msd_workbench_test_2.json"
+    record = mapped[name]
+    raw = json.loads((ASM_DIR / name).read_text(encoding="utf-8"))
+    calc = raw["plate reader aggregate document"]["calculated data aggregate document"][
+        "calculated data document"
+    ][0]
+    assert calc["calculated data name"] == "Mean"
+    sources = calc["data source aggregate document"]["data source document"]
+    assert len(sources) == 48
+    t = record.triples
+    mean = at(record, "/plate reader aggregate document/calculated data aggregate document"
+                      "/calculated data document/0/calculated result")
+    inputs = set(t.objects(mean, PROV.wasDerivedFrom))
+    assert len(inputs) == 48
+    # asm-property-iris.csv: luminescence → AFR_0002507.
+    assert {t.value(m, CMC.measuredProperty) for m in inputs} == {URIRef(AFR + "AFR_0002507")}
+    assert len({t.value(m, CMC.onEntity) for m in inputs}) == 48
+    # A mean over 48 wells is about none of them: no cmc:onEntity (the lineage says where from).
+    assert t.value(mean, CMC.onEntity) is None
+    # The plate well count beside each well's measurement is about that well's sample.
+    well = at(record, "/plate reader aggregate document/plate reader document/0"
+                      "/measurement aggregate document/plate well count")
+    reading = at(record, "/plate reader aggregate document/plate reader document/0"
+                         "/measurement aggregate document/measurement document/0/luminescence")
+    assert t.value(well, CMC.onEntity) == t.value(reading, CMC.onEntity) is not None
+
+
 def test_msd_nan_values_are_missing_not_measurements(mapped: dict[str, RecordGraph]) -> None:
     name = "msd_workbench__msd_workbench_test_2.json"
     record = mapped[name]
@@ -338,8 +399,11 @@ def test_tiny_file_maps_every_part() -> None:
                           "/measurement aggregate document/measurement document/0"
                           "/processed data aggregate document/processed data document/0"
                           "/custom information document/dilution volume")
-    assert t.value(dilution, CMC.measuredProperty) == local_term("dilution volume")
-    assert str(local_term("dilution volume")) == ASM_LOCAL + "dilution%20volume"
+    term = local_term("dilution volume")
+    assert t.value(dilution, CMC.measuredProperty) == term
+    assert str(term) == ASM_LOCAL + "dilution%20volume"
+    assert (term, RDF.type, SKOS.Concept) in t
+    assert (term, SKOS.prefLabel, Literal("dilution volume")) in t
     device = minter.mint("equipment", "asm", "Test Counter", "SN-42")
     assert t.value(vcd, CMC.device) == device
     assert (device, CMC.identifier, Literal("SN-42")) in t

@@ -10,8 +10,10 @@ supersedes its previous version. What becomes what:
   looked up in ``ontology/vendor/asm-property-iris.csv`` for the schema release named by the
   manifest (see :func:`asm_property_iri`); keys without an AFO IRI, and every key inside a
   ``custom information document`` (vendor field names), get a local term in
-  :data:`ASM_LOCAL`. Settings, processed results, peak values, distribution bins, log and
-  fraction events and calculated results are all measurements: the property IRI says which.
+  :data:`ASM_LOCAL` (the key percent-encoded), stated in the record graph as a ``skos:Concept``
+  with the key as ``skos:prefLabel``, in the scheme :data:`ASM_LOCAL_SCHEME`. Settings,
+  processed results, peak values, distribution bins, log and fraction events and calculated
+  results are all measurements: the property IRI says which.
 * **Missing values.** A quantity whose value is ``NaN``, infinite, null or not a number is read
   as missing: no measurement, one warning on the record graph naming its pointer.
 * **Context.** A quantity takes from its enclosing documents: the sample (``cmc:onEntity``), the
@@ -20,14 +22,16 @@ supersedes its previous version. What becomes what:
   ``injection time`` of the measurement's injection) as ``cmc:resultTime`` with its offset kept,
   the ``analyte name`` (``cmc:analyte``) and, inside a ``peak list``, the peak's ``identifier``
   or ``peak index`` (``cmc:peakIdentifier``) and ``peak name`` or ``written name``
-  (``cmc:peakName``). Quantities with no sample in scope (e.g. UNICORN run-log events) carry
-  no ``cmc:onEntity``.
+  (``cmc:peakName``). A quantity outside any sample document (a plate's well count, UNICORN
+  run-log events) takes the sample and time stated by the results of the innermost document
+  around it, when they name exactly one.
 * **Calculated data.** A ``calculated result`` is labelled with its ``calculated data name``
   (``rdfs:label``) and is ``prov:wasDerivedFrom`` the measurements its ``data source
   identifier`` values name in the same file: those inside the identified document whose key
   matches the ``data source feature``, else all of that document's measurements. Without a
-  sample or time of its own it takes those of its sources. An identifier that names nothing in
-  the file is a warning.
+  sample or time of its own it takes those of its sources when they share one; a statistic
+  over several samples (an MSD plate mean) is about none of them and has no ``cmc:onEntity``.
+  An identifier that names nothing in the file is a warning.
 * **Samples** are ``cmc:Sample`` nodes minted from ``sample identifier`` scoped by the file hash
   (converters restart ids per file), labelled with ``written name`` and commented with
   ``description``. A ``batch identifier`` makes the sample ``cmc:sampleOf`` a ``cmc:MaterialLot``
@@ -71,7 +75,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, XSD
+from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
 
 from ..errors import ConfigError, MappingError
 from ..resources import resource_dir
@@ -82,6 +86,8 @@ from .base import MapContext, RecordGraph
 
 ASM_LOCAL = "https://w3id.org/cmckg/terms/asm-local#"
 """Namespace of local terms for ASM keys with no AFO IRI and for custom-information keys."""
+ASM_LOCAL_SCHEME = URIRef("https://w3id.org/cmckg/terms/asm-local")
+"""The ``skos:ConceptScheme`` the local terms are in."""
 
 _CUSTOM = "custom information document"
 _PLACEHOLDERS = frozenset({"", "n/a", "na", "none", "null", "unknown", "-"})
@@ -213,6 +219,7 @@ class _Scope:
 @dataclass(slots=True)
 class _Meas:
     iri: URIRef
+    ptr: str
     key: str
     sample: URIRef | None
     time: Literal | None
@@ -224,7 +231,6 @@ class _FileMapping:
     """The state of mapping one ASM file (two passes: walk, then resolve intra-file refs)."""
 
     def __init__(self, context: MapContext, lot_issuer: str) -> None:
-        self.context = context
         self.source = context.display_path
         self.minter = context.minter
         self.scope_id = context.source_sha256[:16]
@@ -237,6 +243,7 @@ class _FileMapping:
         )
         self.add = self.record.triples.add
         self.measurements: list[_Meas] = []
+        self.cubes: list[_Meas] = []
         self.buckets: dict[str, list[_Meas]] = {}
         self.ids: dict[tuple[str, str], str] = {}
         self.sources: dict[str, list[tuple[str, str, str]]] = {}
@@ -410,7 +417,9 @@ class _FileMapping:
         iri = None if scope.custom else asm_property_iri(key, scope.manifest)
         if iri is None:
             iri = local_term(key)
-            self.add((iri, RDFS.label, Literal(key)))
+            self.add((iri, RDF.type, SKOS.Concept))
+            self.add((iri, SKOS.prefLabel, Literal(key)))
+            self.add((iri, SKOS.inScheme, ASM_LOCAL_SCHEME))
         return iri
 
     def observed(self, iri: URIRef, prop: URIRef, scope: _Scope, ptr: str) -> None:
@@ -449,7 +458,7 @@ class _FileMapping:
             self.add((iri, CMC.peakName, Literal(scope.peak_name)))
         if scope.calc_name:
             self.add((iri, RDFS.label, Literal(scope.calc_name)))
-        meas = _Meas(iri, key, scope.sample, scope.time, scope.calc_doc)
+        meas = _Meas(iri, ptr, key, scope.sample, scope.time, scope.calc_doc)
         self.measurements.append(meas)
         for ref in scope.refs:
             self.buckets[ref].append(meas)
@@ -458,6 +467,7 @@ class _FileMapping:
         iri = self.node_iri(ptr)
         self.add((iri, RDF.type, CMC.DataCube))
         self.observed(iri, self.property_of(key, scope), scope, ptr)
+        self.cubes.append(_Meas(iri, ptr, key, scope.sample, scope.time, None))
         if label := _text(node.get("label")):
             self.add((iri, RDFS.label, Literal(label)))
         structure = node.get("cube-structure") or {}
@@ -506,6 +516,7 @@ class _FileMapping:
         return None
 
     def resolve_derivations(self) -> None:
+        """Link calculated results to their sources; then fill in missing samples and times."""
         derived = [m for m in self.measurements if m.calc_doc in self.sources]
         for meas in derived:
             for ident, feature, location in self.sources[meas.calc_doc or ""]:
@@ -522,14 +533,21 @@ class _FileMapping:
                     if target not in meas.targets:
                         meas.targets.append(target)
                         self.add((meas.iri, PROV.wasDerivedFrom, target.iri))
-        for meas in derived:
-            if meas.sample is None:
-                for sample in sorted(self.inherited(meas, "sample", set())):
-                    self.add((meas.iri, CMC.onEntity, sample))
-            if meas.time is None:
-                times = self.inherited(meas, "time", set())
-                if len(times) == 1:
-                    self.add((meas.iri, CMC.resultTime, times.pop()))
+        for attribute, predicate in (("sample", CMC.onEntity), ("time", CMC.resultTime)):
+            enclosing = self.enclosing_values(attribute)
+            found = {
+                id(meas): self.inherited(meas, attribute, set())
+                for meas in derived
+                if getattr(meas, attribute) is None
+            }
+            for meas in (*self.measurements, *self.cubes):
+                if getattr(meas, attribute) is not None:
+                    continue
+                values = found.get(id(meas)) or set()
+                if not values:
+                    values = self.nearest(enclosing, meas.ptr)
+                if len(values) == 1:
+                    self.add((meas.iri, predicate, next(iter(values))))
 
     def inherited(self, meas: _Meas, attribute: str, seen: set[URIRef]) -> set[Any]:
         """The samples (or times) of a derived measurement: its own, else its sources'."""
@@ -543,6 +561,28 @@ class _FileMapping:
         for target in meas.targets:
             found |= self.inherited(target, attribute, seen)
         return found
+
+    def enclosing_values(self, attribute: str) -> dict[str, set[Any]]:
+        """Document pointer → the samples (or times) its measurements and cubes state."""
+        index: dict[str, set[Any]] = {}
+        for meas in (*self.measurements, *self.cubes):
+            value = getattr(meas, attribute)
+            if value is None:
+                continue
+            ptr = meas.ptr
+            while (cut := ptr.rfind("/")) > 0:
+                ptr = ptr[:cut]
+                index.setdefault(ptr, set()).add(value)
+        return index
+
+    @staticmethod
+    def nearest(index: dict[str, set[Any]], ptr: str) -> set[Any]:
+        """The values stated inside the innermost document around ``ptr`` that states any."""
+        while (cut := ptr.rfind("/")) > 0:
+            ptr = ptr[:cut]
+            if ptr in index:
+                return index[ptr]
+        return set()
 
 
 class AsmMapper:
@@ -575,6 +615,8 @@ class AsmMapper:
             raise MappingError(
                 f"not UTF-8 text (byte {exc.start})", context.display_path
             ) from exc
+        except OSError as exc:
+            raise MappingError(f"cannot read: {exc.strerror}", context.display_path) from exc
         yield _FileMapping(context, lot_issuer.strip()).run(document)
 
 
