@@ -33,6 +33,7 @@ from cmckg.units import (
     LEGACY_QUDT_UNIT_NS,
     TABLE_PATH,
     UnitTable,
+    fold_label,
     parse_unit_expression,
 )
 
@@ -355,7 +356,7 @@ def derive() -> dict:
             continue
         for label in props.get(RDFS_LABEL, []):
             if isinstance(label, ox.Literal) and (label.language or "en").startswith("en"):
-                folded = re.sub(r"[^0-9a-z]", "", label.value.casefold())
+                folded = fold_label(label.value)
                 candidate = (key in deprecated, len(key), key)
                 if folded and (folded not in labels_ranked or candidate < labels_ranked[folded]):
                     labels_ranked[folded] = candidate

@@ -25,10 +25,13 @@ QUDT units, so they convert through QUDT factors too:
   (``EU/mL``, ``EU/mg``), colony-forming units ``CFU`` (``CFU/mL``, ``CFU/g``, ``CFU/100 mL``),
   column volumes ``CV`` (``CV/h``): each has a base dimension of its own, so it converts only
   within its family (``mAU·s`` → ``mAU·min``), never to a QUDT unit;
-- ``10^6 cells/mL`` (``cmc:unit-MegaNUM-PER-MilliL``, exactly 10⁶ × QUDT ``NUM-PER-MilliL``,
-  kept as its own unit so it displays the way cell counters write it), ``10^6 cells``,
-  ``kDa``, ``m°`` (millidegree), ``g/(L·d)``, ``pg/(cell·d)``, ``cm²/mol`` and the
-  ASM peak-area products ``#·s``, ``S/m·s``.
+- ``10^6 cells/mL`` (``cmc:unit-MegaNUM-PER-MilliL``, exactly 10⁶ × QUDT ``NUM-PER-MilliL``;
+  QUDT's ``NUM-PER-NanoL`` has the same size, but a cell density is not written ``#/nL``),
+  ``10^6 cells``, ``kDa``, ``m°`` (millidegree), ``μL/min``, ``g/(L·d)``, ``pg/(cell·d)``,
+  ``cm²/mol`` and the ASM peak-area products ``#·s``, ``S/m·s``, ``mV·s``, ``nC·s``, ``pA·s``.
+  Those defined beside a QUDT unit of the same dimension carry its quantity kinds
+  (``10^6 cells/mL`` → ``NumberDensity``, ``kDa`` → ``MolecularMass``) and so convert to QUDT
+  units; the others have none and convert only to units without quantity kinds.
 
 Counts map to QUDT ``NUM`` (``#``, ``cell``, ``Counts``), ``(unitless)`` to ``UNITLESS``, ``M``
 to ``MOL-PER-L``, ``rpm`` to ``REV-PER-MIN``. Two units convert only when their dimension vectors
@@ -62,6 +65,8 @@ __all__ = [
     "Unit",
     "UnitTable",
     "convert",
+    "fold_label",
+    "parse_unit_expression",
     "quantity_kinds",
     "resolve_unit",
     "same_dimension",
@@ -98,6 +103,8 @@ class Unit:
 
 _OPERATORS = "/.·*× "
 _ATOM_STOP = set(_OPERATORS) | set("()^+-0123456789")
+_EXPONENT = re.compile(r"\^?([+-]?\d+)")  # mm^3, mm3, s-1
+_NUMBER = re.compile(r"10(?:\^|\*)([+-]?\d+)|(10*)(?!\d)")  # 10^6, 10*6 (UCUM), 1, 10, 100
 _SI_PREFIXES = ("", "da", "h", "k", "M", "G", "d", "c", "m", "μ", "n", "p", "f")
 _ATOM_SYNONYMS = {
     **dict.fromkeys(
@@ -164,7 +171,7 @@ class _Parser:
             self.pos += 1
 
     def exponent(self) -> int:
-        match = re.compile(r"\^?([+-]?\d+)").match(self.text, self.pos)
+        match = _EXPONENT.match(self.text, self.pos)
         if not match:
             return 1
         self.pos = match.end()
@@ -180,12 +187,18 @@ class _Parser:
             self.pos += 1
             exp = self.exponent()
             return power * exp, {a: e * exp for a, e in atoms.items()}
-        number = re.compile(r"10(?:\^|\*)([+-]?\d+)|(1(?:0)*)(?![\d])").match(self.text, self.pos)
+        number = _NUMBER.match(self.text, self.pos)
         if number:
             self.pos = number.end()
-            if number.group(1) is not None:
-                return int(number.group(1)), {}
-            return len(number.group(2)) - 1, {}
+            exponent, digits = number.groups()
+            power = int(exponent) if exponent is not None else len(digits) - 1
+            # a factor binds to the unit written after it: "CFU/100 mL" is CFU per (100 mL)
+            if self.peek() == " " and self.pos + 1 < len(self.text):
+                self.pos += 1
+            if self.peek() and self.peek() not in _ATOM_STOP | {")"} or self.peek() == "(":
+                more, atoms = self.term()
+                return power + more, atoms
+            return power, {}
         start = self.pos
         while self.pos < len(self.text):
             char = self.text[self.pos]
@@ -239,7 +252,7 @@ def _key(iri: str) -> str | None:
     return None
 
 
-def _camel(text: str) -> str:
+def fold_label(text: str) -> str:
     """Fold a label or QUDT-1 name: 'Millimeter of Mercury' ~ 'MillimeterOfMercury'."""
     return re.sub(r"[^0-9a-z]", "", text.casefold())
 
@@ -257,6 +270,7 @@ class UnitTable:
         self._by_expression: dict[ExpressionKey, str] | None = None
         self._info: dict[str, Unit] = {}
         self._kind_closure: dict[str, frozenset[str]] = {}
+        self._spellings: list[str] | None = None
 
     # lookups -----------------------------------------------------------------------------
     def lookup(self, text: str) -> str | None:
@@ -267,7 +281,7 @@ class UnitTable:
         if stripped.startswith(("http://", "https://")):
             return self._lookup_iri(stripped)
         normal = _normalise_text(stripped)
-        for candidate in (stripped, normal, normal.replace("μ", "µ")):
+        for candidate in (stripped, normal):
             if candidate in self._aliases:
                 return self._aliases[candidate]
         key = unit_expression_key(normal)
@@ -280,7 +294,7 @@ class UnitTable:
         if key is not None and key in self._units:
             return key
         if iri.startswith(LEGACY_QUDT_UNIT_NS):
-            return self._labels.get(_camel(iri[len(LEGACY_QUDT_UNIT_NS):]))
+            return self._labels.get(fold_label(iri[len(LEGACY_QUDT_UNIT_NS):]))
         return None
 
     @property
@@ -297,8 +311,11 @@ class UnitTable:
 
     def nearest(self, text: str, n: int = 5) -> list[str]:
         """Known spellings closest to ``text`` (for error messages)."""
-        symbols = {row[0] for row in self._units.values()} | set(self._aliases)
-        return difflib.get_close_matches(_normalise_text(text), sorted(symbols), n=n, cutoff=0.5)
+        if self._spellings is None:  # display symbols and aliases, not bare QUDT local names
+            spellings = {row[0] for row in self._units.values()}
+            spellings |= {text for text in self._aliases if text not in self._units}
+            self._spellings = sorted(spellings)
+        return difflib.get_close_matches(_normalise_text(text), self._spellings, n=n, cutoff=0.5)
 
     # unit facts --------------------------------------------------------------------------
     def multiplier(self, key: str) -> Decimal | None:
