@@ -34,9 +34,9 @@ silently dropped. Each subject's ``cmc:sourceLocation`` is an XPath with a posit
 step below the root, e.g. ``/b2mml:SyncProductionPerformance/b2mml:DataArea[1]/…``.
 
 Config (optional): ``issuer`` (default ``b2mml``) — the system that issued the lot, run and
-material IDs, used in every minted IRI; ``units`` — UnitOfMeasure codes to unit symbols for
-codes the unit table does not know (``{"EA": "#"}``). Capitalised ERP codes (``KG``, ``ML``)
-are read as lower-case symbols first (``ML`` is millilitre, not megalitre).
+material IDs, used in every minted IRI; ``units`` — UnitOfMeasure codes to unit symbols
+(``{"M": "m"}``). Capitalised ERP / UN/ECE codes (``KG``, ``ML``, ``G/ML``, ``LTR``) are read as
+such (``ML`` is millilitre, not megalitre; ``G`` gram, not gauss); other codes as unit symbols.
 
 Property IDs are looked up as term labels (camel case split: ``WaterContent``): lot and sub-lot
 properties in the quality-attribute scheme first, production data in the process-parameter
@@ -72,6 +72,13 @@ _EXPIRY = {"expirydate", "expirationdate", "expiry", "expdate", "bestbeforedate"
 _MANUFACTURE = {"manufacturedate", "manufacturingdate", "dateofmanufacture", "productiondate"}
 _SUPPLIER = {"supplier", "supplierid", "vendor", "vendorid"}
 _CONSUMED = {"consumed", "consumable"}
+# ERP (SAP-style) and UN/ECE Recommendation 20 unit codes whose reading as a unit symbol differs.
+_ERP_UNITS = {
+    "KG": "kg", "G": "g", "MG": "mg", "UG": "µg", "L": "L", "ML": "mL", "UL": "µL", "KL": "kL",
+    "EA": "#", "PC": "#", "PCE": "#", "ST": "#", "H": "h", "MIN": "min", "S": "s", "D": "d",
+    "KGM": "kg", "GRM": "g", "MGM": "mg", "LTR": "L", "MLT": "mL", "C62": "#", "H87": "#",
+    "HUR": "h", "SEC": "s", "DAY": "d",
+}
 _QUALITY, _PARAMETERS = CMCT.QualityAttributes, CMCT.ProcessParameters
 _UNIT_OPERATIONS = CMCT.UnitOperations
 _SKIPPED_NOUNS = {"ApplicationArea", "EnumerationSet"}
@@ -287,18 +294,15 @@ class _Message:
         except ValueError:
             raise MappingError(f"'{text}' is not a number", self.path, node.xpath, name) from None
 
-    def unit(self, symbol: str | None, node: _Node) -> URIRef | None:
-        """A UnitOfMeasure as a QUDT unit. ERP systems write codes in capitals (``KG``,
-        ``ML``, ``G``), which as symbols would mean other units (megalitre, gauss), so an
-        all-capitals code is read in lower case first; config ``units`` overrides both."""
-        if symbol is None or symbol.upper() == "NULL":
+    def unit(self, code: str | None, node: _Node) -> URIRef | None:
+        """A UnitOfMeasure as a QUDT unit: config ``units`` first, then (in a code without
+        lower-case letters) ERP / UN/ECE codes read as such (``ML`` is millilitre, not
+        megalitre; ``G/ML`` is g/mL), then the code as a unit symbol."""
+        if code is None or code.upper() == "NULL":
             return None
-        symbol = self.units.get(symbol, symbol)
-        if symbol.isalpha() and symbol.isupper():
-            try:
-                return resolve_unit(symbol.lower())
-            except MappingError:
-                pass
+        symbol = self.units.get(code, code)
+        if symbol == code and not any(c.islower() for c in code):
+            symbol = re.sub(r"[A-Z][A-Z0-9]*", lambda m: _ERP_UNITS.get(m[0], m[0]), code)
         return resolve_unit(symbol, source=self.path, location=node.xpath,
                             field="UnitOfMeasure")
 
