@@ -530,6 +530,23 @@ def test_changed_file_keeps_its_graph_iri(tmp_path: Path) -> None:
     assert set(before.triples) != set(after.triples)
 
 
+def test_ingest_detects_and_stores_every_file_once(tmp_path: Path) -> None:
+    from cmckg import KnowledgeGraph
+
+    sources = sorted(ASM_DIR.glob("*.json"))
+    count = (
+        "SELECT (COUNT(DISTINCT ?m) AS ?n) WHERE { GRAPH ?g { "
+        "?m a <https://w3id.org/cmckg/ontology#Measurement> } }"
+    )
+    with KnowledgeGraph.open(f"oxigraph:{tmp_path / 'store'}") as kg:
+        first = kg.ingest(sources)
+        assert first.records == 14
+        assert {s.mapper for s in first.sources} == {"asm"}
+        assert int(kg.query(count)["n"][0]) == sum(e[0] for e in EXPECTED.values())
+        again = kg.ingest(sources)
+        assert again.changed == 0
+
+
 def test_all_files_map_quickly() -> None:
     started = time.perf_counter()
     for path in sorted(ASM_DIR.glob("*.json")):
