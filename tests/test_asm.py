@@ -123,17 +123,23 @@ def test_every_measurement_has_value_unit_property_and_location(
     mapped: dict[str, RecordGraph],
 ) -> None:
     for name, record in mapped.items():
-        triples = record.triples
+        about: dict[URIRef, dict[URIRef, list[Any]]] = {}
+        for s, p, o in record.triples:
+            about.setdefault(s, {}).setdefault(p, []).append(o)
         for m in subjects_of(record, CMC.Measurement):
-            value = triples.value(m, QUDT.numericValue)
+            facts = about[m]
+            [value] = facts[QUDT.numericValue]
             assert isinstance(value, Literal) and value.datatype == XSD_DOUBLE, (name, m)
-            unit = triples.value(m, QUDT.unit)
+            [unit] = facts[QUDT.unit]
             # Current QUDT, or cmckg's own unit for what QUDT lacks (mAU, RLU, 10^6 cells/mL).
             assert str(unit).startswith((str(UNIT), str(CMC) + "unit-")), (name, m, unit)
-            prop = str(triples.value(m, CMC.measuredProperty))
-            assert prop.startswith((AFR, ASM_LOCAL)), (name, m, prop)
-            assert str(triples.value(m, CMC.sourceLocation)).startswith("/"), (name, m)
-            assert triples.value(m, CMC.method) is not None, (name, m)
+            [prop] = facts[CMC.measuredProperty]
+            assert str(prop).startswith((AFR, ASM_LOCAL)), (name, m, prop)
+            [location] = facts[CMC.sourceLocation]
+            assert str(location).startswith("/"), (name, m)
+            assert len(facts[CMC.method]) == 1, (name, m)
+            assert len(facts.get(CMC.onEntity, [])) <= 1, (name, m)
+            assert len(facts.get(CMC.resultTime, [])) <= 1, (name, m)
 
 
 def test_vi_cell_viable_cell_density(mapped: dict[str, RecordGraph]) -> None:
