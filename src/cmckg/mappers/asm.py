@@ -54,8 +54,9 @@ supersedes its previous version. What becomes what:
   text, class labels such as ``sample role type``, ``error document`` entries, log text, custom
   information scalars, data-system provenance) are not mapped.
 
-Every subject carries its JSON pointer (RFC 6901) as ``cmc:sourceLocation``. Malformed JSON, a
-date-time that does not parse and a quantity whose unit is unknown raise a MappingError naming the
+Every record subject (measurement, cube, cube component, sample, lot, equipment) carries the JSON
+pointer (RFC 6901) it came from as ``cmc:sourceLocation``. Malformed JSON, a date-time that does
+not parse and a quantity or cube component whose unit is unknown raise a MappingError naming the
 file and the line/column or pointer.
 """
 
