@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.term import Identifier
 
-from ..errors import StoreError
+from ..errors import QueryError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import from_ox, inline_values, to_ox
 from .update import update_text
@@ -47,22 +48,28 @@ class OxigraphStore(Store):
                 self._store.extend(_ox_quads(changes))
             else:
                 self._bulk_add(changes)
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, TypeError, QueryError) as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
 
     def _bulk_add(self, changes: ChangeSet) -> None:
         """Load new graphs with Oxigraph's bulk loader (several times faster than a transaction).
 
-        The bulk loader is not transactional, so on failure the new graphs and the added
-        metadata quads (which did not exist before: every graph here is new) are removed again.
+        The bulk loader is not transactional, so on failure the new graphs and those added
+        quads that did not exist before are removed again.
         """
+        added = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g)) for s, p, o, g in changes.add]
+        fresh = [quad for quad in added if quad not in self._store]
+        graph_quads = (
+            ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g))
+            for g, triples in changes.put_graphs.items() for s, p, o in triples
+        )
         try:
-            self._store.bulk_extend(_ox_quads(changes))
+            self._store.bulk_extend(chain(graph_quads, added))
         except BaseException:
             for graph_iri in changes.put_graphs:
                 self._store.remove_graph(ox.NamedNode(str(graph_iri)))
-            for s, p, o, g in changes.add:
-                self._store.remove(ox.Quad(to_ox(s), to_ox(p), to_ox(o), to_ox(g)))
+            for quad in fresh:
+                self._store.remove(quad)
             raise
 
     def query(
