@@ -224,6 +224,9 @@ def test_every_table_unit_resolves_by_iri_and_by_its_display_symbol():
         (1.0, "M", "mmol/L", 1000.0),
         (1.0, "CFU/mL", "CFU/100 mL", 100.0),
         (7.2, "pH", "pH", 7.2),
+        (12.0, "ppm", "ng/mg", 12.0),  # host-cell protein: 1 ppm = 1 ng per mg = 1e-6
+        (0.1, "%", "mg/g", 1.0),  # 0.1 % = 1e-3 = 1 mg per g
+        (5.0, "mL/L", "%", 0.5),
     ],
 )
 def test_convert(value, from_unit, to_unit, expected):

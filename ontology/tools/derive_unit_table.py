@@ -192,6 +192,14 @@ ALLOTROPE_UNITS: dict[str, str] = {
 # QUDT-1 local names whose folded label does not name the unit.
 LEGACY_QUDT_UNITS: dict[str, str] = {"SecondTime": "SEC", "PerSecond": "PER-SEC"}
 
+# Broader quantity kinds QUDT does not state: a ratio or fraction of like quantities is a
+# dimensionless ratio, so ppm (declared for mole fractions) converts to ng/mg (mass ratio), as
+# host-cell protein results need.
+EXTRA_BROADER_KINDS: dict[str, list[str]] = dict.fromkeys(
+    ("MassRatio", "MassFraction", "MoleFraction", "VolumeFraction", "AmountOfSubstanceFraction"),
+    ["DimensionlessRatio"],
+)
+
 # Display symbols that QUDT writes unhelpfully.
 DISPLAY_SYMBOLS: dict[str, str] = {"UNITLESS": "(unitless)"}
 
@@ -393,7 +401,8 @@ def derive() -> dict:
             continue
         props = kinds_graph.get(KIND_NS + kind, {})
         parents = sorted({_local(p, KIND_NS) for pred in (Q + "specializationOf", SKOS_BROADER)
-                          for p in _values(props, pred) if p.startswith(KIND_NS)})
+                          for p in _values(props, pred) if p.startswith(KIND_NS)}
+                         | set(EXTRA_BROADER_KINDS.get(kind, [])))
         dimension = _values(props, Q + "hasDimensionVector")
         kinds[kind] = [_label(props), _local(dimension[0], QKDV_NS) if dimension else "", parents]
         todo.extend(parents)

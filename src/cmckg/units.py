@@ -36,8 +36,10 @@ QUDT units, so they convert through QUDT factors too:
 Counts map to QUDT ``NUM`` (``#``, ``cell``, ``Counts``), ``(unitless)`` to ``UNITLESS``, ``M``
 to ``MOL-PER-L``, ``rpm`` to ``REV-PER-MIN``. Two units convert only when their dimension vectors
 are equal and they share a quantity kind (or a broader one, per the QUDT quantity-kind
-hierarchy), or both have none; QUDT units without a conversion multiplier (pH, IU, mOsmol/kg)
-convert only to themselves.
+hierarchy, which the derivation extends so that mass, mole and volume ratios and fractions are
+dimensionless ratios: ppm ↔ ng/mg ↔ %), or both have none. So ``#`` does not convert to ``%``,
+nor ``rpm`` to ``Hz`` (QUDT: rev/min is 2π/60 rad/s). QUDT units without a conversion multiplier
+(pH, IU, mOsmol/kg) convert only to themselves.
 """
 
 from __future__ import annotations
