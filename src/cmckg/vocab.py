@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from rdflib import Graph, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from .errors import MappingError
@@ -73,9 +75,11 @@ __all__ = [
     "UNIT",
     "Term",
     "TermIndex",
+    "aliases_from_store",
     "bind_prefixes",
     "normalise_label",
     "term_index",
+    "term_index_with_aliases",
 ]
 
 
@@ -210,6 +214,49 @@ class TermIndex:
     def add_alias(self, concept: URIRef, alias: str) -> None:
         """Register a source's local name for a concept (from a mapping's nomenclature)."""
         self._by_label.setdefault(normalise_label(alias), set()).add(concept)
+
+    def with_aliases(self, aliases: Iterable[tuple[str, URIRef]]) -> TermIndex:
+        """A copy that also knows ``(local name, concept)`` aliases; this index is unchanged.
+
+        Aliases of concepts the term schemes do not define are skipped.
+        """
+        index = copy.copy(self)
+        index._by_label = {label: set(iris) for label, iris in self._by_label.items()}
+        for name, concept in aliases:
+            if concept in self._terms:
+                index.add_alias(concept, name)
+        return index
+
+
+class _Queryable(Protocol):
+    """Anything with the store's ``query`` (kept structural: vocab does not import stores)."""
+
+    def query(self, sparql: str, bindings: Mapping[str, Any] | None = None) -> Any: ...
+
+
+_LOCAL_TERMS_QUERY = f"""PREFIX cmc: <{CMC}>
+SELECT DISTINCT ?name ?concept ?issuer WHERE {{
+  ?alias a cmc:LocalTerm ; cmc:localName ?name ; cmc:aliasOf ?concept ; cmc:issuer ?issuer .
+}}"""
+
+
+def aliases_from_store(store: _Queryable, issuer: str | None = None
+                       ) -> list[tuple[str, URIRef, str]]:
+    """The sources' local names in ``store`` as ``(local name, concept, issuer)``, sorted.
+
+    Table mappings write them as ``cmc:LocalTerm`` nodes (``ontology/MODEL.md``); pass
+    ``issuer`` to keep only one source's nomenclature.
+    """
+    bindings = {"issuer": Literal(issuer)} if issuer is not None else None
+    rows = store.query(_LOCAL_TERMS_QUERY, bindings).rows
+    return sorted((str(name), URIRef(concept), str(by)) for name, concept, by in rows)
+
+
+def term_index_with_aliases(store: _Queryable, issuer: str | None = None) -> TermIndex:
+    """The bundled term index plus the local names stored in ``store``, so a user can ask with
+    the names they know (``dissolution_av``, ``lactose``)."""
+    pairs = [(name, concept) for name, concept, _ in aliases_from_store(store, issuer)]
+    return term_index().with_aliases(pairs)
 
 
 @cache

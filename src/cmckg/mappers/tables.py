@@ -797,6 +797,7 @@ class _Record:
     graph: RecordGraph
     label: str
     facts: dict[tuple[URIRef, URIRef], tuple[Identifier, int]] = field(default_factory=dict)
+    usages: dict[URIRef, dict[URIRef, int]] = field(default_factory=dict)  # run → lot → n
 
 
 class _RowMapper:
@@ -812,7 +813,8 @@ class _RowMapper:
         self.types: dict[URIRef, tuple[str, int]] = {}
         self.identity: dict[tuple[URIRef, URIRef], tuple[Identifier, int, str]] = {}
         self.names: dict[URIRef, str] = {}
-        self.aliases: dict[str, tuple[URIRef, str]] = {}
+        # (normalised local name, concept) → (the name as first written, where it was seen)
+        self.aliases: dict[tuple[str, URIRef], tuple[str, str]] = {}
         self._term_cache: dict[tuple[str, URIRef | None], tuple[URIRef, str | None]] = {}
         self._unit_cache: dict[str, URIRef] = {}
 
@@ -999,7 +1001,9 @@ class _RowMapper:
     def usage(self, run: _Instance, lot: _Instance, quantity: float, lot_link: LotLink,
               record: _Record, row: dict[str, Any], number: int) -> None:
         where = f"row={number}"
-        usage = self.minter.mint("usage", self.m.issuer, *run.parts, "used", *lot.parts)
+        inputs = record.usages.setdefault(run.iri, {})
+        position = inputs.setdefault(lot.iri, len(inputs) + 1)
+        usage = self.minter.mint("run", self.m.issuer, *run.parts, "usage", position)
         g = record.graph
         g.locate(usage, where)
         g.triples.add((usage, RDF.type, CMC.Usage))
@@ -1202,9 +1206,9 @@ class _RowMapper:
     # -- aliases
 
     def alias(self, name: str, concept: URIRef, where: str) -> URIRef:
-        iri = self.minter.mint("term", self.m.issuer, name)
-        self.aliases.setdefault(name, (concept, where))
-        return iri
+        """The IRI of a local name's alias node (spellings differing only in case are one)."""
+        kept, _ = self.aliases.setdefault((normalise_label(name), concept), (name, where))
+        return self.minter.mint("term", self.m.issuer, kept)
 
     def material_aliases(self, inst: _Instance, row: dict[str, Any], concept: URIRef,
                          where: str) -> None:
@@ -1221,7 +1225,7 @@ class _RowMapper:
             return None
         graph_iri = self.minter.mint("graph", self.m.issuer, "local-terms", self.source_name)
         record = RecordGraph(graph_iri, f"local-terms/{self.source_name}", self.file)
-        for name, (concept, where) in self.aliases.items():
+        for (_, concept), (name, where) in self.aliases.items():
             iri = self.minter.mint("term", self.m.issuer, name)
             record.locate(iri, where)
             add = record.triples.add
