@@ -128,6 +128,7 @@ def test_asm_symbols(text, expected):
         ("mmol/L", q("MilliMOL-PER-L")), ("µg/mL", q("MicroGM-PER-MilliL")),
         ("EU/mL", c("unit-EU-PER-MilliL")), ("CFU/mL", c("unit-CFU-PER-MilliL")),
         ("g/L/d", c("unit-GM-PER-L-DAY")), ("kDa", c("unit-KiloDA")),
+        ("U/mL", c("unit-ENZ-PER-MilliL")), ("% area", q("PERCENT")), ("% w/w", q("PERCENT")),
         # UCUM codes
         ("mg.mL-1", q("MilliGM-PER-MilliL")), ("Cel", q("DEG_C")),
         ("10*6/mL", c("unit-MegaNUM-PER-MilliL")), ("[pH]", q("PH")),
@@ -227,6 +228,7 @@ def test_every_table_unit_resolves_by_iri_and_by_its_display_symbol():
         (12.0, "ppm", "ng/mg", 12.0),  # host-cell protein: 1 ppm = 1 ng per mg = 1e-6
         (0.1, "%", "mg/g", 1.0),  # 0.1 % = 1e-3 = 1 mg per g
         (5.0, "mL/L", "%", 0.5),
+        (1.0, "U/mL", "U/L", 1000.0),
     ],
 )
 def test_convert(value, from_unit, to_unit, expected):

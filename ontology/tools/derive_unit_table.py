@@ -82,6 +82,16 @@ CURATED_ALIASES: dict[str, str] = {
     "ppb": "PPB",
     "mOsm/kg": "MilliOSM-PER-KiloGM",
     "mosm/kg": "MilliOSM-PER-KiloGM",  # UCUM spelling
+    # percentages of like quantities (not "% w/v", which is 1 g per 100 mL)
+    "% w/w": "PERCENT",
+    "%w/w": "PERCENT",
+    "% (w/w)": "PERCENT",
+    "% v/v": "PERCENT",
+    "%v/v": "PERCENT",
+    "% (v/v)": "PERCENT",
+    "% area": "PERCENT",
+    "area %": "PERCENT",
+    "area%": "PERCENT",
     "hr": "HR",
     "sec": "SEC",
     "[S/m].s": "unit-S-PER-M-SEC",  # ASM: conductivity peak area
@@ -132,6 +142,8 @@ CMCKG_UNITS: list[tuple[str, str, str, str, str | None]] = [
     ("unit-GM-PER-L-DAY", "g/(L·d)", "Gram per Litre Day", "g/L/d", "MicroGM-PER-L-DAY"),
     ("unit-PicoGM-PER-NUM-DAY", "pg/(cell·d)", "Picogram per Cell Day", "pg/#/d", None),
     ("unit-KiloDA", "kDa", "Kilodalton", "10^3 Da", "DA"),
+    ("unit-ENZ-PER-MilliL", "U/mL", "Enzyme Unit per Millilitre", "U/mL", "ENZ-PER-L"),
+    ("unit-ENZ-PER-MilliGM", "U/mg", "Enzyme Unit per Milligram", "U/mg", None),
     ("unit-MilliDEG", "m°", "Millidegree", "10^-3 deg", "DEG"),
     ("unit-MilliDEG-SEC", "m°·s", "Millidegree Second", "m°.s", None),
     ("unit-CentiM2-PER-MOL", "cm²/mol", "Square Centimetre per Mole", "cm2/mol", "M2-PER-MOL"),

@@ -27,19 +27,22 @@ QUDT units, so they convert through QUDT factors too:
   within its family (``mAU·s`` → ``mAU·min``), never to a QUDT unit;
 - ``10^6 cells/mL`` (``cmc:unit-MegaNUM-PER-MilliL``, exactly 10⁶ × QUDT ``NUM-PER-MilliL``;
   QUDT's ``NUM-PER-NanoL`` has the same size, but a cell density is not written ``#/nL``),
-  ``10^6 cells``, ``kDa``, ``m°`` (millidegree), ``μL/min``, ``g/(L·d)``, ``pg/(cell·d)``,
-  ``cm²/mol`` and the ASM peak-area products ``#·s``, ``S/m·s``, ``mV·s``, ``nC·s``, ``pA·s``.
-  Those defined beside a QUDT unit of the same dimension carry its quantity kinds
-  (``10^6 cells/mL`` → ``NumberDensity``, ``kDa`` → ``MolecularMass``) and so convert to QUDT
-  units; the others have none and convert only to units without quantity kinds.
+  ``10^6 cells``, ``kDa``, ``U/mL``, ``U/mg``, ``m°`` (millidegree), ``μL/min``, ``g/(L·d)``,
+  ``pg/(cell·d)``, ``cm²/mol`` and the ASM peak-area products ``#·s``, ``S/m·s``, ``mV·s``,
+  ``nC·s``, ``pA·s``. Those defined beside a QUDT unit of the same dimension carry its quantity
+  kinds (``10^6 cells/mL`` → ``NumberDensity``, ``kDa`` → ``MolecularMass``) and so convert to
+  QUDT units; the others have none and convert only to units without quantity kinds.
 
 Counts map to QUDT ``NUM`` (``#``, ``cell``, ``Counts``), ``(unitless)`` to ``UNITLESS``, ``M``
-to ``MOL-PER-L``, ``rpm`` to ``REV-PER-MIN``. Two units convert only when their dimension vectors
-are equal and they share a quantity kind (or a broader one, per the QUDT quantity-kind
-hierarchy, which the derivation extends so that mass, mole and volume ratios and fractions are
-dimensionless ratios: ppm ↔ ng/mg ↔ %), or both have none. So ``#`` does not convert to ``%``,
-nor ``rpm`` to ``Hz`` (QUDT: rev/min is 2π/60 rad/s). QUDT units without a conversion multiplier
-(pH, IU, mOsmol/kg) convert only to themselves.
+to ``MOL-PER-L``, ``rpm`` to ``REV-PER-MIN``, ``% w/w``, ``% v/v`` and ``% area`` to ``PERCENT``
+(``% w/v`` is a mass concentration and stays unknown unless a mapping says what it means).
+
+Two units convert only when their dimension vectors are equal and they share a quantity kind
+(or a broader one, per the QUDT quantity-kind hierarchy, which the derivation extends so that
+mass, mole and volume ratios and fractions are dimensionless ratios: ppm ↔ ng/mg ↔ %), or both
+have none. So ``#`` does not convert to ``%``, nor ``rpm`` to ``Hz`` (QUDT: rev/min is 2π/60
+rad/s). QUDT units without a conversion multiplier (pH, IU, mOsmol/kg) convert only to
+themselves.
 """
 
 from __future__ import annotations
