@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from .stores import Store, open_store
 from .vocab import CMC, IriMinter, bind_prefixes
 
 if TYPE_CHECKING:
+    from .comparability import ComparisonResult
+    from .drivers import DriversResult
     from .lineage import Direction, Lineage
 
 _STATS_CLASSES = {
@@ -119,6 +121,45 @@ class KnowledgeGraph:
         from .lineage import lineage
 
         return lineage(self.store, id_or_iri, direction, depth, kind, material, supplier)
+
+    def compare(
+        self,
+        attributes: Sequence[str] | str | None,
+        reference: str | Mapping[str, str],
+        test: str | Mapping[str, str],
+        *,
+        method: str = "quality-range",
+        k: float = 3.0,
+        margin: float = 1.5,
+        all_cqas: bool = False,
+        coverage: float = 0.90,
+        confidence: float = 0.99,
+    ) -> ComparisonResult:
+        """Compare test batches with reference batches (filters such as ``site=Site-A``) by
+        quality range, TOST equivalence or tolerance interval, per attribute."""
+        from .comparability import compare
+
+        return compare(self.store, attributes, reference, test, method=method, k=k,
+                       margin=margin, all_cqas=all_cqas, coverage=coverage,
+                       confidence=confidence)
+
+    def drivers(
+        self, pqa: str, material: str | None = None, method: str = "spearman",
+        stage: str | None = None,
+    ) -> DriversResult:
+        """Rank raw-material lot attributes (joined through lineage) against a batch PQA."""
+        from .drivers import drivers
+
+        return drivers(self.store, pqa, material=material, method=method, stage=stage)
+
+    def summary(
+        self, attributes: Sequence[str] | str, by: str | Sequence[str] | None = None,
+        material: str | None = None,
+    ) -> pd.DataFrame:
+        """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group."""
+        from .summary import summary
+
+        return summary(self.store, attributes, by=by, material=material)
 
     @property
     def graph(self) -> Dataset:

@@ -5,6 +5,7 @@ A saved query starts with a header of comment lines::
     # title: Backward lineage of a lot
     # param: lot iri            the lot to trace from
     # param: max_depth integer=20  optional, with a default
+    # param: site string=  optional, empty by default (a query may read "" as "any")
     # columns: node, identifier, kind, depth
 
 Parameters are never pasted into the query text: each value is parsed into an RDF term of the
@@ -42,7 +43,7 @@ _PARAM_TYPES = {
     "dateTime": XSD.dateTime,
 }
 _HEADER = re.compile(r"^#\s*(\w+):\s*(.*)$")
-_PARAM = re.compile(r"^(\w+)\s+(\w+)(?:=(\S+))?\s*(.*)$")
+_PARAM = re.compile(r"^(\w+)\s+(\w+)(?:=(\S*))?\s*(.*)$")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,285 @@
+"""Comparability of a test group of batches against a reference group (e.g. after a process
+change or a site transfer), one attribute at a time.
+
+Statistics (DESIGN.md), on one value per batch in one unit (``cmckg.attributes.batch_values``):
+
+- quality range: reference mean ± k·SD (k = 3); the test group passes when at least 90 % of its
+  lots fall inside;
+- equivalence (TOST): margin δ = margin·SD_R (1.5 by default); equivalent when the 90 % CI of
+  mean_T − mean_R (Welch–Satterthwaite degrees of freedom) lies inside ±δ;
+- tolerance interval: reference mean ± k2·SD with Howe's two-sided k2 (90 % coverage, 99 %
+  confidence by default); the test group passes when every lot falls inside.
+
+SD is the sample standard deviation (n − 1). All three are computed for every attribute; the
+chosen method decides the verdict and which limits are reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .attributes import (
+    Attribute,
+    batch_values,
+    cqa_concepts,
+    resolve_attribute,
+    resolve_attributes,
+    resolve_stage,
+    stage_name,
+    unit_symbol,
+)
+from .errors import QueryError
+from .stores import Store
+from .vocab import CMCT
+
+METHODS = ("quality-range", "tost", "tolerance-interval")
+FILTER_KEYS = ("product", "site", "process_version", "scale", "stage", "kind", "date")
+_STORE_KEYS = ("product", "site", "process_version")
+TABLE_COLUMNS = [
+    "attribute", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref", "n_test",
+    "mean_test", "sd_test", "method", "lower", "upper", "inside", "difference", "ci_low",
+    "ci_high", "margin", "p_tost", "verdict",
+]
+
+
+@dataclass
+class ComparisonResult:
+    """Per-attribute table, lot-level values (with their group), and what was compared."""
+
+    table: pd.DataFrame
+    values: pd.DataFrame
+    method: str
+    reference: dict[str, str]
+    test: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_filter(text: str | Mapping[str, str] | None) -> dict[str, str]:
+    """``"site=Site-A,process_version=v1"`` → a dict; keys as in FILTER_KEYS.
+
+    ``date`` takes ``FROM..TO`` (either side may be empty) or one day or month; ``scale``
+    takes a batch size or ``LOW..HIGH``; ``kind`` is ``drug_substance`` or ``drug_product``.
+    """
+    if text is None:
+        return {}
+    items = text.items() if isinstance(text, Mapping) else _split(text)
+    parsed: dict[str, str] = {}
+    for key, value in items:
+        key = str(key).strip().replace("-", "_")
+        if key not in FILTER_KEYS:
+            raise QueryError(f"unknown filter key {key!r} in {text!r}; "
+                             f"use {', '.join(FILTER_KEYS)}")
+        parsed[key] = str(value).strip()
+    return parsed
+
+
+def _split(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not value.strip():
+            raise QueryError(f"a filter is KEY=VALUE[,KEY=VALUE…], got {part.strip()!r}")
+        pairs.append((key, value))
+    return pairs
+
+
+def compare(
+    store: Store,
+    attributes: Sequence[str] | str | None,
+    reference: str | Mapping[str, str],
+    test: str | Mapping[str, str],
+    *,
+    method: str = "quality-range",
+    k: float = 3.0,
+    margin: float = 1.5,
+    all_cqas: bool = False,
+    coverage: float = 0.90,
+    confidence: float = 0.99,
+    min_inside: float = 0.90,
+) -> ComparisonResult:
+    """Compare the ``test`` batches with the ``reference`` batches for each attribute."""
+    if method not in METHODS:
+        raise QueryError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if k <= 0 or margin <= 0 or not (0 < coverage < 1) or not (0 < confidence < 1):
+        raise QueryError("k and margin must be positive; coverage and confidence in (0, 1)")
+    ref_filter, test_filter = parse_filter(reference), parse_filter(test)
+    if not ref_filter or not test_filter:
+        raise QueryError("give both a reference and a test filter, e.g. site=Site-A")
+    names = [attributes] if isinstance(attributes, str) else list(attributes or [])
+    resolved = resolve_attributes(store, names)
+    asked = {a.concept for a in resolved}
+    cqas = [resolve_attribute(store, str(c)) for c in cqa_concepts() if c not in asked] \
+        if all_cqas else []
+    if not resolved and not cqas:
+        raise QueryError("name at least one attribute (or ask for all CQAs)")
+    notes: list[str] = []
+    rows, values = [], []
+    skipped = 0
+    for attribute in resolved + cqas:
+        ref = _group_values(store, attribute, ref_filter)
+        tst = _group_values(store, attribute, test_filter)
+        if ref.empty or tst.empty:
+            if attribute in cqas:
+                skipped += 1
+            else:
+                notes.append(f"{attribute.label}: no values in the "
+                             f"{'reference' if ref.empty else 'test'} group")
+            continue
+        overlap = set(ref["batch"]) & set(tst["batch"])
+        if overlap:
+            notes.append(f"{attribute.label}: {len(overlap)} batches are in both groups")
+        values += [ref.assign(group="reference"), tst.assign(group="test")]
+        series_keys = ["material", "stage", "unit"]
+        for key, ref_series in ref.groupby(series_keys, dropna=False):
+            mask = np.ones(len(tst), dtype=bool)
+            for column, value in zip(series_keys, key, strict=True):
+                mask &= (tst[column].isna() if _missing(value) else tst[column] == value).to_numpy()
+            test_series = tst[mask]
+            if test_series.empty:
+                continue
+            row = compare_samples(
+                ref_series["value"].to_numpy(float), test_series["value"].to_numpy(float),
+                method=method, k=k, margin=margin, coverage=coverage, confidence=confidence,
+                min_inside=min_inside,
+            )
+            row.update(attribute=attribute.label, material=_none(key[0]), stage=_none(key[1]),
+                       unit=unit_symbol(key[2]))
+            rows.append(row)
+    if skipped:
+        notes.append(f"{skipped} CQAs without values in both groups were left out")
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    lot_values = pd.concat(values, ignore_index=True) if values else pd.DataFrame()
+    if table.empty:
+        raise QueryError("nothing to compare: " + ("; ".join(notes) or "no values found"))
+    return ComparisonResult(table, lot_values, method, ref_filter, test_filter, notes)
+
+
+def _group_values(store: Store, attribute: Attribute, group: dict[str, str]) -> pd.DataFrame:
+    frame = batch_values(store, attribute, **{k: group[k] for k in _STORE_KEYS if k in group})
+    if frame.empty:
+        return frame
+    if "stage" in group:
+        stage = resolve_stage(group["stage"])
+        frame = frame[frame["stage"] == stage_name(stage)]
+    if "kind" in group:
+        if group["kind"] not in ("drug_substance", "drug_product"):
+            raise QueryError(f"kind is drug_substance or drug_product, not {group['kind']!r}")
+        frame = frame[frame["kind"] == group["kind"]]
+    if "date" in group:
+        low, high = _date_range(group["date"])
+        dates = frame["date"]
+        frame = frame[dates.notna() & (dates >= low) & (dates <= high)]
+    if "scale" in group:
+        frame = _filter_scale(store, frame, group["scale"])
+    return frame
+
+
+def _date_range(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    start, sep, end = text.partition("..")
+    try:
+        if not sep:
+            period = pd.Period(text.strip())
+            return period.start_time, period.end_time
+        low = pd.Timestamp(start.strip()) if start.strip() else pd.Timestamp.min
+        high = pd.Period(end.strip()).end_time if end.strip() else pd.Timestamp.max
+    except ValueError as exc:
+        raise QueryError(f"date filter {text!r}: use YYYY-MM-DD..YYYY-MM-DD or YYYY-MM") from exc
+    return low, high
+
+
+def _filter_scale(store: Store, frame: pd.DataFrame, text: str) -> pd.DataFrame:
+    sizes = batch_values(store, resolve_attribute(store, str(CMCT.BatchSize)))
+    size_of = sizes.groupby("batch")["value"].first()
+    low_text, sep, high_text = text.partition("..")
+    try:
+        low = float(low_text) if low_text.strip() else -math.inf
+        high = (float(high_text) if high_text.strip() else math.inf) if sep else low
+    except ValueError as exc:
+        raise QueryError(f"scale filter {text!r}: use a batch size or LOW..HIGH") from exc
+    scale = frame["batch"].map(size_of)
+    return frame[scale.notna() & (scale >= low) & (scale <= high)]
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _none(value: object) -> object:
+    return None if _missing(value) else value
+
+
+def howe_k2(n: int, coverage: float = 0.90, confidence: float = 0.99) -> float:
+    """Two-sided tolerance factor k2 by Howe's method (NIST/SEMATECH e-Handbook 7.2.6.3)."""
+    if n < 2:
+        raise QueryError("a tolerance interval needs at least two reference values")
+    nu = n - 1
+    z = stats.norm.ppf((1 + coverage) / 2)
+    return float(z * math.sqrt(nu * (1 + 1 / n) / stats.chi2.ppf(1 - confidence, nu)))
+
+
+def welch_tost(test: np.ndarray, reference: np.ndarray, delta: float, alpha: float = 0.05
+               ) -> dict[str, float]:
+    """Two one-sided Welch t-tests of |mean_T − mean_R| < δ, with the (1 − 2α) CI."""
+    n_t, n_r = len(test), len(reference)
+    var_t, var_r = test.var(ddof=1), reference.var(ddof=1)
+    diff = float(test.mean() - reference.mean())
+    se2 = var_t / n_t + var_r / n_r
+    se = math.sqrt(se2)
+    df = se2**2 / ((var_t / n_t) ** 2 / (n_t - 1) + (var_r / n_r) ** 2 / (n_r - 1))
+    half = stats.t.ppf(1 - alpha, df) * se
+    p_lower = stats.t.sf((diff + delta) / se, df)
+    p_upper = stats.t.cdf((diff - delta) / se, df)
+    return {"difference": diff, "ci_low": diff - half, "ci_high": diff + half, "df": df,
+            "p_tost": float(max(p_lower, p_upper))}
+
+
+def compare_samples(
+    reference: np.ndarray,
+    test: np.ndarray,
+    *,
+    method: str = "quality-range",
+    k: float = 3.0,
+    margin: float = 1.5,
+    coverage: float = 0.90,
+    confidence: float = 0.99,
+    min_inside: float = 0.90,
+) -> dict[str, object]:
+    """The statistics of one attribute for two arrays of lot values (one per batch)."""
+    n_r, n_t = len(reference), len(test)
+    mean_r, mean_t = float(reference.mean()), float(test.mean())
+    sd_r = float(reference.std(ddof=1)) if n_r > 1 else math.nan
+    sd_t = float(test.std(ddof=1)) if n_t > 1 else math.nan
+    row: dict[str, object] = {
+        "n_ref": n_r, "mean_ref": mean_r, "sd_ref": sd_r, "n_test": n_t, "mean_test": mean_t,
+        "sd_test": sd_t, "method": method, "lower": math.nan, "upper": math.nan,
+        "inside": math.nan, "difference": mean_t - mean_r, "ci_low": math.nan,
+        "ci_high": math.nan, "margin": math.nan, "p_tost": math.nan,
+    }
+    if n_r < 2 or not sd_r > 0:
+        row["verdict"] = "insufficient data"
+        return row
+    factor = k if method != "tolerance-interval" else howe_k2(n_r, coverage, confidence)
+    lower, upper = mean_r - factor * sd_r, mean_r + factor * sd_r
+    inside = float(np.mean((test >= lower) & (test <= upper)))
+    delta = margin * sd_r
+    row.update(lower=lower, upper=upper, inside=inside, margin=delta)
+    if n_t > 1 and sd_t > 0:
+        row.update({k_: v for k_, v in welch_tost(test, reference, delta).items() if k_ != "df"})
+    if method == "quality-range":
+        row["verdict"] = "comparable" if inside >= min_inside else "not comparable"
+    elif method == "tolerance-interval":
+        row["verdict"] = "comparable" if inside == 1.0 else "not comparable"
+    elif math.isnan(row["ci_low"]):  # type: ignore[arg-type]
+        row["verdict"] = "insufficient data"
+    else:
+        equivalent = -delta < row["ci_low"] and row["ci_high"] < delta  # type: ignore[operator]
+        row["verdict"] = "equivalent" if equivalent else "not equivalent"
+    return row

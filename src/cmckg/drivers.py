@@ -1,0 +1,217 @@
+"""Raw material → product quality: which incoming lot attributes move a batch's PQA.
+
+The store joins every raw-material lot attribute to the batches downstream of the lot
+(``queries/raw-material-values.rq``); a batch that used several lots of one material gets the
+mean of their values (``n_lots`` says how many). Each (material, attribute) pair is then
+correlated with the batch PQA (Spearman by default, or Pearson) over the batches that have both
+values, ranked by p with Benjamini–Hochberg q across every pair screened. ``method="pls"`` ranks
+by the VIP score of a PLS regression of the PQA on all pairs (standardised, batches complete in
+the pairs kept), with the correlation columns alongside.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from . import queries
+from .attributes import (
+    Attribute,
+    batch_values,
+    default_unit,
+    label_of,
+    resolve_attribute,
+    resolve_material,
+    resolve_stage,
+    stage_name,
+    to_one_unit,
+    unit_symbol,
+)
+from .errors import QueryError
+from .stores import Store
+
+METHODS = ("spearman", "pearson", "pls")
+TABLE_COLUMNS = ["material", "attribute", "unit", "n", "effect", "p", "q", "slope", "vip",
+                 "max_lots"]
+MIN_PAIRS = 3
+PLS_MIN_COVERAGE = 0.8
+
+
+@dataclass
+class DriversResult:
+    """Ranked pairs, the batch-level data behind them, and how it was computed."""
+
+    pqa: str
+    pqa_unit: str | None
+    method: str
+    table: pd.DataFrame
+    data: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def plot(self, path: str | Path, rank: int = 0) -> Path:
+        """Scatter of the PQA against the pair ranked ``rank`` (0 = top), saved as an image."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        if self.table.empty or rank >= len(self.table):
+            raise QueryError("no pair to plot")
+        top = self.table.iloc[rank]
+        column = _pair_column(top["material"], top["attribute"])
+        data = self.data[["pqa", column]].dropna()
+        figure, axes = plt.subplots(figsize=(5.5, 4.2))
+        axes.scatter(data[column], data["pqa"], s=18, alpha=0.75)
+        axes.set_xlabel(f"{top['material']}: {top['attribute']}"
+                        + (f" [{top['unit']}]" if top["unit"] else ""))
+        axes.set_ylabel(self.pqa + (f" [{self.pqa_unit}]" if self.pqa_unit else ""))
+        axes.set_title(f"{self.method} effect {top['effect']:.3g}, n = {top['n']}, "
+                       f"q = {top['q']:.2g}")
+        figure.tight_layout()
+        target = Path(path)
+        figure.savefig(target, dpi=120)
+        plt.close(figure)
+        return target
+
+
+def drivers(
+    store: Store,
+    pqa: str,
+    material: str | None = None,
+    method: str = "spearman",
+    stage: str | None = None,
+) -> DriversResult:
+    """Rank every raw-material attribute reachable through lineage against the batch ``pqa``."""
+    if method not in METHODS:
+        raise QueryError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    attribute = resolve_attribute(store, pqa)
+    material_iri = resolve_material(store, material) if material else None
+    notes: list[str] = []
+    target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes)
+    raw = queries.to_dataframe(queries.run(store, "raw-material-values", {
+        "pqa": attribute.selector, "material": str(material_iri or "")}))
+    if raw.empty:
+        raise QueryError(f"no raw-material lot with results is upstream of a batch with "
+                         f"{attribute.label!r}")
+    wide, pairs, max_lots = _raw_matrix(raw)
+    data = target.join(wide, how="inner")
+    rows = []
+    for column, (material_label, attribute_label, unit) in pairs.items():
+        both = data[["pqa", column]].dropna()
+        row = {"material": material_label, "attribute": attribute_label, "unit": unit,
+               "n": len(both), "max_lots": max_lots[column]}
+        row.update(_correlate(both[column].to_numpy(float), both["pqa"].to_numpy(float),
+                              "pearson" if method == "pearson" else "spearman"))
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    tested = table["p"].notna()
+    if tested.any():
+        table.loc[tested, "q"] = multipletests(table.loc[tested, "p"], method="fdr_bh")[1]
+    if method == "pls":
+        vip = _vip_of(data, list(pairs), notes)
+        table["vip"] = [vip.get(c, math.nan) for c in pairs]
+        table = table.sort_values(["vip", "p"], ascending=[False, True], na_position="last")
+    else:
+        order = table["effect"].abs()
+        table = table.assign(_order=order).sort_values(["p", "_order"], ascending=[True, False],
+                                                       na_position="last").drop(columns="_order")
+    notes.append("several lots of one material in one batch: their mean is used "
+                 "(max_lots = the most lots of that material any batch used)")
+    data = data.reset_index()
+    return DriversResult(attribute.label, pqa_unit, method, table.reset_index(drop=True), data,
+                         notes)
+
+
+def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes: list[str]
+                   ) -> tuple[pd.DataFrame, str | None]:
+    values = batch_values(store, attribute)
+    if values.empty:
+        raise QueryError(f"no batch has a value of {attribute.label!r}")
+    if stage is not None:
+        values = values[values["stage"] == stage_name(resolve_stage(stage))]
+    stages = values["stage"].dropna().unique()
+    if len(stages) > 1:
+        counts = values["stage"].value_counts()
+        chosen = counts.index[0]
+        notes.append(f"{attribute.label} has results at {len(stages)} stages; using "
+                     f"{chosen} (give a stage to choose)")
+        values = values[values["stage"] == chosen]
+    per_batch = values.groupby("batch").agg(identifier=("identifier", "first"),
+                                            pqa=("value", "mean"))
+    return per_batch, unit_symbol(values["unit"].iloc[0])
+
+
+def _raw_matrix(raw: pd.DataFrame
+                ) -> tuple[pd.DataFrame, dict[str, tuple], dict[str, int]]:
+    """Batches × (material, attribute) pairs in one unit per pair; each pair's labels and the
+    most lots of its material any batch used."""
+    raw = raw.assign(value=raw["value"].astype(float), n_values=raw["n_values"].astype(int),
+                     n_lots=raw["n_lots"].astype(int), stage=None, **{"class": None})
+    raw["attribute_iri"] = raw["local_term"].where(raw["local_term"].notna(), raw["property"])
+    pairs: dict[str, tuple] = {}
+    frames, max_lots = [], {}
+    for (material_type, attribute_iri), group in raw.groupby(
+            ["material_type", "attribute_iri"], dropna=False):
+        concept = group["property"].iloc[0]
+        label = (str(attribute_iri).rsplit("/", 1)[-1] if attribute_iri != concept
+                 else label_of(concept) or str(concept))
+        converted = to_one_unit(group, Attribute(label, attribute_iri, concept, label,
+                                                 default_unit(concept)))
+        column = _pair_column(label_of(material_type), label)
+        pairs[column] = (label_of(material_type), label, unit_symbol(converted["unit"].iloc[0]))
+        max_lots[column] = int(converted["n_lots"].max())
+        frames.append(converted.groupby("batch")["value"].mean().rename(column))
+    return pd.concat(frames, axis=1), pairs, max_lots
+
+
+def _pair_column(material: object, attribute: object) -> str:
+    return f"{material} · {attribute}"
+
+
+def _correlate(x: np.ndarray, y: np.ndarray, method: str) -> dict[str, float]:
+    """Correlation, its p, and the OLS slope of y on x (PQA units per attribute unit)."""
+    empty = {"effect": math.nan, "p": math.nan, "q": math.nan, "slope": math.nan,
+             "vip": math.nan}
+    if len(x) < MIN_PAIRS or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return empty
+    test = stats.spearmanr(x, y) if method == "spearman" else stats.pearsonr(x, y)
+    slope = stats.linregress(x, y).slope
+    return {**empty, "effect": float(test.statistic), "p": float(test.pvalue),
+            "slope": float(slope)}
+
+
+def _vip_of(data: pd.DataFrame, pairs: list[str], notes: list[str]) -> dict[str, float]:
+    """VIP scores of a PLS regression of the PQA on the pairs with enough coverage."""
+    from sklearn.cross_decomposition import PLSRegression
+
+    columns = [c for c in pairs
+               if data[c].notna().mean() >= PLS_MIN_COVERAGE and data[c].nunique() > 1]
+    complete = data[["pqa", *columns]].dropna()
+    if len(columns) < 2 or len(complete) < len(columns) + 2:
+        notes.append("PLS skipped: too few batches complete in the raw-material attributes")
+        return {}
+    x = complete[columns].to_numpy(float)
+    y = complete["pqa"].to_numpy(float)
+    x = (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+    y = (y - y.mean()) / y.std(ddof=1)
+    components = min(2, len(columns))
+    pls = PLSRegression(n_components=components, scale=False).fit(x, y)
+    vip = vip_scores(pls.x_weights_, pls.x_scores_, pls.y_loadings_)
+    notes.append(f"PLS: {components} components on {len(complete)} batches and "
+                 f"{len(columns)} attributes (standardised)")
+    return dict(zip(columns, vip.tolist(), strict=True))
+
+
+def vip_scores(weights: np.ndarray, scores: np.ndarray, y_loadings: np.ndarray) -> np.ndarray:
+    """Variable importance in projection: VIP_j = sqrt(p · Σ_a SS_a (w_ja/‖w_a‖)² / Σ_a SS_a),
+    SS_a = q_a² · t_aᵀt_a (Wold et al. 2001)."""
+    p = weights.shape[0]
+    ss = (y_loadings[0] ** 2) * (scores**2).sum(axis=0)
+    normalised = (weights / np.linalg.norm(weights, axis=0)) ** 2
+    return np.sqrt(p * (normalised @ ss) / ss.sum())
