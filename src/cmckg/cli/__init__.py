@@ -55,6 +55,11 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
         help="the store: an Oxigraph directory (default ./cmckg-store or $CMCKG_STORE), "
         "memory:, or a SPARQL endpoint URL",
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="open the store read-only: any command that would write to it stops with an error",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

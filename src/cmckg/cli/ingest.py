@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store) as kg, progress_bar() as bar:
+    with KnowledgeGraph.open(args.store, read_only=args.read_only) as kg, progress_bar() as bar:
         task = bar.add_task("mapping", total=len(args.sources))
 
         def progress(path: str, done: int, total: int) -> None:

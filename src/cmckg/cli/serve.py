@@ -40,12 +40,16 @@ def oxigraph_program() -> str:
 
 @dataclass
 class OxigraphServer:
-    """One ``oxigraph serve`` process: start, wait until it answers, stop or kill."""
+    """One ``oxigraph serve`` process: start, wait until it answers, stop or kill.
+
+    ``union_default_graph`` (on by default) makes the default graph the union of the named
+    graphs, which cmckg's queries rely on."""
 
     location: Path | None
     port: int
     bind: str = "127.0.0.1"
     read_only: bool = False
+    union_default_graph: bool = True
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -63,7 +67,9 @@ class OxigraphServer:
         command = [oxigraph_program(), "serve-read-only" if self.read_only else "serve"]
         if self.location is not None:
             command += ["--location", str(self.location)]
-        command += ["--bind", f"{self.bind}:{self.port}", "--union-default-graph"]
+        command += ["--bind", f"{self.bind}:{self.port}"]
+        if self.union_default_graph:
+            command.append("--union-default-graph")
         self._log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by stop or kill)
         self.process = subprocess.Popen(
             command,
@@ -174,6 +180,7 @@ def run_serve(args: argparse.Namespace) -> int:
                           f"{server.base_url}/store", highlight=False)
             out.print(f"serving {path} {'read-only ' if args.read_only else ''}"
                       "(Ctrl-C to stop)", highlight=False)
+            out.file.flush()  # scripts wait for these lines before they connect
             assert server.process is not None
             code = server.process.wait()
         except _Stop:

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier
-from SPARQLWrapper import CONSTRUCT, JSON, POST, POSTDIRECTLY, SELECT, TURTLE, SPARQLWrapper
+from SPARQLWrapper import CONSTRUCT, INSERT, JSON, POST, POSTDIRECTLY, SELECT, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import (
     EndPointInternalError,
     EndPointNotFound,
@@ -133,8 +133,8 @@ class EndpointSettings:
                     value = numbers[key](value)
                 except (TypeError, ValueError):
                     raise ConfigError(f"{value!r} is not a number", origin, field=key) from None
-                if value < 0:
-                    raise ConfigError("must not be negative", origin, field=key)
+                if value < 0 or (value == 0 and key != "retries"):
+                    raise ConfigError("must be positive", origin, field=key)
             elif not isinstance(value, str):
                 raise ConfigError("must be a string", origin, field=key)
             changes[key] = value
@@ -337,16 +337,19 @@ class RemoteStore(Store):
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _sparql(self, text: str, *, update: bool = False, construct: bool = False) -> SPARQLWrapper:
-        """A SPARQLWrapper for one request. The operation type is set explicitly: SPARQLWrapper
-        guesses it from keywords and can mistake a comment mentioning 'load' for an update."""
+        """A SPARQLWrapper for one request.
+
+        The text and operation type are set as attributes rather than through ``setQuery``,
+        which guesses the type from keywords (a comment mentioning 'load' makes a query an
+        update) with regular expressions that take seconds on a large update; the timeout too,
+        since ``setTimeout`` truncates it to whole seconds."""
         wrapper = SPARQLWrapper(self.settings.query, updateEndpoint=self.settings.update)
         wrapper.setMethod(POST)
         wrapper.setRequestMethod(POSTDIRECTLY)
-        wrapper.setTimeout(self.settings.update_timeout if update else self.settings.timeout)
+        wrapper.timeout = self.settings.update_timeout if update else self.settings.timeout
         wrapper.setReturnFormat(TURTLE if construct else JSON)
-        wrapper.setQuery(text)
-        if not update:
-            wrapper.queryType = CONSTRUCT if construct else SELECT
+        wrapper.queryString = text
+        wrapper.queryType = INSERT if update else CONSTRUCT if construct else SELECT
         if self.settings.authorization:
             wrapper.addCustomHttpHeader("Authorization", self.settings.authorization)
         return wrapper
