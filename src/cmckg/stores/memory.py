@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Identifier
@@ -27,36 +29,39 @@ class MemoryStore(Store):
                 undo_add.extend((s, p, o, graph_iri) for s, p, o in graph)
                 self.dataset.remove_graph(graph)
             for quad in changes.remove:
-                if quad in self.dataset:
-                    self.dataset.remove(quad)
+                graph = self.dataset.graph(quad[3])
+                if quad[:3] in graph:
+                    graph.remove(quad[:3])
                     undo_add.append(quad)
             for quad in changes.added_quads():
-                if quad not in self.dataset:
-                    self.dataset.add(quad)
+                graph = self.dataset.graph(quad[3])
+                if quad[:3] not in graph:
+                    graph.add(quad[:3])
                     undo_remove.append(quad)
         except Exception as exc:
-            for quad in undo_remove:
-                self.dataset.remove(quad)
-            for quad in undo_add:
-                self.dataset.add(quad)
+            for s, p, o, g in undo_remove:
+                self.dataset.graph(g).remove((s, p, o))
+            for s, p, o, g in undo_add:
+                self.dataset.graph(g).add((s, p, o))
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
 
     def query(
         self, sparql: str, bindings: Mapping[str, Identifier] | None = None
     ) -> QueryResult:
-        result = self._run(sparql, bindings)
-        if result.type == "ASK":
-            return QueryResult([], [], bool(result.askAnswer))
-        columns = [str(v) for v in result.vars]
-        return QueryResult(columns, [tuple(row) for row in result])
+        with _quiet_rdflib():
+            result = self._run(sparql, bindings)
+            if result.type == "ASK":
+                return QueryResult([], [], bool(result.askAnswer))
+            columns = [str(v) for v in result.vars]
+            return QueryResult(columns, [tuple(row) for row in result])
 
     def construct(
         self, sparql: str, bindings: Mapping[str, Identifier] | None = None
     ) -> Graph:
-        result = self._run(sparql, bindings)
         graph = Graph()
-        for triple in result:
-            graph.add(triple)
+        with _quiet_rdflib():
+            for triple in self._run(sparql, bindings):
+                graph.add(triple)
         return graph
 
     def _run(self, sparql: str, bindings: Mapping[str, Identifier] | None):
@@ -90,3 +95,11 @@ class MemoryStore(Store):
 
 
 _DEFAULT = URIRef("urn:x-rdflib:default")
+
+
+@contextmanager
+def _quiet_rdflib() -> Iterator[None]:
+    """rdflib's own SPARQL engine still touches the deprecated Dataset.default_context."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Dataset.default_context", DeprecationWarning)
+        yield
