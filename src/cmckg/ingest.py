@@ -150,8 +150,9 @@ def _write(
     changes = ChangeSet()
     _plan_vocabulary(store, minter, changes, now)
     report = IngestReport()
+    written = {record.graph_iri for _, records, _ in mapped for record in records}
     for summary, records, mapper_id in mapped:
-        _plan_source(store, minter, summary, records, mapper_id, changes, now)
+        _plan_source(store, minter, summary, records, mapper_id, changes, now, written)
         report.sources.append(summary)
     store.apply(changes)
     return report
@@ -200,7 +201,10 @@ def _plan_source(
     mapper_id: str,
     changes: ChangeSet,
     now: Literal,
+    written: set[URIRef] | None = None,
 ) -> None:
+    """Plan one source's records. A graph this source wrote before and no longer yields is
+    superseded, unless another source of the same ingest (``written``) now yields it."""
     mapper_name, mapper_version = mapper_id.split("@")
     stored = _stored_metadata(store, minter, [r.graph_iri for r in records])
     for record in records:
@@ -209,6 +213,8 @@ def _plan_source(
         old_digest = _value(old, CMC.contentSha256)
         if old_digest == digest:
             summary.unchanged += 1
+            _refresh_metadata(minter, record, old or [], summary, mapper_name, mapper_version,
+                              changes)
             continue
         if old:
             _supersede(store, minter, record.graph_iri, old, changes, now)
@@ -229,7 +235,7 @@ def _plan_source(
             (PROV.generatedAtTime, now),
         ):
             changes.add.append((g, p, o, meta))
-    current = {r.graph_iri for r in records}
+    current = {r.graph_iri for r in records} | (written or set())
     for vanished in sorted(_graphs_from_source(store, minter, summary.path) - current):
         old = _stored_metadata(store, minter, [vanished]).get(vanished, [])
         _supersede(store, minter, vanished, old, changes, now)
@@ -248,7 +254,11 @@ def _supersede(
     """Keep the stored content of ``graph_iri`` as a revision and remove its current metadata."""
     meta = minter.metadata_graph
     old_digest = _value(old_meta, CMC.contentSha256) or ""
-    revision = URIRef(f"{graph_iri}/revision/{old_digest[:16] or 'unknown'}")
+    earlier = store.query(
+        f"SELECT (COUNT(?r) AS ?n) WHERE {{ GRAPH {to_sparql(meta)} {{ ?r ?of ?g }} }}",
+        {"of": CMC.revisionOf, "g": graph_iri},
+    ).rows[0][0]
+    revision = URIRef(f"{graph_iri}/revision/{int(earlier) + 1}")
     snapshot = store.graph(graph_iri).serialize(format="nt")
     for p, o in old_meta:
         changes.remove.append((graph_iri, p, o, meta))
@@ -262,6 +272,32 @@ def _supersede(
         (CMC.snapshot, Literal(snapshot)),
     ):
         changes.add.append((revision, p, o, meta))
+
+
+def _refresh_metadata(
+    minter: IriMinter,
+    record: RecordGraph,
+    old_meta: list,
+    summary: SourceSummary,
+    mapper_name: str,
+    mapper_version: str,
+    changes: ChangeSet,
+) -> None:
+    """For an unchanged record, bring where-it-came-from up to date (the file it now comes from
+    and that file's sha256, the mapper version) without touching its content or revisions."""
+    meta = minter.metadata_graph
+    wanted = {
+        CMC.recordId: Literal(record.record_id),
+        CMC.sourcePath: Literal(summary.path),
+        CMC.sourceSha256: Literal(summary.sha256),
+        CMC.mapper: Literal(mapper_name),
+        CMC.mapperVersion: Literal(mapper_version),
+    }
+    for predicate, value in wanted.items():
+        current = [o for p, o in old_meta if p == predicate]
+        if current != [value]:
+            changes.remove.extend((record.graph_iri, predicate, o, meta) for o in current)
+            changes.add.append((record.graph_iri, predicate, value, meta))
 
 
 def _value(pairs: list | None, predicate: URIRef, raw: bool = False):
