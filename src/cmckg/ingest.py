@@ -94,7 +94,7 @@ def map_sources(
             progress(str(path), index, len(paths))
         if not path.is_file():
             raise MappingError("no such file (or it is a directory)", str(path))
-        mapper = mapper_for(path, format_name, has_mapping=mapping is not None)
+        mapper = mapper_for(path, format_name, mapping)
         sha = file_sha256(path)
         context = MapContext(minter=minter, source_path=path, source_sha256=sha)
         records = list(mapper.map(context, mapping))

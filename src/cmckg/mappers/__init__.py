@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..errors import MappingError
 from .base import MapContext, Mapper, RecordGraph, file_sha256
@@ -30,17 +32,20 @@ def available() -> dict[str, Mapper]:
     return dict(_REGISTRY)
 
 
-def mapper_for(path: Path, name: str | None = None, has_mapping: bool = False) -> Mapper:
-    """The mapper named ``name``, else the one whose ``detect`` accepts the file's content."""
+def mapper_for(
+    path: Path, name: str | None = None, mapping: Mapping[str, Any] | None = None
+) -> Mapper:
+    """The mapper named by ``name`` or the mapping's ``mapper:`` key; a mapping without one means
+    the tables mapper; otherwise the mapper whose ``detect`` accepts the file's content."""
     mappers = available()
+    if name is None and mapping is not None:
+        name = str(mapping.get("mapper", "tables"))
     if name is not None:
         if name not in mappers:
             raise MappingError(
                 f"unknown format '{name}'; known formats: {', '.join(sorted(mappers))}", str(path)
             )
         return mappers[name]
-    if has_mapping:
-        return mappers["tables"]
     with open(path, "rb") as handle:
         head = handle.read(65536)
     for mapper in mappers.values():
