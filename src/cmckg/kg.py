@@ -100,7 +100,16 @@ class KnowledgeGraph:
     def ingest_records(self, records: Iterable[RecordGraph | Record]) -> IngestReport:
         """Load records made in code (``cmckg.build.Record``, or mapper ``RecordGraph``s) the
         way ``ingest`` loads files: all-or-nothing, unchanged records left alone."""
-        graphs = [r.to_record_graph() if isinstance(r, Record) else r for r in records]
+        graphs = []
+        for r in records:
+            if isinstance(r, Record):
+                if r.minter.base != self.minter.base:
+                    raise ConfigError(
+                        f"record '{r.record_id}' mints IRIs under {r.minter.base}, this graph "
+                        f"under {self.minter.base}: build it with Record(..., minter=kg.minter)"
+                    )
+                r = r.to_record_graph()
+            graphs.append(r)
         return ingest_records(self.store, graphs, self.minter)
 
     def query(self, sparql_or_name: str, **params: object) -> pd.DataFrame:
