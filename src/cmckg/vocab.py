@@ -194,12 +194,19 @@ class TermIndex:
         location: str | None = None,
         field_name: str | None = None,
     ) -> Term:
-        """Return the one concept named ``label``, or raise a MappingError naming the nearest."""
+        """Return the one concept named ``label``, or raise a MappingError naming the nearest.
+
+        A label that is one concept's prefLabel and another's altLabel names the first.
+        """
         if isinstance(label, str) and label.startswith(str(CMCT)):
             iri = URIRef(label)
             if iri in self._terms:
                 return self._terms[iri]
         found = self.candidates(label, scheme)
+        if len(found) > 1:
+            preferred = {i for i in found if normalise_label(self._terms[i].label)
+                         == normalise_label(label)}
+            found = preferred if len(preferred) == 1 else found
         if len(found) == 1:
             return self._terms[next(iter(found))]
         if found:
