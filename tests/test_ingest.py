@@ -253,3 +253,10 @@ def test_builder_records_ingest_like_files(kg):
               if p == URIRef("http://qudt.org/schema/qudt/numericValue")}
     assert values == {5.1}
     assert len(revisions_of(kg, graph)) == 1
+
+
+def test_a_file_named_twice_is_ingested_once(kg, src):
+    lot_file = src / LOT_FILE.name
+    report = kg.ingest([lot_file, src / PES_FILE.name, lot_file])
+    assert [s.path for s in report.sources] == [str(lot_file), str(src / PES_FILE.name)]
+    assert report.records == 2

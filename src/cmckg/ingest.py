@@ -87,7 +87,7 @@ def map_sources(
     progress: ProgressCallback | None = None,
 ) -> list[tuple[SourceSummary, list[RecordGraph], str]]:
     """Map every source (pure, no store). Raises MappingError on the first bad input."""
-    paths = [Path(s) for s in sources]
+    paths = list(dict.fromkeys(Path(s) for s in sources))  # a file named twice maps once
     mapped = []
     for index, path in enumerate(paths):
         if progress:
