@@ -10,6 +10,7 @@ and is reported as a warning; a conflicting lot type or material is an error).
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -214,7 +215,10 @@ class TermField:
 
 def lookup_term(index: TermIndex, label: str, scheme: URIRef | None, prefer: URIRef | None,
                 **where: str | None) -> URIRef:
-    """The concept ``label`` names; an ambiguous label is settled by ``prefer`` if it can be."""
+    """The concept ``label`` names (a label, an alias, ``cmct:Name`` or the full IRI); an
+    ambiguous label is settled by ``prefer`` if it can be."""
+    if label.startswith("cmct:"):
+        label = str(CMCT) + label[5:]
     if scheme is None and prefer is not None and len(index.candidates(label)) > 1:
         preferred = index.candidates(label, prefer)
         if len(preferred) == 1:
@@ -307,7 +311,7 @@ class TableMapping:
 
 
 class _MappingParser:
-    TOP_KEYS = ("mapping", "issuer", "source", "terms", "entities", "__file__")
+    TOP_KEYS = ("mapping", "mapper", "issuer", "source", "terms", "entities", "__file__")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
                         "pattern", "text", "id")
@@ -705,6 +709,7 @@ def read_table(path: Path, options: SourceOptions, display: str
     except StopIteration:
         raise MappingError("the table is empty: no header row", display, "row=1") from None
     header = [_cell_text(c).strip() if c is not None else "" for c in header_cells]
+    fields = len(header)  # a CSV row must have as many fields as the header line
     while header and not header[-1]:
         header.pop()
     seen: set[str] = set()
@@ -723,8 +728,8 @@ def read_table(path: Path, options: SourceOptions, display: str
             if pad and len(cells) < width:
                 cells = [*cells, *([None] * (width - len(cells)))]
             extra = cells[width:]
-            if len(cells) < width or any(
-                    c is not None and not (isinstance(c, str) and not c.strip()) for c in extra):
+            if (len(cells) < width or (not pad and len(cells) != fields) or any(
+                    c is not None and not (isinstance(c, str) and not c.strip()) for c in extra)):
                 raise MappingError(
                     f"malformed table: this row has {len(cells)} fields but the header has "
                     f"{width}", display, f"row={number}")
@@ -744,17 +749,20 @@ def _csv_rows(path: Path, options: SourceOptions, display: str, delimiter: str
               ) -> Iterator[tuple[int, list[Any]]]:
     encoding = "utf-8-sig" if options.encoding.replace("_", "-").casefold() == "utf-8" \
         else options.encoding
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MappingError(f"not {options.encoding} text ({exc.reason} at byte {exc.start}); "
+                           "set source.encoding", display, f"row={line}") from None
     number = 0
     try:
-        with open(path, newline="", encoding=encoding) as handle:
-            reader = csv.reader(handle, delimiter=delimiter, strict=True)
-            for number, cells in enumerate(reader, start=1):  # noqa: B007 (used on error)
-                yield number, cells
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        for number, cells in enumerate(reader, start=1):  # noqa: B007 (used on error)
+            yield number, cells
     except csv.Error as exc:
         raise MappingError(f"malformed CSV: {exc}", display, f"row={number + 1}") from None
-    except UnicodeDecodeError as exc:
-        raise MappingError(f"not {options.encoding} text ({exc.reason} at byte {exc.start}); "
-                           "set source.encoding", display, f"row={number + 1}") from None
 
 
 def _xlsx_rows(path: Path, options: SourceOptions, display: str
