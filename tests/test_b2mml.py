@@ -184,6 +184,8 @@ def test_master_recipe_is_a_process_version_with_its_elements():
         assert expected[element_id] == kind
     recipe = URIRef(BASE + "process-version/b2mml/1/1.0")
     assert (recipe, RDF.type, CMC.ProcessVersion) in triples
+    master = root.find("b:MasterRecipe", ns)
+    assert (recipe, CMC.version, Literal(master.findtext("b:Version", namespaces=ns))) in triples
     unit_procedures = {s for s, p, o in triples if str(o) == "UnitProcedure"}
     assert all(any(s == up and o == recipe for s, p, o in triples if p.endswith("isPartOf"))
                for up in unit_procedures)

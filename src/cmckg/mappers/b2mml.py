@@ -552,7 +552,9 @@ def _map_master_recipe(msg: _Message, node: _Node) -> None:
                       if _text(e, "RecipeElementType") == "Procedure"), None)
     label = _text(header, "ProductName") or _text(procedure, "Description") or recipe_id
     rec.triples.add((plan, RDF.type, CMC.ProcessVersion))
-    rec.triples.add((plan, CMC.identifier, Literal(" ".join(ids))))
+    rec.triples.add((plan, CMC.identifier, Literal(" ".join(ids))))  # unique per version
+    if version:
+        rec.triples.add((plan, CMC.version, Literal(version)))
     rec.triples.add((plan, RDFS.label, Literal(label)))
     rec.locate(plan, node.xpath)
     parameters = 0
