@@ -96,7 +96,10 @@ def test_unknown_term_names_the_nearest_labels() -> None:
 def test_a_name_used_in_two_schemes_needs_the_scheme() -> None:
     index = term_index()
     with pytest.raises(MappingError, match="ambiguous"):
-        index.resolve("pH")
+        index.resolve("osmo")  # an altLabel of the quality attribute and of the culture value
+    assert index.resolve("osmo", QA).iri == CMCT.Osmolality
+    assert index.resolve("osmo", PP).iri == CMCT.CultureOsmolality
+    assert index.resolve("pH").iri == CMCT.PH  # a prefLabel wins over another's altLabel
     assert index.resolve("pH", QA).iri == CMCT.PH
     assert index.resolve("pH", PP).iri == CMCT.ProcessPH
     assert index.resolve("glucose", PP).iri == CMCT.GlucoseConcentration
