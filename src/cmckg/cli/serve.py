@@ -24,7 +24,7 @@ from typing import IO
 
 from ..errors import ConfigError, StoreError
 from ..stores import default_location
-from .console import err, out
+from .console import err
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -174,13 +174,12 @@ def run_serve(args: argparse.Namespace) -> int:
     with _StopSignals():
         try:
             server.start()
-            out.print(f"SPARQL endpoint: {server.query_url}", highlight=False)
+            print(f"SPARQL endpoint: {server.query_url}")
             if not args.read_only:
-                out.print(f"update: {server.base_url}/update   graph store: "
-                          f"{server.base_url}/store", highlight=False)
-            out.print(f"serving {path} {'read-only ' if args.read_only else ''}"
-                      "(Ctrl-C to stop)", highlight=False)
-            out.file.flush()  # scripts wait for these lines before they connect
+                print(f"update: {server.base_url}/update   graph store: {server.base_url}/store")
+            # Flushed: scripts wait for these lines before they connect.
+            print(f"serving {path} {'read-only ' if args.read_only else ''}(Ctrl-C to stop)",
+                  flush=True)
             assert server.process is not None
             code = server.process.wait()
         except _Stop:
