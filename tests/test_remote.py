@@ -118,6 +118,16 @@ def test_apply_query_graph_and_replace_on_the_server(tmp_path: Path) -> None:
     assert store.graph_names() == {u("meta")}
 
 
+def test_a_wrong_graph_store_url_is_an_error_not_an_empty_graph(tmp_path: Path) -> None:
+    location = store_location("remote", tmp_path)
+    store = open_store(location)
+    store.apply(ChangeSet(put_graphs={u("g"): graph_of((u("s"), u("p"), u("o")))}))
+    wrong = replace(store.settings, store=location.replace("/query", "/no-graph-store-here"))
+    with pytest.raises(StoreError, match="set CMCKG_SPARQL_STORE"):
+        RemoteStore(location, settings=wrong).graph(u("g"))
+    assert len(RemoteStore(location, settings=wrong).graph(u("absent"))) == 0
+
+
 def test_the_same_rows_as_the_embedded_store(tmp_path: Path) -> None:
     """The lineage fixture loaded into both; every quad and an aggregate agree."""
     aggregate = ("SELECT ?type (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?type } "
@@ -391,6 +401,8 @@ def test_credentials_in_the_url_are_taken_out_of_it() -> None:
      "either a bearer token or a user and password"),
     ("http://h/query:\n  user: a\n", {}, "needs both a user and a password"),
     ("[unclosed\n", {}, "not valid YAML"),
+    ("", {"CMCKG_SPARQL_RETRIES": "many"}, "CMCKG_SPARQL_RETRIES, field 'retries': 'many'"),
+    ("", {"CMCKG_SPARQL_TIMEOUT": "0"}, "CMCKG_SPARQL_TIMEOUT, field 'timeout': must be positive"),
 ])
 def test_bad_settings_are_config_errors(tmp_path, text, environ, message) -> None:
     config = tmp_path / "sparql.yaml"
@@ -484,11 +496,13 @@ def test_serve_read_only_refuses_updates(built_store: Path) -> None:
 
 
 @pytest.mark.parametrize("extra", [[], ["--read-only"]])
-def test_serve_a_store_open_elsewhere_is_a_clear_error(built_store: Path, extra) -> None:
-    with OxigraphStore(built_store):  # holds Oxigraph's lock on the directory
-        process = _serve(built_store, free_port(), *extra)
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 2
-    message = err.decode()
-    assert message.count("\n") == 1 and message.startswith("cmckg serve: error: ")
-    assert "another process" in message
+def test_serve_a_store_open_elsewhere_is_a_clear_error(built_store: Path, extra, capsys) -> None:
+    holder = start_server(built_store)  # another process holding Oxigraph's lock on the store
+    try:
+        assert main(["serve", "--store", str(built_store), "--port", str(free_port()),
+                     *extra]) == 2
+    finally:
+        holder.stop()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("cmckg serve: error: ")
+    assert "another process" in err

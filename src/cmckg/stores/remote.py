@@ -103,12 +103,10 @@ class EndpointSettings:
         config = _config_file(environ)
         if config is not None:
             settings = settings._merge(_config_entry(config, query), str(config))
-        from_env = {
-            f.name: environ[ENV_PREFIX + f.name.upper()]
-            for f in fields(cls)
-            if f.name not in {"query", "backoff"} and environ.get(ENV_PREFIX + f.name.upper())
-        }
-        settings = settings._merge(from_env, "environment")
+        for name in (f.name for f in fields(cls) if f.name not in {"query", "backoff"}):
+            variable = ENV_PREFIX + name.upper()
+            if environ.get(variable):
+                settings = settings._merge({name: environ[variable]}, variable)
         if settings.token and (settings.user or settings.password):
             raise ConfigError(
                 "give either a bearer token or a user and password, not both",
@@ -270,33 +268,41 @@ class RemoteStore(Store):
 
     def graph(self, graph_iri: URIRef) -> Graph:
         """GET the graph from the Graph Store endpoint (an absent graph is an empty graph)."""
-        separator = "&" if "?" in self.settings.store else "?"
-        url = (f"{self.settings.store}{separator}graph="
-               f"{urllib.parse.quote(check_iri(str(graph_iri)), safe='')}")
+        store = self.settings.store
+        iri = check_iri(str(graph_iri))
+        url = f"{store}{'&' if '?' in store else '?'}graph={urllib.parse.quote(iri, safe='')}"
         headers = {"Accept": "application/n-triples"}
         if self.settings.authorization:
             headers["Authorization"] = self.settings.authorization
 
-        def fetch() -> bytes | None:
+        def fetch() -> tuple[bytes, str] | None:
             request = urllib.request.Request(url, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=self.settings.timeout) as response:
-                    return response.read()
+                    return response.read(), response.headers.get_content_type()
             except urllib.error.HTTPError as exc:
                 if exc.code == 404:
                     return None
                 raise
 
-        body = self._call(self.settings.store, fetch)
-        return self._parse_rdf(body, "nt", self.settings.store) if body else Graph()
+        fetched = self._call(store, fetch)
+        if fetched is None:
+            # 404: no such graph — unless the URL is not a Graph Store at all, which would
+            # silently lose content (e.g. the snapshot of a superseded record).
+            if self._select(f"ASK {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}").boolean:
+                raise StoreError("the Graph Store endpoint answered 404 for a graph the server "
+                                 "holds; set CMCKG_SPARQL_STORE to its Graph Store URL", store)
+            return Graph()
+        body, content_type = fetched
+        return self._parse_rdf(body, _RDF_FORMATS.get(content_type, "nt"), store)
 
     def quads(self) -> Iterator[Quad]:
         result = self._select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
-        yield from result.rows  # type: ignore[misc]
+        yield from result.rows  # type: ignore[misc]  (all four are always bound)
 
     def count_quads(self) -> int:
         result = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return int(result.rows[0][0]) if result.rows else 0  # type: ignore[arg-type]
+        return int(str(result.rows[0][0]))
 
     def _check_union_default(self) -> None:
         """Refuse to answer if the server's default graph is not the union of the named graphs
