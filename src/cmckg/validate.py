@@ -27,9 +27,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
+from oxrdflib import OxigraphStore as _RdflibOxigraph
 from pyshacl import validate as pyshacl_validate
 from pyshacl.errors import ReportableRuntimeError, ShapeLoadError, ValidationFailure
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import PROV, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Identifier
 
@@ -37,7 +40,7 @@ from . import __version__
 from .errors import ConfigError, MappingError
 from .resources import ontology_path, resource_dir, term_files
 from .stores import ChangeSet, Store, open_store
-from .stores.terms import to_sparql
+from .stores.terms import from_ox, to_ox, to_sparql
 from .units import unit_table
 from .vocab import CMC, QUANTITYKIND, QUDT, IriMinter, bind_prefixes
 
@@ -394,11 +397,11 @@ def latest_specifications(specs: Iterable[Specification]) -> list[Specification]
 def specification_shapes(specs: Iterable[Specification]) -> Graph:
     """SHACL shapes that flag results outside each specification's limits.
 
-    Per specification (its latest version per scope): a node shape whose SPARQL target selects
-    the measurements of the property (or a concept's exact matches) and stage on lots (or
-    samples of lots) of the product and lot class, in the specification's unit, with a property
-    shape on ``qudt:numericValue`` holding the limits; and a second shape for results in another
-    unit, converted through QUDT factors, which also flags a unit that cannot be converted.
+    Per specification (its latest version per scope): a property shape on ``qudt:numericValue``
+    holding the limits, whose SPARQL target selects the measurements of the property (or a
+    concept's exact matches) and stage on lots (or samples of lots) of the product and lot class,
+    in the specification's unit; and a node shape for results in another unit, converted through
+    QUDT factors, which also flags a unit that cannot be converted.
     All nodes have IRIs under the specification's IRI, so the graph is stable and storable.
     """
     graph = bind_prefixes(Graph())
@@ -412,28 +415,21 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
 
         node = URIRef(f"{spec.iri}/shape")
         target = URIRef(f"{node}/target")
-        value = URIRef(f"{node}/value")
-        graph.add((node, RDF.type, SH.NodeShape))
-        graph.add((node, RDFS.label, Literal(f"{label}: {text}")))
+        graph.add((node, RDF.type, SH.PropertyShape))
+        graph.add((node, RDFS.label, Literal(f"{label} within {text}")))
         graph.add((node, PROV.wasDerivedFrom, spec.iri))
-        graph.add((node, SH.severity, SH.Violation))
-        graph.add((node, SH.message, Literal(f"The result is outside {text}")))
         graph.add((node, SH.target, target))
         graph.add((target, RDF.type, SH.SPARQLTarget))
         graph.add((target, SH.select, Literal(
             f"SELECT ?this WHERE {{ {match} ?this <{QUDT.unit}> {to_sparql(spec.unit)} . }}"
         )))
-        graph.add((node, SH.property, value))
-        graph.add((value, RDF.type, SH.PropertyShape))
-        graph.add((value, RDFS.label, Literal(f"{label} within {text}")))
-        graph.add((value, PROV.wasDerivedFrom, spec.iri))
-        graph.add((value, SH.path, QUDT.numericValue))
-        graph.add((value, SH.severity, SH.Violation))
-        graph.add((value, SH.message, Literal(f"Out of specification: {label} is outside {text}")))
+        graph.add((node, SH.path, QUDT.numericValue))
+        graph.add((node, SH.severity, SH.Violation))
+        graph.add((node, SH.message, Literal(f"Out of specification: {label} is outside {text}")))
         if spec.lower is not None:
-            graph.add((value, SH.minInclusive, Literal(spec.lower)))
+            graph.add((node, SH.minInclusive, Literal(spec.lower)))
         if spec.upper is not None:
-            graph.add((value, SH.maxInclusive, Literal(spec.upper)))
+            graph.add((node, SH.maxInclusive, Literal(spec.upper)))
 
         converted = URIRef(f"{node}/converted")
         check = _converted_check(spec)
@@ -547,24 +543,84 @@ def _unit_facts(unit: URIRef) -> dict[str, Any]:
     }
 
 
-def _add_unit_facts(data: Graph) -> None:
-    """State, for every unit the data mentions, what cmckg.units knows about it."""
-    units = {o for o in data.objects(None, QUDT.unit) if isinstance(o, URIRef)}
-    units |= {o for o in data.objects(None, CMC.defaultUnit) if isinstance(o, URIRef)}
-    for unit in units:
-        facts = _unit_facts(unit)
-        if not facts:
-            continue
-        data.add((unit, RDF.type, QUDT.Unit))
-        data.add((unit, QUDT.symbol, Literal(facts["symbol"])))
-        for kind in facts["kinds"]:
-            data.add((unit, QUDT.hasQuantityKind, kind))
-        if facts["multiplier"] is not None:
-            data.add((unit, QUDT.conversionMultiplier, Literal(facts["multiplier"])))
-            data.add((unit, QUDT.conversionOffset, Literal(facts["offset"])))
+# --- the data graph: an in-memory Oxigraph store read by pyshacl through oxrdflib -------------
 
 
-# --- collecting the data graph from a store ---------------------------------------------------
+class _OxigraphGraph(Graph):
+    """An rdflib view of an in-memory Oxigraph store for pyshacl.
+
+    pyshacl tests a data graph's truth value for every result it builds (``datagraph or sg``);
+    rdflib answers through ``len()``, which oxrdflib computes with a SPARQL count of the whole
+    store, making a run quadratic in the number of results. The graph exists, so it is true, and
+    its length is the native quad count."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self.store._inner)  # type: ignore[attr-defined]
+
+
+class _Data:
+    """The triples to validate, in an in-memory Oxigraph store (fast to fill and to query)."""
+
+    def __init__(self) -> None:
+        self.native = ox.Store()
+
+    def __len__(self) -> int:
+        return len(self.native)
+
+    def construct(self, store: Store, sparql: str) -> list[ox.Triple]:
+        """Run a CONSTRUCT on ``store``, add its triples here and return them."""
+        native = getattr(store, "native", None)
+        if isinstance(native, ox.Store):
+            found = list(native.query(sparql, use_default_graph_as_union=True))
+        else:
+            found = [ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in store.construct(sparql)]
+        self.native.extend(ox.Quad(t.subject, t.predicate, t.object) for t in found)
+        return found
+
+    def add_graph(self, graph: Graph) -> None:
+        self.native.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph)
+
+    def select(self, sparql: str) -> list[tuple]:
+        return [tuple(from_ox(v) for v in row) for row in self.native.query(sparql)]
+
+    def rdflib_graph(self) -> Graph:
+        return _OxigraphGraph(store=_RdflibOxigraph(store=self.native),
+                              identifier=DATASET_DEFAULT_GRAPH_ID)
+
+    def add_unit_facts(self) -> None:
+        """State, for every unit the data mentions, what cmckg.units knows about it."""
+        rows = self.select(
+            f"SELECT DISTINCT ?u WHERE {{ {{ ?x <{QUDT.unit}> ?u }} "
+            f"UNION {{ ?x <{CMC.defaultUnit}> ?u }} FILTER (isIRI(?u)) }}"
+        )
+        facts = Graph()
+        for (unit,) in rows:
+            found = _unit_facts(unit)
+            if not found:
+                continue
+            facts.add((unit, RDF.type, QUDT.Unit))
+            facts.add((unit, QUDT.symbol, Literal(found["symbol"])))
+            for kind in found["kinds"]:
+                facts.add((unit, QUDT.hasQuantityKind, kind))
+            if found["multiplier"] is not None:
+                facts.add((unit, QUDT.conversionMultiplier, Literal(found["multiplier"])))
+                facts.add((unit, QUDT.conversionOffset, Literal(found["offset"])))
+        self.add_graph(facts)
+
+    def typed_record_nodes(self, among: set[URIRef] | None = None) -> set[URIRef]:
+        """Nodes with a cmc: class: the focus nodes of the shapes."""
+        rows = self.select(
+            f"SELECT DISTINCT ?s WHERE {{ ?s a ?type . FILTER (isIRI(?s) && "
+            f"STRSTARTS(STR(?type), {Literal(str(CMC)).n3()})) }}"
+        )
+        found = {row[0] for row in rows}
+        return found if among is None else found & among
+
+
+# --- collecting the data from a store ---------------------------------------------------------
 
 
 @dataclass
@@ -606,110 +662,96 @@ def _values(name: str, terms: Iterable[Identifier]) -> str:
     return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
 
 
-def _graph_triples(store: Store, graphs: Sequence[URIRef], into: Graph) -> None:
+def _load_graphs(store: Store, graphs: Sequence[URIRef], data: _Data) -> list[ox.Triple]:
+    found: list[ox.Triple] = []
     for batch in _batches(sorted(graphs)):
-        into += store.construct(
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {_values('g', batch)} GRAPH ?g {{ ?s ?p ?o }} }}"
-        )
-
-
-def _outbound(store: Store, nodes: Sequence[URIRef]) -> Graph:
-    found = Graph()
-    for batch in _batches(sorted(nodes)):
-        found += store.construct(
-            f"CONSTRUCT {{ ?n ?p ?o }} WHERE {{ {_values('n', batch)} ?n ?p ?o }}"
+        found += data.construct(
+            store,
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {_values('g', batch)} GRAPH ?g {{ ?s ?p ?o }} }}",
         )
     return found
 
 
-def _inbound(store: Store, nodes: Sequence[URIRef]) -> Graph:
-    found = Graph()
+def _outbound(store: Store, nodes: Iterable[URIRef], data: _Data) -> list[ox.Triple]:
+    found: list[ox.Triple] = []
     for batch in _batches(sorted(nodes)):
-        found += store.construct(
+        found += data.construct(
+            store, f"CONSTRUCT {{ ?n ?p ?o }} WHERE {{ {_values('n', batch)} ?n ?p ?o }}"
+        )
+    return found
+
+
+def _inbound(store: Store, nodes: Iterable[URIRef], data: _Data) -> list[ox.Triple]:
+    found: list[ox.Triple] = []
+    for batch in _batches(sorted(nodes)):
+        found += data.construct(
+            store,
             f"CONSTRUCT {{ ?s ?p ?n }} WHERE {{ {_values('n', batch)} {_values('p', _INBOUND)} "
-            "?s ?p ?n }"
+            "?s ?p ?n }",
         )
     return found
 
 
-def _upstream(store: Store, nodes: Sequence[URIRef]) -> Graph:
-    """prov:wasDerivedFrom chains upstream of ``nodes`` with the types of the nodes reached."""
-    found = Graph()
+def _upstream(store: Store, nodes: Iterable[URIRef], data: _Data) -> None:
+    """prov:wasDerivedFrom chains upstream of ``nodes``, with the types of the nodes reached."""
     seen = set(nodes)
-    frontier = sorted(nodes)
+    frontier = sorted(seen)
+    derived = to_sparql(PROV.wasDerivedFrom)
     while frontier:
-        step = Graph()
+        step: list[ox.Triple] = []
         for batch in _batches(frontier):
-            step += store.construct(
-                f"CONSTRUCT {{ ?n ?derived ?up . ?up a ?type }} WHERE {{ {_values('n', batch)} "
-                f"BIND ({to_sparql(PROV.wasDerivedFrom)} AS ?derived) "
-                "?n ?derived ?up . OPTIONAL { ?up a ?type } }"
+            step += data.construct(
+                store,
+                f"CONSTRUCT {{ ?n {derived} ?up . ?up a ?type }} WHERE {{ {_values('n', batch)} "
+                f"?n {derived} ?up . OPTIONAL {{ ?up a ?type }} }}",
             )
-        found += step
-        frontier = sorted(
-            o for o in step.objects(None, PROV.wasDerivedFrom)
-            if isinstance(o, URIRef) and o not in seen
-        )
-        seen.update(frontier)
-    return found
+        reached = {
+            URIRef(t.object.value) for t in step
+            if t.predicate.value == str(PROV.wasDerivedFrom) and isinstance(t.object, ox.NamedNode)
+        }
+        frontier = sorted(reached - seen)
+        seen |= reached
 
 
-def _mentioned(graph: Graph) -> set[URIRef]:
+def _mentioned(triples: Iterable[ox.Triple]) -> set[URIRef]:
+    """Subjects and objects (not classes) that are record nodes rather than vocabulary."""
+    rdf_type = str(RDF.type)
     nodes: set[URIRef] = set()
-    for s, p, o in graph:
-        if isinstance(s, URIRef):
-            nodes.add(s)
-        if isinstance(o, URIRef) and p != RDF.type:
-            nodes.add(o)
-    return nodes
+    for t in triples:
+        if isinstance(t.subject, ox.NamedNode):
+            nodes.add(URIRef(t.subject.value))
+        if isinstance(t.object, ox.NamedNode) and t.predicate.value != rdf_type:
+            nodes.add(URIRef(t.object.value))
+    return {n for n in nodes if _is_record_node(n)}
 
 
 def _is_record_node(node: URIRef) -> bool:
     """Nodes worth fetching: not a class, term, unit or quantity kind."""
-    text = str(node)
-    return not text.startswith(("http://qudt.org/", "https://w3id.org/cmckg/terms",
-                                "https://w3id.org/cmckg/ontology#", "http://www.w3.org/"))
+    return not str(node).startswith(("http://qudt.org/", "https://w3id.org/cmckg/terms",
+                                     "https://w3id.org/cmckg/ontology#", "http://www.w3.org/"))
 
 
-def _neighbourhood(store: Store, core: Graph) -> Graph:
-    """Everything the shapes look at around the nodes of ``core``: their triples in every
-    graph, their consumers and producers, a few hops of referenced nodes, and upstream lineage
-    of drug-product lots."""
-    context = Graph()
-    mentioned = {n for n in _mentioned(core) if _is_record_node(n)}
+def _add_neighbourhood(store: Store, core: set[URIRef], data: _Data) -> None:
+    """Add everything the shapes look at around the ``core`` nodes: their triples in every
+    graph, the runs that used or produced them, a few hops of referenced nodes, and the upstream
+    lineage of drug-product lots."""
     fetched: set[URIRef] = set()
-    frontier = set(mentioned)
+    frontier = set(core)
     for hop in range(_OUTBOUND_HOPS):
-        step = _outbound(store, sorted(frontier))
+        step = _outbound(store, frontier, data)
         if hop == 0:
-            inbound = _inbound(store, sorted(frontier))
-            step += inbound
-            step += _outbound(store, sorted(
-                s for s in inbound.subjects() if isinstance(s, URIRef) and s not in frontier
-            ))
-        context += step
+            inbound = _inbound(store, frontier, data)
+            step += inbound + _outbound(store, _mentioned(inbound) - frontier, data)
         fetched |= frontier
-        frontier = {n for n in _mentioned(step) if _is_record_node(n)} - fetched
+        frontier = _mentioned(step) - fetched
         if not frontier:
             break
-    products = [
-        n for n in mentioned
-        if any(t == CMC.DrugProductBatch for t in context.objects(n, RDF.type))
-    ]
+    rows = data.select(
+        f"SELECT DISTINCT ?lot WHERE {{ ?lot a {to_sparql(CMC.DrugProductBatch)} }}"
+    )
+    products = {row[0] for row in rows} & core
     if products:
-        context += _upstream(store, products)
-    return context
-
-
-def _typed_record_nodes(graph: Graph, nodes: Iterable[Identifier] | None = None) -> set[URIRef]:
-    """Nodes with a cmc: class (the focus nodes of the shapes)."""
-    prefix = str(CMC)
-    candidates = graph.subjects(RDF.type, None) if nodes is None else nodes
-    return {
-        n for n in candidates
-        if isinstance(n, URIRef)
-        and any(str(t).startswith(prefix) for t in graph.objects(n, RDF.type))
-    }
+        _upstream(store, products, data)
 
 
 # --- running pyshacl and reading its report ---------------------------------------------------
@@ -924,23 +966,21 @@ def validate_store(
                         else "every record graph changed")
     selected = sorted(states) if full else changed
 
-    data = Graph()
-    if selected:
-        _graph_triples(store, selected, data)
+    data = _Data()
+    core = _mentioned(_load_graphs(store, selected, data))
     focus: list[URIRef] | None = None
     if full:
-        focus_count = len(_typed_record_nodes(data))
+        focus_count = len(data.typed_record_nodes())
     else:
-        core_nodes = {n for n in _mentioned(data) if _is_record_node(n)}
-        data += _neighbourhood(store, data)
-        focus = sorted(_typed_record_nodes(data, core_nodes))
+        _add_neighbourhood(store, core, data)
+        focus = sorted(data.typed_record_nodes(core))
         focus_count = len(focus)
     triples = len(data)
     results: list[ValidationResult] = []
-    if selected and (focus is None or focus):
-        data += _terms()
-        _add_unit_facts(data)
-        results = _run_pyshacl(data, shape_graph, focus)
+    if focus_count:
+        data.add_graph(_terms())
+        data.add_unit_facts()
+        results = _run_pyshacl(data.rdflib_graph(), shape_graph, focus)
     records = {g: s.info for g, s in states.items()}
     results = sorted(_trace(store, results, records), key=_sort_key)
     report = ValidationReport(
