@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -162,11 +163,11 @@ class Template:
             raise reader.fail(path, f"unbalanced brace in '{text}' (write {{{{ or }}}})")
         return cls(text, tuple(pieces))
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         return tuple(p for is_col, p in self.pieces if is_col)
 
-    @property
+    @cached_property
     def constant(self) -> bool:
         return not self.columns
 
@@ -281,6 +282,7 @@ class EntitySpec:
     texts: dict[str, Template] = field(default_factory=dict)
     lot_class: TypeChoice | None = None
     measurements: list[MeasurementSpec] = field(default_factory=list)
+    reads: tuple[str, ...] = ()  # every column whose cell can change what this entity writes
 
 
 @dataclass(frozen=True)
@@ -352,6 +354,8 @@ class _MappingParser:
                                               raw_entities, inline_kind=None)
         self.check_records(entities)
         self.check_references(entities)
+        for spec in entities.values():
+            spec.reads = tuple(sorted(_columns_read(spec, entities)))
         return TableMapping(r.file, issuer, source, self.local_terms, entities, self.columns)
 
     # -- sections
@@ -674,6 +678,33 @@ class _MappingParser:
                     raise self.r.fail(f"{spec.path}.{key}", "an entity cannot link to itself")
 
 
+def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[str]:
+    """The columns an entity's triples depend on (linked named entities: their id columns)."""
+    if spec.reference is not None:
+        target = entities[spec.reference]
+        return {c for t in (*target.id, target.issuer) if t is not None for c in t.columns}
+    templates = [*spec.id, spec.identifier, spec.label, spec.issuer, *spec.texts.values(),
+                 *(t.template for t in spec.terms.values()),
+                 *(u.template for u in spec.units.values())]
+    columns = {c for t in templates if t is not None for c in t.columns}
+    columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
+    columns |= {c.column for c in (spec.type, spec.lot_class) if c is not None and c.column}
+    for link in spec.links.values():
+        columns |= _columns_read(link, entities)
+    for lot_links in spec.lots.values():
+        for lot_link in lot_links:
+            columns |= _columns_read(lot_link.entity, entities)
+            columns |= {lot_link.quantity} if lot_link.quantity else set()
+            columns |= set(lot_link.unit.template.columns) if lot_link.unit else set()
+    for m in spec.measurements:
+        measured = [m.property.template, m.unit.template if m.unit else None,
+                    m.stage.template if m.stage else None, m.method, *m.id]
+        columns |= {m.value} | {c for t in measured if t is not None for c in t.columns}
+        columns |= {m.time.column} if m.time else set()
+        columns |= _columns_read(m.device, entities) if m.device else set()
+    return columns
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading tables
 
@@ -806,6 +837,7 @@ class _Record:
     label: str
     facts: dict[tuple[URIRef, URIRef], tuple[Identifier, int]] = field(default_factory=dict)
     usages: dict[URIRef, dict[URIRef, int]] = field(default_factory=dict)  # run → lot → n
+    warned: set[tuple[URIRef, URIRef, Identifier]] = field(default_factory=set)
 
 
 class _RowMapper:
@@ -825,6 +857,7 @@ class _RowMapper:
         self.aliases: dict[tuple[str, URIRef], tuple[str, str]] = {}
         self._term_cache: dict[tuple[str, URIRef | None], tuple[URIRef, str | None]] = {}
         self._unit_cache: dict[str, URIRef] = {}
+        self.seen: set[tuple[str, tuple[str, ...], tuple[Any, ...]]] = set()
 
     # -- per row
 
@@ -838,8 +871,15 @@ class _RowMapper:
             if inst is not None:
                 owners[name] = self.record_of(inst, named, row, where)
         for name, inst in named.items():
-            if inst is not None:
-                self.emit(inst, owners[name], named, row, number)
+            if inst is None:
+                continue
+            if inst.spec.record == "own":
+                # a row that repeats what an earlier row said about this entity adds nothing
+                seen = (name, inst.parts, tuple(row[c] for c in inst.spec.reads))
+                if seen in self.seen:
+                    continue
+                self.seen.add(seen)
+            self.emit(inst, owners[name], named, row, number)
 
     def instance(self, spec: EntitySpec, row: dict[str, Any], where: str,
                  id_text: str | None = None) -> _Instance | None:
@@ -1075,13 +1115,15 @@ class _RowMapper:
 
     def set(self, record: _Record, s: URIRef, p: URIRef, o: Identifier, number: int,
             field_name: str) -> None:
-        """Add a single-valued fact; a different value from another row is reported."""
+        """Add a single-valued fact; a different value from another row is reported (once per
+        differing value)."""
         key = (s, p)
         old = record.facts.get(key)
         if old is None:
             record.facts[key] = (o, number)
             record.graph.triples.add((s, p, o))
-        elif old[0] != o and not _same_number(old[0], o):
+        elif old[0] != o and not _same_number(old[0], o) and (s, p, o) not in record.warned:
+            record.warned.add((s, p, o))
             record.graph.warnings.append(
                 f"{self.file} row={number}, field '{field_name}': {record.label} has "
                 f"{_show(o)} here but {_show(old[0])} in row={old[1]}; kept row={old[1]}'s "
