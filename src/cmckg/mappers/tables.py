@@ -85,6 +85,8 @@ _FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
 }
 _COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "required",
                 "measurements")
+_MEASUREMENT, _ON_ENTITY, _MEASURED_PROPERTY, _LOCAL_TERM = (
+    CMC.Measurement, CMC.onEntity, CMC.measuredProperty, CMC.localTerm)
 # a measured property named ambiguously ("pH") is read in the scheme that fits its entity
 _PREFERRED_SCHEME = {"lot": CMCT.QualityAttributes, "sample": CMCT.QualityAttributes,
                      "product": CMCT.QualityAttributes, "run": CMCT.ProcessParameters}
@@ -212,6 +214,7 @@ class TermField:
     scheme: URIRef | None
     resolved: URIRef | None = None  # for a constant template
     prefer: URIRef | None = None  # the scheme that settles an ambiguous label
+    local: str | None = None  # a constant template's name when it is one of the mapping's terms
 
 
 def lookup_term(index: TermIndex, label: str, scheme: URIRef | None, prefer: URIRef | None,
@@ -258,6 +261,13 @@ class MeasurementSpec:
     text: bool
     id: tuple[Template, ...]
     alias: str | None  # the wide column's name, an alias of the property
+
+    @cached_property
+    def constant_id(self) -> tuple[str, ...] | None:
+        """The id parts when no template reads a cell (then they are the same on every row)."""
+        if any(not t.constant for t in self.id):
+            return None
+        return tuple(p for t in self.id if (p := t.render({})) is not None)
 
 
 @dataclass
@@ -634,9 +644,12 @@ class _MappingParser:
     def term(self, raw: Any, path: str, scheme: URIRef | None,
              prefer: URIRef | None = None) -> TermField:
         template = self.template(raw, path)
-        resolved = (self._resolve(template.render({}) or "", scheme, path, prefer)
-                    if template.constant else None)
-        return TermField(template, scheme, resolved, prefer)
+        if not template.constant:
+            return TermField(template, scheme, None, prefer)
+        text = template.render({}) or ""
+        local = self.local_terms.get(normalise_label(text))
+        return TermField(template, scheme, self._resolve(text, scheme, path, prefer), prefer,
+                         local[0] if local else None)
 
     def unit(self, raw: Any, path: str) -> UnitField:
         template = self.template(raw, path)
@@ -1073,18 +1086,17 @@ class _RowMapper:
         if concept is None:
             raise MappingError(f"the property is missing ({spec.path}.property)", self.file,
                                where, ", ".join(spec.property.template.columns))
-        id_parts = [t.render(row) for t in spec.id]
-        m = self.minter.mint("measurement", self.m.issuer, inst.kind, *inst.parts,
-                             *(p for p in id_parts if p is not None))
+        id_parts = spec.constant_id or [p for t in spec.id if (p := t.render(row)) is not None]
+        m = self.minter.mint("measurement", self.m.issuer, inst.kind, *inst.parts, *id_parts)
         g = record.graph
         g.locate(m, where)
         add = g.triples.add
-        add((m, RDF.type, CMC.Measurement))
-        add((m, CMC.onEntity, inst.iri))
-        add((m, CMC.measuredProperty, concept))
+        add((m, RDF.type, _MEASUREMENT))
+        add((m, _ON_ENTITY, inst.iri))
+        add((m, _MEASURED_PROPERTY, concept))
         alias = spec.alias or alias
         if alias is not None:
-            add((m, CMC.localTerm, self.alias(alias, concept, "row=1" if spec.alias else where)))
+            add((m, _LOCAL_TERM, self.alias(alias, concept, "row=1" if spec.alias else where)))
         if spec.text:
             self.set(record, m, CMC.textValue, Literal(_cell_text(cell)), number, spec.value)
         else:
@@ -1174,8 +1186,7 @@ class _RowMapper:
     def term_with_alias(self, term_field: TermField, row: dict[str, Any], where: str
                         ) -> tuple[URIRef | None, str | None]:
         if term_field.resolved is not None:
-            local = self.m.local_terms.get(normalise_label(term_field.template.text))
-            return term_field.resolved, local[0] if local else None
+            return term_field.resolved, term_field.local
         text = term_field.template.render(row)
         if text is None:
             return None, None
