@@ -860,7 +860,7 @@ class _RowMapper:
         self.m = mapping
         self.minter: IriMinter = context.minter
         self.file = context.display_path
-        self.source_name = context.source_path.name
+        self.source_scope = context.source_sha256[:16]  # the local-terms record is per file
         self.index = terms
         self.records: dict[tuple[str, tuple[str, ...]], _Record] = {}
         self.types: dict[URIRef, tuple[str, int]] = {}
@@ -1284,8 +1284,8 @@ class _RowMapper:
     def alias_record(self) -> RecordGraph | None:
         if not self.aliases:
             return None
-        graph_iri = self.minter.mint("graph", self.m.issuer, "local-terms", self.source_name)
-        record = RecordGraph(graph_iri, f"local-terms/{self.source_name}", self.file)
+        graph_iri = self.minter.mint("graph", self.m.issuer, "local-terms", self.source_scope)
+        record = RecordGraph(graph_iri, f"local-terms/{self.source_scope}", self.file)
         for (_, concept), (name, where) in self.aliases.items():
             iri = self.minter.mint("term", self.m.issuer, name)
             record.locate(iri, where)
