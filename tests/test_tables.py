@@ -201,6 +201,22 @@ def test_xlsx_gives_the_same_graph(tmp_path: Path, kg: KnowledgeGraph) -> None:
     _wide_expected(triples_of(kg))
 
 
+def test_same_named_tables_of_one_issuer_keep_their_own_aliases(tmp_path: Path,
+                                                                kg: KnowledgeGraph) -> None:
+    for site, name in (("a", "water"), ("b", "KF water")):
+        (tmp_path / site).mkdir()
+        (tmp_path / site / "coa.csv").write_text(
+            f"lot,test,result,unit,stage,tested\nL-{site},{name},5.1,%,CoA,\n", encoding="utf-8")
+    config = mapping("coa")
+    config["terms"] = {"water": "water content", "KF water": "water content"}
+    kg.ingest([tmp_path / "a" / "coa.csv", tmp_path / "b" / "coa.csv"], mapping=config)
+    kg.ingest(tmp_path / "b" / "coa.csv", mapping=config)
+    assert {name for name, _, _ in aliases_from_store(kg.store)} == {"water", "KF water"}
+    revisions = kg.query("SELECT ?r WHERE { ?r a <https://w3id.org/cmckg/ontology#"
+                         "SupersededRevision> }")
+    assert revisions.empty
+
+
 def test_reingest_changes_nothing(kg: KnowledgeGraph) -> None:
     for name in ("lots", "coa", "runs", "specs"):
         kg.ingest(TABLES / f"{name}.csv", mapping=TABLES / f"{name}.yaml")
@@ -289,6 +305,13 @@ def test_bad_table_is_refused_and_store_unchanged(case: str, tmp_path: Path,
     assert str(table) in message
 
 
+def test_not_a_workbook(tmp_path: Path, loaded: KnowledgeGraph) -> None:
+    path = tmp_path / "wide.xlsx"
+    path.write_bytes(b"batch,code\nB1,P1\n")
+    _assert_store_unchanged(loaded, lambda: loaded.ingest(path, mapping=mapping("wide")),
+                            MappingError, [str(path), "not a readable XLSX workbook"])
+
+
 def test_undecodable_bytes(tmp_path: Path, loaded: KnowledgeGraph) -> None:
     table = tmp_path / "lots.csv"
     table.write_bytes(LOTS.encode("utf-8") + "L-005,lactose,Möller,2024-01-10,\n".encode("latin-1"))
@@ -325,6 +348,7 @@ BAD_MAPPINGS = {
     "link of the wrong kind": ("wide", "entities.batch.product", "api_lot",
                                ["entities.batch.product", "needs a product"]),
     "missing id": ("lots", "entities.lot.id", None, ["entities.lot.id", "required"]),
+    "empty id part": ("lots", "entities.lot.id", ["", "{lot}"], ["entities.lot.id[0]", "empty"]),
     "wrong format version": ("lots", "mapping", 2, ["mapping", "version"]),
     "numeric value without unit": ("wide", "entities.batch.measurements.dissolution_av.unit",
                                    None, ["dissolution_av.unit", "required"]),

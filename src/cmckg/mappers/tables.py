@@ -442,7 +442,7 @@ class _MappingParser:
             raise r.fail(f"{path}.id", "must not be empty")
         spec = EntitySpec(
             name=name, path=path, kind=kind, type=type_choice,
-            id=tuple(self.template(v, f"{path}.id[{i}]") for i, v in enumerate(ids)),
+            id=tuple(self.id_part(v, f"{path}.id[{i}]") for i, v in enumerate(ids)),
             record=None if inline else "own",
         )
         if "identifier" in raw:
@@ -615,6 +615,12 @@ class _MappingParser:
             raise self.r.fail(path, "expected a column name")
         self.columns.setdefault(name, path)
         return name
+
+    def id_part(self, raw: Any, path: str) -> Template:
+        template = self.template(raw, path)
+        if template.constant and template.render({}) is None:
+            raise self.r.fail(path, "an id part must not be empty")
+        return template
 
     def template(self, raw: Any, path: str) -> Template:
         template = Template.parse(self.r, raw, path)
