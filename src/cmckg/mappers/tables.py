@@ -403,8 +403,10 @@ class _MappingParser:
         )
 
     def entity(self, raw: Any, path: str, name: str, names: set[str],
-               raw_entities: Mapping[str, Any], inline_kind: str | None) -> EntitySpec:
-        """An entity spec; ``inline_kind`` is set for an inline link (its kind from the role)."""
+               raw_entities: Mapping[str, Any], inline_kind: str | None,
+               usage: bool = False) -> EntitySpec:
+        """An entity spec; ``inline_kind`` is set for an inline link (its kind from the role),
+        ``usage`` for an entry of a run's ``used``/``produced`` (split, quantity, unit)."""
         r = self.r
         if inline_kind is not None and isinstance(raw, str):
             if raw not in names:
@@ -418,9 +420,10 @@ class _MappingParser:
         raw = r.mapping(raw, path)
         inline = inline_kind is not None
         allowed = _COMMON_KEYS
+        usage_keys = ("split", "quantity", "unit") if usage else ()
         if inline:
             allowed = tuple(k for k in _COMMON_KEYS if k not in ("record", "required"))
-            allowed += ("split", "quantity", "unit")
+            allowed += usage_keys
         type_choice = None
         if "type" in raw:
             type_choice = self.type_choice(raw["type"], f"{path}.type", KIND_OF_TYPE)
@@ -432,8 +435,7 @@ class _MappingParser:
         if inline and kind != inline_kind:
             raise r.fail(f"{path}.type", f"this link needs a {inline_kind}, not a {kind}")
         fields = _FIELDS_OF_KIND.get(kind, ()) if type_choice is not None else ()
-        keys = allowed + fields if type_choice is not None else ("id", "issuer") + (
-            ("split", "quantity", "unit") if inline else ())
+        keys = allowed + fields if type_choice is not None else ("id", "issuer", *usage_keys)
         r.keys(raw, path, keys)
         if "id" not in raw:
             raise r.fail(f"{path}.id", "required: a template or a list of templates")
@@ -531,7 +533,8 @@ class _MappingParser:
 
     def lot_link(self, raw: Any, path: str, owner: str, names: set[str],
                  raw_entities: Mapping[str, Any]) -> LotLink:
-        entity = self.entity(raw, path, f"{owner}.lot", names, raw_entities, inline_kind="lot")
+        entity = self.entity(raw, path, f"{owner}.lot", names, raw_entities, inline_kind="lot",
+                             usage=True)
         if not isinstance(raw, Mapping):
             return LotLink(entity)
         split = raw.get("split")
