@@ -877,6 +877,7 @@ class _RowMapper:
         self.names: dict[URIRef, str] = {}
         # (normalised local name, concept) → (the name as first written, where it was seen)
         self.aliases: dict[tuple[str, URIRef], tuple[str, str]] = {}
+        self._alias_iris: dict[tuple[str, URIRef], URIRef] = {}
         self._term_cache: dict[tuple[str, URIRef | None], tuple[URIRef, str | None]] = {}
         self._unit_cache: dict[str, URIRef] = {}
         self.seen: set[tuple[str, tuple[str, ...], tuple[Any, ...]]] = set()
@@ -1277,8 +1278,11 @@ class _RowMapper:
 
     def alias(self, name: str, concept: URIRef, where: str) -> URIRef:
         """The IRI of a local name's alias node (spellings differing only in case are one)."""
-        kept, _ = self.aliases.setdefault((normalise_label(name), concept), (name, where))
-        return self.minter.mint("term", self.m.issuer, kept)
+        iri = self._alias_iris.get((name, concept))
+        if iri is None:
+            kept, _ = self.aliases.setdefault((normalise_label(name), concept), (name, where))
+            iri = self._alias_iris[(name, concept)] = self.minter.mint("term", self.m.issuer, kept)
+        return iri
 
     def material_aliases(self, inst: _Instance, row: dict[str, Any], concept: URIRef,
                          where: str) -> None:
