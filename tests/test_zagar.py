@@ -7,7 +7,6 @@ mapper; units come from examples/zagar2022/SOURCES.md (the paper's Table 4).
 from __future__ import annotations
 
 import csv
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -102,27 +101,24 @@ def first_lot_values() -> tuple[dict, int]:
 def ingested(tmp_path_factory: pytest.TempPathFactory):
     location = f"oxigraph:{tmp_path_factory.mktemp('zagar') / 'store'}"
     with KnowledgeGraph.open(location) as kg:
-        started = time.perf_counter()
         report = kg.ingest(CSV_PATH, mapping=MAPPING)
-        seconds = time.perf_counter() - started
-        yield kg, report, seconds
+        yield kg, report
 
 
 def query(kg: KnowledgeGraph, body: str):
     return kg.query(PREFIXES + body)
 
 
-def test_ingests_1005_batches_fast(ingested) -> None:
-    kg, report, seconds = ingested
+def test_ingests_1005_batches(ingested) -> None:
+    kg, report = ingested
     assert len(ROWS) == 1005
     found = query(kg, "SELECT ?id WHERE { ?b a cmc:DrugProductBatch ; cmc:identifier ?id }")
     assert len(found) == 1005
     assert set(found["id"]) == {row["batch"] for row in ROWS}
-    assert seconds < 30, f"ingest took {seconds:.1f} s"  # 8 s on an idle 2-core machine
 
 
 def test_each_batch_used_its_four_raw_material_lots(ingested) -> None:
-    kg, _, _ = ingested
+    kg, _ = ingested
     found = query(kg, """
         SELECT ?batch ?type ?lot ?supplier WHERE {
           ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; prov:wasGeneratedBy ?coating .
@@ -151,7 +147,7 @@ def test_each_batch_used_its_four_raw_material_lots(ingested) -> None:
 
 
 def test_lineage_is_materialised(ingested) -> None:
-    kg, _, _ = ingested
+    kg, _ = ingested
     found = query(kg, """
         SELECT ?batch (COUNT(DISTINCT ?raw) AS ?n) WHERE {
           ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; prov:wasDerivedFrom ?cores .
@@ -161,7 +157,7 @@ def test_lineage_is_materialised(ingested) -> None:
 
 
 def test_distinct_lots_per_material(ingested) -> None:
-    kg, _, _ = ingested
+    kg, _ = ingested
     found = query(kg, """
         SELECT ?type (COUNT(DISTINCT ?l) AS ?n) WHERE {
           ?l a cmc:RawMaterialLot ; cmc:ofMaterial ?m . ?m cmc:materialType ?type
@@ -178,7 +174,7 @@ def test_distinct_lots_per_material(ingested) -> None:
 def measurements(ingested) -> dict[str, list[tuple]]:
     """Every measurement with a local column name, grouped by what it is on: ``batch`` and
     ``cores`` keyed by batch id, ``lot`` keyed by (material, [supplier,] lot)."""
-    kg, _, _ = ingested
+    kg, _ = ingested
     found = query(kg, """
         SELECT ?e ?column ?value ?unit ?stage WHERE {
           ?m a cmc:Measurement ; cmc:onEntity ?e ; qudt:numericValue ?value ; qudt:unit ?unit ;
@@ -241,7 +237,7 @@ def test_lot_values_once_per_lot(measurements) -> None:
 
 
 def test_disagreeing_lot_values_are_warned_not_averaged(ingested) -> None:
-    _, report, _ = ingested
+    _, report = ingested
     _, disagreeing = first_lot_values()
     assert disagreeing > 0
     assert len(report.warnings) == disagreeing
@@ -264,7 +260,7 @@ def test_disagreeing_lot_values_are_warned_not_averaged(ingested) -> None:
 
 
 def test_product_strength_and_start_month(ingested) -> None:
-    kg, _, _ = ingested
+    kg, _ = ingested
     strengths = query(kg, """
         SELECT ?code ?value WHERE {
           ?m cmc:onEntity ?p ; cmc:measuredProperty <https://w3id.org/cmckg/terms#DoseStrength> ;
@@ -286,7 +282,7 @@ def test_product_strength_and_start_month(ingested) -> None:
 
 
 def test_source_rows(ingested) -> None:
-    kg, _, _ = ingested
+    kg, _ = ingested
     found = query(kg, """
         SELECT ?batch ?where WHERE {
           ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; cmc:sourceLocation ?where }""")
@@ -295,7 +291,7 @@ def test_source_rows(ingested) -> None:
 
 
 def test_local_names_are_aliases(ingested) -> None:
-    kg, _, _ = ingested
+    kg, _ = ingested
     index = term_index_with_aliases(kg.store, issuer="zagar2022")
     assert index.resolve("dissolution_av").iri == CMCT.DissolutionMean
     assert index.resolve("dissolution_min").iri == CMCT.DissolutionMin
@@ -311,7 +307,7 @@ def test_local_names_are_aliases(ingested) -> None:
 
 
 def test_reingest_changes_nothing(ingested) -> None:
-    kg, _, _ = ingested
+    kg, _ = ingested
     before = kg.store.count_quads()
     report = kg.ingest(CSV_PATH, mapping=MAPPING)
     assert report.changed == 0
