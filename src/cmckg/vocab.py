@@ -42,7 +42,7 @@ UNIT = CachedNamespace("http://qudt.org/vocab/unit/")
 QUANTITYKIND = CachedNamespace("http://qudt.org/vocab/quantitykind/")
 SOSA = CachedNamespace("http://www.w3.org/ns/sosa/")
 AFR = CachedNamespace("http://purl.allotrope.org/ontologies/result#")
-IOF_BIOPHARMA = CachedNamespace("https://spec.industrialontologies.org/ontology/biopharma/")
+IOF_CONSTRUCT = CachedNamespace("https://spec.industrialontologies.org/ontology/construct/")
 
 DEFAULT_BASE_IRI = "https://w3id.org/cmckg/id/"
 
