@@ -549,16 +549,21 @@ def _unit_facts(unit: URIRef) -> dict[str, Any]:
 class _OxigraphGraph(Graph):
     """An rdflib view of an in-memory Oxigraph store for pyshacl.
 
-    pyshacl tests a data graph's truth value for every result it builds (``datagraph or sg``);
-    rdflib answers through ``len()``, which oxrdflib computes with a SPARQL count of the whole
-    store, making a run quadratic in the number of results. The graph exists, so it is true, and
-    its length is the native quad count."""
+    pyshacl tests a data graph's truth value for every result it builds (``datagraph or sg``),
+    and rdflib answers through ``len()``, which counts the whole store (oxrdflib with a SPARQL
+    count; even Oxigraph's native count walks every quad): a run becomes quadratic in the number
+    of results. The graph exists, so it is true, and its length is counted once, when the view is
+    made (pyshacl adds only the ontology's axioms after that)."""
+
+    def __init__(self, native: ox.Store) -> None:
+        super().__init__(store=_RdflibOxigraph(store=native), identifier=DATASET_DEFAULT_GRAPH_ID)
+        self._length = len(native)
 
     def __bool__(self) -> bool:
         return True
 
     def __len__(self) -> int:
-        return len(self.store._inner)  # type: ignore[attr-defined]
+        return self._length
 
 
 class _Data:
@@ -587,8 +592,7 @@ class _Data:
         return [tuple(from_ox(v) for v in row) for row in self.native.query(sparql)]
 
     def rdflib_graph(self) -> Graph:
-        return _OxigraphGraph(store=_RdflibOxigraph(store=self.native),
-                              identifier=DATASET_DEFAULT_GRAPH_ID)
+        return _OxigraphGraph(self.native)
 
     def add_unit_facts(self) -> None:
         """State, for every unit the data mentions, what cmckg.units knows about it."""

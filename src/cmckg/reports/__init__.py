@@ -7,13 +7,15 @@ the run fails (the formats that know pass/fail, like JUnit, use it).
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 from ..validate import Severity, ValidationReport, ValidationResult
 from .locate import SourceLines
 
 FORMATS = ("text", "json", "junit", "sarif", "github", "markdown", "turtle")
+PER_SHAPE = 5  # results below --fail-on listed per shape in the human-readable reports
 
-__all__ = ["FORMATS", "SourceLines", "render", "summary_line"]
+__all__ = ["FORMATS", "Omitted", "SourceLines", "condensed", "render", "summary_line"]
 
 
 def render(report: ValidationReport, fmt: str, fail_on: Severity = Severity.VIOLATION) -> str:
@@ -44,19 +46,42 @@ def summary_line(report: ValidationReport, fail_on: Severity) -> str:
     )
 
 
-def where(result: ValidationResult, line: int | None = None) -> str:
-    """``file row=3 (line 3)`` / ``file /pointer`` / ``(no source record)``."""
-    source = result.source
-    if source.path is None and source.location is None:
-        return "(no source record)"
-    parts = [p for p in (source.path, source.location) if p]
-    text = " ".join(parts)
-    return f"{text} (line {line})" if line is not None and not (
-        source.location or "").startswith(("row=", "#row=")) else text
+@dataclass(frozen=True)
+class Omitted:
+    """Results of one shape below the fail-on severity that a human-readable report leaves out."""
+
+    severity: Severity
+    shape_label: str
+    message: str
+    count: int
+
+    def text(self) -> str:
+        return (f"{self.count} more {self.severity.label.lower()} results of "
+                f"'{self.shape_label}': {self.message}")
 
 
-def focus_text(result: ValidationResult) -> str:
-    return str(result.focus)
+def condensed(
+    report: ValidationReport, fail_on: Severity, per_shape: int = PER_SHAPE
+) -> tuple[list[ValidationResult], list[Omitted]]:
+    """Every result at or above ``fail_on``, and at most ``per_shape`` of each shape below it;
+    the rest counted per shape (the JSON, JUnit, SARIF and Turtle reports keep them all)."""
+    shown: list[ValidationResult] = []
+    seen: dict[str, int] = {}
+    left: dict[str, list[ValidationResult]] = {}
+    for result in report.results:
+        key = result.shape_name
+        if result.severity >= fail_on or seen.get(key, 0) < per_shape:
+            shown.append(result)
+            if result.severity < fail_on:
+                seen[key] = seen.get(key, 0) + 1
+        else:
+            left.setdefault(key, []).append(result)
+    omitted = [
+        Omitted(results[0].severity, results[0].shape_label or key, results[0].message,
+                len(results))
+        for key, results in sorted(left.items(), key=lambda kv: (-kv[1][0].severity, kv[0]))
+    ]
+    return shown, omitted
 
 
 def value_text(result: ValidationResult) -> str | None:

@@ -1,17 +1,21 @@
 """GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` line per result,
-placed at the source file and line so it shows as an annotation on the pull request."""
+placed at the source file and line so it shows as an annotation on the pull request.
+
+Results below the --fail-on severity are given up to a few per shape and counted beyond that."""
 
 from __future__ import annotations
 
 from ..validate import Severity, ValidationReport, ValidationResult
-from . import SourceLines, summary_line
+from . import SourceLines, condensed, summary_line
 
 _LEVEL = {Severity.VIOLATION: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def render(report: ValidationReport, fail_on: Severity) -> str:
     lines_of = SourceLines()
-    out = [_command(r, lines_of) for r in report.results]
+    shown, omitted = condensed(report, fail_on)
+    out = [_command(r, lines_of) for r in shown]
+    out += [item.text() for item in omitted]
     out.append(summary_line(report, fail_on))
     return "\n".join(out) + "\n"
 

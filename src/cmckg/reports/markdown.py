@@ -1,10 +1,11 @@
 """Markdown summary for a CI job summary (e.g. ``$GITHUB_STEP_SUMMARY``): counts, then a table of
-results (the first 200; the JSON or SARIF report has them all)."""
+results (the first 200, with results below --fail-on listed up to a few per shape and counted
+beyond that; the JSON or SARIF report has them all)."""
 
 from __future__ import annotations
 
 from ..validate import Severity, ValidationReport, ValidationResult
-from . import SourceLines, counts_text, plural
+from . import SourceLines, condensed, counts_text, plural
 
 _MAX_ROWS = 200
 
@@ -26,13 +27,17 @@ def render(report: ValidationReport, fail_on: Severity) -> str:
         out += ["", f"Note: {report.note}."]
     out += ["", "| Severity | Results |", "| --- | ---: |"]
     out += [f"| {s.label} | {counts[s]} |" for s in sorted(Severity, reverse=True)]
-    if report.results:
+    shown, omitted = condensed(report, fail_on)
+    if shown:
         out += ["", "| Severity | Source | Record | Message | Focus node | Path | Value |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
-        out += [_row(r, lines_of) for r in report.results[:_MAX_ROWS]]
-        if len(report.results) > _MAX_ROWS:
-            out += ["", f"… and {len(report.results) - _MAX_ROWS} more results "
+        out += [_row(r, lines_of) for r in shown[:_MAX_ROWS]]
+        if len(shown) > _MAX_ROWS:
+            out += ["", f"… and {len(shown) - _MAX_ROWS} more results "
                         "(see the JSON or SARIF report)."]
+    if omitted:
+        out += ["", "Not listed (see the JSON or SARIF report):", ""]
+        out += [f"- {_cell(item.text())}" for item in omitted]
     return "\n".join(out) + "\n"
 
 
