@@ -358,7 +358,7 @@ def read_specifications(store: Store) -> list[Specification]:
         if limits == [None, None] or any(
             raw is not None and value is None for raw, value in zip((lower, upper), limits,
                                                                    strict=True)
-        ):
+        ) or (None not in limits and limits[0] > limits[1]):
             continue
         specs.append(Specification(
             iri=iri, identifier=str(ident), version=None if version is None else str(version),
@@ -525,7 +525,7 @@ def _unit_symbol(unit: URIRef) -> str:
 @cache
 def _unit_facts(unit: URIRef) -> dict[str, Any]:
     """QUDT facts for a unit from cmckg.units: symbol, multiplier, offset, kinds (with broader
-    kinds). Empty for a unit the table does not know."""
+    kinds). Empty for a unit the table does not know, or that is not its current IRI."""
     table = unit_table()
     try:
         key = table.lookup(str(unit))
@@ -534,6 +534,8 @@ def _unit_facts(unit: URIRef) -> dict[str, Any]:
     if key is None:
         return {}
     info = table.info(key)
+    if info.iri != unit:  # a legacy or alias IRI: not a current unit IRI
+        return {}
     return {
         "iri": info.iri,
         "symbol": info.symbol,
@@ -779,6 +781,8 @@ def _run_pyshacl(
         )
     except (ShapeLoadError, ReportableRuntimeError, ValidationFailure) as exc:
         raise ConfigError(f"the shapes cannot be used: {exc}") from exc
+    if isinstance(results_graph, ValidationFailure):  # pyshacl returns some failures
+        raise ConfigError(f"the shapes cannot be used: {results_graph}")
     return _read_results(results_graph, shapes)
 
 
@@ -792,7 +796,7 @@ def _read_results(report: Graph, shapes: Graph) -> list[ValidationResult]:
             severity=Severity.from_iri(report.value(node, SH.resultSeverity)),
             focus=report.value(node, SH.focusNode),
             path=path,
-            value=report.value(node, SH.value),
+            value=_plain(report.value(node, SH.value)),
             shape=shape,
             shape_label=_shape_label(shapes, shape),
             constraint=report.value(node, SH.sourceConstraintComponent),
@@ -800,6 +804,13 @@ def _read_results(report: Graph, shapes: Graph) -> list[ValidationResult]:
             path_triples=tuple(_bnode_closure(report, path)) if isinstance(path, BNode) else (),
         ))
     return results
+
+
+def _plain(term: Identifier | None) -> Identifier | None:
+    """A literal as the store gives it back: xsd:string literals plain (RDF 1.1 equates them)."""
+    if isinstance(term, Literal) and term.datatype == XSD.string and not term.language:
+        return Literal(str(term))
+    return term
 
 
 def _shape_label(shapes: Graph, shape: Identifier | None) -> str:

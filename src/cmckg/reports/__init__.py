@@ -85,4 +85,7 @@ def condensed(
 
 
 def value_text(result: ValidationResult) -> str | None:
-    return None if result.value is None else str(result.value)
+    """The value, unless it is the focus node itself (as SHACL reports node-shape results)."""
+    if result.value is None or result.value == result.focus:
+        return None
+    return str(result.value)

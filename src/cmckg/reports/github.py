@@ -6,7 +6,7 @@ Results below the --fail-on severity are given up to a few per shape and counted
 from __future__ import annotations
 
 from ..validate import Severity, ValidationReport, ValidationResult
-from . import SourceLines, condensed, summary_line
+from . import SourceLines, condensed, summary_line, value_text
 
 _LEVEL = {Severity.VIOLATION: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -34,8 +34,8 @@ def _command(result: ValidationResult, lines_of: SourceLines) -> str:
     detail = f"{result.message} (focus {result.focus}"
     if result.path_text:
         detail += f", path {result.path_text}"
-    if result.value is not None:
-        detail += f", value {result.value}"
+    if (value := value_text(result)) is not None:
+        detail += f", value {value}"
     detail += f"{', ' + where if where else ''})"
     return f"::{_LEVEL[result.severity]} {','.join(properties)}::{_data(detail)}"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..validate import Severity, ValidationReport, ValidationResult
-from . import SourceLines
+from . import SourceLines, value_text
 
 _NO_SOURCE = "(no source record)"
 
@@ -72,8 +72,8 @@ def _details(result: ValidationResult, lines_of: SourceLines) -> str:
     lines = [f"shape: {result.shape_label} <{result.shape}>", f"focus node: {result.focus}"]
     if result.path_text:
         lines.append(f"path: {result.path_text}")
-    if result.value is not None:
-        lines.append(f"value: {result.value}")
+    if (value := value_text(result)) is not None:
+        lines.append(f"value: {value}")
     if source.path:
         line = lines_of.line(source.path, source.location)
         at = f"{source.path} {source.location or ''}".strip()

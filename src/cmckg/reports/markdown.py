@@ -5,7 +5,7 @@ beyond that; the JSON or SARIF report has them all)."""
 from __future__ import annotations
 
 from ..validate import Severity, ValidationReport, ValidationResult
-from . import SourceLines, condensed, counts_text, plural
+from . import SourceLines, condensed, counts_text, plural, value_text
 
 _MAX_ROWS = 200
 
@@ -53,7 +53,7 @@ def _row(result: ValidationResult, lines_of: SourceLines) -> str:
             where += f" (line {line})"
     cells = [result.severity.label, where, source.record_id or "", result.message,
              f"`{result.focus}`", f"`{result.path_text}`" if result.path_text else "",
-             "" if result.value is None else str(result.value)]
+             value_text(result) or ""]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 
