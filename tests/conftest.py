@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +17,29 @@ STORE_KINDS = ["memory", "oxigraph", "remote"]
 def store_location(kind: str, tmp_path: Path) -> str:
     """A fresh store location of the given backend kind.
 
-    "remote" is a real Oxigraph SPARQL server (tests/server.py), shared by the session and
-    emptied on every call: one empty dataset per call, so call it once per test.
+    "remote" is the query URL of a new, empty Oxigraph SPARQL server (tests/server.py), stopped
+    when the test module ends.
     """
     if kind == "memory":
         return "memory:"
     if kind == "oxigraph":
         return f"oxigraph:{tmp_path / 'store'}"
     if kind == "remote":
-        from server import shared_remote_location
+        from server import remote_location
 
-        return shared_remote_location()
+        return remote_location()
     raise ValueError(kind)
 
 
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_remote_servers_after_module() -> Iterator[None]:
+    """Stops the SPARQL servers that store_location("remote") started for this module."""
+    from server import module_servers
+
+    with module_servers():
+        yield

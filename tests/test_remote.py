@@ -118,6 +118,12 @@ def test_apply_query_graph_and_replace_on_the_server(tmp_path: Path) -> None:
     assert store.graph_names() == {u("meta")}
 
 
+def test_each_remote_location_is_its_own_dataset(tmp_path: Path) -> None:
+    first, second = (open_store(store_location("remote", tmp_path)) for _ in range(2))
+    first.apply(ChangeSet(put_graphs={u("g"): graph_of((u("s"), u("p"), u("o")))}))
+    assert (first.count_quads(), second.count_quads()) == (1, 0)
+
+
 def test_a_wrong_graph_store_url_is_an_error_not_an_empty_graph(tmp_path: Path) -> None:
     location = store_location("remote", tmp_path)
     store = open_store(location)
