@@ -7,20 +7,19 @@ and its previous content is kept as a superseded revision in the metadata graph.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, XSD
 
-from . import __version__
+from . import __version__, ntriples
 from .errors import MappingError
 from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
+from .mappers.base import RecordTriples
 from .resources import ontology_path, term_files
 from .stores import ChangeSet, Store
 from .stores.terms import to_sparql
@@ -65,18 +64,18 @@ class IngestReport:
 
 
 def content_sha256(triples: Iterable[tuple]) -> str:
-    """Hash of a record's triples, independent of order (records hold no blank nodes)."""
-    lines = sorted(f"{_n3(s)} {_n3(p)} {_n3(o)} ." for s, p, o in triples)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    """Hash of a record's triples, independent of order (records hold no blank nodes): sha256
+    of their sorted N-Triples lines. ValueError for a term N-Triples cannot carry."""
+    if isinstance(triples, RecordTriples):
+        return ntriples.digest(triples.nt_lines())
+    return ntriples.digest(sorted(ntriples.triple_lines(triples)))
 
 
-@lru_cache(maxsize=1 << 16)
-def _n3_cached(term: URIRef) -> str:
-    return term.n3()
-
-
-def _n3(term) -> str:
-    return _n3_cached(term) if isinstance(term, URIRef) else term.n3()
+def _digest(record: RecordGraph, path: str) -> str:
+    try:
+        return content_sha256(record.triples)
+    except ValueError as exc:
+        raise MappingError(f"record '{record.record_id}': {exc}", path) from exc
 
 
 def map_sources(
@@ -133,8 +132,11 @@ def ingest_records(
         by_source.setdefault(record.source_path, []).append(record)
     mapped = []
     for path, group in by_source.items():
+        for record in group:
+            _digest(record, path)  # refuses a term N-Triples cannot carry, naming the record
+        lines = sorted(line for record in group for line in record.triples.nt_lines())
         summary = SourceSummary(
-            path, mapper, sha256=content_sha256(t for r in group for t in r.triples),
+            path, mapper, sha256=ntriples.digest(lines),
             records=len(group), triples=sum(len(r.triples) for r in group),
             warnings=[w for r in group for w in r.warnings],
         )
@@ -208,7 +210,7 @@ def _plan_source(
     mapper_name, mapper_version = mapper_id.split("@")
     stored = _stored_metadata(store, minter, [r.graph_iri for r in records])
     for record in records:
-        digest = content_sha256(record.triples)
+        digest = _digest(record, summary.path)
         old = stored.get(record.graph_iri)
         old_digest = _value(old, CMC.contentSha256)
         if old_digest == digest:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier
 
+from ..ntriples import triple_lines
 from ..vocab import CMC, IriMinter, bind_prefixes
 
 
@@ -36,10 +37,11 @@ class RecordTriples:
     would dominate ingest time; ``to_graph()`` gives a real Graph when one is needed.
     """
 
-    __slots__ = ("_triples",)
+    __slots__ = ("_lines", "_triples")
 
     def __init__(self, triples: Iterable[Triple] = ()) -> None:
         self._triples: set[Triple] = set()
+        self._lines: list[str] | None = None
         for triple in triples:
             self.add(triple)
 
@@ -50,10 +52,21 @@ class RecordTriples:
         if type(s) is BNode or type(o) is BNode:
             raise ValueError(f"record graphs hold no blank nodes (mint an IRI): {triple!r}")
         self._triples.add(triple)
+        self._lines = None
         return self
 
     def remove(self, triple: Triple) -> None:
         self._triples.discard(triple)
+        self._lines = None
+
+    def nt_lines(self) -> list[str]:
+        """The triples as sorted N-Triples lines without the closing `` .`` (made once, kept
+        until the next change): what ingest hashes and the embedded store loads. Read-only."""
+        if self._lines is None:
+            lines = triple_lines(self._triples)
+            lines.sort()
+            self._lines = lines
+        return self._lines
 
     def __iter__(self) -> Iterator[Triple]:
         return iter(self._triples)
