@@ -178,6 +178,55 @@ def _is_canonical(name: str) -> bool:
         str(name).startswith(str(CMCT))
 
 
+@dataclass(frozen=True)
+class ReferenceNode:
+    """A product, site, supplier, material or process version, as the store names it."""
+
+    iri: str
+    identifier: str | None
+    label: str | None
+    material_type: str | None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.identifier or self.iri.rsplit("/", 1)[-1]
+
+
+def reference_nodes(store: Store) -> dict[str, ReferenceNode]:
+    """Every product, site, supplier, material and process version by IRI (one small query)."""
+    frame = queries.to_dataframe(queries.run(store, "reference-nodes"))
+    found: dict[str, dict[str, str]] = {}
+    for node, key, value in sorted(zip(frame["node"], frame["key"], frame["value"], strict=True)):
+        found.setdefault(node, {}).setdefault(key, str(value))
+    return {iri: ReferenceNode(iri, v.get("identifier"), v.get("label"), v.get("material_type"))
+            for iri, v in found.items()}
+
+
+def material_key(node: object, names: dict[str, ReferenceNode]) -> str | None:
+    """The material concept of a material node (or the node itself if it has no type)."""
+    if node is None or (isinstance(node, float) and pd.isna(node)):
+        return None
+    known = names.get(str(node))
+    return known.material_type if known and known.material_type else str(node)
+
+
+def material_name(key: object, names: dict[str, ReferenceNode]) -> str | None:
+    """A readable name of a material concept or material node."""
+    if key is None or (isinstance(key, float) and pd.isna(key)):
+        return None
+    if URIRef(str(key)) in term_index():
+        return label_of(key)
+    known = names.get(str(key))
+    return known.name if known else label_of(key)
+
+
+def identifier_of(node: object, names: dict[str, ReferenceNode]) -> str | None:
+    if node is None or (isinstance(node, float) and pd.isna(node)):
+        return None
+    known = names.get(str(node))
+    return known.identifier if known and known.identifier else str(node).rsplit("/", 1)[-1]
+
+
 def batch_values(
     store: Store,
     attribute: Attribute,
@@ -186,66 +235,65 @@ def batch_values(
     product: str | None = None,
     site: str | None = None,
     process_version: str | None = None,
+    names: dict[str, ReferenceNode] | None = None,
 ) -> pd.DataFrame:
-    """One value per batch (and stage, material) of ``attribute``, all in one unit.
+    """One value per batch, stage and material of ``attribute``, all in one unit.
 
+    The store does the joins (through lineage for raw-material and intermediate attributes)
+    and returns one row per batch and measurement; replicates and several lots of one material
+    are averaged here over distinct measurements (``n_values`` of them, from ``n_lots`` lots).
     The unit is the attribute's default unit when every value converts to it, else the most
     common unit among the values; conversion goes through QUDT factors (``cmckg.units``).
     """
     params = {"attribute": attribute.selector, "material": str(material or ""),
               "product": product or "", "site": site or "",
               "process_version": process_version or ""}
-    frame = queries.to_dataframe(queries.run(store, "attribute-values", params))
-    if frame.empty:
+    rows = queries.to_dataframe(queries.run(store, "attribute-values", params))
+    if rows.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS)
-    frame["value"] = frame["value"].astype(float)
-    frame = to_one_unit(frame, attribute)
+    names = reference_nodes(store) if names is None else names
+    rows = to_one_unit(rows.assign(value=rows["value"].astype(float)), attribute)
+    rows["material"] = rows["material_node"].map(lambda n: material_key(n, names))
+    keys = ["batch", "class", "stage", "material"]
+    per_value = rows.drop_duplicates([*keys, "measurement"])
+    grouped = per_value.groupby(keys, dropna=False, sort=False)
+    first = rows.groupby(keys, dropna=False, sort=False).first()
     out = pd.DataFrame({
-        "attribute": attribute.label,
-        "batch": frame["batch"],
-        "identifier": frame["identifier"],
-        "kind": frame["class"].map(BATCH_KINDS),
-        "product": frame["product"],
-        "site": frame["site"],
-        "process_version": frame["process_version"],
-        "date": frame["date"].map(_timestamp),
-        "stage": frame["stage"].map(stage_name),
-        "material": frame["material_type"].map(label_of),
-        "value": frame["value"],
-        "unit": frame["unit"],
-        "n_values": frame["n_values"].astype(int),
-        "n_lots": frame["n_lots"].astype(int),
-    })
+        "value": grouped["value"].mean(),
+        "unit": grouped["unit"].first(),
+        "n_values": grouped["measurement"].nunique(),
+        "n_lots": rows.groupby(keys, dropna=False, sort=False)["lot"].nunique(),
+        "product": first["product_node"].map(lambda n: identifier_of(n, names)),
+        "site": first["site_node"].map(lambda n: identifier_of(n, names)),
+        "process_version": first["pv_node"].map(lambda n: identifier_of(n, names)),
+        "date": first["date"].map(_timestamp),
+        "identifier": first["identifier"],
+    }).reset_index()
+    out["attribute"] = attribute.label
+    out["kind"] = out["class"].map(BATCH_KINDS)
+    out["stage"] = out["stage"].map(stage_name)
+    out["material"] = out["material"].map(lambda m: material_name(m, names))
+    out = out[VALUE_COLUMNS]
     return out.sort_values(["stage", "material", "date", "identifier"], na_position="last",
                            ignore_index=True)
 
 
 def to_one_unit(frame: pd.DataFrame, attribute: Attribute) -> pd.DataFrame:
-    """Convert ``value`` (in ``unit``) of query rows to one unit; rows of one batch, class,
-    stage and material that differed only in unit are merged, weighted by ``n_values``."""
+    """Convert each row's ``value`` from its ``unit`` to one unit for the attribute."""
     present = [u for u in frame["unit"].dropna().unique()]
     if not present:
         return frame
     target = _target_unit(present, attribute.default_unit)
     converted = []
     for value, unit in zip(frame["value"], frame["unit"], strict=True):
-        if unit is None or unit == target:
+        if unit is None or unit == target or (isinstance(unit, float) and pd.isna(unit)):
             converted.append(value)
             continue
         try:
             converted.append(units.convert(value, unit, target))
         except MappingError as exc:
             raise QueryError(f"attribute {attribute.label!r}: {exc.message}") from exc
-    frame = frame.assign(value=converted, unit=target)
-    keys = ["batch", "class", "stage", "material_type"]
-    if frame.duplicated(keys).any():
-        frame = frame.assign(weighted=frame["value"] * frame["n_values"])
-        merged = frame.groupby(keys, dropna=False, as_index=False).agg(
-            {**{c: "first" for c in frame.columns if c not in keys},
-             "weighted": "sum", "n_values": "sum", "n_lots": "max"})
-        frame = merged.assign(value=merged["weighted"] / merged["n_values"]).drop(
-            columns="weighted")
-    return frame
+    return frame.assign(value=converted, unit=target)
 
 
 def _target_unit(present: list[str], default: URIRef | None) -> str:

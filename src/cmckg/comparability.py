@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from rdflib import URIRef
 from scipy import stats
 
+from . import queries
 from .attributes import (
     Attribute,
     batch_values,
@@ -36,7 +38,7 @@ from .attributes import (
 )
 from .errors import QueryError
 from .stores import Store
-from .vocab import CMCT
+from .vocab import CMCT, term_index
 
 METHODS = ("quality-range", "tost", "tolerance-interval")
 FILTER_KEYS = ("product", "site", "process_version", "scale", "stage", "kind", "date")
@@ -116,20 +118,18 @@ def compare(
     names = [attributes] if isinstance(attributes, str) else list(attributes or [])
     resolved = resolve_attributes(store, names)
     asked = {a.concept for a in resolved}
-    cqas = [resolve_attribute(store, str(c)) for c in cqa_concepts() if c not in asked] \
-        if all_cqas else []
+    cqas = [resolve_attribute(store, str(c)) for c in _measured(store, cqa_concepts())
+            if c not in asked] if all_cqas else []
     if not resolved and not cqas:
         raise QueryError("name at least one attribute (or ask for all CQAs)")
     notes: list[str] = []
     rows, values = [], []
-    skipped = 0
+    compared: set[URIRef] = set()
     for attribute in resolved + cqas:
         ref = _group_values(store, attribute, ref_filter)
         tst = _group_values(store, attribute, test_filter)
         if ref.empty or tst.empty:
-            if attribute in cqas:
-                skipped += 1
-            else:
+            if attribute not in cqas:
                 notes.append(f"{attribute.label}: no values in the "
                              f"{'reference' if ref.empty else 'test'} group")
             continue
@@ -153,13 +153,23 @@ def compare(
             row.update(attribute=attribute.label, material=_none(key[0]), stage=_none(key[1]),
                        unit=unit_symbol(key[2]))
             rows.append(row)
-    if skipped:
-        notes.append(f"{skipped} CQAs without values in both groups were left out")
+            compared.add(attribute.concept)
+    left_out = len(set(cqa_concepts()) - compared)
+    if all_cqas and left_out:
+        notes.append(f"{left_out} CQAs without values in both groups were left out")
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     lot_values = pd.concat(values, ignore_index=True) if values else pd.DataFrame()
     if table.empty:
         raise QueryError("nothing to compare: " + ("; ".join(notes) or "no values found"))
     return ComparisonResult(table, lot_values, method, ref_filter, test_filter, notes)
+
+
+def _measured(store: Store, concepts: Sequence[URIRef]) -> list[URIRef]:
+    """The concepts (or their exact matches) that have numeric results in the store."""
+    present = set(queries.to_dataframe(queries.run(store, "measured-properties"))["property"])
+    index = term_index()
+    return [c for c in concepts
+            if str(c) in present or any(str(m) in present for m in index.get(c).exact_matches)]
 
 
 def _group_values(store: Store, attribute: Attribute, group: dict[str, str]) -> pd.DataFrame:

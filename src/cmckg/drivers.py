@@ -23,9 +23,13 @@ from statsmodels.stats.multitest import multipletests
 from . import queries
 from .attributes import (
     Attribute,
+    ReferenceNode,
     batch_values,
     default_unit,
     label_of,
+    material_key,
+    material_name,
+    reference_nodes,
     resolve_attribute,
     resolve_material,
     resolve_stage,
@@ -99,7 +103,7 @@ def drivers(
     if raw.empty:
         raise QueryError(f"no raw-material lot with results is upstream of a batch with "
                          f"{attribute.label!r}")
-    wide, pairs, max_lots = _raw_matrix(raw)
+    wide, pairs, max_lots = _raw_matrix(raw, reference_nodes(store))
     data = target.join(wide, how="inner")
     rows = []
     for column, (material_label, attribute_label, unit) in pairs.items():
@@ -147,26 +151,29 @@ def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes:
     return per_batch, unit_symbol(values["unit"].iloc[0])
 
 
-def _raw_matrix(raw: pd.DataFrame
+def _raw_matrix(raw: pd.DataFrame, names: dict[str, ReferenceNode]
                 ) -> tuple[pd.DataFrame, dict[str, tuple], dict[str, int]]:
-    """Batches × (material, attribute) pairs in one unit per pair; each pair's labels and the
+    """Batches × (material, attribute) pairs in one unit per pair, each batch's value the mean
+    over the distinct measurements of its lots of that material; each pair's labels, and the
     most lots of its material any batch used."""
-    raw = raw.assign(value=raw["value"].astype(float), n_values=raw["n_values"].astype(int),
-                     n_lots=raw["n_lots"].astype(int), stage=None, **{"class": None})
+    raw = raw.assign(value=raw["value"].astype(float))
     raw["attribute_iri"] = raw["local_term"].where(raw["local_term"].notna(), raw["property"])
+    raw["material"] = raw["material_node"].map(lambda n: material_key(n, names))
     pairs: dict[str, tuple] = {}
     frames, max_lots = [], {}
-    for (material_type, attribute_iri), group in raw.groupby(
-            ["material_type", "attribute_iri"], dropna=False):
+    for (material, attribute_iri), group in raw.groupby(["material", "attribute_iri"],
+                                                       dropna=False):
         concept = group["property"].iloc[0]
         label = (str(attribute_iri).rsplit("/", 1)[-1] if attribute_iri != concept
                  else label_of(concept) or str(concept))
         converted = to_one_unit(group, Attribute(label, attribute_iri, concept, label,
                                                  default_unit(concept)))
-        column = _pair_column(label_of(material_type), label)
-        pairs[column] = (label_of(material_type), label, unit_symbol(converted["unit"].iloc[0]))
-        max_lots[column] = int(converted["n_lots"].max())
-        frames.append(converted.groupby("batch")["value"].mean().rename(column))
+        material_label = material_name(material, names)
+        column = _pair_column(material_label, label)
+        pairs[column] = (material_label, label, unit_symbol(converted["unit"].iloc[0]))
+        distinct = converted.drop_duplicates(["batch", "measurement"])
+        max_lots[column] = int(converted.groupby("batch")["lot"].nunique().max())
+        frames.append(distinct.groupby("batch")["value"].mean().rename(column))
     return pd.concat(frames, axis=1), pairs, max_lots
 
 

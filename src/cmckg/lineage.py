@@ -24,6 +24,7 @@ import pandas as pd
 from rdflib import URIRef
 
 from . import queries
+from .attributes import ReferenceNode, identifier_of, reference_nodes
 from .errors import MappingError, QueryError
 from .stores import Store
 from .vocab import CMC, CMCT, normalise_label, term_index
@@ -153,17 +154,21 @@ def lineage(
         raise QueryError(f"direction must be 'backward' or 'forward', not {direction!r}")
     if depth is not None and (not isinstance(depth, int) or depth < 0):
         raise QueryError(f"depth must be a whole number ≥ 0, not {depth!r}")
-    root = resolve_node(store, id_or_iri, kind=kind, material=material, supplier=supplier)
+    names = reference_nodes(store)
+    root = resolve_node(store, id_or_iri, kind=kind, material=material, supplier=supplier,
+                        names=names)
     rows = queries.run(store, f"lineage-{direction}", {"root": URIRef(root["node"])})
     frame = queries.to_dataframe(rows)
-    return _assemble(root, direction, frame, depth)
+    return _assemble(root, direction, frame, depth, names)
 
 
-def _assemble(root: dict, direction: Direction, frame: pd.DataFrame, depth: int | None
-              ) -> Lineage:
+def _assemble(root: dict, direction: Direction, frame: pd.DataFrame, depth: int | None,
+              names: dict[str, ReferenceNode]) -> Lineage:
     described: dict[str, dict] = {root["node"]: root}
-    for row in frame.sort_values(["node", "class"], na_position="last").to_dict("records"):
-        described.setdefault(row["node"], row)
+    if not frame.empty:
+        for node in _candidates(frame[["node", "class", "identifier", "material", "site"]],
+                                names):
+            described.setdefault(node["node"], node)
     edges = {(r["from"], _RELATIONS[r["relation"]], r["to"]) for r in frame.to_dict("records")}
     walk = nx.DiGraph()
     walk.add_node(root["node"])
@@ -224,8 +229,10 @@ def resolve_node(
     kind: str | None = None,
     material: str | None = None,
     supplier: str | None = None,
+    names: dict[str, ReferenceNode] | None = None,
 ) -> dict:
-    """The one lot, run or sample named by an IRI or identifier (narrowed), as a row dict."""
+    """The one lot, run or sample named by an IRI or identifier (narrowed), as a dict with
+    node, class, identifier, material_label, material_types, supplier and site."""
     if kind is not None and kind not in KINDS:
         raise QueryError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
     text = str(id_or_iri).strip()
@@ -239,7 +246,7 @@ def resolve_node(
         frame = queries.to_dataframe(queries.run(store, "find-node", {"identifier": text}))
         if frame.empty:
             raise QueryError(f"no lot, run or sample has the identifier {text!r}")
-    candidates = _candidates(frame)
+    candidates = _candidates(frame, reference_nodes(store) if names is None else names)
     narrowed = [c for c in candidates if _matches(c, kind, material, supplier)]
     if len(narrowed) == 1:
         return narrowed[0]
@@ -259,15 +266,26 @@ def _looks_like_iri(text: str) -> bool:
     return bool(sep) and scheme.isalpha() and (rest.startswith("//") or scheme in {"urn", "tag"})
 
 
-def _candidates(frame: pd.DataFrame) -> list[dict]:
-    """One dict per node; several rows for one node (two labels, two types) are merged."""
+def _candidates(frame: pd.DataFrame, names: dict[str, ReferenceNode]) -> list[dict]:
+    """One dict per node, its material, supplier and site named; several rows for one node
+    (two types, two materials) are merged."""
     merged: dict[str, dict] = {}
     for row in frame.sort_values(list(frame.columns), na_position="last").to_dict("records"):
         row = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
-        entry = merged.setdefault(row["node"], {**row, "material_types": set()})
-        if row.get("material_type"):
-            entry["material_types"].add(row["material_type"])
-        for key, value in row.items():
+        entry = merged.setdefault(row["node"], {"node": row["node"], "material_types": set()})
+        material = names.get(str(row.get("material"))) if row.get("material") else None
+        if material is not None and material.material_type:
+            entry["material_types"].add(material.material_type)
+        values = {
+            "class": row.get("class") if kind_of(row.get("class")) else None,
+            "identifier": row.get("identifier"),
+            "material": row.get("material"),
+            "material_label": material.name if material else None,
+            "material_id": material.identifier if material else None,
+            "supplier": identifier_of(row.get("supplier"), names),
+            "site": identifier_of(row.get("site"), names),
+        }
+        for key, value in values.items():
             if entry.get(key) is None:
                 entry[key] = value
     return list(merged.values())
@@ -286,9 +304,8 @@ def material_matches(node: dict, material: str) -> bool:
     """Whether ``material`` names the node's material: by concept (through the term schemes,
     with every alias) or by the material's own label or identifier."""
     wanted = normalise_label(material)
-    own = {normalise_label(str(node.get(k))) for k in ("material_label",) if node.get(k)}
-    if node.get("material"):
-        own.add(normalise_label(str(node["material"]).rsplit("/", 1)[-1]))
+    own = {normalise_label(str(node[k])) for k in ("material_label", "material_id")
+           if node.get(k)}
     if wanted in own:
         return True
     concepts = {str(t) for t in node.get("material_types", ())}

@@ -20,6 +20,8 @@ from .attributes import (
     BATCH_KINDS,
     Attribute,
     batch_values,
+    identifier_of,
+    reference_nodes,
     resolve_attributes,
     resolve_material,
     stage_name,
@@ -82,6 +84,8 @@ def specifications(store: Store, attribute: Attribute) -> pd.DataFrame:
                                              {"attribute": attribute.concept}))
     if frame.empty:
         return frame
+    names = reference_nodes(store)
+    frame["product"] = frame["product_node"].map(lambda n: identifier_of(n, names))
     frame["stage"] = frame["stage"].map(stage_name)
     frame["kind"] = frame["lot_class"].map(lambda c: BATCH_KINDS.get(str(c)) if c else None)
     frame["order"] = pd.to_numeric(frame["version"], errors="coerce").fillna(0)
