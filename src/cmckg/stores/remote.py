@@ -26,6 +26,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -381,7 +382,7 @@ class RemoteStore(Store):
         if status is not None:
             return self._describe_status(status, text), status in _TRANSIENT_HTTP
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        if isinstance(reason, TimeoutError | socket.timeout):
+        if isinstance(reason, TimeoutError):
             limit = self.settings.update_timeout if writing else self.settings.timeout
             if writing:
                 return (f"no answer within {limit:g} s; the server applies an update completely "
@@ -393,6 +394,8 @@ class RemoteStore(Store):
             return "cannot connect: connection refused (is the SPARQL server running?)", True
         if isinstance(reason, socket.gaierror):
             return f"cannot resolve the server's host name: {reason.strerror}", False
+        if isinstance(reason, ssl.SSLError):
+            return f"the TLS connection failed: {_one_line(reason)}", False
         if writing:
             return (f"the connection was lost during the update ({_one_line(reason)}); the server "
                     "applies an update completely or not at all, so re-run the ingest (it is "
