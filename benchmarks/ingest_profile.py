@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from cmckg.ingest import _write, map_sources
+from cmckg.ingest import ingest
 from cmckg.kg import load_mapping
 from cmckg.stores import Store, open_store
 from cmckg.vocab import IriMinter
@@ -78,17 +78,22 @@ def run(name: str, kind: str, profile: bool) -> None:
         profiler = cProfile.Profile() if profile else None
         if profiler:
             profiler.enable()
+        mapped_at = 0.0
+
+        def progress(path: str, done: int, total: int) -> None:
+            nonlocal mapped_at
+            if done == total:
+                mapped_at = time.perf_counter()
+
         start, cpu = time.perf_counter(), time.process_time()
-        mapped = map_sources(sources(), minter, mapping)
-        mapped_at = time.perf_counter()
-        report = _write(store, minter, mapped)
+        report = ingest(store, sources(), minter, mapping, progress=progress)
         end, cpu = time.perf_counter(), time.process_time() - cpu
         if profiler:
             profiler.disable()
         total = end - start
         records, triples = report.records, report.triples
         again_start, again_cpu = time.perf_counter(), time.process_time()
-        again = _write(store, minter, map_sources(sources(), minter, mapping))
+        again = ingest(store, sources(), minter, mapping)
         again_seconds = time.perf_counter() - again_start
         again_cpu = time.process_time() - again_cpu
         quads, base_seconds, base_cpu = _bulk_load_rate(_nquads(store), directory)

@@ -7,7 +7,9 @@ and its previous content is kept as a superseded revision in the metadata graph.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +80,25 @@ def _digest(record: RecordGraph, path: str) -> str:
         raise MappingError(f"record '{record.record_id}': {exc}", path) from exc
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while records are built and written.
+
+    Mapping makes millions of small objects without reference cycles; every full collection
+    walks all live ones, which took about two thirds of the mapping time of the Žagar table.
+    Reference counting still frees them; the collector runs again afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@_gc_paused()
 def map_sources(
     sources: Iterable[str | Path],
     minter: IriMinter,
@@ -117,7 +138,8 @@ def ingest(
 ) -> IngestReport:
     """Map ``sources`` and write what changed to ``store`` in one atomic change set."""
     store.check_writable()
-    return _write(store, minter, map_sources(sources, minter, mapping, format_name, progress))
+    with _gc_paused():  # over both, so the records are freed before the collector runs again
+        return _write(store, minter, map_sources(sources, minter, mapping, format_name, progress))
 
 
 def ingest_records(
@@ -144,6 +166,7 @@ def ingest_records(
     return _write(store, minter, mapped)
 
 
+@_gc_paused()
 def _write(
     store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]]
 ) -> IngestReport:
