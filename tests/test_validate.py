@@ -156,8 +156,8 @@ CASES = [
              "ProcessRun-timesInOrder")]),
     ("run-two-ends", [], [(R1, PROV.endedAtTime, dt("2024-02-02T09:00:00"), BR)],
      [expect(V, R1, "prov:endedAtTime", None, "ProcessRun-endTime")]),
-    ("run-times-given", [(R2, PROV.startedAtTime, None, BR)], [],
-     [expect(W, R2, "prov:startedAtTime", None, "ProcessRun-timesGiven")]),
+    ("run-start-given", [(R2, PROV.startedAtTime, None, BR)], [],
+     [expect(W, R2, None, R2, "ProcessRunContextShape")]),
     ("run-times-in-order", [(R1, PROV.endedAtTime, None, BR)],
      [(R1, PROV.endedAtTime, dt("2024-01-31T08:00:00"), BR)],
      [expect(V, R1, "prov:startedAtTime", dt("2024-02-01T08:00:00"),
@@ -165,17 +165,17 @@ CASES = [
     ("run-site-class", [(R1, CMC.atSite, None, BR)], [(R1, CMC.atSite, SUPPLIER, BR)],
      [expect(V, R1, "cmc:atSite", SUPPLIER, "ProcessRun-site")]),
     ("run-site-given", [(R1, CMC.atSite, None, BR)], [],
-     [expect(W, R1, "cmc:atSite", None, "ProcessRun-siteGiven")]),
+     [expect(W, R1, None, R1, "ProcessRunContextShape")]),
     ("run-equipment-class", [(R1, CMC.usedEquipment, None, BR)],
      [(R1, CMC.usedEquipment, SITE, BR)],
      [expect(V, R1, "cmc:usedEquipment", SITE, "ProcessRun-equipment")]),
     ("run-equipment-given", [(R1, CMC.usedEquipment, None, BR)], [],
-     [expect(W, R1, "cmc:usedEquipment", None, "ProcessRun-equipmentGiven")]),
+     [expect(W, R1, None, R1, "ProcessRunContextShape")]),
     ("run-process-version-class", [(R1, CMC.processVersion, None, BR)],
      [(R1, CMC.processVersion, BR_1, BR)],
      [expect(V, R1, "cmc:processVersion", BR_1, "ProcessRun-processVersion")]),
     ("run-process-version-given", [(R1, CMC.processVersion, None, BR)], [],
-     [expect(W, R1, "cmc:processVersion", None, "ProcessRun-processVersionGiven")]),
+     [expect(W, R1, None, R1, "ProcessRunContextShape")]),
     ("usage-run", [], [(U1, CMC.ofRun, R2, BR)],
      [expect(V, U1, "cmc:ofRun", None, "Usage-run"),
       expect(V, U1, None, RM, "UsageLotIsRunInputShape")]),
@@ -226,8 +226,9 @@ CASES = [
     ("measurement-time-type", [(M1, CMC.resultTime, None, LIMS)],
      [(M1, CMC.resultTime, Literal("Feb 2024"), LIMS)],
      [expect(V, M1, "cmc:resultTime", Literal("Feb 2024"), "MeasurementTimeTypeShape")]),
-    ("measurement-time-given", [(M1, CMC.resultTime, None, LIMS)], [],
-     [expect(INFO, M1, "cmc:resultTime", None, "Measurement-timeGiven")]),
+    ("undated-results", [(M1, CMC.resultTime, None, LIMS), (R1, PROV.startedAtTime, None, BR)],
+     [], [expect(INFO, S1, None, S1, "UndatedResultsShape"),
+          expect(W, R1, None, R1, "ProcessRunContextShape")]),
     ("measurement-two-stages", [], [(M1, CMC.stage, CMCT.InProcess, LIMS)],
      [expect(V, M1, "cmc:stage", None, "Measurement-stage")]),
     ("measurement-device-class", [(M1, CMC.device, None, LIMS)],
@@ -318,6 +319,7 @@ CONFORMING = [
        URIRef("http://purl.allotrope.org/ontologies/result#AFR_0001073"), LIMS)]),
     ("text-result", [(M1, QUDT.numericValue, None, LIMS), (M1, QUDT.unit, None, LIMS)],
      [(M1, CMC.textValue, Literal("conforms"), LIMS)]),
+    ("result-dated-by-its-lot", [(M1, CMC.resultTime, None, LIMS)], []),
     ("spec-limit-inclusive", [(M1, QUDT.numericValue, None, LIMS)],
      [(M1, QUDT.numericValue, Literal(3.0), LIMS)]),
     ("spec-converted-within", [(M1, QUDT.numericValue, None, LIMS), (M1, QUDT.unit, None, LIMS)],
@@ -374,6 +376,11 @@ def test_shapes_are_valid_shacl():
     conforms, _, text = validate(Graph(), shacl_graph=static_shapes(), meta_shacl=True,
                                  advanced=True)
     assert conforms, text
+
+
+def test_run_context_lists_what_is_missing():
+    report = validated([(R1, CMC.atSite, None, BR), (R1, CMC.processVersion, None, BR)])
+    assert [r.message for r in report.results] == ["The run names no site, process version"]
 
 
 def test_messages_name_the_nodes_involved():

@@ -40,7 +40,7 @@ from . import __version__
 from .errors import ConfigError, MappingError
 from .resources import ontology_path, resource_dir, term_files
 from .stores import ChangeSet, Store, open_store
-from .stores.terms import from_ox, to_ox, to_sparql
+from .stores.terms import from_ox, inline_values, to_ox, to_sparql
 from .units import unit_table
 from .vocab import CMC, QUANTITYKIND, QUDT, IriMinter, bind_prefixes
 
@@ -548,6 +548,20 @@ def _unit_facts(unit: URIRef) -> dict[str, Any]:
 # --- the data graph: an in-memory Oxigraph store read by pyshacl through oxrdflib -------------
 
 
+class _InlinedBindings(_RdflibOxigraph):
+    """oxrdflib's store, with pre-bound variables sent as a VALUES block.
+
+    pyshacl pre-binds ``$this`` for each focus node of a SPARQL constraint; oxrdflib passes it
+    as Oxigraph ``substitutions``, which Oxigraph does not use to plan the query: a constraint
+    that starts from ``$this`` took 60 ms per focus node instead of 0.2 ms with VALUES."""
+
+    def query(self, query, initNs, initBindings, queryGraph, **kwargs):  # noqa: ANN001, ANN201, N803
+        if initBindings and isinstance(query, str) and all(
+                isinstance(v, URIRef | Literal) for v in initBindings.values()):
+            query, initBindings = inline_values(query, dict(initBindings)), {}
+        return super().query(query, initNs, initBindings, queryGraph, **kwargs)
+
+
 class _OxigraphGraph(Graph):
     """An rdflib view of an in-memory Oxigraph store for pyshacl.
 
@@ -558,7 +572,7 @@ class _OxigraphGraph(Graph):
     made (pyshacl adds only the ontology's axioms after that)."""
 
     def __init__(self, native: ox.Store) -> None:
-        super().__init__(store=_RdflibOxigraph(store=native), identifier=DATASET_DEFAULT_GRAPH_ID)
+        super().__init__(store=_InlinedBindings(store=native), identifier=DATASET_DEFAULT_GRAPH_ID)
         self._length = len(native)
 
     def __bool__(self) -> bool:
