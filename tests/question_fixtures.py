@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from functools import cache
 from pathlib import Path
 
 from rdflib import Dataset
@@ -21,3 +23,23 @@ def load_trig(kg: KnowledgeGraph, *paths: Path) -> None:
             if len(graph) and graph.identifier != dataset.default_graph.identifier:
                 changes.put_graphs[graph.identifier] = graph
     kg.store.apply(changes)
+
+
+ZAGAR_CSV = QUESTIONS.parents[2] / "examples" / "zagar2022" / "Laboratory.csv"
+ZAGAR_MAPPING = ZAGAR_CSV.with_name("mapping.yaml")
+
+
+@cache
+def zagar_graph() -> KnowledgeGraph:
+    """The Žagar table ingested once per test process into an in-memory Oxigraph store."""
+    kg = KnowledgeGraph.open("oxigraph:memory")
+    kg.ingest(ZAGAR_CSV, mapping=ZAGAR_MAPPING)
+    return kg
+
+
+@cache
+def zagar_rows() -> tuple[dict[str, str | None], ...]:
+    """The CSV rows read with the csv module; blank or space-only cells are None."""
+    with ZAGAR_CSV.open(newline="", encoding="utf-8") as handle:
+        return tuple({k: (v.strip() or None) for k, v in row.items()}
+                     for row in csv.DictReader(handle, delimiter=";"))

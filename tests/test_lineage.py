@@ -11,7 +11,7 @@ import json
 import networkx as nx
 import pytest
 from conftest import STORE_KINDS, store_location
-from question_fixtures import QUESTIONS, load_trig
+from question_fixtures import QUESTIONS, load_trig, zagar_graph, zagar_rows
 
 from cmckg.cli import main
 from cmckg.errors import QueryError
@@ -151,3 +151,51 @@ def test_cli_lineage(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("flowchart")
     assert main(["lineage", "2", "--store", location]) == 2
     assert "narrow it" in capsys.readouterr().err
+
+
+# -- the real Žagar table (examples/zagar2022), expected sets read from the CSV ------------
+
+ZAGAR_LOT = "https://w3id.org/cmckg/id/lot/zagar2022/"
+
+
+@pytest.fixture(scope="module")
+def zagar():
+    return zagar_graph()
+
+
+def raw_lots_of(row):
+    return {ZAGAR_LOT + f"api/{row['api_code']}/{row['api_batch']}",
+            ZAGAR_LOT + f"smcc/{row['smcc_batch']}", ZAGAR_LOT + f"lactose/{row['lactose_batch']}",
+            ZAGAR_LOT + f"starch/{row['starch_batch']}"}
+
+
+@pytest.mark.parametrize("index", [0, 1, 211, 502, 777, 1004])
+def test_zagar_backward_lineage_finds_the_four_raw_lots_of_the_row(zagar, index):
+    row = zagar_rows()[index]
+    result = zagar.lineage(row["batch"], kind="batch")
+    assert nodes_of(result, "raw_material_lot") == raw_lots_of(row)
+    assert len(nodes_of(result, "intermediate")) == 1
+    api = result.nodes.set_index("iri").loc[ZAGAR_LOT + f"api/{row['api_code']}/{row['api_batch']}"]
+    assert api["identifier"] == row["api_batch"]
+
+
+def test_zagar_forward_lineage_of_a_lactose_lot_is_every_batch_that_names_it(zagar):
+    rows = zagar_rows()
+    lot = rows[300]["lactose_batch"]
+    expected = {ZAGAR_LOT + r["batch"] for r in rows if r["lactose_batch"] == lot}
+    result = zagar.lineage(lot, material="lactose", direction="forward")
+    assert result.root == ZAGAR_LOT + f"lactose/{lot}"
+    assert nodes_of(result, "batch") == expected and len(expected) > 1
+
+
+def test_zagar_forward_lineage_of_an_api_lot_needs_source_and_lot(zagar):
+    rows = zagar_rows()
+    code, lot = rows[600]["api_code"], rows[600]["api_batch"]
+    expected = {ZAGAR_LOT + r["batch"] for r in rows
+                if r["api_code"] == code and r["api_batch"] == lot}
+    # Row 600's API lot number is used by two API sources: the lot number alone is ambiguous.
+    assert len({r["api_code"] for r in rows if r["api_batch"] == lot}) == 2
+    with pytest.raises(QueryError, match="narrow it"):
+        zagar.lineage(lot, material="API", direction="forward")
+    result = zagar.lineage(lot, material="API", supplier=code, direction="forward")
+    assert nodes_of(result, "batch") == expected

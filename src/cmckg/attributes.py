@@ -86,6 +86,11 @@ def resolve_attribute(store: Store, name: str, local: pd.DataFrame | None = None
     found: set[URIRef] = set()
     for scheme in ATTRIBUTE_SCHEMES:
         found |= index.candidates(text, scheme)
+    if len(found) > 1:  # a name that is one concept's preferred label and another's alias
+        preferred = {i for i in found if normalise_label(index.get(i).label) ==
+                     normalise_label(text) or normalise_label(i.split("#")[-1]) ==
+                     normalise_label(text)}
+        found = preferred if len(preferred) == 1 else found
     if len(found) == 1:
         return _concept_attribute(text, next(iter(found)))
     if found:
