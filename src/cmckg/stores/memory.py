@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Identifier
 
+from .. import ntriples
 from ..errors import StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import inline_values
@@ -20,29 +21,55 @@ class MemoryStore(Store):
         self.dataset = Dataset(default_union=True)
 
     def apply(self, changes: ChangeSet) -> None:
+        """Check every term first (as the Oxigraph store does: IRIs and literals only), then
+        write straight into rdflib's store, one graph at a time; undo on failure."""
         self.check_writable()
-        undo_remove: list[Quad] = []
-        undo_add: list[Quad] = []
+        try:
+            for triples in changes.put_graphs.values():
+                ntriples.lines_of(triples)  # kept by RecordTriples: free when ingest hashed them
+            for quads in (changes.remove, changes.add):
+                ntriples.triple_lines(quad[:3] for quad in quads)
+                for quad in quads:
+                    ntriples.iri(quad[3])
+        except ValueError as exc:
+            raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
+        emptied: list[tuple[URIRef, list]] = []  # graphs dropped or replaced, with their triples
+        removed: list[Quad] = []
+        put: list[URIRef] = []
+        added: list[Quad] = []
+        store = self.dataset.store
         try:
             for graph_iri in [*changes.drop_graphs, *changes.put_graphs]:
                 graph = self.dataset.graph(graph_iri)
-                undo_add.extend((s, p, o, graph_iri) for s, p, o in graph)
+                emptied.append((graph_iri, list(graph)))
                 self.dataset.remove_graph(graph)
             for quad in changes.remove:
                 graph = self.dataset.graph(quad[3])
                 if quad[:3] in graph:
                     graph.remove(quad[:3])
-                    undo_add.append(quad)
-            for quad in changes.added_quads():
+                    removed.append(quad)
+            for graph_iri, triples in changes.put_graphs.items():
+                graph = self.dataset.graph(graph_iri)  # empty now: no membership checks
+                put.append(graph_iri)
+                add = store.add
+                for triple in triples:
+                    add(triple, graph, False)
+            for quad in changes.add:
                 graph = self.dataset.graph(quad[3])
                 if quad[:3] not in graph:
                     graph.add(quad[:3])
-                    undo_remove.append(quad)
+                    added.append(quad)
         except Exception as exc:
-            for s, p, o, g in undo_remove:
+            for s, p, o, g in added:
                 self.dataset.graph(g).remove((s, p, o))
-            for s, p, o, g in undo_add:
+            for graph_iri in put:
+                self.dataset.remove_graph(self.dataset.graph(graph_iri))
+            for s, p, o, g in removed:
                 self.dataset.graph(g).add((s, p, o))
+            for graph_iri, triples in emptied:
+                graph = self.dataset.graph(graph_iri)
+                for triple in triples:
+                    graph.add(triple)
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
 
     def query(
