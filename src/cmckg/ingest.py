@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -334,11 +335,19 @@ def _value(pairs: list | None, predicate: URIRef, raw: bool = False):
 
 def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: Literal) -> None:
     """Keep the ontology and term schemes in the store, versioned like any record."""
-    vocabulary = Graph()
-    for path in [ontology_path(), *term_files()]:
-        vocabulary.parse(path, format="turtle")
+    files = tuple((path, path.stat().st_mtime_ns, path.stat().st_size)
+                  for path in [ontology_path(), *term_files()])
     graph_iri = URIRef(minter.base + "graph/vocabulary")
     summary = SourceSummary(path="cmckg:vocabulary", mapper="vocabulary")
-    record = RecordGraph(graph_iri, "vocabulary", summary.path, vocabulary)
+    record = RecordGraph(graph_iri, "vocabulary", summary.path, _vocabulary(files))
     _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now)
 
+
+@lru_cache(maxsize=2)
+def _vocabulary(files: tuple[tuple[Path, int, int], ...]) -> RecordTriples:
+    """The vocabulary files' triples, parsed once per process while the files stay the same
+    (keyed on path, modification time and size). Read-only once made."""
+    vocabulary = Graph()
+    for path, _, _ in files:
+        vocabulary.parse(path, format="turtle")
+    return RecordTriples(vocabulary)

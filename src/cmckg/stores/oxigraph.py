@@ -136,7 +136,7 @@ class OxigraphStore(Store):
         self._store = None  # type: ignore[assignment]
 
 
-BULK_THRESHOLD = 50_000
+BULK_THRESHOLD = 20_000  # quads; fewer load faster in one transaction (bulk loads cost ~0.1 s)
 BULK_CHUNK = 1_000_000  # quads per bulk-load call: bounds the N-Quads text held at once
 
 GraphLines = list[tuple[URIRef, list[str]]]
