@@ -68,12 +68,19 @@ def test_each_term_reads_back_as_itself(term):
     "https://example.org/{x}",
     "no-scheme",
     "",
+    "http://host:port/",  # no ASCII character a text could break on: Oxigraph's IRI check
+    "https://example.org/a%zz",
 ])
 def test_an_iri_that_could_break_the_text_is_refused(bad):
     with pytest.raises(ValueError):
         ntriples.triple_lines([(URIRef(bad), P, Literal(1))])
     with pytest.raises(ValueError):
         ntriples.nquads(bad, ["<https://example.org/s> <https://example.org/p> \"1\""])
+
+
+def test_a_language_tag_oxigraph_refuses_is_refused():
+    with pytest.raises(ValueError):
+        ntriples.triple_lines([(S, P, Literal("x", lang="abcdefghi"))])  # subtag > 8 letters
 
 
 def test_blank_nodes_and_non_terms_are_refused():

@@ -1,10 +1,11 @@
 """N-Triples text of rdflib terms: the canonical form of a record's content and the fast way in.
 
 Ingest hashes a record as its sorted N-Triples lines, and the embedded store loads the same lines
-as N-Quads, parsed by Oxigraph in Rust instead of one Python object per term. IRIs are checked
-and literals escaped here, so no term can break out of its place in the text. For IRIs and
-single-line literals the text equals rdflib's ``n3()``; multi-line literals are escaped as
-N-Triples requires (rdflib writes Turtle's triple quotes).
+as N-Quads, parsed by Oxigraph in Rust instead of one Python object per term. IRIs and language
+tags are checked here with pyoxigraph's own validation (once per distinct value) and literals
+escaped, so no term can break out of its place in the text and the store need not check again.
+For IRIs and single-line literals the text equals rdflib's ``n3()``; multi-line literals are
+escaped as N-Triples requires (rdflib writes Turtle's triple quotes).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+import pyoxigraph as ox
 from rdflib import Literal, URIRef
 
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`]')
@@ -21,18 +23,32 @@ _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 _IRI_TEXT: dict[str, str] = {}
 _IRI_CACHE_LIMIT = 1 << 18
+_LANGUAGES: set[str] = set()
 
 
 def iri(value: str) -> str:
-    """``<value>``, or ValueError if ``value`` is not an absolute IRI N-Triples can carry."""
+    """``<value>``, or ValueError if ``value`` is not a valid absolute IRI."""
     text = _IRI_TEXT.get(value)
     if text is None:
         if ":" not in value or _BAD_IRI.search(value):
             raise ValueError(f"not a valid absolute IRI: {value!r}")
+        try:
+            ox.NamedNode(value)
+        except ValueError as exc:
+            raise ValueError(f"not a valid absolute IRI: {value!r} ({exc})") from None
         if len(_IRI_TEXT) >= _IRI_CACHE_LIMIT:
             _IRI_TEXT.clear()
         text = _IRI_TEXT[value] = f"<{value}>"
     return text
+
+
+def _check_language(language: str) -> None:
+    if language not in _LANGUAGES:
+        try:
+            ox.Literal("", language=language)
+        except ValueError as exc:
+            raise ValueError(f"not a valid language tag: {language!r} ({exc})") from None
+        _LANGUAGES.add(language)
 
 
 def literal(value: Literal) -> str:
@@ -42,6 +58,7 @@ def literal(value: Literal) -> str:
         text = text.translate(_ESCAPES)
     language = value.language
     if language:
+        _check_language(language)
         return f'"{text}"@{language}'
     datatype = value.datatype
     if datatype is not None:

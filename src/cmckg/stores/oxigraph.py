@@ -34,9 +34,10 @@ class OxigraphStore(Store):
         return self._store
 
     def apply(self, changes: ChangeSet) -> None:
-        """New graphs and quads load as N-Quads text (Oxigraph parses it in Rust): in one
-        transaction, or through the bulk loader when large; a change set that drops, removes
-        or replaces anything runs as one SPARQL update. Either way all of it or none of it."""
+        """New graphs and quads load as N-Quads text (Oxigraph parses it in Rust, leniently:
+        cmckg.ntriples has already validated every IRI and language tag): in one transaction,
+        or through the bulk loader when large; a change set that drops, removes or replaces
+        anything runs as one SPARQL update. Either way all of it or none of it."""
         self.check_writable()
         if changes.is_empty():
             return
@@ -54,7 +55,7 @@ class OxigraphStore(Store):
                 self._store.update(
                     _update_text(changes.drop_graphs, removed, graphs, added))
             elif sum(len(lines) for _, lines in graphs) < BULK_THRESHOLD:
-                self._store.load(_nquads(graphs, added), format=ox.RdfFormat.N_QUADS)
+                self._store.load(_nquads(graphs, added), format=_NQUADS, lenient=True)
             else:
                 self._bulk_add(graphs, added)
         except (OSError, SyntaxError, ValueError, QueryError) as exc:
@@ -69,8 +70,8 @@ class OxigraphStore(Store):
         """
         try:
             for chunk in _chunks(graphs):
-                self._store.bulk_load(chunk, format=ox.RdfFormat.N_QUADS)
-            self._store.load(_nquads(added), format=ox.RdfFormat.N_QUADS)
+                self._store.bulk_load(chunk, format=_NQUADS, lenient=True)
+            self._store.load(_nquads(added), format=_NQUADS, lenient=True)
         except BaseException:
             for graph_iri, _ in graphs:
                 self._store.remove_graph(ox.NamedNode(str(graph_iri)))
@@ -138,6 +139,8 @@ class OxigraphStore(Store):
 
 BULK_THRESHOLD = 20_000  # quads; fewer load faster in one transaction (bulk loads cost ~0.1 s)
 BULK_CHUNK = 1_000_000  # quads per bulk-load call: bounds the N-Quads text held at once
+
+_NQUADS = ox.RdfFormat.N_QUADS
 
 GraphLines = list[tuple[URIRef, list[str]]]
 
