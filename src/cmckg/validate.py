@@ -62,7 +62,8 @@ __all__ = [
 
 _BATCH = 400  # IRIs per VALUES block
 _OUTBOUND_HOPS = 3  # enough for measurement → sample → sample → lot → product
-_INBOUND = (PROV.used, PROV.wasGeneratedBy)  # rules that look at a node's consumers/producer
+# links into a node that rules follow backwards: its consumers, its outputs, its results
+_INBOUND = (PROV.used, PROV.wasGeneratedBy, CMC.onEntity)
 _NUMERIC = (XSD.double, XSD.decimal, XSD.integer, XSD.float)
 
 
@@ -753,8 +754,8 @@ def _is_record_node(node: URIRef) -> bool:
 
 def _add_neighbourhood(store: Store, core: set[URIRef], data: _Data) -> None:
     """Add everything the shapes look at around the ``core`` nodes: their triples in every
-    graph, the runs that used or produced them, a few hops of referenced nodes, and the upstream
-    lineage of drug-product lots."""
+    graph, the runs that used them, the lots they generated and the results about them, a few
+    hops of referenced nodes, and the upstream lineage of drug-product lots."""
     fetched: set[URIRef] = set()
     frontier = set(core)
     for hop in range(_OUTBOUND_HOPS):
