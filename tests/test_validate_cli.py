@@ -1,0 +1,132 @@
+"""``cmckg validate``: exit codes 0/1/2, --fail-on, --output, --export-shapes, --help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+from junitparser import JUnitXml
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import PROV, SH
+from test_validate import LIMS, M1, RM, SPEC, records
+
+from cmckg.cli import main
+from cmckg.ingest import ingest_records
+from cmckg.stores import open_store
+from cmckg.vocab import CMC, QUDT, IriMinter
+
+
+def make_store(path: Path, remove=(), add=()) -> str:
+    store = open_store(f"oxigraph:{path}")
+    ingest_records(store, records(remove, add), IriMinter())
+    store.close()
+    return str(path)
+
+
+@pytest.fixture
+def out_of_spec_store(tmp_path: Path) -> str:
+    return make_store(tmp_path / "oos", remove=[(M1, QUDT.numericValue, None, LIMS)],
+                      add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)])
+
+
+@pytest.fixture
+def warning_only_store(tmp_path: Path) -> str:
+    batch_record = URIRef("https://w3id.org/cmckg/id/graph/test/batch-record-1")
+    return make_store(tmp_path / "warn", remove=[(RM, CMC.suppliedBy, None, batch_record)])
+
+
+def test_violation_exits_1_and_writes_the_report(out_of_spec_store, tmp_path, capsys):
+    output = tmp_path / "report.xml"
+    assert main(["validate", "--store", out_of_spec_store, "--format", "junit",
+                 "-o", str(output)]) == 1
+    assert capsys.readouterr().out == ""
+    assert JUnitXml.fromfile(str(output)).failures == 1
+
+
+def test_fail_on_decides_the_exit_code(warning_only_store, capsys):
+    assert main(["validate", "--store", warning_only_store, "--full"]) == 0
+    assert "passed: 0 violations, 1 warning, 0 infos" in capsys.readouterr().out
+    assert main(["validate", "--store", warning_only_store, "--full",
+                 "--fail-on", "warning"]) == 1
+    assert main(["validate", "--store", warning_only_store, "--full",
+                 "--fail-on", "violation"]) == 0
+
+
+def test_second_run_is_incremental(out_of_spec_store, capsys):
+    assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 1
+    first = json.loads(capsys.readouterr().out)
+    assert (first["mode"], first["summary"]["violations"]) == ("full", 1)
+    assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert (second["mode"], second["summary"]["recordGraphs"]) == ("incremental", 0)
+    assert main(["validate", "--store", out_of_spec_store, "--full", "--format", "json"]) == 1
+
+
+def test_read_only_records_no_state(out_of_spec_store, capsys):
+    for _ in range(2):
+        assert main(["validate", "--store", out_of_spec_store, "--read-only",
+                     "--format", "json"]) == 1
+        assert json.loads(capsys.readouterr().out)["mode"] == "full"
+
+
+def test_export_shapes_includes_the_generated_ones(out_of_spec_store, tmp_path):
+    target = tmp_path / "shapes.ttl"
+    main(["validate", "--store", out_of_spec_store, "--export-shapes", str(target),
+          "-o", str(tmp_path / "r.txt")])
+    shapes = Graph().parse(target, format="turtle")
+    assert (URIRef(f"{SPEC}/shape"), PROV.wasDerivedFrom, SPEC) in shapes
+    assert (URIRef("https://w3id.org/cmckg/shapes#UnitQuantityKindShape"), SH.severity,
+            SH.Violation) in shapes
+
+
+def test_source_files_without_a_store(tmp_path, capsys):
+    assert main(["validate", str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml"),
+                 "--format", "sarif"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["runs"][0]["invocations"][0]["properties"]["mode"] == "files"
+    assert not (tmp_path / "cmckg-store").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", "no/such/file.json"],
+    ["validate", "--store", "no/such/store/dir"],
+    ["validate", "--shapes", "no/such/shapes.ttl", str(EXAMPLES / "b2mml")
+     / Path("PES-20121229115825-53107.xml")],
+    ["validate", "--store", "memory:", str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml")],
+])
+def test_cannot_run_exits_2(args, capsys):
+    assert main([str(a) for a in args]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("cmckg validate: error: ") and error.count("\n") == 1
+
+
+def test_bad_shapes_exit_2(out_of_spec_store, tmp_path, capsys):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n<urn:s> a sh:NodeShape ;"
+                   " sh:targetClass <https://w3id.org/cmckg/ontology#Measurement> ;"
+                   " sh:sparql [ sh:select \"SELECT $this WHERE {"
+                   " VALUES ?x { 1 } }\" ] .\n", encoding="utf-8")
+    assert main(["validate", "--store", out_of_spec_store, "--full",
+                 "--shapes", str(bad)]) == 2
+    assert "shapes cannot be used" in capsys.readouterr().err
+
+
+def test_a_crash_exits_2_not_1(out_of_spec_store, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("cmckg.cli.validate.validate_store", broken)
+    assert main(["validate", "--store", out_of_spec_store]) == 2
+    assert "internal error: boom" in capsys.readouterr().err
+
+
+def test_help_explains_severities_and_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    text = capsys.readouterr().out
+    for needle in ("severities:", "violation", "warning", "info", "exit codes:",
+                   "0  nothing at or above the --fail-on severity",
+                   "1  at least one result at or above", "2  cmckg could not run"):
+        assert needle in text
