@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -112,6 +113,15 @@ class RecordTriples:
         return self.to_graph().serialize(*args, **kwargs)
 
 
+_SOURCE_LOCATION = CMC.sourceLocation
+
+
+@lru_cache(maxsize=1 << 14)
+def _location_literal(location: str) -> Literal:
+    """Many subjects share a location (a table row): make its literal once."""
+    return Literal(location)
+
+
 @dataclass
 class RecordGraph:
     """One source record as RDF: its graph IRI, its triples, and where each subject came from."""
@@ -127,7 +137,7 @@ class RecordGraph:
         """Record where ``subject`` came from (first location wins) and state it as a triple."""
         if subject not in self.locations:
             self.locations[subject] = location
-            self.triples.add((subject, CMC.sourceLocation, Literal(location)))
+            self.triples.add((subject, _SOURCE_LOCATION, _location_literal(location)))
 
     def __post_init__(self) -> None:
         if not isinstance(self.triples, RecordTriples):

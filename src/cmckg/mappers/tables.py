@@ -87,6 +87,8 @@ _COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "requir
                 "measurements")
 _MEASUREMENT, _ON_ENTITY, _MEASURED_PROPERTY, _LOCAL_TERM = (
     CMC.Measurement, CMC.onEntity, CMC.measuredProperty, CMC.localTerm)
+_TEXT_VALUE, _NUMERIC_VALUE, _UNIT, _STAGE = (
+    CMC.textValue, QUDT.numericValue, QUDT.unit, CMC.stage)
 # a measured property named ambiguously ("pH") is read in the scheme that fits its entity
 _PREFERRED_SCHEME = {"lot": CMCT.QualityAttributes, "sample": CMCT.QualityAttributes,
                      "product": CMCT.QualityAttributes, "run": CMCT.ProcessParameters}
@@ -732,6 +734,8 @@ def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[s
 
 
 def _cell_text(value: Any) -> str:
+    if type(value) is str:  # most cells: skip the checks below
+        return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime | date):
@@ -1108,10 +1112,10 @@ class _RowMapper:
         if alias is not None:
             add((m, _LOCAL_TERM, self.alias(alias, concept, "row=1" if spec.alias else where)))
         if spec.text:
-            self.set(record, m, CMC.textValue, Literal(_cell_text(cell)), number, spec.value)
+            self.set(record, m, _TEXT_VALUE, Literal(_cell_text(cell)), number, spec.value)
         else:
             value = self.parse_number(cell, where, spec.value, spec.pattern)
-            self.set(record, m, QUDT.numericValue, Literal(value), number, spec.value)
+            self.set(record, m, _NUMERIC_VALUE, Literal(value), number, spec.value)
             assert spec.unit is not None
             unit = self.unit(spec.unit, row, where)
             if unit is None:
@@ -1121,9 +1125,9 @@ class _RowMapper:
                                        "unit", self.file, where,
                                        ", ".join(spec.unit.template.columns))
                 unit = default
-            self.set(record, m, QUDT.unit, unit, number, spec.value)
+            self.set(record, m, _UNIT, unit, number, spec.value)
         if spec.stage is not None and (stage := self.term(spec.stage, row, where)) is not None:
-            self.set(record, m, CMC.stage, stage, number, spec.stage.template.text)
+            self.set(record, m, _STAGE, stage, number, spec.stage.template.text)
         if spec.method is not None and (method := spec.method.render(row)) is not None:
             self.set(record, m, CMC.method, Literal(method), number, spec.method.text)
         if spec.time is not None and (time := self.parse_date(spec.time, row, where)) is not None:
