@@ -71,6 +71,15 @@ def test_read_only_records_no_state(out_of_spec_store, capsys):
         assert json.loads(capsys.readouterr().out)["mode"] == "full"
 
 
+def test_one_run_writes_several_formats(out_of_spec_store, tmp_path, capsys):
+    sarif, summary = tmp_path / "cmckg.sarif", tmp_path / "summary.md"
+    assert main(["validate", "--store", out_of_spec_store, "--format", "github",
+                 "--also", f"sarif:{sarif}", "--also", f"markdown:{summary}"]) == 1
+    assert capsys.readouterr().out.startswith("::error file=")
+    assert len(json.loads(sarif.read_text())["runs"][0]["results"]) == 1
+    assert summary.read_text().startswith("## cmckg validate: ❌ failed — 1 violation")
+
+
 def test_export_shapes_includes_the_generated_ones(out_of_spec_store, tmp_path):
     target = tmp_path / "shapes.ttl"
     main(["validate", "--store", out_of_spec_store, "--export-shapes", str(target),
@@ -95,6 +104,8 @@ def test_source_files_without_a_store(tmp_path, capsys):
     ["validate", "--shapes", "no/such/shapes.ttl", str(EXAMPLES / "b2mml")
      / Path("PES-20121229115825-53107.xml")],
     ["validate", "--store", "memory:", str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml")],
+    ["validate", "--also", "pdf:report.pdf", str(EXAMPLES / "b2mml")
+     / Path("PES-20121229115825-53107.xml")],
 ])
 def test_cannot_run_exits_2(args, capsys):
     assert main([str(a) for a in args]) == 2

@@ -52,6 +52,7 @@ examples:
   cmckg validate                                  incremental, text report
   cmckg validate --full --format sarif -o cmckg.sarif
   cmckg validate --format github --fail-on warning
+  cmckg validate --format github --also sarif:cmckg.sarif --also markdown:summary.md
   cmckg validate examples/asm/*.json              files only, no store"""
 
 
@@ -73,6 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "last validation")
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report here")
+    parser.add_argument("--also", action="append", default=[], metavar="FORMAT:FILE",
+                        help="also write the same run's report in another format "
+                        "(repeatable), e.g. --also sarif:cmckg.sarif")
     parser.add_argument("--fail-on", choices=["violation", "warning", "info"],
                         default="violation",
                         help="exit 1 when a result has this severity or worse")
@@ -89,8 +93,11 @@ def run_validate(args: argparse.Namespace) -> int:
     """Validate, write the report, and exit 0/1 by --fail-on; anything unexpected exits 2."""
     try:
         fail_on = Severity.parse(args.fail_on)
+        also = [_format_and_file(item) for item in args.also]
         report = _validate(args)
         _write(args.output, render(report, args.format, fail_on))
+        for fmt, target in also:
+            _write(target, render(report, fmt, fail_on))
         return EXIT_FAILED if report.failed(fail_on) else EXIT_OK
     except (CmckgError, KeyboardInterrupt):
         raise
@@ -123,6 +130,15 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
         if args.export_shapes:
             _write(args.export_shapes, _turtle(store_shapes(kg.store, args.shapes)))
     return report
+
+
+def _format_and_file(item: str) -> tuple[str, str]:
+    fmt, sep, target = item.partition(":")
+    if not sep or fmt not in FORMATS or not target:
+        raise ConfigError(
+            f"--also expects FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, got {item!r}"
+        )
+    return fmt, target
 
 
 def _turtle(graph) -> str:  # noqa: ANN001  (an rdflib Graph)
