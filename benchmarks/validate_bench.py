@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Validation benchmark: full and incremental ``cmckg validate`` beside plain ``pyshacl.validate``.
 
-``python benchmarks/validate_bench.py [--batches 2600] [--seed 7] [--baseline-timeout 1800]``
+``python benchmarks/validate_bench.py [--batches 4300] [--seed 7] [--baseline-timeout 1800]``
 
 Generates MODEL.md-shaped records in code (one record graph per batch: the batch's unit-operation
 runs with consumed lots, quantities, site, equipment, process version and times; its lots;
 process parameters on the runs; samples and release results with units, stages and times; plus
-shared raw-material lot records with CoA results and a specification record), about 400 triples
-per batch, so the default 2,600 batches make a store of just over one million triples. Then it
+shared raw-material lot records with CoA results and a specification record), about 245 triples
+per batch, so the default 4,300 batches make a store of just over one million triples. Then it
 times, on an embedded Oxigraph store on disk:
 
 1. ``validate_store(full=True)``: every record graph;
@@ -249,7 +249,7 @@ def _pyshacl_baseline(path: str, queue: multiprocessing.Queue) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batches", type=int, default=2600)
+    parser.add_argument("--batches", type=int, default=4300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--baseline-timeout", type=float, default=1800.0,
                         help="stop plain pyshacl after this many seconds (0: skip it)")
