@@ -16,7 +16,7 @@ from rdflib import Literal
 from test_validate import LIMS, M1, SPEC, SPEC_SHAPE, SPECS, records
 
 from cmckg.ingest import ingest, ingest_records
-from cmckg.kg import load_mapping
+from cmckg.kg import KnowledgeGraph, load_mapping
 from cmckg.stores import open_store
 from cmckg.validate import Severity, validate_store
 from cmckg.vocab import CMC, QUDT, IriMinter
@@ -82,6 +82,13 @@ def test_changed_specification_makes_the_next_run_full():
     assert report.note == "the shapes or specifications changed since the last validation"
     # the old measurement (1.2 %) is now out of the narrower limit
     assert [(r.focus, r.value) for r in report.results] == [(M1, Literal(1.2))]
+
+
+def test_knowledge_graph_validate():
+    with KnowledgeGraph.open("memory:") as kg:
+        kg.ingest_records(records())
+        assert [kg.validate().mode, kg.validate().mode] == ["full", "incremental"]
+        assert kg.validate(full=True).records != []
 
 
 def test_read_only_run_changes_nothing(tmp_path: Path):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .comparability import ComparisonResult
     from .drivers import DriversResult
     from .lineage import Direction, Lineage
+    from .validate import ValidationReport
 
 _STATS_CLASSES = {
     CMC.RecordGraph: "record graphs",
@@ -169,6 +170,15 @@ class KnowledgeGraph:
         from .summary import summary
 
         return summary(self.store, attributes, by=by, material=material)
+
+    def validate(
+        self, *, full: bool = False, record: bool = True, shapes: Sequence[str | Path] = (),
+    ) -> ValidationReport:
+        """SHACL-validate the records changed since the last validation (all with ``full``);
+        ``record`` keeps the validation state in the store for the next incremental run."""
+        from .validate import validate_store
+
+        return validate_store(self.store, self.minter, full=full, record=record, shapes=shapes)
 
     @property
     def graph(self) -> Dataset:
