@@ -754,15 +754,16 @@ def _is_record_node(node: URIRef) -> bool:
 
 def _add_neighbourhood(store: Store, core: set[URIRef], data: _Data) -> None:
     """Add everything the shapes look at around the ``core`` nodes: their triples in every
-    graph, the runs that used them, the lots they generated and the results about them, a few
-    hops of referenced nodes, and the upstream lineage of drug-product lots."""
-    fetched: set[URIRef] = set()
+    graph; the runs that used them, the lots they generated and the results about them, with
+    those nodes' own triples (not followed further: a raw-material lot used by hundreds of runs
+    must not pull in their whole neighbourhood); a few hops of the nodes they reference; and the
+    upstream lineage of drug-product lots."""
+    inbound = _mentioned(_inbound(store, core, data)) - core
+    _outbound(store, inbound, data)
+    fetched = set(inbound)
     frontier = set(core)
-    for hop in range(_OUTBOUND_HOPS):
+    for _ in range(_OUTBOUND_HOPS):
         step = _outbound(store, frontier, data)
-        if hop == 0:
-            inbound = _inbound(store, frontier, data)
-            step += inbound + _outbound(store, _mentioned(inbound) - frontier, data)
         fetched |= frontier
         frontier = _mentioned(step) - fetched
         if not frontier:
