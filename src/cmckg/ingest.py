@@ -174,11 +174,13 @@ def _write(
     _check_unique_graphs(mapped)
     now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
     changes = ChangeSet()
-    _plan_vocabulary(store, minter, changes, now)
+    stored_records = _has_records(store, minter)
+    _plan_vocabulary(store, minter, changes, now, stored_records)
     report = IngestReport()
     written = {record.graph_iri for _, records, _ in mapped for record in records}
     for summary, records, mapper_id in mapped:
-        _plan_source(store, minter, summary, records, mapper_id, changes, now, written)
+        _plan_source(store, minter, summary, records, mapper_id, changes, now, written,
+                     stored_records)
         report.sources.append(summary)
     store.apply(changes)
     return report
@@ -196,18 +198,31 @@ def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], st
             seen[record.graph_iri] = summary.path
 
 
+def _values_query(store: Store, graphs: list[URIRef], select: str, where: str) -> list[tuple]:
+    """Rows of ``SELECT <select> WHERE { VALUES ?g {…} <where> }``, 500 graphs per query."""
+    rows: list[tuple] = []
+    for start in range(0, len(graphs), 500):
+        values = " ".join(to_sparql(g) for g in graphs[start : start + 500])
+        rows += store.query(f"SELECT {select} WHERE {{ VALUES ?g {{ {values} }} {where} }}").rows
+    return rows
+
+
 def _stored_metadata(store: Store, minter: IriMinter, graphs: list[URIRef]) -> dict:
     """Current metadata triples of ``graphs``: {graph: [(p, o), ...]}."""
     found: dict[URIRef, list] = {}
-    meta = to_sparql(minter.metadata_graph)
-    for start in range(0, len(graphs), 500):
-        values = " ".join(to_sparql(g) for g in graphs[start : start + 500])
-        result = store.query(
-            f"SELECT ?g ?p ?o WHERE {{ VALUES ?g {{ {values} }} GRAPH {meta} {{ ?g ?p ?o }} }}"
-        )
-        for g, p, o in result.rows:
-            found.setdefault(g, []).append((p, o))
+    where = f"GRAPH {to_sparql(minter.metadata_graph)} {{ ?g ?p ?o }}"
+    for g, p, o in _values_query(store, graphs, "?g ?p ?o", where):
+        found.setdefault(g, []).append((p, o))
     return found
+
+
+def _has_records(store: Store, minter: IriMinter) -> bool:
+    """Whether the metadata graph describes any record graph (if not, nothing is stored to
+    compare with, and the per-record metadata queries are skipped)."""
+    return bool(store.query(
+        f"ASK {{ GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a ?type }} }}",
+        {"type": CMC.RecordGraph},
+    ).boolean)
 
 
 def _graphs_from_source(store: Store, minter: IriMinter, source_path: str) -> set[URIRef]:
@@ -228,11 +243,15 @@ def _plan_source(
     changes: ChangeSet,
     now: Literal,
     written: set[URIRef] | None = None,
+    stored_records: bool = True,
 ) -> None:
     """Plan one source's records. A graph this source wrote before and no longer yields is
-    superseded, unless another source of the same ingest (``written``) now yields it."""
+    superseded, unless another source of the same ingest (``written``) now yields it.
+    ``stored_records=False`` says the store holds no record graphs (skip looking)."""
     mapper_name, mapper_version = mapper_id.split("@")
-    stored = _stored_metadata(store, minter, [r.graph_iri for r in records])
+    stored = (_stored_metadata(store, minter, [r.graph_iri for r in records])
+              if stored_records else {})
+    superseded: list[tuple[URIRef, list]] = []
     for record in records:
         digest = _digest(record, summary.path)
         old = stored.get(record.graph_iri)
@@ -243,7 +262,7 @@ def _plan_source(
                               changes)
             continue
         if old:
-            _supersede(store, minter, record.graph_iri, old, changes, now)
+            superseded.append((record.graph_iri, old))
             summary.replaced += 1
         else:
             summary.added += 1
@@ -262,42 +281,47 @@ def _plan_source(
         ):
             changes.add.append((g, p, o, meta))
     current = {r.graph_iri for r in records} | (written or set())
-    for vanished in sorted(_graphs_from_source(store, minter, summary.path) - current):
-        old = _stored_metadata(store, minter, [vanished]).get(vanished, [])
-        _supersede(store, minter, vanished, old, changes, now)
-        changes.drop_graphs.append(vanished)
-        summary.superseded += 1
+    vanished = (sorted(_graphs_from_source(store, minter, summary.path) - current)
+                if stored_records else [])
+    if vanished:
+        old_meta = _stored_metadata(store, minter, vanished)
+        superseded += [(g, old_meta.get(g, [])) for g in vanished]
+        changes.drop_graphs.extend(vanished)
+        summary.superseded += len(vanished)
+    _supersede(store, minter, superseded, changes, now)
 
 
 def _supersede(
     store: Store,
     minter: IriMinter,
-    graph_iri: URIRef,
-    old_meta: list,
+    graphs: list[tuple[URIRef, list]],
     changes: ChangeSet,
     now: Literal,
 ) -> None:
-    """Keep the stored content of ``graph_iri`` as a revision and remove its current metadata."""
+    """Keep the stored content of each ``(graph, old metadata)`` as a new numbered revision and
+    remove the graph's current metadata."""
+    if not graphs:
+        return
     meta = minter.metadata_graph
-    old_digest = _value(old_meta, CMC.contentSha256) or ""
-    earlier = store.query(
-        f"SELECT (COUNT(?r) AS ?n) WHERE {{ GRAPH {to_sparql(meta)} {{ ?r ?of ?g }} }}",
-        {"of": CMC.revisionOf, "g": graph_iri},
-    ).rows[0][0]
-    revision = URIRef(f"{graph_iri}/revision/{int(earlier) + 1}")
-    snapshot = store.graph(graph_iri).serialize(format="nt")
-    for p, o in old_meta:
-        changes.remove.append((graph_iri, p, o, meta))
-    for p, o in (
-        (RDF.type, CMC.SupersededRevision),
-        (CMC.revisionOf, graph_iri),
-        (CMC.contentSha256, Literal(old_digest)),
-        (CMC.sourceSha256, Literal(_value(old_meta, CMC.sourceSha256) or "")),
-        (PROV.generatedAtTime, _value(old_meta, PROV.generatedAtTime, raw=True) or now),
-        (PROV.invalidatedAtTime, now),
-        (CMC.snapshot, Literal(snapshot)),
-    ):
-        changes.add.append((revision, p, o, meta))
+    earlier = dict.fromkeys((g for g, _ in graphs), 0)
+    where = f"GRAPH {to_sparql(meta)} {{ ?revision {to_sparql(CMC.revisionOf)} ?g }}"
+    for (g,) in _values_query(store, list(earlier), "?g", where):
+        earlier[g] += 1
+    for graph_iri, old_meta in graphs:
+        revision = URIRef(f"{graph_iri}/revision/{earlier[graph_iri] + 1}")
+        snapshot = store.graph_ntriples(graph_iri)
+        for p, o in old_meta:
+            changes.remove.append((graph_iri, p, o, meta))
+        for p, o in (
+            (RDF.type, CMC.SupersededRevision),
+            (CMC.revisionOf, graph_iri),
+            (CMC.contentSha256, Literal(_value(old_meta, CMC.contentSha256) or "")),
+            (CMC.sourceSha256, Literal(_value(old_meta, CMC.sourceSha256) or "")),
+            (PROV.generatedAtTime, _value(old_meta, PROV.generatedAtTime, raw=True) or now),
+            (PROV.invalidatedAtTime, now),
+            (CMC.snapshot, Literal(snapshot)),
+        ):
+            changes.add.append((revision, p, o, meta))
 
 
 def _refresh_metadata(
@@ -333,14 +357,16 @@ def _value(pairs: list | None, predicate: URIRef, raw: bool = False):
     return None
 
 
-def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: Literal) -> None:
+def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: Literal,
+                     stored_records: bool) -> None:
     """Keep the ontology and term schemes in the store, versioned like any record."""
     files = tuple((path, path.stat().st_mtime_ns, path.stat().st_size)
                   for path in [ontology_path(), *term_files()])
     graph_iri = URIRef(minter.base + "graph/vocabulary")
     summary = SourceSummary(path="cmckg:vocabulary", mapper="vocabulary")
     record = RecordGraph(graph_iri, "vocabulary", summary.path, _vocabulary(files))
-    _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now)
+    _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now,
+                 stored_records=stored_records)
 
 
 @lru_cache(maxsize=2)

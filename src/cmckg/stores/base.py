@@ -69,6 +69,10 @@ class Store(ABC):
     def graph(self, graph_iri: URIRef) -> Graph:
         """A copy of one named graph's triples."""
 
+    def graph_ntriples(self, graph_iri: URIRef) -> str:
+        """One named graph as N-Triples text (backends may answer without making a Graph)."""
+        return self.graph(graph_iri).serialize(format="nt")
+
     @abstractmethod
     def quads(self) -> Iterator[Quad]: ...
 

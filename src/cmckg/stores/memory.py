@@ -112,6 +112,10 @@ class MemoryStore(Store):
             copy.add(triple)
         return copy
 
+    def graph_ntriples(self, graph_iri: URIRef) -> str:
+        lines = ntriples.triple_lines(self.dataset.graph(graph_iri))
+        return "".join(f"{line} .\n" for line in sorted(lines))
+
     def quads(self) -> Iterator[Quad]:
         for s, p, o, g in self.dataset.quads((None, None, None, None)):
             identifier = getattr(g, "identifier", g)

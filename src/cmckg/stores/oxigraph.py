@@ -115,6 +115,11 @@ class OxigraphStore(Store):
             graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
         return graph
 
+    def graph_ntriples(self, graph_iri: URIRef) -> str:
+        return self._store.dump(
+            format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(str(graph_iri))
+        ).decode("utf-8")
+
     def quads(self) -> Iterator[Quad]:
         for quad in self._store:
             graph = quad.graph_name
