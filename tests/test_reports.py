@@ -125,6 +125,19 @@ def test_github_escapes_data_and_properties():
         "(focus urn:x, record r row=2)")
 
 
+def test_absolute_paths_under_the_checkout_become_relative(monkeypatch, tmp_path):
+    source = tmp_path / "records" / "b.csv"
+    result = ValidationResult(
+        severity=V, focus=URIRef("urn:x"), path=None, value=None, shape=URIRef("urn:shape"),
+        shape_label="s", constraint=None, message="m",
+        source=Source(None, "r", str(source), "row=2"))
+    monkeypatch.chdir(tmp_path)
+    assert render(_report([result]), "github", V).startswith("::error file=records/b.csv,")
+    sarif = json.loads(render(_report([result]), "sarif", V))
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "records/b.csv"
+
+
 def test_markdown_summary_table(report):
     text = render(report, "markdown", V)
     assert text.startswith("## cmckg validate: ❌ failed — 2 violations, 2 warnings, 1 info\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..validate import Severity, ValidationReport, ValidationResult
 from .locate import SourceLines
@@ -82,6 +83,18 @@ def condensed(
         for key, results in sorted(left.items(), key=lambda kv: (-kv[1][0].severity, kv[0]))
     ]
     return shown, omitted
+
+
+def repository_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies under it (CI annotations and
+    code scanning locate files relative to the checkout), else unchanged."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            return candidate.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path
+    return candidate.as_posix()
 
 
 def value_text(result: ValidationResult) -> str | None:

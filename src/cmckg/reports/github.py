@@ -6,7 +6,7 @@ Results below the --fail-on severity are given up to a few per shape and counted
 from __future__ import annotations
 
 from ..validate import Severity, ValidationReport, ValidationResult
-from . import SourceLines, condensed, summary_line, value_text
+from . import SourceLines, condensed, repository_path, summary_line, value_text
 
 _LEVEL = {Severity.VIOLATION: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -24,7 +24,7 @@ def _command(result: ValidationResult, lines_of: SourceLines) -> str:
     source = result.source
     properties = []
     if source.path:
-        properties.append(f"file={_property(source.path)}")
+        properties.append(f"file={_property(repository_path(source.path))}")
         line = lines_of.line(source.path, source.location)
         if line is not None:
             properties.append(f"line={line}")

@@ -4,12 +4,12 @@ located at its source file and, for text files, the line its record starts on.""
 from __future__ import annotations
 
 import json
-from pathlib import Path, PurePath
+from pathlib import Path
 from urllib.parse import quote
 
 from .. import __version__
 from ..validate import Severity, ValidationReport, ValidationResult
-from . import SourceLines
+from . import SourceLines, repository_path
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.VIOLATION: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -82,8 +82,9 @@ def _result(result: ValidationResult, rule_index: int, lines_of: SourceLines) ->
 
 
 def _uri(path: str) -> str:
-    """A relative path as a relative URI reference (GitHub resolves it against the checkout);
-    an absolute one as a file: URI."""
-    if Path(path).is_absolute():
-        return Path(path).as_uri()
-    return quote(PurePath(path).as_posix(), safe="/")
+    """A path under the working directory as a relative URI reference (GitHub resolves it
+    against the checkout); any other absolute path as a file: URI."""
+    relative = repository_path(path)
+    if Path(relative).is_absolute():
+        return Path(relative).as_uri()
+    return quote(relative, safe="/")
