@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Ingest throughput on the bundled real data, against a raw pyoxigraph bulk load of the same quads.
 
-``python benchmarks/ingest_profile.py [--store oxigraph|oxigraph-memory|memory] [--profile]``
+``python benchmarks/ingest_profile.py [--store oxigraph|oxigraph-memory|memory] [--changed]
+[--profile] [--only NAME]``
 
 For each data set (the Žagar table with its mapping; the 14 ASM files) it ingests into a fresh
 store and prints records/s and triples/s end to end (mapping + planning + write), the share spent
 mapping, a second ingest of the same files (nothing changed: the re-ingest path), and the
 baseline: ``pyoxigraph.Store.bulk_load`` of the ingested store's own N-Quads into a fresh
-on-disk store. ``--profile`` prints the top functions by cumulative time (cProfile) for the
-first ingest of each set.
+on-disk store. ``--changed`` also ingests edited copies of the files (Žagar: every batch size
++1; ASM: every numeric value +1), so most records are replaced and keep a superseded revision.
+``--profile`` prints the top functions by cumulative time (cProfile) for the first ingest.
 
 Figures are wall-clock; the CPU seconds of the process (all threads) are printed beside them,
 since on a shared machine the wall clock also measures the other processes.
@@ -18,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import csv
 import io
+import json
 import pstats
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -39,6 +44,46 @@ DATASETS: dict[str, tuple[Callable[[], list[Path]], Path | None]] = {
                   ROOT / "examples/zagar2022/mapping.yaml"),
     "asm (14 files)": (lambda: sorted((ROOT / "examples/asm").glob("*.json")), None),
 }
+
+
+def _edited_table(path: Path, target: Path) -> None:
+    """The Žagar table with every batch size one larger."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    column = rows[0].index("size")
+    for row in rows[1:]:
+        if len(row) > column and row[column].strip():
+            row[column] = str(float(row[column]) + 1)
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";", lineterminator="\n").writerows(rows)
+
+
+def _edited_json(path: Path, target: Path) -> None:
+    """An ASM file with every numeric ``value`` one larger."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("value"), int | float) and not isinstance(node["value"], bool):
+                node["value"] += 1
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    walk(document)
+    target.write_text(json.dumps(document), encoding="utf-8")
+
+
+def _edited(paths: list[Path], directory: Path) -> list[Path]:
+    directory.mkdir()
+    edited = []
+    for path in paths:
+        target = directory / path.name
+        (_edited_json if path.suffix == ".json" else _edited_table)(path, target)
+        edited.append(target)
+    return edited
 
 
 def _open(kind: str, directory: Path) -> Store:
@@ -68,7 +113,7 @@ def _bulk_load_rate(nquads: bytes, directory: Path) -> tuple[int, float]:
     return len(target), seconds, cpu
 
 
-def run(name: str, kind: str, profile: bool) -> None:
+def run(name: str, kind: str, profile: bool, changed: bool) -> None:
     sources, mapping_path = DATASETS[name]
     mapping = load_mapping(mapping_path) if mapping_path else None
     minter = IriMinter()
@@ -97,6 +142,12 @@ def run(name: str, kind: str, profile: bool) -> None:
         again_seconds = time.perf_counter() - again_start
         again_cpu = time.process_time() - again_cpu
         quads, base_seconds, base_cpu = _bulk_load_rate(_nquads(store), directory)
+        if changed:
+            edited = _edited(sources(), directory / "edited")
+            edit_start, edit_cpu = time.perf_counter(), time.process_time()
+            edit = ingest(store, edited, minter, mapping)
+            edit_seconds = time.perf_counter() - edit_start
+            edit_cpu = time.process_time() - edit_cpu
         store.close()
     rate = triples / total
     base_rate = quads / base_seconds
@@ -106,6 +157,11 @@ def run(name: str, kind: str, profile: bool) -> None:
           f"plan+write {end - mapped_at:.2f} s)")
     print(f"  re-ingest   {again_seconds:7.2f} s  {triples / again_seconds:9,.0f} triples/s  "
           f"cpu {again_cpu:.2f} s  ({again.changed} changed)")
+    if changed:
+        replaced = sum(s.replaced for s in edit.sources)
+        rate_changed = edit.triples / edit_seconds
+        print(f"  changed     {edit_seconds:7.2f} s  {rate_changed:9,.0f} triples/s  "
+              f"cpu {edit_cpu:.2f} s  ({replaced:,} records replaced)")
     print(f"  bulk load   {base_seconds:7.2f} s  {base_rate:9,.0f} quads/s    cpu {base_cpu:.2f} s"
           f"  ratio ingest/bulk = {rate / base_rate:.2f} (cpu {base_cpu / cpu:.2f})")
     if profiler:
@@ -119,11 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=["oxigraph", "oxigraph-memory", "memory"],
                         default="oxigraph")
     parser.add_argument("--only", choices=list(DATASETS), help="run one data set")
+    parser.add_argument("--changed", action="store_true",
+                        help="also ingest edited copies (the replace path)")
     parser.add_argument("--profile", action="store_true", help="cProfile the first ingest")
     args = parser.parse_args(argv)
     for name in DATASETS:
         if args.only in (None, name):
-            run(name, args.store, args.profile)
+            run(name, args.store, args.profile, args.changed)
     return 0
 
 
