@@ -90,6 +90,17 @@ def test_export_shapes_includes_the_generated_ones(out_of_spec_store, tmp_path):
             SH.Violation) in shapes
 
 
+def test_export_shapes_from_source_files(tmp_path):
+    target = tmp_path / "shapes.ttl"
+    mab = EXAMPLES / "mab"
+    assert main(["validate", str(mab / "specifications.csv"), "--mapping",
+                 str(mab / "mappings" / "specifications.yaml"), "--export-shapes", str(target),
+                 "-o", str(tmp_path / "r.txt")]) == 0
+    shapes = Graph().parse(target, format="turtle")
+    generated = {s for s, _, _ in shapes.triples((None, PROV.wasDerivedFrom, None))}
+    assert len(generated) == 2 * 12  # a limits shape and a converted-unit shape per spec
+
+
 def test_source_files_without_a_store(tmp_path, capsys):
     assert main(["validate", str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml"),
                  "--format", "sarif"]) == 0

@@ -1072,7 +1072,10 @@ def _record_state(
 
 def store_shapes(store: Store, shapes: Sequence[str | Path] = ()) -> Graph:
     """Every shape a validation of ``store`` uses: the static ones and the generated ones."""
-    return static_shapes(shapes) + specification_shapes(read_specifications(store))
+    graph = static_shapes(shapes) + specification_shapes(read_specifications(store))
+    graph.bind("sh", SH)
+    graph.bind("cmcsh", "https://w3id.org/cmckg/shapes#")
+    return graph
 
 
 def validate_sources(
@@ -1081,8 +1084,10 @@ def validate_sources(
     format_name: str | None = None,
     minter: IriMinter | None = None,
     shapes: Sequence[str | Path] = (),
+    export_shapes: str | Path | None = None,
 ) -> ValidationReport:
-    """Map source files in memory (no store on disk) and validate all of them."""
+    """Map source files in memory (no store on disk) and validate all of them; with
+    ``export_shapes``, also write every shape used (generated ones included) there as Turtle."""
     from .ingest import ingest
 
     minter = minter or IriMinter()
@@ -1090,8 +1095,19 @@ def validate_sources(
     try:
         ingest(store, sources, minter, mapping, format_name)
         report = validate_store(store, minter, full=True, record=False, shapes=shapes)
+        if export_shapes is not None:
+            _write_turtle(store_shapes(store, shapes), Path(export_shapes))
     finally:
         store.close()
     report.mode = "files"
     report.note = None
     return report
+
+
+def _write_turtle(graph: Graph, path: Path) -> None:
+    partial = path.with_name(path.name + ".part")
+    try:
+        bind_prefixes(graph).serialize(partial, format="turtle")
+        partial.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the shapes: {exc.strerror}", str(path)) from exc

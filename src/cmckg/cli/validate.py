@@ -14,7 +14,6 @@ from ..stores import default_location
 from ..validate import (
     Severity,
     ValidationReport,
-    static_shapes,
     store_shapes,
     validate_sources,
     validate_store,
@@ -111,11 +110,8 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
     if args.sources:
         if args.store:
             raise ConfigError("give SOURCE files or --store, not both")
-        report = validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
-                                  shapes=args.shapes)
-        if args.export_shapes:
-            _write(args.export_shapes, _turtle(static_shapes(args.shapes)))
-        return report
+        return validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
+                                shapes=args.shapes, export_shapes=args.export_shapes)
     if args.mapping or args.source_format:
         raise ConfigError("--mapping and --source-format apply to SOURCE files only")
     location = args.store or default_location()
@@ -128,7 +124,8 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
         report = validate_store(kg.store, kg.minter, full=args.full,
                                 record=not args.read_only, shapes=args.shapes)
         if args.export_shapes:
-            _write(args.export_shapes, _turtle(store_shapes(kg.store, args.shapes)))
+            _write(args.export_shapes,
+                   bind_prefixes(store_shapes(kg.store, args.shapes)).serialize(format="turtle"))
     return report
 
 
@@ -139,10 +136,6 @@ def _format_and_file(item: str) -> tuple[str, str]:
             f"--also expects FORMAT:FILE with FORMAT one of {', '.join(FORMATS)}, got {item!r}"
         )
     return fmt, target
-
-
-def _turtle(graph) -> str:  # noqa: ANN001  (an rdflib Graph)
-    return bind_prefixes(graph).serialize(format="turtle")
 
 
 def _write(target: str | None, text: str) -> None:
