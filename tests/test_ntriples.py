@@ -165,3 +165,22 @@ def test_a_failed_bulk_load_leaves_the_store_as_before(tmp_path, fail_on, writes
     store._store = store._store.real
     assert _snapshot(store) == before
     store.close()
+
+
+def test_a_failed_update_after_a_bulk_load_leaves_the_store_as_before(tmp_path):
+    """New graphs are bulk-loaded before the transaction that replaces existing ones; when that
+    transaction fails, the new graphs go again."""
+    store = open_store(f"oxigraph:{tmp_path / 'store'}")
+    old = URIRef(EX + "graph/old")
+    store.apply(ChangeSet(put_graphs={old: RecordTriples([(S, P, Literal("kept"))])}))
+    before = _snapshot(store)
+    big = RecordTriples((URIRef(f"{EX}s/{i}"), P, Literal(i)) for i in range(30_000))
+    store._store = _FailingStore(store.native, "update", writes_first=False)
+    with pytest.raises(StoreError, match="simulated"):
+        store.apply(ChangeSet(put_graphs={G: big, old: RecordTriples([(S, P, Literal("new"))])}))
+    store._store = store._store.real
+    assert _snapshot(store) == before
+    store.apply(ChangeSet(put_graphs={G: big, old: RecordTriples([(S, P, Literal("new"))])}))
+    assert set(store.graph(old)) == {(S, P, Literal("new"))}
+    assert len(store.graph(G)) == 30_000
+    store.close()
