@@ -13,6 +13,7 @@ store does the joins through lineage and the averaging of replicates; Python con
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -188,6 +189,7 @@ class ReferenceNode:
     """A product, site, supplier, material or process version, as the store names it."""
 
     iri: str
+    kind: str
     identifier: str | None
     label: str | None
     material_type: str | None
@@ -201,10 +203,32 @@ def reference_nodes(store: Store) -> dict[str, ReferenceNode]:
     """Every product, site, supplier, material and process version by IRI (one small query)."""
     frame = queries.to_dataframe(queries.run(store, "reference-nodes"))
     found: dict[str, dict[str, str]] = {}
-    for node, key, value in sorted(zip(frame["node"], frame["key"], frame["value"], strict=True)):
-        found.setdefault(node, {}).setdefault(key, str(value))
-    return {iri: ReferenceNode(iri, v.get("identifier"), v.get("label"), v.get("material_type"))
-            for iri, v in found.items()}
+    for node, cls, key, value in sorted(zip(frame["node"], frame["class"], frame["key"],
+                                            frame["value"], strict=True)):
+        entry = found.setdefault(node, {"kind": str(cls).rsplit("#", 1)[-1]})
+        entry.setdefault(key, str(value))
+    return {iri: ReferenceNode(iri, v["kind"], v.get("identifier"), v.get("label"),
+                               v.get("material_type")) for iri, v in found.items()}
+
+
+def nodes_named(text: str, kind: str, names: dict[str, ReferenceNode]) -> list[str]:
+    """IRIs of the ``kind`` nodes (Product, Site, ProcessVersion…) a user's name means: by
+    identifier exactly, else by identifier or label ignoring case and spacing."""
+    of_kind = [n for n in names.values() if n.kind == kind]
+    exact = sorted(n.iri for n in of_kind if n.identifier == text)
+    if exact:
+        return exact
+    wanted = normalise_label(text)
+    return sorted(n.iri for n in of_kind
+                  if wanted in {normalise_label(v) for v in (n.identifier, n.label) if v})
+
+
+def material_nodes(material: str, names: dict[str, ReferenceNode]) -> list[str]:
+    """Material node IRIs for a material concept IRI (or a material node IRI itself)."""
+    if material in names:
+        return [material]
+    return sorted(n.iri for n in names.values() if n.kind == "Material" and
+                  n.material_type == material)
 
 
 def material_key(node: object, names: dict[str, ReferenceNode]) -> str | None:
@@ -250,13 +274,26 @@ def batch_values(
     The unit is the attribute's default unit when every value converts to it, else the most
     common unit among the values; conversion goes through QUDT factors (``cmckg.units``).
     """
-    params = {"attribute": attribute.selector, "material": str(material or ""),
-              "product": product or "", "site": site or "",
-              "process_version": process_version or ""}
-    rows = queries.to_dataframe(queries.run(store, "attribute-values", params))
+    names = reference_nodes(store) if names is None else names
+    choices = [material_nodes(str(material), names) if material else [""],
+               nodes_named(product, "Product", names) if product else [""],
+               nodes_named(site, "Site", names) if site else [""],
+               nodes_named(process_version, "ProcessVersion", names) if process_version
+               else [""]]
+    upstream = queries.run(store, "attribute-measured-upstream",
+                           {"attribute": attribute.selector}).boolean
+    saved = ("attribute-values", "attribute-values-upstream") if upstream else \
+        ("attribute-values",)
+    frames = [
+        queries.to_dataframe(queries.run(store, query, {
+            "attribute": attribute.selector, "material": m, "product": p, "site": s,
+            "process_version": v}))
+        for m, p, s, v in itertools.product(*choices)
+        for query in saved
+    ]
+    rows = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
     if rows.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS)
-    names = reference_nodes(store) if names is None else names
     rows = to_one_unit(rows.assign(value=rows["value"].astype(float)), attribute)
     rows["material"] = rows["material_node"].map(lambda n: material_key(n, names))
     keys = ["batch", "class", "stage", "material"]

@@ -44,7 +44,7 @@ METHODS = ("quality-range", "tost", "tolerance-interval")
 FILTER_KEYS = ("product", "site", "process_version", "scale", "stage", "kind", "date")
 _STORE_KEYS = ("product", "site", "process_version")
 TABLE_COLUMNS = [
-    "attribute", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref", "n_test",
+    "attribute", "kind", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref", "n_test",
     "mean_test", "sd_test", "method", "lower", "upper", "inside", "difference", "ci_low",
     "ci_high", "margin", "p_tost", "verdict",
 ]
@@ -137,7 +137,7 @@ def compare(
         if overlap:
             notes.append(f"{attribute.label}: {len(overlap)} batches are in both groups")
         values += [ref.assign(group="reference"), tst.assign(group="test")]
-        series_keys = ["material", "stage", "unit"]
+        series_keys = ["kind", "material", "stage", "unit"]
         for key, ref_series in ref.groupby(series_keys, dropna=False):
             mask = np.ones(len(tst), dtype=bool)
             for column, value in zip(series_keys, key, strict=True):
@@ -150,8 +150,8 @@ def compare(
                 method=method, k=k, margin=margin, coverage=coverage, confidence=confidence,
                 min_inside=min_inside,
             )
-            row.update(attribute=attribute.label, material=_none(key[0]), stage=_none(key[1]),
-                       unit=unit_symbol(key[2]))
+            row.update(attribute=attribute.label, kind=_none(key[0]), material=_none(key[1]),
+                       stage=_none(key[2]), unit=unit_symbol(key[3]))
             rows.append(row)
             compared.add(attribute.concept)
     left_out = len(set(cqa_concepts()) - compared)

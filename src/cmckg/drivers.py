@@ -29,6 +29,7 @@ from .attributes import (
     label_of,
     material_key,
     material_name,
+    material_nodes,
     reference_nodes,
     resolve_attribute,
     resolve_material,
@@ -98,12 +99,15 @@ def drivers(
     material_iri = resolve_material(store, material) if material else None
     notes: list[str] = []
     target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes)
-    raw = queries.to_dataframe(queries.run(store, "raw-material-values", {
-        "pqa": attribute.selector, "material": str(material_iri or "")}))
+    names = reference_nodes(store)
+    frames = [queries.to_dataframe(queries.run(store, "raw-material-values", {
+        "pqa": attribute.selector, "material": node}))
+        for node in (material_nodes(str(material_iri), names) if material_iri else [""])]
+    raw = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
     if raw.empty:
         raise QueryError(f"no raw-material lot with results is upstream of a batch with "
                          f"{attribute.label!r}")
-    wide, pairs, max_lots = _raw_matrix(raw, reference_nodes(store))
+    wide, pairs, max_lots = _raw_matrix(raw, names)
     data = target.join(wide, how="inner")
     rows = []
     for column, (material_label, attribute_label, unit) in pairs.items():

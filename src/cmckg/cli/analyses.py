@@ -97,7 +97,7 @@ def run_compare(args: argparse.Namespace) -> int:
                             coverage=args.coverage, confidence=args.confidence)
     table = result.table
     if args.format == "table":
-        shown = ["attribute", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref",
+        shown = ["attribute", "kind", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref",
                  "n_test", "mean_test", "sd_test"]
         shown += (["difference", "ci_low", "ci_high", "margin"] if args.method == "tost"
                   else ["lower", "upper", "inside"])
