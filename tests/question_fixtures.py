@@ -43,3 +43,18 @@ def zagar_rows() -> tuple[dict[str, str | None], ...]:
     with ZAGAR_CSV.open(newline="", encoding="utf-8") as handle:
         return tuple({k: (v.strip() or None) for k, v in row.items()}
                      for row in csv.DictReader(handle, delimiter=";"))
+
+
+MAB_TRUTH = QUESTIONS.parents[2] / "examples" / "mab" / "truth.csv"
+
+
+@cache
+def mab_graph() -> KnowledgeGraph:
+    """The bundled mAb example (its records through the mappers) in an in-memory Oxigraph."""
+    from cmckg.examples import example_groups
+
+    kg = KnowledgeGraph.open("oxigraph:memory")
+    for group in example_groups():
+        if group.name.startswith("mAb"):
+            kg.ingest(group.files, mapping=group.mapping)
+    return kg

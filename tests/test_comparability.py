@@ -12,8 +12,10 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import STORE_KINDS, store_location
+from question_fixtures import MAB_TRUTH, mab_graph
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttost_ind
 
 from cmckg import build
@@ -196,3 +198,38 @@ def test_cli_compare(tmp_path, capsys):
                  "--store", location]) == 2
     assert "unknown filter key" in capsys.readouterr().err
     assert not math.isnan(howe_k2(2))
+
+
+# -- the bundled mAb example: a planted process change and two sites' names ----------------
+
+
+@pytest.fixture(scope="module")
+def mab():
+    return mab_graph(), pd.read_csv(MAB_TRUTH)
+
+
+def test_mab_process_change_is_flagged_and_unchanged_attributes_pass(mab):
+    kg, truth = mab
+    # generate.py: Site-A v2 (new polishing resin) raises HMW by 0.7 %; main peak, potency and
+    # HCP do not change.
+    result = kg.compare(["HMW", "main charge isoform", "relative potency", "host cell protein"],
+                        V1, V2, method="tost")
+    ds = result.table[result.table["kind"] == "drug_substance"].set_index("attribute")
+    assert ds.loc["high molecular weight species", "verdict"] == "not equivalent"
+    for name in ("main charge isoform", "relative potency", "host cell protein"):
+        assert ds.loc[name, "verdict"] == "equivalent", name
+    site_a = truth[truth["site"] == "Site-A"]
+    for version, column in (("v1", "mean_ref"), ("v2", "mean_test")):
+        expected = site_a[site_a["process_version"] == version]["hmw"]
+        assert ds.loc["high molecular weight species", column] == pytest.approx(expected.mean())
+
+
+def test_mab_site_aliases_compare_both_sites_as_one_attribute(mab):
+    kg, truth = mab
+    # Site-B reports HMW as "aggregates", Site-A as "HMW (SEC)": one concept, both sites.
+    for name in ("aggregates", "HMW (SEC)", "high molecular weight species"):
+        table = kg.compare(name, "site=Site-A", "site=Site-B").table
+        row = table[table["kind"] == "drug_substance"].iloc[0]
+        site_b = truth[truth["site"] == "Site-B"]["hmw"]
+        assert (row["n_ref"], row["n_test"]) == ((truth["site"] == "Site-A").sum(), len(site_b))
+        assert row["mean_test"] == pytest.approx(site_b.mean())

@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import STORE_KINDS, store_location
-from question_fixtures import zagar_graph, zagar_rows
+from question_fixtures import MAB_TRUTH, mab_graph, zagar_graph, zagar_rows
 from scipy import stats
 
 from cmckg import build
@@ -188,3 +189,19 @@ def test_cli_drivers(tmp_path, capsys):
     assert lines[0].startswith("material,attribute,unit,n,effect,p,q")
     assert lines[1].startswith("cell culture medium,osmolality,")
     assert plot.exists()
+
+
+# -- the bundled mAb example: its generator planted medium osmolality -> afucosylation -------
+
+
+def test_mab_planted_raw_material_driver_ranks_first():
+    truth = pd.read_csv(MAB_TRUTH)
+    table = mab_graph().drivers("afucosylation").table
+    top = table.iloc[0]
+    assert (top["material"], top["attribute"]) == ("cell culture medium", "osmolality")
+    assert top["n"] == len(truth) and top["q"] < 1e-6
+    expected = stats.spearmanr(truth["medium_osmolality"], truth["afucosylation"])
+    assert top["effect"] == pytest.approx(expected.statistic, rel=1e-9)
+    # generate.py plants +0.06 % afucosylation per mOsm/kg
+    assert top["slope"] == pytest.approx(0.06, abs=0.01)
+    assert (table.iloc[1:]["q"] > 0.05).all()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import STORE_KINDS, store_location
-from question_fixtures import QUESTIONS, ZAGAR_CSV, load_trig, zagar_graph
+from question_fixtures import QUESTIONS, ZAGAR_CSV, load_trig, zagar_graph, zagar_rows
 
 from cmckg.cli import main
 from cmckg.errors import QueryError
@@ -90,3 +90,18 @@ def test_cli_summary(tmp_path, capsys):
                  "--store", location]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["n"] == 8 and row["product"] == "mAb-Y" and row["usl"] == 2.5
+
+
+def test_zagar_raw_material_column_is_summarised_over_consuming_batches():
+    # lactose_water is a lactose-lot attribute: each batch takes its lactose lot's value (the
+    # lot's first non-blank value in row order: the mapping keeps the first row's value).
+    first: dict[str, float] = {}
+    for row in zagar_rows():
+        if row["lactose_water"] is not None:
+            first.setdefault(row["lactose_batch"], float(row["lactose_water"]))
+    per_batch = [first[r["lactose_batch"]] for r in zagar_rows() if r["lactose_batch"] in first]
+    (row,) = zagar_graph().summary("lactose_water").to_dict("records")
+    assert row["material"] == "lactose monohydrate" and row["kind"] == "drug_product"
+    assert row["n"] == len(per_batch)
+    assert row["mean"] == pytest.approx(np.mean(per_batch), rel=1e-12)
+    assert row["sd"] == pytest.approx(np.std(per_batch, ddof=1), rel=1e-9)

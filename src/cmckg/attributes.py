@@ -1,13 +1,15 @@
 """Attributes as users name them, and one value per batch of each (the input of every analysis).
 
 An attribute name resolves through the term schemes (prefLabel, site altLabels, notation) to a
-canonical concept, so every site's results of it answer together. A source's own column name
-(a ``cmc:LocalTerm`` written by a table mapping, e.g. ``dissolution_min``) resolves to its
-concept too, unless that source uses several local names for the one concept (``api_water`` and
-``lactose_water`` are both water content): then it selects exactly that source's measurements.
+canonical concept, so every site's results of it answer together. A source's own name (a
+``cmc:LocalTerm`` written by a table mapping: a test name such as ``HMW (SEC)`` or a column such
+as ``lactose_water``) resolves to its concept too; when that source measured it on lots of
+particular materials (``lactose_water``: lactose lots), those materials are kept as the default
+material filter.
 
-``batch_values`` asks the store (``queries/attribute-values.rq``) for one value per batch: the
-store does the joins through lineage and the averaging of replicates; Python converts units.
+``batch_values`` asks the store (``queries/attribute-values*.rq``) for the values per batch and
+measurement: the store does the joins, through lineage for raw-material and intermediate
+attributes; Python averages over distinct measurements and converts units.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import difflib
 import itertools
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import pandas as pd
@@ -44,6 +46,7 @@ class Attribute:
     concept: URIRef
     label: str
     default_unit: URIRef | None = None
+    materials: tuple[str, ...] = ()  # material nodes a source-local name implies (lactose_water)
 
 
 def label_of(iri: object) -> str | None:
@@ -109,13 +112,9 @@ def resolve_attribute(store: Store, name: str, local: pd.DataFrame | None = None
         raise QueryError(f"attribute {text!r} names {len(concepts)} concepts in different "
                          f"sources: {', '.join(sorted(concepts))}; give the cmct: IRI")
     concept = URIRef(concepts.pop())
-    shared = local[(local["concept"] == str(concept))
-                   & local["issuer"].isin(set(matches["issuer"]))]
-    if len(shared) > len(matches) and len(matches) == 1:
-        row = matches.iloc[0]
-        base = _concept_attribute(text, concept)
-        return Attribute(text, URIRef(row["term"]), concept, str(row["name"]), base.default_unit)
-    return _concept_attribute(text, concept)
+    materials = sorted({m for term in matches["term"] for m in queries.to_dataframe(
+        queries.run(store, "local-term-materials", {"term": term}))["material"]})
+    return replace(_concept_attribute(text, concept), materials=tuple(materials))
 
 
 def _concept_attribute(name: str, concept: URIRef) -> Attribute:
@@ -275,7 +274,8 @@ def batch_values(
     common unit among the values; conversion goes through QUDT factors (``cmckg.units``).
     """
     names = reference_nodes(store) if names is None else names
-    choices = [material_nodes(str(material), names) if material else [""],
+    implied = list(attribute.materials) or [""]
+    choices = [material_nodes(str(material), names) if material else implied,
                nodes_named(product, "Product", names) if product else [""],
                nodes_named(site, "Site", names) if site else [""],
                nodes_named(process_version, "ProcessVersion", names) if process_version
