@@ -31,7 +31,7 @@ from rdflib import Graph, URIRef
 from cmckg import KnowledgeGraph, queries
 from cmckg.resources import ontology_path
 from cmckg.stores.memory import MemoryStore
-from cmckg.validate import store_shapes, validate_store
+from cmckg.validate import store_shapes
 
 ROWS_PER_CALL = 40_000  # source rows per ingest call: bounds the mapped records held in memory
 LINEAGE_ROOTS = 5
@@ -206,7 +206,7 @@ def phase_drivers(args: argparse.Namespace, record: Recorder) -> None:
 
 def phase_validate(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location)
-    report = validate_store(kg.store, kg.minter, full=True)
+    report = kg.validate(full=True)
     record("validate-full", seconds=round(report.seconds, 2), triples=report.triples,
            focus=report.focus_nodes, results=len(report.results))
     shapes = store_shapes(kg.store)
@@ -217,7 +217,7 @@ def phase_validate(args: argparse.Namespace, record: Recorder) -> None:
     for files, mapping in new_files:
         kg.ingest(files, mapping=mapping)
     record("ingest-one-batch", seconds=round(time.perf_counter() - started, 3))
-    report = validate_store(kg.store, kg.minter)
+    report = kg.validate()
     record("validate-incremental", seconds=round(report.seconds, 3), triples=report.triples,
            focus=report.focus_nodes, results=len(report.results), mode=report.mode)
     kg.close()
