@@ -3,9 +3,8 @@
 An attribute name resolves through the term schemes (prefLabel, site altLabels, notation) to a
 canonical concept, so every site's results of it answer together. A source's own name (a
 ``cmc:LocalTerm`` written by a table mapping: a test name such as ``HMW (SEC)`` or a column such
-as ``lactose_water``) resolves to its concept too; when that source measured it on lots of
-particular materials (``lactose_water``: lactose lots), those materials are kept as the default
-material filter.
+as ``lactose_water``) resolves to its concept too, kept to the materials and stages of that
+source's own results (``lactose_water``: lactose lots, CoA; ``impurities_total``: release).
 
 ``batch_values`` asks the store (``queries/attribute-values*.rq``) for the values per batch and
 measurement: the store does the joins, through lineage for raw-material and intermediate
@@ -47,6 +46,7 @@ class Attribute:
     label: str
     default_unit: URIRef | None = None
     materials: tuple[str, ...] = ()  # material nodes a source-local name implies (lactose_water)
+    stages: tuple[str, ...] = ()  # stage names a source-local name implies (impurities_total)
 
 
 def label_of(iri: object) -> str | None:
@@ -82,11 +82,19 @@ def local_terms(store: Store) -> pd.DataFrame:
 
 
 def resolve_attribute(store: Store, name: str, local: pd.DataFrame | None = None) -> Attribute:
-    """The attribute a user means by ``name``; QueryError naming the nearest labels if none."""
+    """The attribute a user means by ``name``; QueryError naming the nearest labels if none.
+
+    A source's own name for one concept wins (kept to its materials and stages); otherwise the
+    term schemes decide, a concept's preferred label winning over another's alias.
+    """
     text = str(name).strip()
     index = term_index()
     if text.startswith(str(CMCT)) and URIRef(text) in index:
         return _concept_attribute(text, URIRef(text))
+    local = local_terms(store) if local is None else local
+    matches = local[local["name"].map(normalise_label) == normalise_label(text)]
+    if not matches.empty and matches["concept"].nunique() == 1:
+        return _local_attribute(store, text, matches)
     found: set[URIRef] = set()
     for scheme in ATTRIBUTE_SCHEMES:
         found |= index.candidates(text, scheme)
@@ -97,24 +105,27 @@ def resolve_attribute(store: Store, name: str, local: pd.DataFrame | None = None
         found = preferred if len(preferred) == 1 else found
     if len(found) == 1:
         return _concept_attribute(text, next(iter(found)))
-    if found:
-        labels = ", ".join(sorted(f"{index.get(i).label} ({i})" for i in found))
+    if found or not matches.empty:
+        labels = ", ".join(sorted({f"{label_of(i)} ({i})" for i in
+                                   [*found, *map(URIRef, matches["concept"])]}))
         raise QueryError(f"attribute {text!r} is ambiguous: it names {labels}; give the cmct: IRI")
-    local = local_terms(store) if local is None else local
-    matches = local[local["name"].map(normalise_label) == normalise_label(text)]
-    if matches.empty:
-        known = [t.label for s in ATTRIBUTE_SCHEMES for t in index.terms(s)]
-        near = difflib.get_close_matches(text, known + list(local["name"]), n=4, cutoff=0.5)
-        hint = f"; nearest known names: {', '.join(near)}" if near else ""
-        raise QueryError(f"unknown attribute {text!r}{hint}")
-    concepts = set(matches["concept"])
-    if len(concepts) > 1:
-        raise QueryError(f"attribute {text!r} names {len(concepts)} concepts in different "
-                         f"sources: {', '.join(sorted(concepts))}; give the cmct: IRI")
-    concept = URIRef(concepts.pop())
-    materials = sorted({m for term in matches["term"] for m in queries.to_dataframe(
-        queries.run(store, "local-term-materials", {"term": term}))["material"]})
-    return replace(_concept_attribute(text, concept), materials=tuple(materials))
+    known = [t.label for s in ATTRIBUTE_SCHEMES for t in index.terms(s)]
+    near = difflib.get_close_matches(text, known + list(local["name"]), n=4, cutoff=0.5)
+    hint = f"; nearest known names: {', '.join(near)}" if near else ""
+    raise QueryError(f"unknown attribute {text!r}{hint}")
+
+
+def _local_attribute(store: Store, text: str, matches: pd.DataFrame) -> Attribute:
+    """A source-local name: its concept, kept to the materials and stages of its own results
+    (each only when every result has one)."""
+    concept = URIRef(matches["concept"].iloc[0])
+    scope = pd.concat([queries.to_dataframe(queries.run(store, "local-term-scope", {"term": t}))
+                       for t in matches["term"]], ignore_index=True)
+    materials = sorted(set(scope["material"].dropna())) if scope["material"].notna().all() \
+        else []
+    stages = sorted(set(scope["stage"].dropna())) if scope["stage"].notna().all() else []
+    return replace(_concept_attribute(text, concept), materials=tuple(materials),
+                   stages=tuple(stage_name(s) for s in stages))
 
 
 def _concept_attribute(name: str, concept: URIRef) -> Attribute:
@@ -168,19 +179,8 @@ def cqa_concepts() -> tuple[URIRef, ...]:
 
 
 def resolve_attributes(store: Store, names: Iterable[str]) -> list[Attribute]:
-    local = None
-    resolved = []
-    for name in names:
-        if local is None and not _is_canonical(name):
-            local = local_terms(store)
-        resolved.append(resolve_attribute(store, name, local))
-    return resolved
-
-
-def _is_canonical(name: str) -> bool:
-    index = term_index()
-    return any(index.candidates(name, scheme) for scheme in ATTRIBUTE_SCHEMES) or \
-        str(name).startswith(str(CMCT))
+    local = local_terms(store)
+    return [resolve_attribute(store, name, local) for name in names]
 
 
 @dataclass(frozen=True)
@@ -315,6 +315,8 @@ def batch_values(
     out["kind"] = out["class"].map(BATCH_KINDS)
     out["stage"] = out["stage"].map(stage_name)
     out["material"] = out["material"].map(lambda m: material_name(m, names))
+    if attribute.stages:
+        out = out[out["stage"].isin(attribute.stages)]
     out = out[VALUE_COLUMNS]
     return out.sort_values(["stage", "material", "date", "identifier"], na_position="last",
                            ignore_index=True)
