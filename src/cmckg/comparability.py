@@ -27,7 +27,6 @@ from scipy import stats
 
 from . import queries
 from .attributes import (
-    Attribute,
     batch_values,
     cqa_concepts,
     resolve_attribute,
@@ -38,7 +37,7 @@ from .attributes import (
 )
 from .errors import QueryError
 from .stores import Store
-from .vocab import CMCT, term_index
+from .vocab import CMCT, normalise_label, term_index
 
 METHODS = ("quality-range", "tost", "tolerance-interval")
 FILTER_KEYS = ("product", "site", "process_version", "scale", "stage", "kind", "date")
@@ -126,8 +125,9 @@ def compare(
     rows, values = [], []
     compared: set[URIRef] = set()
     for attribute in resolved + cqas:
-        ref = _group_values(store, attribute, ref_filter)
-        tst = _group_values(store, attribute, test_filter)
+        every = batch_values(store, attribute)
+        ref = _select(store, every, ref_filter)
+        tst = _select(store, every, test_filter)
         if ref.empty or tst.empty:
             if attribute not in cqas:
                 notes.append(f"{attribute.label}: no values in the "
@@ -172,10 +172,15 @@ def _measured(store: Store, concepts: Sequence[URIRef]) -> list[URIRef]:
             if str(c) in present or any(str(m) in present for m in index.get(c).exact_matches)]
 
 
-def _group_values(store: Store, attribute: Attribute, group: dict[str, str]) -> pd.DataFrame:
-    frame = batch_values(store, attribute, **{k: group[k] for k in _STORE_KEYS if k in group})
+def _select(store: Store, frame: pd.DataFrame, group: dict[str, str]) -> pd.DataFrame:
+    """The rows of one group: one query per attribute serves both groups, so the filters on
+    product, site and process version (identifiers, exactly or ignoring case and spacing)
+    are applied here, with stage, batch kind, date range and scale."""
     if frame.empty:
         return frame
+    for key in _STORE_KEYS:
+        if key in group:
+            frame = frame[_named(frame[key], group[key])]
     if "stage" in group:
         stage = resolve_stage(group["stage"])
         frame = frame[frame["stage"] == stage_name(stage)]
@@ -190,6 +195,14 @@ def _group_values(store: Store, attribute: Attribute, group: dict[str, str]) -> 
     if "scale" in group:
         frame = _filter_scale(store, frame, group["scale"])
     return frame
+
+
+def _named(column: pd.Series, text: str) -> pd.Series:
+    exact = column == text
+    if exact.any():
+        return exact
+    wanted = normalise_label(text)
+    return column.map(lambda v: isinstance(v, str) and normalise_label(v) == wanted)
 
 
 def _date_range(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
