@@ -653,23 +653,41 @@ class _RecordState:
     validated: str | None
 
 
-def _record_states(store: Store, minter: IriMinter) -> dict[URIRef, _RecordState]:
-    result = store.query(
-        "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
-        f"SELECT ?g ?id ?path ?hash ?validated WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} "
-        "{ ?g a cmc:RecordGraph . OPTIONAL { ?g cmc:recordId ?id } "
-        "OPTIONAL { ?g cmc:sourcePath ?path } OPTIONAL { ?g cmc:contentSha256 ?hash } "
-        "OPTIONAL { ?g cmc:validatedSha256 ?validated } } }"
-    )
+def _record_states(
+    store: Store, minter: IriMinter, *, changed_only: bool = False,
+    graphs: Iterable[URIRef] | None = None,
+) -> dict[URIRef, _RecordState]:
+    """Record graphs with their metadata: all, those named, or only those not validated at
+    their current content (the filter runs in the store: a big store sends back few rows)."""
     vocabulary = _vocabulary_graph_iri(minter)
+    wanted = [None] if graphs is None else list(_batches(sorted(graphs)))
     states: dict[URIRef, _RecordState] = {}
-    for g, ident, path, content, validated in result.rows:
-        if not isinstance(g, URIRef) or g == vocabulary:
-            continue
-        states[g] = _RecordState(
-            RecordInfo(g, _str(ident), _str(path)), _str(content), _str(validated)
+    for batch in wanted:
+        values = "" if batch is None else _values("g", batch)
+        condition = "FILTER (!BOUND(?validated) || ?validated != ?hash)" if changed_only else ""
+        result = store.query(
+            "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
+            f"SELECT ?g ?id ?path ?hash ?validated WHERE {{ GRAPH "
+            f"{to_sparql(minter.metadata_graph)} {{ {values} ?g a cmc:RecordGraph . "
+            "OPTIONAL { ?g cmc:recordId ?id } OPTIONAL { ?g cmc:sourcePath ?path } "
+            "OPTIONAL { ?g cmc:contentSha256 ?hash } "
+            f"OPTIONAL {{ ?g cmc:validatedSha256 ?validated }} }} {condition} }}"
         )
+        for g, ident, path, content, validated in result.rows:
+            if isinstance(g, URIRef) and g != vocabulary:
+                states[g] = _RecordState(
+                    RecordInfo(g, _str(ident), _str(path)), _str(content), _str(validated)
+                )
     return states
+
+
+def _record_count(store: Store, minter: IriMinter) -> int:
+    rows = store.query(
+        f"SELECT (COUNT(?g) AS ?n) WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} {{ "
+        f"?g a {to_sparql(CMC.RecordGraph)} }} "
+        f"FILTER (?g != {to_sparql(_vocabulary_graph_iri(minter))}) }}"
+    ).rows
+    return int(rows[0][0].toPython()) if rows and rows[0][0] is not None else 0
 
 
 def _str(term: Identifier | None) -> str | None:
@@ -880,7 +898,8 @@ def _path_text(graph: Graph, path: Identifier) -> str:
 
 
 def _trace(
-    store: Store, results: list[ValidationResult], records: Mapping[URIRef, RecordInfo]
+    store: Store, minter: IriMinter, results: list[ValidationResult],
+    known: Mapping[URIRef, RecordInfo],
 ) -> list[ValidationResult]:
     """Attach to each result the record graph, source file and location of its focus node.
 
@@ -899,15 +918,22 @@ def _trace(
         for s, g, loc, typed in rows:
             located.setdefault(s, []).append((g, str(loc), bool(typed and typed.toPython())))
     holding = _graphs_holding(store, results)
-    traced = []
+    chosen = []
     for result in results:
         candidates = sorted(located.get(result.focus, []), key=lambda c: (not c[2], str(c[0])))
         preferred = [c for c in candidates if c[0] in holding.get(_triple_of(result), set())]
-        chosen = (preferred or candidates or [None])[0]
-        if chosen is None:
+        chosen.append((preferred or candidates or [None])[0])
+    records = dict(known)
+    missing = {c[0] for c in chosen if c is not None} - set(records)
+    if missing:
+        records.update((g, s.info) for g, s in _record_states(store, minter,
+                                                               graphs=missing).items())
+    traced = []
+    for result, choice in zip(results, chosen, strict=True):
+        if choice is None:
             traced.append(result)
             continue
-        graph, location, _ = chosen
+        graph, location, _ = choice
         info = records.get(graph, RecordInfo(graph, None, None))
         traced.append(replace(result, source=Source(graph, info.record_id, info.source_path,
                                                     location)))
@@ -981,23 +1007,21 @@ def validate_store(
     specification shapes back to the store (skipped for a read-only store)."""
     started = time.perf_counter()
     minter = minter or IriMinter()
-    states = _record_states(store, minter)
     specs = read_specifications(store)
     spec_shapes = specification_shapes(specs)
     shape_graph = static_shapes(shapes) + spec_shapes
     digest = _shapes_digest(shapes, specs)
     stored_digest = _stored_shapes_digest(store, minter)
 
-    changed = sorted(g for g, s in states.items() if s.validated is None
-                     or s.validated != s.content)
     note = None
     if not full and stored_digest is not None and stored_digest != digest:
         full, note = True, "the shapes or specifications changed since the last validation"
-    if not full and len(changed) == len(states):
+    states = _record_states(store, minter, changed_only=not full)
+    if not full and len(states) == _record_count(store, minter):
         full = True
-        note = note or ("no earlier validation is recorded" if stored_digest is None
-                        else "every record graph changed")
-    selected = sorted(states) if full else changed
+        note = ("no earlier validation is recorded" if stored_digest is None
+                else "every record graph changed")
+    selected = sorted(states)
 
     data = _Data()
     core = _mentioned(_load_graphs(store, selected, data))
@@ -1014,8 +1038,8 @@ def validate_store(
         data.add_graph(_terms())
         data.add_unit_facts()
         results = _run_pyshacl(data.rdflib_graph(), shape_graph, focus)
-    records = {g: s.info for g, s in states.items()}
-    results = sorted(_trace(store, results, records), key=_sort_key)
+    results = sorted(_trace(store, minter, results, {g: s.info for g, s in states.items()}),
+                     key=_sort_key)
     report = ValidationReport(
         results=results,
         records=[states[g].info for g in selected],
