@@ -17,8 +17,9 @@ files; then each phase (``phases.py``) runs in its own process, so its peak memo
 - peak memory per phase.
 
 ``--remote`` runs ingest, lineage, analyses and validation again against an Oxigraph server
-started here (``oxigraph serve --union-default-graph``). A phase that runs past ``--timeout``
-is stopped; what it measured until then is kept and the rest shows as a timeout.
+started here (``oxigraph serve --union-default-graph``). A phase that runs past its timeout or
+above ``--memory-limit`` GiB resident is stopped; what it measured until then is kept and the
+rest shows as stopped.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class Row:
 
 @dataclass
 class PhaseRun:
-    status: str  # ok, timeout, error, skipped
+    status: str  # ok, timeout, memory, error, skipped
     seconds: float
     note: str = ""
 
@@ -76,10 +77,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def run_phase(phase: str, size_dir: Path, timeout: float, repeat: int,
+def resident_gib(pid: int) -> float:
+    """Resident memory of a running process (Linux), 0 if it cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
+def run_phase(phase: str, size_dir: Path, timeout: float, memory_limit: float, repeat: int,
               location: str | None = None, backend: str = "embedded", variant: str = "query"
               ) -> PhaseRun:
-    """Run one phase in a child process; its output goes to ``size_dir/PHASE-BACKEND.log``."""
+    """Run one phase in a child process (output in ``size_dir/PHASE-BACKEND.log``); stop it
+    after ``timeout`` seconds or above ``memory_limit`` GiB resident, so a runaway query
+    cannot take the machine's memory from other processes."""
     command = [sys.executable, str(HERE / "phases.py"), phase, "--size-dir", str(size_dir),
                "--repeat", str(repeat), "--backend", backend, "--variant", variant]
     if location:
@@ -88,13 +103,16 @@ def run_phase(phase: str, size_dir: Path, timeout: float, repeat: int,
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
-        try:
-            code = process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return PhaseRun("timeout", time.perf_counter() - started,
-                            f"stopped after {timeout:g} s")
+        while (code := process.poll()) is None:
+            seconds = time.perf_counter() - started
+            stop = (f"stopped after {timeout:g} s" if seconds > timeout
+                    else f"stopped at {memory_limit:g} GiB resident"
+                    if resident_gib(process.pid) > memory_limit else None)
+            if stop:
+                process.kill()
+                process.wait()
+                return PhaseRun("timeout" if seconds > timeout else "memory", seconds, stop)
+            time.sleep(0.5)
     seconds = time.perf_counter() - started
     if code:
         lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
@@ -268,7 +286,8 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
         timeout = {"lineage": args.query_timeout, "compare": args.query_timeout,
                    "drivers": args.query_timeout, "rdflib": args.baseline_timeout,
                    "pyshacl": args.baseline_timeout}.get(name, args.timeout)
-        run = run_phase(name, size_dir, timeout, args.repeat, location, backend, variant)
+        run = run_phase(name, size_dir, timeout, args.memory_limit, args.repeat, location,
+                        backend, variant)
         label = f"{name}-{variant}" if name == "lineage" else name
         phases[f"{label}-{backend}"] = run
         console.print(f"  {label:14s} {backend:8s} {run.status:7s} {run.seconds:8.1f} s "
@@ -347,6 +366,8 @@ def main() -> None:
                         help="seconds before a lineage, compare or drivers phase is stopped")
     parser.add_argument("--baseline-timeout", type=float, default=600,
                         help="seconds before an rdflib or plain pyshacl baseline is stopped")
+    parser.add_argument("--memory-limit", type=float, default=12,
+                        help="GiB resident before a phase is stopped")
     parser.add_argument("--rdflib-max-quads", type=int, default=2_000_000,
                         help="largest store loaded into rdflib / pyshacl for the baselines")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cmckg-bench"))
