@@ -121,11 +121,14 @@ def compare(
             if c not in asked] if all_cqas else []
     if not resolved and not cqas:
         raise QueryError("name at least one attribute (or ask for all CQAs)")
+    # A filter both groups share (usually the product) narrows the one query in the store.
+    shared = {k: ref_filter[k] for k in _STORE_KEYS if k in ref_filter
+              and ref_filter[k] == test_filter.get(k)}
     notes: list[str] = []
     rows, values = [], []
     compared: set[URIRef] = set()
     for attribute in resolved + cqas:
-        every = batch_values(store, attribute)
+        every = batch_values(store, attribute, **shared)
         ref = _select(store, every, ref_filter)
         tst = _select(store, every, test_filter)
         if ref.empty or tst.empty:
