@@ -1,4 +1,4 @@
-"""Shared fixtures. Real data lives under examples/ (with SOURCES.md); tiny fixtures in tests/data."""
+"""Shared fixtures. Real data lives under examples/ (see SOURCES.md); small ones in tests/data."""
 
 from __future__ import annotations
 
