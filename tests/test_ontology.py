@@ -44,9 +44,9 @@ ALIGNMENT_PREDICATES = {
 NO_COUNTERPART = {
     "Product", "LocalTerm", "ofProduct", "materialType", "unitOperation", "stage",
     "forProperty", "lotClass", "lowerLimit", "upperLimit", "version", "sourceLocation",
-    "sourceSha256", "contentSha256", "validatedSha256", "shapesSha256", "snapshot",
-    "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName", "issuer",
-    "ofMaterial",
+    "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
+    "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
+    "issuer", "ofMaterial",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

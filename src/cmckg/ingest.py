@@ -244,10 +244,14 @@ def _plan_source(
     now: Literal,
     written: set[URIRef] | None = None,
     stored_records: bool = True,
+    validated: bool = True,
 ) -> None:
     """Plan one source's records. A graph this source wrote before and no longer yields is
     superseded, unless another source of the same ingest (``written``) now yields it.
-    ``stored_records=False`` says the store holds no record graphs (skip looking)."""
+    ``stored_records=False`` says the store holds no record graphs (skip looking). Each record
+    added or replaced is marked ``cmc:validationPending`` (unless ``validated`` is False: the
+    vocabulary, which validation does not check as a record), so an incremental validation
+    finds it without looking at every record graph."""
     mapper_name, mapper_version = mapper_id.split("@")
     stored = (_stored_metadata(store, minter, [r.graph_iri for r in records])
               if stored_records else {})
@@ -278,6 +282,7 @@ def _plan_source(
             (CMC.mapper, Literal(mapper_name)),
             (CMC.mapperVersion, Literal(mapper_version)),
             (PROV.generatedAtTime, now),
+            *([(CMC.validationPending, Literal(True))] if validated else []),
         ):
             changes.add.append((g, p, o, meta))
     current = {r.graph_iri for r in records} | (written or set())
@@ -366,7 +371,7 @@ def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: L
     summary = SourceSummary(path="cmckg:vocabulary", mapper="vocabulary")
     record = RecordGraph(graph_iri, "vocabulary", summary.path, _vocabulary(files))
     _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now,
-                 stored_records=stored_records)
+                 stored_records=stored_records, validated=False)
 
 
 @lru_cache(maxsize=2)

@@ -238,6 +238,11 @@ def _validation_run_iri(minter: IriMinter) -> URIRef:
     return URIRef(minter.base + "graph/meta/validation")
 
 
+# The validation state's format (the run's cmc:version): since "2", ingest marks every record
+# graph it adds or replaces cmc:validationPending until a recorded validation checks it.
+_STATE_VERSION = "2"
+
+
 def _vocabulary_graph_iri(minter: IriMinter) -> URIRef:
     return URIRef(minter.base + "graph/vocabulary")
 
@@ -654,13 +659,17 @@ class _RecordState:
 
 
 def _record_states(
-    store: Store, minter: IriMinter, *, changed_only: bool = False,
+    store: Store, minter: IriMinter, *, pending: bool = False, changed_only: bool = False,
     graphs: Iterable[URIRef] | None = None,
 ) -> dict[URIRef, _RecordState]:
-    """Record graphs with their metadata: all, those named, or only those not validated at
-    their current content (the filter runs in the store: a big store sends back few rows)."""
+    """Record graphs with their metadata: all; those named; those ingest marked
+    ``cmc:validationPending`` (``pending``: found through that one pattern, so the cost follows
+    the change, not the store); or those not validated at their current content
+    (``changed_only``: looks at every record graph, for a state recorded before the marks; the
+    filter runs in the store, so a big store sends back few rows)."""
     vocabulary = _vocabulary_graph_iri(minter)
     wanted = [None] if graphs is None else list(_batches(sorted(graphs)))
+    selected = "?g cmc:validationPending true ." if pending else "?g a cmc:RecordGraph ."
     states: dict[URIRef, _RecordState] = {}
     for batch in wanted:
         values = "" if batch is None else _values("g", batch)
@@ -668,7 +677,7 @@ def _record_states(
         result = store.query(
             "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
             f"SELECT ?g ?id ?path ?hash ?validated WHERE {{ GRAPH "
-            f"{to_sparql(minter.metadata_graph)} {{ {values} ?g a cmc:RecordGraph . "
+            f"{to_sparql(minter.metadata_graph)} {{ {values} {selected} "
             "OPTIONAL { ?g cmc:recordId ?id } OPTIONAL { ?g cmc:sourcePath ?path } "
             "OPTIONAL { ?g cmc:contentSha256 ?hash } "
             f"OPTIONAL {{ ?g cmc:validatedSha256 ?validated }} }} {condition} }}"
@@ -681,13 +690,18 @@ def _record_states(
     return states
 
 
-def _record_count(store: Store, minter: IriMinter) -> int:
-    rows = store.query(
-        f"SELECT (COUNT(?g) AS ?n) WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} {{ "
-        f"?g a {to_sparql(CMC.RecordGraph)} }} "
-        f"FILTER (?g != {to_sparql(_vocabulary_graph_iri(minter))}) }}"
-    ).rows
-    return int(rows[0][0].toPython()) if rows and rows[0][0] is not None else 0
+def _some_record_unchanged(store: Store, minter: IriMinter, *, marked: bool) -> bool:
+    """Whether some record graph is validated at its current content: one without a
+    ``cmc:validationPending`` mark (``marked``), else one whose ``cmc:validatedSha256`` is its
+    ``cmc:contentSha256``. An ASK: the store stops at the first one, so when few records
+    changed it looks at a few, not at all of them."""
+    unchanged = ("FILTER NOT EXISTS { ?g cmc:validationPending ?mark }" if marked
+                 else "?g cmc:contentSha256 ?hash ; cmc:validatedSha256 ?hash .")
+    return bool(store.query(
+        "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
+        f"ASK {{ GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a cmc:RecordGraph . "
+        f"{unchanged} FILTER (?g != {to_sparql(_vocabulary_graph_iri(minter))}) }} }}"
+    ).boolean)
 
 
 def _str(term: Identifier | None) -> str | None:
@@ -986,12 +1000,19 @@ def _shapes_digest(extra: Sequence[str | Path], specs: Sequence[Specification]) 
     return digest.hexdigest()
 
 
-def _stored_shapes_digest(store: Store, minter: IriMinter) -> str | None:
+def _stored_state(store: Store, minter: IriMinter) -> tuple[str | None, bool]:
+    """The shapes digest of the last recorded validation (None if there is none), and whether
+    its state is kept by ``cmc:validationPending`` marks (its ``cmc:version`` is
+    ``_STATE_VERSION``; a state recorded before the marks existed has no version)."""
+    run = to_sparql(_validation_run_iri(minter))
     rows = store.query(
-        f"SELECT ?digest WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} {{ "
-        f"{to_sparql(_validation_run_iri(minter))} {to_sparql(CMC.shapesSha256)} ?digest }} }}"
+        f"SELECT ?digest ?version WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} {{ "
+        f"{run} {to_sparql(CMC.shapesSha256)} ?digest "
+        f"OPTIONAL {{ {run} {to_sparql(CMC.version)} ?version }} }} }}"
     ).rows
-    return str(rows[0][0]) if rows else None
+    if not rows:
+        return None, False
+    return str(rows[0][0]), any(_str(version) == _STATE_VERSION for _, version in rows)
 
 
 def validate_store(
@@ -1011,16 +1032,21 @@ def validate_store(
     spec_shapes = specification_shapes(specs)
     shape_graph = static_shapes(shapes) + spec_shapes
     digest = _shapes_digest(shapes, specs)
-    stored_digest = _stored_shapes_digest(store, minter)
+    stored_digest, marked = _stored_state(store, minter)
 
     note = None
-    if not full and stored_digest is not None and stored_digest != digest:
+    if not full and stored_digest is None:
+        full, note = True, "no earlier validation is recorded"
+    if not full and stored_digest != digest:
         full, note = True, "the shapes or specifications changed since the last validation"
-    states = _record_states(store, minter, changed_only=not full)
-    if not full and len(states) == _record_count(store, minter):
-        full = True
-        note = ("no earlier validation is recorded" if stored_digest is None
-                else "every record graph changed")
+    if full:
+        states = _record_states(store, minter)
+    else:
+        # the records ingest marked pending; for a state recorded before the marks, those
+        # whose hashes differ (every record graph is looked at, this once)
+        states = _record_states(store, minter, pending=marked, changed_only=not marked)
+        if states and not _some_record_unchanged(store, minter, marked=marked):
+            full, note = True, "every record graph changed"
     selected = sorted(states)
 
     data = _Data()
@@ -1066,6 +1092,8 @@ def _record_state(
     stored_digest: str | None,
     spec_shapes: Graph,
 ) -> None:
+    """Write what was validated: each record's ``cmc:validatedSha256``, its pending mark
+    removed (unless its content changed during the run: then it stays pending), and the run."""
     meta = minter.metadata_graph
     changes = ChangeSet()
     for g, state in validated.items():
@@ -1074,6 +1102,15 @@ def _record_state(
         if state.validated is not None:
             changes.remove.append((g, CMC.validatedSha256, Literal(state.validated), meta))
         changes.add.append((g, CMC.validatedSha256, Literal(state.content), meta))
+    marks = store.query(
+        f"SELECT ?g ?mark ?hash WHERE {{ GRAPH {to_sparql(meta)} {{ "
+        f"?g {to_sparql(CMC.validationPending)} ?mark "
+        f"OPTIONAL {{ ?g {to_sparql(CMC.contentSha256)} ?hash }} }} }}"
+    ).rows
+    changes.remove.extend(
+        (g, CMC.validationPending, mark, meta) for g, mark, content in marks
+        if g in validated and validated[g].content == _str(content)
+    )
     run = _validation_run_iri(minter)
     old_run = store.query(
         f"SELECT ?p ?o WHERE {{ GRAPH {to_sparql(meta)} {{ {to_sparql(run)} ?p ?o }} }}"
@@ -1083,6 +1120,7 @@ def _record_state(
     changes.add.extend([
         (run, RDF.type, CMC.ValidationRun, meta),
         (run, CMC.shapesSha256, Literal(digest), meta),
+        (run, CMC.version, Literal(_STATE_VERSION), meta),
         (run, PROV.endedAtTime, now, meta),
     ])
     if digest != stored_digest:
