@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -198,16 +199,33 @@ class ReferenceNode:
         return self.label or self.identifier or self.iri.rsplit("/", 1)[-1]
 
 
+#: reference_nodes per store: the store revision it was read at, and what it found.
+_REFERENCE_NODES: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, ReferenceNode]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def reference_nodes(store: Store) -> dict[str, ReferenceNode]:
-    """Every product, site, supplier, material and process version by IRI (one small query)."""
-    frame = queries.to_dataframe(queries.run(store, "reference-nodes"))
+    """Every product, site, supplier, material and process version by IRI (one small query).
+
+    Every lineage and analysis call names nodes with these, so the answer is kept per store
+    until its ``revision`` changes (any write through ``Store.apply``); a store others write to
+    (``Store.sole_writer`` false: a SPARQL server) is asked every time. Writes that bypass
+    ``apply`` (through ``KnowledgeGraph.graph`` or the native store) are not seen.
+    """
+    kept = _REFERENCE_NODES.get(store) if store.sole_writer else None
+    if kept is not None and kept[0] == store.revision:
+        return dict(kept[1])
+    revision = store.revision
+    rows = queries.run(store, "reference-nodes").rows
     found: dict[str, dict[str, str]] = {}
-    for node, cls, key, value in sorted(zip(frame["node"], frame["class"], frame["key"],
-                                            frame["value"], strict=True)):
-        entry = found.setdefault(node, {"kind": str(cls).rsplit("#", 1)[-1]})
-        entry.setdefault(key, str(value))
-    return {iri: ReferenceNode(iri, v["kind"], v.get("identifier"), v.get("label"),
-                               v.get("material_type")) for iri, v in found.items()}
+    for node, cls, key, value in sorted(tuple(map(str, row)) for row in rows):
+        entry = found.setdefault(node, {"kind": cls.rsplit("#", 1)[-1]})
+        entry.setdefault(key, value)
+    names = {iri: ReferenceNode(iri, v["kind"], v.get("identifier"), v.get("label"),
+                                v.get("material_type")) for iri, v in found.items()}
+    if store.sole_writer:
+        _REFERENCE_NODES[store] = (revision, names)
+    return dict(names)
 
 
 def nodes_named(text: str, kind: str, names: dict[str, ReferenceNode]) -> list[str]:

@@ -182,7 +182,9 @@ class KnowledgeGraph:
 
     @property
     def graph(self) -> Dataset:
-        """An rdflib view of the store (live for Oxigraph and memory stores)."""
+        """An rdflib view of the store (live for Oxigraph and memory stores), for reading:
+        writes through it bypass ingest and ``Store.revision``, so names cmckg keeps per
+        revision (``attributes.reference_nodes``) would not see them."""
         native = getattr(self.store, "dataset", None)
         if native is not None:
             return native

@@ -22,11 +22,12 @@ from typing import Literal
 import networkx as nx
 import pandas as pd
 from rdflib import URIRef
+from rdflib.term import Identifier
 
 from . import queries
 from .attributes import ReferenceNode, identifier_of, reference_nodes
 from .errors import MappingError, QueryError
-from .stores import Store
+from .stores import QueryResult, Store
 from .vocab import CMC, CMCT, normalise_label, term_index
 
 Direction = Literal["backward", "forward"]
@@ -157,19 +158,32 @@ def lineage(
     names = reference_nodes(store)
     root = resolve_node(store, id_or_iri, kind=kind, material=material, supplier=supplier,
                         names=names)
-    rows = queries.run(store, f"lineage-{direction}", {"root": URIRef(root["node"])})
-    frame = queries.to_dataframe(rows)
-    return _assemble(root, direction, frame, depth, names)
+    result = queries.run(store, f"lineage-{direction}", {"root": URIRef(root["node"])})
+    return _assemble(root, direction, _records(result), depth, names)
 
 
-def _assemble(root: dict, direction: Direction, frame: pd.DataFrame, depth: int | None,
-              names: dict[str, ReferenceNode]) -> Lineage:
+def _records(result: QueryResult) -> list[dict[str, object]]:
+    """Rows as dicts of plain values (IRIs as strings, literals as Python values, None for
+    unbound), as ``queries.to_dataframe`` gives them but without a DataFrame: the rows are few
+    and each is read once, where a DataFrame would cost more than the query."""
+    columns = result.columns
+    return [dict(zip(columns, map(_plain, row), strict=True)) for row in result.rows]
+
+
+def _plain(term: Identifier | None) -> object:
+    """An IRI's text, a literal's Python value (its text if it has none), or None."""
+    if term is None:
+        return None
+    value = term.toPython()
+    return str(value) if isinstance(value, Identifier) else value
+
+
+def _assemble(root: dict, direction: Direction, records: list[dict[str, object]],
+              depth: int | None, names: dict[str, ReferenceNode]) -> Lineage:
     described: dict[str, dict] = {root["node"]: root}
-    if not frame.empty:
-        for node in _candidates(frame[["node", "class", "identifier", "material", "site"]],
-                                names):
-            described.setdefault(node["node"], node)
-    edges = {(r["from"], _RELATIONS[r["relation"]], r["to"]) for r in frame.to_dict("records")}
+    for node in _candidates(records, names):
+        described.setdefault(node["node"], node)
+    edges = {(r["from"], _RELATIONS[r["relation"]], r["to"]) for r in records}
     walk = nx.DiGraph()
     walk.add_node(root["node"])
     for source, _, target in edges:
@@ -178,30 +192,23 @@ def _assemble(root: dict, direction: Direction, frame: pd.DataFrame, depth: int 
         else:
             walk.add_edge(target, source)
     depths = nx.single_source_shortest_path_length(walk, root["node"], cutoff=depth)
-    edges = _without_shortcuts(edges)
-    node_rows = [
-        {
-            "iri": iri,
-            "identifier": row.get("identifier"),
-            "kind": kind_of(row.get("class")),
-            "material": row.get("material_label"),
-            "site": row.get("site"),
-            "depth": depths[iri],
-        }
-        for iri, row in described.items()
-        if iri in depths
-    ]
-    nodes = pd.DataFrame(node_rows, columns=NODE_COLUMNS)
-    nodes = nodes.sort_values(["depth", "kind", "identifier", "iri"], na_position="last",
-                              ignore_index=True)
-    edge_rows = [
-        {"from": s, "to": t, "relation": rel, "step": max(depths[s], depths[t])}
-        for s, rel, t in sorted(edges)
-        if s in depths and t in depths
-    ]
-    edge_frame = pd.DataFrame(edge_rows, columns=EDGE_COLUMNS)
-    edge_frame = edge_frame.sort_values(["step", "from", "to"], ignore_index=True)
-    return Lineage(root["node"], direction, nodes, edge_frame)
+    node_rows = sorted(
+        ((iri, row.get("identifier"), kind_of(row.get("class")), row.get("material_label"),
+          row.get("site"), depths[iri]) for iri, row in described.items() if iri in depths),
+        key=lambda r: (r[5], *_none_last(r[2]), *_none_last(r[1]), r[0]),
+    )
+    edge_rows = sorted(
+        ((s, t, rel, max(depths[s], depths[t])) for s, rel, t in _without_shortcuts(edges)
+         if s in depths and t in depths),
+        key=lambda r: (r[3], r[0], r[1], r[2]),
+    )
+    return Lineage(root["node"], direction, pd.DataFrame(node_rows, columns=NODE_COLUMNS),
+                   pd.DataFrame(edge_rows, columns=EDGE_COLUMNS))
+
+
+def _none_last(value: object) -> tuple[bool, object]:
+    """A sort key putting None after every value (as pandas' ``na_position="last"``)."""
+    return (value is None, "" if value is None else value)
 
 
 def _without_shortcuts(edges: Iterable[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
@@ -239,14 +246,14 @@ def resolve_node(
     if not text:
         raise QueryError("give a lot, run or sample identifier or IRI")
     if _looks_like_iri(text):
-        frame = queries.to_dataframe(queries.run(store, "node-details", {"node": text}))
-        if frame.empty:
+        records = _records(queries.run(store, "node-details", {"node": text}))
+        if not records:
             raise QueryError(f"no lot, run or sample has the IRI <{text}>")
     else:
-        frame = queries.to_dataframe(queries.run(store, "find-node", {"identifier": text}))
-        if frame.empty:
+        records = _records(queries.run(store, "find-node", {"identifier": text}))
+        if not records:
             raise QueryError(f"no lot, run or sample has the identifier {text!r}")
-    candidates = _candidates(frame, reference_nodes(store) if names is None else names)
+    candidates = _candidates(records, reference_nodes(store) if names is None else names)
     narrowed = [c for c in candidates if _matches(c, kind, material, supplier)]
     if len(narrowed) == 1:
         return narrowed[0]
@@ -266,29 +273,45 @@ def _looks_like_iri(text: str) -> bool:
     return bool(sep) and scheme.isalpha() and (rest.startswith("//") or scheme in {"urn", "tag"})
 
 
-def _candidates(frame: pd.DataFrame, names: dict[str, ReferenceNode]) -> list[dict]:
-    """One dict per node, its material, supplier and site named; several rows for one node
-    (two types, two materials) are merged."""
-    merged: dict[str, dict] = {}
-    for row in frame.sort_values(list(frame.columns), na_position="last").to_dict("records"):
-        row = {k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
-        entry = merged.setdefault(row["node"], {"node": row["node"], "material_types": set()})
-        material = names.get(str(row.get("material"))) if row.get("material") else None
-        if material is not None and material.material_type:
-            entry["material_types"].add(material.material_type)
-        values = {
-            "class": row.get("class") if kind_of(row.get("class")) else None,
-            "identifier": row.get("identifier"),
-            "material": row.get("material"),
-            "material_label": material.name if material else None,
-            "material_id": material.identifier if material else None,
-            "supplier": identifier_of(row.get("supplier"), names),
-            "site": identifier_of(row.get("site"), names),
-        }
-        for key, value in values.items():
-            if entry.get(key) is None:
-                entry[key] = value
-    return list(merged.values())
+_CANDIDATE_FIELDS = ("class", "identifier", "material", "supplier", "site")
+
+
+def _candidates(records: Iterable[dict[str, object]], names: dict[str, ReferenceNode]
+                ) -> list[dict]:
+    """One dict per node (in IRI order), its material, supplier and site named. Several rows
+    for one node (two types, two materials) are merged: each field from the first row that has
+    it, rows in order of class, identifier, material, supplier, site."""
+    rows_of: dict[str, set[tuple]] = {}
+    for record in records:
+        rows_of.setdefault(str(record["node"]), set()).add(
+            tuple(record.get(k) for k in _CANDIDATE_FIELDS))
+    merged = []
+    for node in sorted(rows_of):
+        rows = rows_of[node]
+        entry: dict = {"node": node, "material_types": set()}
+        for cls, identifier, material_iri, supplier, site in (
+                rows if len(rows) == 1 else sorted(rows, key=_row_order)):
+            material = names.get(str(material_iri)) if material_iri else None
+            if material is not None and material.material_type:
+                entry["material_types"].add(material.material_type)
+            values = {
+                "class": cls if kind_of(cls) else None,
+                "identifier": identifier,
+                "material": material_iri,
+                "material_label": material.name if material else None,
+                "material_id": material.identifier if material else None,
+                "supplier": identifier_of(supplier, names),
+                "site": identifier_of(site, names),
+            }
+            for key, value in values.items():
+                if entry.get(key) is None:
+                    entry[key] = value
+        merged.append(entry)
+    return merged
+
+
+def _row_order(row: tuple) -> list:
+    return [key for value in row for key in _none_last(value)]
 
 
 def _matches(node: dict, kind: str | None, material: str | None, supplier: str | None) -> bool:

@@ -46,21 +46,35 @@ def to_ox(term: Identifier) -> ox.NamedNode | ox.Literal | ox.BlankNode:
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_new_str = str.__new__
 
 
 def from_ox(term: object) -> Identifier | None:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
+    """An Oxigraph term as an rdflib term (None stays None).
+
+    Every SPARQL answer passes through here, term by term, so the common cases go first and
+    cheaply: an IRI is made without ``URIRef``'s validity check (a regular expression per IRI;
+    Oxigraph has parsed it as an IRI already), and a literal's datatype IRI is made once.
+    """
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return _new_str(URIRef, term.value)
+    if kind is ox.Literal:
         if term.language:
             return Literal(term.value, lang=term.language)
         datatype = term.datatype.value
-        return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+        return Literal(term.value,
+                       datatype=None if datatype == _XSD_STRING else _datatype(datatype))
+    if term is None:
+        return None
+    if kind is ox.BlankNode:
+        return BNode(term.value)
     raise TypeError(f"unsupported term from Oxigraph: {term!r}")
+
+
+@lru_cache(maxsize=256)
+def _datatype(iri: str) -> URIRef:
+    return URIRef(iri)
 
 
 def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:
