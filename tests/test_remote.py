@@ -171,11 +171,14 @@ def test_read_only_refuses_every_write(tmp_path: Path, capsys: pytest.CaptureFix
     assert open_store(location).count_quads() == 0
 
 
-def test_a_server_without_union_default_graph_is_refused(tmp_path: Path) -> None:
+def test_named_graphs_missing_from_the_default_graph_are_refused(tmp_path: Path) -> None:
+    """Told the server's default graph is the union (so cmckg writes no copy), on a server where
+    it is not: the first query stops with the error rather than answering from nothing."""
     server = OxigraphServer(None, free_port(), union_default_graph=False)
     server.start()
     try:
-        store = open_store(server.query_url)
+        settings = replace(EndpointSettings.resolve(server.query_url), default_graph="union")
+        store = RemoteStore(server.query_url, settings=settings)
         store.apply(ChangeSet(put_graphs={u("g"): graph_of((u("s"), u("p"), u("o")))}))
         with pytest.raises(StoreError, match="not the union of its named graphs"):
             store.query("SELECT * WHERE { ?s ?p ?o }")

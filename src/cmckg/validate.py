@@ -601,9 +601,9 @@ class _Data:
 
     def construct(self, store: Store, sparql: str) -> list[ox.Triple]:
         """Run a CONSTRUCT on ``store``, add its triples here and return them."""
-        native = getattr(store, "native", None)
-        if isinstance(native, ox.Store):
-            found = list(native.query(sparql, use_default_graph_as_union=True))
+        native_query = getattr(store, "native_query", None)
+        if native_query is not None:
+            found = list(native_query(sparql))
         else:
             found = [ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in store.construct(sparql)]
         self.native.extend(ox.Quad(t.subject, t.predicate, t.object) for t in found)

@@ -1,8 +1,10 @@
 """``cmckg serve``: expose the embedded store as a SPARQL 1.1 endpoint on loopback.
 
 It runs Oxigraph's own server (the ``oxigraph`` program from the ``oxigraph`` package) over the
-same store directory, with the union of the named graphs as the default graph, as cmckg's queries
-expect. The store must not be open elsewhere meanwhile: Oxigraph locks its directory.
+same store directory. The store's default graph already holds the union of its record graphs
+(cmckg keeps that copy), which is what cmckg's queries read. The store must not be open elsewhere
+meanwhile: Oxigraph locks its directory. SPARQL clients other than cmckg that write through the
+endpoint must keep that copy too (cmckg.stores.update shows how).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from typing import IO
 
 from ..errors import ConfigError, StoreError
 from ..stores import default_location
+from ..stores.oxigraph import OxigraphStore
 from .console import err
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+IN_USE = ("the store is in use by another process (Oxigraph locks it); close that program "
+          "(a Python session, another 'cmckg serve') and try again")
 
 
 def oxigraph_program() -> str:
@@ -42,14 +47,15 @@ def oxigraph_program() -> str:
 class OxigraphServer:
     """One ``oxigraph serve`` process: start, wait until it answers, stop or kill.
 
-    ``union_default_graph`` (on by default) makes the default graph the union of the named
-    graphs, which cmckg's queries rely on."""
+    ``union_default_graph`` makes Oxigraph's default graph the union of ALL graphs (a bag, the
+    default graph included): off, since cmckg keeps the set union of its record graphs in the
+    default graph itself."""
 
     location: Path | None
     port: int
     bind: str = "127.0.0.1"
     read_only: bool = False
-    union_default_graph: bool = True
+    union_default_graph: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -105,8 +111,7 @@ class OxigraphServer:
         message = next((line for line in lines if line.startswith("Error:")),
                        lines[-1] if lines else "it exited without a message")
         if "lock" in message.lower():
-            return ("the store is in use by another process (Oxigraph locks it); close that "
-                    "program (a Python session, another 'cmckg serve') and try again")
+            return IN_USE
         if "address already in use" in message.lower():
             return f"port {self.port} on {self.bind} is already in use; choose another --port"
         return f"the Oxigraph server could not start: {message.removeprefix('Error:').strip()}"
@@ -170,7 +175,8 @@ def run_serve(args: argparse.Namespace) -> int:
         err.print(f"[yellow]warning:[/yellow] listening on {args.bind}: the endpoint has no "
                   "authentication; anyone who can reach this address can "
                   + ("read" if args.read_only else "read and change") + " the store")
-    server = OxigraphServer(path, args.port, args.bind, args.read_only)
+    server = OxigraphServer(path, args.port, args.bind, args.read_only,
+                            union_default_graph=not _union_copy(path, args.read_only))
     with _StopSignals():
         try:
             server.start()
@@ -189,6 +195,22 @@ def run_serve(args: argparse.Namespace) -> int:
     if code != 0:
         raise StoreError(f"the Oxigraph server stopped with exit code {code}", str(path))
     return 0
+
+
+def _union_copy(path: Path, read_only: bool) -> bool:
+    """Whether the store's default graph holds the union of its record graphs (a store from
+    before cmckg kept that copy gets it now, unless served read-only; then Oxigraph's own
+    union default graph stands in for it)."""
+    try:
+        store = OxigraphStore(path, read_only=read_only)
+    except StoreError as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(IN_USE, str(path)) from None
+        raise
+    try:
+        return store.has_union_copy
+    finally:
+        store.close()
 
 
 def _check_not_written(path: Path) -> None:

@@ -1,4 +1,10 @@
-"""The default backend: an embedded Oxigraph store, on disk or in memory."""
+"""The default backend: an embedded Oxigraph store, on disk or in memory.
+
+Record graphs are named graphs; the store's real default graph holds their set union (the union
+copy, kept by every write: cmckg.stores.update) and queries read it. A store written before the
+union copy existed gets it when first opened for writing; opened read-only, it is queried through
+Oxigraph's union default graph instead (a bag: a fact stated in k graphs matches k times).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from .. import ntriples
 from ..errors import QueryError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import from_ox, inline_values
+from .update import prune_union_copy, scratch_graph, stash_for_pruning
 
 
 class OxigraphStore(Store):
@@ -28,6 +35,19 @@ class OxigraphStore(Store):
                 self._store = ox.Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open the store: {exc}", str(path)) from exc
+        self.has_union_copy = self._has_union_copy()
+
+    def _has_union_copy(self) -> bool:
+        """True when the default graph holds the union of the named graphs; a store written
+        before it did (default graph empty, named graphs not) gets it now unless read-only."""
+        if next(self._store.quads_for_pattern(None, None, None, ox.DefaultGraph()), None):
+            return True
+        if next(self._store.quads_for_pattern(None, None, None, None), None) is None:
+            return True
+        if self.read_only:
+            return False
+        self._store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return True
 
     @property
     def native(self) -> ox.Store:
@@ -40,9 +60,11 @@ class OxigraphStore(Store):
 
         New graphs go through the bulk loader when large (about twice as fast as a
         transaction); everything else — drops, removals, replaced graphs, added quads — is
-        one transaction (``load`` when it only adds, else one SPARQL update). The bulk loader
-        is not transactional: if anything fails, the new graphs it loaded (which did not exist
-        before) are removed again, so the store is as before.
+        one transaction (``load`` when it only adds, else one SPARQL update). Every added
+        triple also goes into the union copy, and the update prunes from it what no named
+        graph holds any more. The bulk loader is not transactional: if anything fails, the
+        new graphs it loaded (which did not exist before) are removed again and the union copy
+        pruned, so the store is as before.
         """
         self.check_writable()
         if changes.is_empty():
@@ -70,12 +92,24 @@ class OxigraphStore(Store):
             else:
                 self._store.load(_nquads(rest, added), format=_NQUADS, lenient=True)
         except BaseException as exc:
-            for graph_iri, _ in fresh:
-                self._store.remove_graph(ox.NamedNode(str(graph_iri)))
+            self._undo_bulk_load(fresh)
             if isinstance(exc, OSError | SyntaxError | ValueError | QueryError):
                 raise StoreError(f"write failed, nothing was changed: {exc}",
                                  self.location) from exc
             raise
+
+    def _undo_bulk_load(self, fresh: GraphLines) -> None:
+        if not fresh:
+            return
+        """Remove the new graphs again, and from the union copy what no other graph holds
+        (one triple at a time: the failure may have been a failed update)."""
+        for graph_iri, _ in fresh:
+            self._store.remove_graph(ox.NamedNode(str(graph_iri)))
+        text = "".join(f"{line} .\n" for _, lines in fresh for line in lines)
+        for triple in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, lenient=True):
+            held = self._store.quads_for_pattern(triple.subject, triple.predicate, triple.object)
+            if all(isinstance(quad.graph_name, ox.DefaultGraph) for quad in held):
+                self._store.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
 
     def query(
         self, sparql: str, bindings: Mapping[str, Identifier] | None = None
@@ -100,11 +134,13 @@ class OxigraphStore(Store):
 
     def _run(self, sparql: str, bindings: Mapping[str, Identifier] | None):
         try:
-            return self._store.query(
-                inline_values(sparql, dict(bindings or {})), use_default_graph_as_union=True
-            )
+            return self.native_query(inline_values(sparql, dict(bindings or {})))
         except SyntaxError as exc:
             raise StoreError(f"SPARQL syntax error: {exc}", self.location) from exc
+
+    def native_query(self, sparql: str):
+        """Oxigraph's own result for ``sparql`` over the union of the record graphs."""
+        return self._store.query(sparql, use_default_graph_as_union=not self.has_union_copy)
 
     def graph_names(self) -> set[URIRef]:
         return {URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)}
@@ -121,20 +157,23 @@ class OxigraphStore(Store):
         ).decode("utf-8")
 
     def quads(self) -> Iterator[Quad]:
-        for quad in self._store:
-            graph = quad.graph_name
-            yield (
-                from_ox(quad.subject),
-                from_ox(quad.predicate),
-                from_ox(quad.object),
-                URIRef(graph.value) if isinstance(graph, ox.NamedNode) else None,
-            )
+        """The quads of the named graphs (not the union copy)."""
+        for quad in self._named_quads():
+            yield (from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object),
+                   URIRef(quad.graph_name.value))
+
+    def _named_quads(self) -> Iterator[ox.Quad]:
+        for graph in self._store.named_graphs():
+            yield from self._store.quads_for_pattern(None, None, None, graph)
 
     def count_quads(self) -> int:
-        return len(self._store)
+        rows = self._store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return int(next(iter(rows))["n"].value)
 
-    def dump_nquads(self) -> bytes:
-        return self._store.dump(format=ox.RdfFormat.N_QUADS)
+    def dump_nquads(self, path: str | Path | None = None) -> bytes | None:
+        """The named graphs as N-Quads: returned, or written to ``path``."""
+        return ox.serialize(self._named_quads(), None if path is None else str(path),
+                            format=ox.RdfFormat.N_QUADS)
 
     def close(self) -> None:
         if not self.read_only and hasattr(self, "_store"):
@@ -159,8 +198,10 @@ def _grouped(quads: list[Quad]) -> GraphLines:
 
 
 def _nquads(*groups: GraphLines) -> bytes:
-    return "".join(ntriples.nquads(g, lines) for group in groups for g, lines in group
-                   ).encode("utf-8")
+    """The groups' quads as N-Quads, each triple also in the default graph (the union copy)."""
+    named = "".join(ntriples.nquads(g, lines) for group in groups for g, lines in group)
+    copy = "".join(f"{line} .\n" for group in groups for _, lines in group for line in lines)
+    return (named + copy).encode("utf-8")
 
 
 def _chunks(graphs: GraphLines) -> Iterator[bytes]:
@@ -180,9 +221,14 @@ def _update_text(drop: list[URIRef], removed: GraphLines, graphs: GraphLines,
     """A change set as ONE SPARQL update (one transaction): DROP SILENT GRAPH for dropped
     graphs; one DELETE … WHERE over all put graphs (emptied, not dropped: in one transaction
     each DROP costs milliseconds however small its graph — 1,005 DROPs took 6 s of CPU, this
-    0.1 s); DELETE DATA; INSERT DATA (N-Triples lines are SPARQL data). A put graph with no
-    triples is dropped, so it does not stay behind as an empty name."""
-    parts = [f"DROP SILENT GRAPH {ntriples.iri(g)}" for g in drop]
+    0.1 s); DELETE DATA; INSERT DATA (N-Triples lines are SPARQL data) into the named graphs
+    and the union copy. What the dropped, emptied and removed triples were is stashed first
+    and pruned from the union copy last. A put graph with no triples is dropped, so it does
+    not stay behind as an empty name."""
+    scratch = scratch_graph()
+    stash = stash_for_pruning(scratch, [ntriples.iri(g) for g in [*drop, *(g for g, _ in graphs)]],
+                              [f"{line} ." for _, lines in removed for line in lines])
+    parts = stash + [f"DROP SILENT GRAPH {ntriples.iri(g)}" for g in drop]
     parts += [f"DROP SILENT GRAPH {ntriples.iri(g)}" for g, lines in graphs if not lines]
     if any(lines for _, lines in graphs):
         values = " ".join(ntriples.iri(g) for g, lines in graphs if lines)
@@ -191,7 +237,10 @@ def _update_text(drop: list[URIRef], removed: GraphLines, graphs: GraphLines,
     if removed:
         parts.append(f"DELETE DATA {{ {_data_block(removed)} }}")
     if any(lines for _, lines in [*graphs, *added]):
-        parts.append(f"INSERT DATA {{ {_data_block(graphs, added)} }}")
+        copy = _LINE_END.join(sorted({line for _, lines in [*graphs, *added] for line in lines}))
+        parts.append(f"INSERT DATA {{ {_data_block(graphs, added)}\n{copy} . }}")
+    if stash:
+        parts += prune_union_copy(scratch)
     return " ;\n".join(parts)
 
 

@@ -76,9 +76,17 @@ _WRAPPER_STATUS = {
 }
 
 
+DEFAULT_GRAPH_MODES = ("copy", "union")
+
+
 @dataclass(frozen=True)
 class EndpointSettings:
-    """Where and how to reach one SPARQL server. Credentials never show in ``repr``."""
+    """Where and how to reach one SPARQL server. Credentials never show in ``repr``.
+
+    ``default_graph``: ``copy`` (cmckg keeps the set union of the named graphs in the server's
+    default graph, as in the embedded store) or ``union`` (the server's default graph already is
+    the union of the named graphs, e.g. Fuseki's ``unionDefaultGraph``; cmckg writes named
+    graphs only)."""
 
     query: str
     update: str
@@ -90,6 +98,7 @@ class EndpointSettings:
     update_timeout: float = 600.0
     retries: int = 2
     backoff: float = 0.25
+    default_graph: str = "copy"
 
     @classmethod
     def resolve(
@@ -136,6 +145,9 @@ class EndpointSettings:
                     raise ConfigError("must be positive", origin, field=key)
             elif not isinstance(value, str):
                 raise ConfigError("must be a string", origin, field=key)
+            elif key == "default_graph" and value not in DEFAULT_GRAPH_MODES:
+                raise ConfigError(f"{value!r} is not one of {', '.join(DEFAULT_GRAPH_MODES)}",
+                                  origin, field=key)
             changes[key] = value
         return replace(self, **changes)
 
@@ -238,7 +250,7 @@ class RemoteStore(Store):
         self.check_writable()
         if changes.is_empty():
             return
-        text = update_text(changes)
+        text = update_text(changes, union_copy=self.settings.default_graph == "copy")
         self._call(self.settings.update, lambda: self._sparql(text, update=True).query(),
                    writing=True)
 
@@ -318,8 +330,9 @@ class RemoteStore(Store):
             s, p, o = (to_sparql(term) for term in sample.rows[0])  # type: ignore[arg-type]
             if not self._select(f"ASK {{ {s} {p} {o} }}").boolean:
                 raise StoreError(
-                    "the server's default graph is not the union of its named graphs; enable "
-                    "that option (e.g. oxigraph serve --union-default-graph; see the README, "
+                    "the server's default graph is not the union of its named graphs (were "
+                    "they written by another tool?); set default_graph: union and enable that "
+                    "option on the server (e.g. Fuseki unionDefaultGraph; see the README, "
                     "'Running on a SPARQL server')",
                     self.location,
                 )
