@@ -17,9 +17,9 @@ files; then each phase (``phases.py``) runs in its own process, so its peak memo
 - peak memory per phase.
 
 ``--remote`` runs ingest, lineage, analyses and validation again against an Oxigraph server
-started here (``oxigraph serve --union-default-graph``). A phase that runs past its timeout or
-above ``--memory-limit`` GiB resident is stopped; what it measured until then is kept and the
-rest shows as stopped.
+started here (plain ``oxigraph serve``: cmckg keeps the union copy in its default graph). A
+phase that runs past its timeout or above ``--memory-limit`` GiB resident is stopped; what it
+measured until then is kept and the rest shows as stopped.
 """
 
 from __future__ import annotations
