@@ -34,6 +34,14 @@ class CachedNamespace(Namespace):
             term = _TERM_CACHE[key] = URIRef(key[0] + name)
         return term
 
+    def __getitem__(self, name: str) -> URIRef:
+        """``NS[name]``, cached like ``NS.name`` (mappers name classes per row)."""
+        key = (str(self), name)
+        term = _TERM_CACHE.get(key)
+        if term is None:
+            term = _TERM_CACHE[key] = super().__getitem__(name)
+        return term
+
 
 CMC = CachedNamespace("https://w3id.org/cmckg/ontology#")
 CMCT = CachedNamespace("https://w3id.org/cmckg/terms#")
@@ -100,14 +108,33 @@ class IriMinter:
             object.__setattr__(self, "base", self.base + "/")
 
     def mint(self, kind: str, issuer: str, *local_id: object) -> URIRef:
-        if not local_id or any(str(part).strip() == "" for part in local_id):
+        """The IRI; the same object again for the same text parts (mappers mint the same lot
+        or material on many rows, and an identical term is a cheap set and dict key)."""
+        key = (self.base, kind, issuer, local_id)
+        try:
+            iri = _MINTED.get(key)
+        except TypeError:  # an unhashable part: minted from its text, not kept
+            iri = None
+        if iri is not None:
+            return iri
+        texts = [str(part).strip() for part in local_id]
+        if not texts or "" in texts:
             raise ValueError(f"cannot mint a {kind} IRI without a local id")
-        parts = [kind, issuer, *(str(part).strip() for part in local_id)]
-        return URIRef(self.base + "/".join(map(_segment, parts)))
+        iri = URIRef(self.base + "/".join(map(_segment, [kind, issuer, *texts])))
+        # only text parts are kept: 1, 1.0 and True are equal keys but mint different IRIs
+        if type(kind) is str and type(issuer) is str and all(type(p) is str for p in local_id):
+            if len(_MINTED) >= _MINTED_LIMIT:
+                _MINTED.clear()
+            _MINTED[key] = iri
+        return iri
 
     @property
     def metadata_graph(self) -> URIRef:
         return URIRef(self.base + "graph/meta")
+
+
+_MINTED: dict[tuple[str, str, str, tuple[object, ...]], URIRef] = {}
+_MINTED_LIMIT = 1 << 16  # then start again: a bounded cache, not an index
 
 
 @lru_cache(maxsize=1 << 16)

@@ -83,7 +83,7 @@ from ..resources import resource_dir
 from ..units import resolve_unit
 from ..vocab import CMC, QUDT
 from . import register
-from .base import MapContext, RecordGraph
+from .base import MapContext, RecordGraph, text_literal, typed_literal
 
 ASM_LOCAL = "https://w3id.org/cmckg/terms/asm-local#"
 """Namespace of local terms for ASM keys with no AFO IRI and for custom-information keys."""
@@ -361,7 +361,7 @@ class _FileMapping:
             raise MappingError(
                 f"unparseable date-time '{text}'", self.source, ptr, field_name
             ) from exc
-        return Literal(text, datatype=XSD.dateTime)
+        return typed_literal(text, XSD.dateTime)
 
     def equipment(self, doc: dict[str, Any], ptr: str) -> URIRef:
         ident = next(
@@ -377,13 +377,13 @@ class _FileMapping:
         maker = _text(doc.get("product manufacturer"))
         if ident:
             iri = self.minter.mint("equipment", "asm", model or maker or "unknown model", ident)
-            self.add((iri, CMC.identifier, Literal(ident)))
+            self.add((iri, CMC.identifier, text_literal(ident)))
         else:
             iri = self.minter.mint("equipment", "asm", self.scope_id, ptr)
         self.add((iri, RDF.type, CMC.Equipment))
         label = " ".join(part for part in (maker, model) if part)
         if label:
-            self.add((iri, RDFS.label, Literal(label)))
+            self.add((iri, RDFS.label, text_literal(label)))
         self.record.locate(iri, ptr)
         return iri
 
@@ -391,18 +391,18 @@ class _FileMapping:
         ident = _text(doc.get("sample identifier"))
         if ident:
             iri = self.minter.mint("sample", "asm", self.scope_id, ident)
-            self.add((iri, CMC.identifier, Literal(ident)))
+            self.add((iri, CMC.identifier, text_literal(ident)))
         else:
             iri = self.minter.mint("sample", "asm", self.scope_id, ptr)
         self.add((iri, RDF.type, CMC.Sample))
         if name := _text(doc.get("written name")):
-            self.add((iri, RDFS.label, Literal(name)))
+            self.add((iri, RDFS.label, text_literal(name)))
         if description := _text(doc.get("description")):
-            self.add((iri, RDFS.comment, Literal(description)))
+            self.add((iri, RDFS.comment, text_literal(description)))
         if batch := _text(doc.get("batch identifier")):
             lot = self.minter.mint("lot", self.lot_issuer, batch)
             self.add((lot, RDF.type, CMC.MaterialLot))
-            self.add((lot, CMC.identifier, Literal(batch)))
+            self.add((lot, CMC.identifier, text_literal(batch)))
             self.add((iri, CMC.sampleOf, lot))
             self.record.locate(lot, f"{ptr}/batch identifier")
         self.record.locate(iri, ptr)
@@ -419,14 +419,14 @@ class _FileMapping:
         if iri is None:
             iri = local_term(key)
             self.add((iri, RDF.type, SKOS.Concept))
-            self.add((iri, SKOS.prefLabel, Literal(key)))
+            self.add((iri, SKOS.prefLabel, text_literal(key)))
             self.add((iri, SKOS.inScheme, ASM_LOCAL_SCHEME))
         return iri
 
     def observed(self, iri: URIRef, prop: URIRef, scope: _Scope, ptr: str) -> None:
         """Triples a measurement and a data cube share: property, context, location."""
         self.add((iri, CMC.measuredProperty, prop))
-        self.add((iri, CMC.method, Literal(scope.method)))
+        self.add((iri, CMC.method, text_literal(scope.method)))
         if scope.device is not None:
             self.add((iri, CMC.device, scope.device))
         if scope.time is not None:
@@ -452,13 +452,13 @@ class _FileMapping:
         self.add((iri, QUDT.unit, unit))
         self.observed(iri, self.property_of(key, scope), scope, ptr)
         if scope.analyte:
-            self.add((iri, CMC.analyte, Literal(scope.analyte)))
+            self.add((iri, CMC.analyte, text_literal(scope.analyte)))
         if scope.peak_id:
-            self.add((iri, CMC.peakIdentifier, Literal(scope.peak_id)))
+            self.add((iri, CMC.peakIdentifier, text_literal(scope.peak_id)))
         if scope.peak_name:
-            self.add((iri, CMC.peakName, Literal(scope.peak_name)))
+            self.add((iri, CMC.peakName, text_literal(scope.peak_name)))
         if scope.calc_name:
-            self.add((iri, RDFS.label, Literal(scope.calc_name)))
+            self.add((iri, RDFS.label, text_literal(scope.calc_name)))
         meas = _Meas(iri, ptr, key, scope.sample, scope.time, scope.calc_doc)
         self.measurements.append(meas)
         for ref in scope.refs:
@@ -470,7 +470,7 @@ class _FileMapping:
         self.observed(iri, self.property_of(key, scope), scope, ptr)
         self.cubes.append(_Meas(iri, ptr, key, scope.sample, scope.time, None))
         if label := _text(node.get("label")):
-            self.add((iri, RDFS.label, Literal(label)))
+            self.add((iri, RDFS.label, text_literal(label)))
         structure = node.get("cube-structure") or {}
         data = node.get("data") or {}
         points = 0
@@ -492,7 +492,7 @@ class _FileMapping:
         self.add((iri, RDF.type, CMC.CubeComponent))
         component = component if isinstance(component, dict) else {}
         if concept := _text(component.get("concept")):
-            self.add((iri, RDFS.label, Literal(concept)))
+            self.add((iri, RDFS.label, text_literal(concept)))
             self.add((iri, CMC.measuredProperty, self.property_of(concept, scope)))
         if (symbol := _text(component.get("unit"))) is not None:
             unit = resolve_unit(symbol, source=self.source, location=ptr, field="unit")

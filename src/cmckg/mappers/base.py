@@ -122,6 +122,29 @@ def _location_literal(location: str) -> Literal:
     return Literal(location)
 
 
+@lru_cache(maxsize=1 << 16, typed=True)
+def text_literal(text: str) -> Literal:
+    """``Literal(text)``, made once per distinct text: rows repeat identifiers, labels and
+    methods, and rdflib's constructor costs more than the rest of a triple."""
+    return Literal(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def typed_literal(text: str, datatype: URIRef) -> Literal:
+    """``Literal(text, datatype=datatype)``, made once per distinct pair (dates repeat)."""
+    return Literal(text, datatype=datatype)
+
+
+def number_literal(value: float) -> Literal:
+    """``Literal(value)`` of a float (an ``xsd:double``), made once per distinct value."""
+    return _double(value) if value else Literal(value)  # 0.0 == -0.0: those are not kept
+
+
+@lru_cache(maxsize=1 << 16, typed=True)  # typed: 1, 1.0 and True are different literals
+def _double(value: float) -> Literal:
+    return Literal(value)
+
+
 @dataclass
 class RecordGraph:
     """One source record as RDF: its graph IRI, its triples, and where each subject came from."""

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +28,7 @@ from ..errors import CmckgError, ConfigError, MappingError
 from ..units import resolve_unit
 from ..vocab import CMC, CMCT, QUDT, IriMinter, TermIndex, normalise_label, term_index
 from . import register
-from .base import MapContext, RecordGraph
+from .base import MapContext, RecordGraph, number_literal, text_literal, typed_literal
 
 MAPPING_FORMAT_VERSION = 1
 
@@ -89,6 +89,8 @@ _MEASUREMENT, _ON_ENTITY, _MEASURED_PROPERTY, _LOCAL_TERM = (
     CMC.Measurement, CMC.onEntity, CMC.measuredProperty, CMC.localTerm)
 _TEXT_VALUE, _NUMERIC_VALUE, _UNIT, _STAGE = (
     CMC.textValue, QUDT.numericValue, QUDT.unit, CMC.stage)
+_TYPE, _IDENTIFIER, _LABEL, _USED, _GENERATED_BY, _DERIVED_FROM = (
+    RDF.type, CMC.identifier, RDFS.label, PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom)
 # a measured property named ambiguously ("pH") is read in the scheme that fits its entity
 _PREFERRED_SCHEME = {"lot": CMCT.QualityAttributes, "sample": CMCT.QualityAttributes,
                      "product": CMCT.QualityAttributes, "run": CMCT.ProcessParameters}
@@ -961,13 +963,13 @@ class _RowMapper:
         cls = self.choose_type(spec.type, row, where, f"{spec.path}.type") if spec.type else None
         if cls is not None:
             self.check_type(inst, cls, number, spec)
-            record.graph.triples.add((s, RDF.type, CMC[cls]))
+            record.graph.triples.add((s, _TYPE, CMC[cls]))
         identifier = spec.identifier.render(row) if spec.identifier else inst.parts[-1]
         if identifier is not None:
             self.names.setdefault(s, identifier)
-            self.set(record, s, CMC.identifier, Literal(identifier), number, spec.path)
+            self.set(record, s, _IDENTIFIER, text_literal(identifier), number, spec.path)
         if spec.label is not None and (label := spec.label.render(row)) is not None:
-            self.set(record, s, RDFS.label, Literal(label), number, spec.path + ".label")
+            self.set(record, s, _LABEL, text_literal(label), number, spec.path + ".label")
         for key, link in spec.links.items():
             target = self.link(link, record, named, row, number)
             if target is not None:
@@ -988,14 +990,14 @@ class _RowMapper:
         for key, column in spec.numbers.items():
             if row[column] is not None:
                 number_value = self.parse_number(row[column], where, column)
-                self.set(record, s, _FIELDS[key][1], Literal(number_value), number, column)
+                self.set(record, s, _FIELDS[key][1], number_literal(number_value), number, column)
         for key, unit_field in spec.units.items():
             unit = self.unit(unit_field, row, where)
             if unit is not None:
                 self.set(record, s, _FIELDS[key][1], unit, number, unit_field.template.text)
         for key, template in spec.texts.items():
             if (text := template.render(row)) is not None:
-                self.set(record, s, _FIELDS[key][1], Literal(text), number, template.text)
+                self.set(record, s, _FIELDS[key][1], text_literal(text), number, template.text)
         if spec.lot_class is not None:
             lot_class = self.choose_type(spec.lot_class, row, where, f"{spec.path}.lot_class")
             if lot_class is not None:
@@ -1032,16 +1034,16 @@ class _RowMapper:
                 for lot, quantity in zip(lots, quantities, strict=True):
                     if key == "used":
                         used.append(lot)
-                        record.graph.triples.add((run.iri, PROV.used, lot.iri))
+                        record.graph.triples.add((run.iri, _USED, lot.iri))
                         if quantity is not None:
                             self.usage(run, lot, quantity, lot_link, record, row, number)
                     else:
                         produced.append(lot)
                         record.graph.locate(lot.iri, where)
-                        record.graph.triples.add((lot.iri, PROV.wasGeneratedBy, run.iri))
+                        record.graph.triples.add((lot.iri, _GENERATED_BY, run.iri))
         for out in produced:
             for into in used:
-                record.graph.triples.add((out.iri, PROV.wasDerivedFrom, into.iri))
+                record.graph.triples.add((out.iri, _DERIVED_FROM, into.iri))
 
     def lots(self, lot_link: LotLink, record: _Record, named: dict[str, _Instance | None],
              row: dict[str, Any], number: int) -> list[_Instance]:
@@ -1081,14 +1083,15 @@ class _RowMapper:
         usage = self.minter.mint("run", self.m.issuer, *run.parts, "usage", position)
         g = record.graph
         g.locate(usage, where)
-        g.triples.add((usage, RDF.type, CMC.Usage))
+        g.triples.add((usage, _TYPE, CMC.Usage))
         g.triples.add((usage, CMC.ofRun, run.iri))
         g.triples.add((usage, CMC.usedLot, lot.iri))
         assert lot_link.unit is not None and lot_link.quantity is not None
-        self.set(record, usage, QUDT.numericValue, Literal(quantity), number, lot_link.quantity)
+        self.set(record, usage, _NUMERIC_VALUE, number_literal(quantity), number,
+                 lot_link.quantity)
         unit = self.unit(lot_link.unit, row, where)
         if unit is not None:
-            self.set(record, usage, QUDT.unit, unit, number, lot_link.quantity)
+            self.set(record, usage, _UNIT, unit, number, lot_link.quantity)
 
     def measure(self, inst: _Instance, record: _Record, spec: MeasurementSpec,
                 named: dict[str, _Instance | None], row: dict[str, Any], number: int) -> None:
@@ -1105,17 +1108,17 @@ class _RowMapper:
         g = record.graph
         g.locate(m, where)
         add = g.triples.add
-        add((m, RDF.type, _MEASUREMENT))
+        add((m, _TYPE, _MEASUREMENT))
         add((m, _ON_ENTITY, inst.iri))
         add((m, _MEASURED_PROPERTY, concept))
         alias = spec.alias or alias
         if alias is not None:
             add((m, _LOCAL_TERM, self.alias(alias, concept, "row=1" if spec.alias else where)))
         if spec.text:
-            self.set(record, m, _TEXT_VALUE, Literal(_cell_text(cell)), number, spec.value)
+            self.set(record, m, _TEXT_VALUE, text_literal(_cell_text(cell)), number, spec.value)
         else:
             value = self.parse_number(cell, where, spec.value, spec.pattern)
-            self.set(record, m, _NUMERIC_VALUE, Literal(value), number, spec.value)
+            self.set(record, m, _NUMERIC_VALUE, number_literal(value), number, spec.value)
             assert spec.unit is not None
             unit = self.unit(spec.unit, row, where)
             if unit is None:
@@ -1129,7 +1132,7 @@ class _RowMapper:
         if spec.stage is not None and (stage := self.term(spec.stage, row, where)) is not None:
             self.set(record, m, _STAGE, stage, number, spec.stage.template.text)
         if spec.method is not None and (method := spec.method.render(row)) is not None:
-            self.set(record, m, CMC.method, Literal(method), number, spec.method.text)
+            self.set(record, m, CMC.method, text_literal(method), number, spec.method.text)
         if spec.time is not None and (time := self.parse_date(spec.time, row, where)) is not None:
             self.set(record, m, CMC.resultTime, time, number, spec.time.column)
         if spec.device is not None:
@@ -1264,10 +1267,10 @@ class _RowMapper:
             return None
         if isinstance(cell, datetime):
             if cell.time() == datetime.min.time():
-                return Literal(cell.date().isoformat(), datatype=XSD.date)
-            return Literal(cell.isoformat(), datatype=XSD.dateTime)
+                return typed_literal(cell.date().isoformat(), XSD.date)
+            return typed_literal(cell.isoformat(), XSD.dateTime)
         if isinstance(cell, date):
-            return Literal(cell.isoformat(), datatype=XSD.date)
+            return typed_literal(cell.isoformat(), XSD.date)
         text = _cell_text(cell).strip()
         try:
             if date_field.format is None:
@@ -1307,7 +1310,7 @@ class _RowMapper:
             iri = self.minter.mint("term", self.m.issuer, name)
             record.locate(iri, where)
             add = record.triples.add
-            add((iri, RDF.type, CMC.LocalTerm))
+            add((iri, _TYPE, CMC.LocalTerm))
             add((iri, CMC.localName, Literal(name)))
             add((iri, CMC.issuer, Literal(self.m.issuer)))
             add((iri, CMC.aliasOf, concept))
@@ -1326,7 +1329,10 @@ def _show(term: Identifier) -> str:
     return text.rsplit("#", 1)[-1] if "#" in text else f"<{text}>"
 
 
+@lru_cache(maxsize=1 << 14)
 def _iso_date(text: str) -> Literal:
+    """An ISO 8601 date, month, year or date-time as its XSD literal (dates repeat: made once
+    per distinct text); ValueError if it is none of them."""
     if re.fullmatch(r"\d{4}", text):
         return Literal(text, datatype=XSD.gYear)
     if re.fullmatch(r"\d{4}-\d{2}", text):
