@@ -97,7 +97,7 @@ def _lineage_table(nodes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
-    wanted = ["attribute", "unit", "n_ref", "mean_ref", "sd_ref", "n_test", "mean_test",
+    wanted = ["attribute", "kind", "unit", "n_ref", "mean_ref", "sd_ref", "n_test", "mean_test",
               "inside", "ci_low", "ci_high", "margin", "verdict"]
     frame = table[[c for c in wanted if c in table.columns]]
     return frame.dropna(axis="columns", how="all")
