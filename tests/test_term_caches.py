@@ -76,3 +76,9 @@ def test_namespace_items_are_made_once():
     assert CMC["DrugSubstanceBatch"] == URIRef(
         "https://w3id.org/cmckg/ontology#DrugSubstanceBatch")
     assert CMC["DrugSubstanceBatch"] is CMC.DrugSubstanceBatch
+
+
+def test_the_metadata_graph_is_one_object_per_minter():
+    minter = IriMinter(BASE)
+    assert minter.metadata_graph == URIRef(BASE + "graph/meta")
+    assert minter.metadata_graph is minter.metadata_graph

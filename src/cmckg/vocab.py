@@ -8,7 +8,7 @@ import os
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -128,8 +128,9 @@ class IriMinter:
             _MINTED[key] = iri
         return iri
 
-    @property
+    @cached_property
     def metadata_graph(self) -> URIRef:
+        """The graph of record metadata (one object: ingest names it in every metadata quad)."""
         return URIRef(self.base + "graph/meta")
 
 
