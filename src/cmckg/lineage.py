@@ -172,6 +172,8 @@ def _records(result: QueryResult) -> list[dict[str, object]]:
 
 def _plain(term: Identifier | None) -> object:
     """An IRI's text, a literal's Python value (its text if it has none), or None."""
+    if type(term) is URIRef:  # most terms; an isinstance check on rdflib's ABCs costs more
+        return str(term)
     if term is None:
         return None
     value = term.toPython()
