@@ -737,12 +737,14 @@ def _outbound(store: Store, nodes: Iterable[URIRef], data: _Data) -> list[ox.Tri
 
 
 def _inbound(store: Store, nodes: Iterable[URIRef], data: _Data) -> list[ox.Triple]:
+    """The ``_INBOUND`` links into ``nodes``. One VALUES block of (predicate, node) pairs:
+    with two separate blocks Oxigraph matched ``?s ?p ?n`` against the whole store first
+    (0.9 s for 67 nodes at 4.5 M quads; 3 ms as pairs)."""
     found: list[ox.Triple] = []
     for batch in _batches(sorted(nodes)):
+        pairs = " ".join(f"({to_sparql(p)} {to_sparql(n)})" for n in batch for p in _INBOUND)
         found += data.construct(
-            store,
-            f"CONSTRUCT {{ ?s ?p ?n }} WHERE {{ {_values('n', batch)} {_values('p', _INBOUND)} "
-            "?s ?p ?n }",
+            store, f"CONSTRUCT {{ ?s ?p ?n }} WHERE {{ VALUES (?p ?n) {{ {pairs} }} ?s ?p ?n }}"
         )
     return found
 
