@@ -120,7 +120,7 @@ class OxigraphStore(Store):
         if not isinstance(result, ox.QuerySolutions):
             raise StoreError("expected a SELECT or ASK query", self.location)
         columns = [v.value for v in result.variables]
-        rows = [tuple(from_ox(solution[c]) for c in columns) for solution in result]
+        rows = [tuple(map(from_ox, solution)) for solution in result]  # values in column order
         return QueryResult(columns, rows)
 
     def construct(
