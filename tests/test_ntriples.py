@@ -160,8 +160,11 @@ def test_a_failed_bulk_load_leaves_the_store_as_before(tmp_path, fail_on, writes
     big.add((S, P, Literal("kept")))  # also in the old graph: must survive the undo
     store._store = _FailingStore(store.native, fail_on, writes_first)
     with pytest.raises(StoreError, match="simulated"):
+        # the new graph and its metadata are bulk-loaded; the quad about the old graph is
+        # written in the transaction after it
         store.apply(ChangeSet(put_graphs={G: big},
-                              add=[(G, URIRef(EX + "source"), Literal("big.csv"), META)]))
+                              add=[(G, URIRef(EX + "source"), Literal("big.csv"), META),
+                                   (old, URIRef(EX + "seen"), Literal("again"), META)]))
     store._store = store._store.real
     assert _snapshot(store) == before
     store.close()

@@ -18,7 +18,7 @@ from rdflib.term import Identifier
 from .. import ntriples
 from ..errors import QueryError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
-from .terms import from_ox, inline_values
+from .terms import from_ox, inline_values, to_ox
 from .update import prune_union_copy, scratch_graph, stash_for_pruning
 
 
@@ -59,54 +59,66 @@ class OxigraphStore(Store):
         language tag).
 
         New graphs go through the bulk loader when large (about twice as fast as a
-        transaction); everything else — drops, removals, replaced graphs, added quads — is
-        one transaction (``load`` when it only adds, else one SPARQL update). Every added
+        transaction), with the added quads about them (their metadata); everything else —
+        drops, removals, replaced graphs, other added quads — is one transaction (``load``
+        when it only adds, else one SPARQL update). Every added
         triple also goes into the union copy, and the update prunes from it what no named
         graph holds any more. The bulk loader is not transactional: if anything fails, the
-        new graphs it loaded (which did not exist before) are removed again and the union copy
-        pruned, so the store is as before.
+        new graphs and quads it loaded (none existed before) are removed again and the union
+        copy pruned, so the store is as before.
         """
         self.check_writable()
         if changes.is_empty():
             return
         try:
             graphs = [(g, ntriples.lines_of(t)) for g, t in changes.put_graphs.items()]
-            added = _grouped(changes.add)
             removed = _grouped(changes.remove)
+            touched = set(changes.drop_graphs) | {g for g, _ in removed}
+            fresh: GraphLines = []  # graphs that do not exist yet: the bulk loader's, when large
+            rest: GraphLines = []
+            for g, lines in graphs:
+                new = g not in touched and not self._store.contains_named_graph(
+                    ox.NamedNode(str(g)))
+                (fresh if new else rest).append((g, lines))
+            in_place = bool(changes.drop_graphs or removed or rest)  # else adding only
+            if sum(len(lines) for _, lines in fresh) < BULK_THRESHOLD:
+                fresh, rest = [], graphs
+            about_fresh = self._new_quads_about({g for g, _ in fresh}, changes.add)
+            bulk_added = _grouped(about_fresh)
+            bulk_set = set(about_fresh)
+            added = _grouped([q for q in changes.add if q not in bulk_set])
         except ValueError as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
-        touched = set(changes.drop_graphs) | {g for g, _ in removed}
-        fresh: GraphLines = []  # graphs that do not exist yet: the bulk loader's, when large
-        rest: GraphLines = []
-        for g, lines in graphs:
-            new = g not in touched and not self._store.contains_named_graph(ox.NamedNode(str(g)))
-            (fresh if new else rest).append((g, lines))
-        in_place = bool(changes.drop_graphs or removed or rest)  # else adding only
-        if sum(len(lines) for _, lines in fresh) < BULK_THRESHOLD:
-            fresh, rest = [], graphs
         try:
-            for chunk in _chunks(fresh):
+            for chunk in _chunks(fresh + bulk_added):
                 self._store.bulk_load(chunk, format=_NQUADS, lenient=True)
             if in_place:
                 self._store.update(_update_text(changes.drop_graphs, removed, rest, added))
-            else:
+            elif rest or added:
                 self._store.load(_nquads(rest, added), format=_NQUADS, lenient=True)
         except BaseException as exc:
-            self._undo_bulk_load(fresh)
+            self._undo_bulk_load(fresh, bulk_added)
             if isinstance(exc, OSError | SyntaxError | ValueError | QueryError):
                 raise StoreError(f"write failed, nothing was changed: {exc}",
                                  self.location) from exc
             raise
 
-    def _undo_bulk_load(self, fresh: GraphLines) -> None:
-        if not fresh:
-            return
-        """Remove the new graphs again, and from the union copy what no other graph holds
-        (one triple at a time: the failure may have been a failed update)."""
+    def _new_quads_about(self, graphs: set[URIRef], quads: list[Quad]) -> list[Quad]:
+        """The quads (metadata) whose subject is one of the new ``graphs`` and that the store
+        does not hold yet: safe to bulk-load, since undoing them cannot remove an older fact."""
+        return [q for q in quads if q[0] in graphs
+                and next(self._store.quads_for_pattern(*(to_ox(t) for t in q)), None) is None]
+
+    def _undo_bulk_load(self, fresh: GraphLines, bulk_added: GraphLines) -> None:
+        """Remove the new graphs and quads again, and from the union copy what no other graph
+        holds (one triple at a time: the failure may have been a failed update)."""
         for graph_iri, _ in fresh:
             self._store.remove_graph(ox.NamedNode(str(graph_iri)))
-        text = "".join(f"{line} .\n" for _, lines in fresh for line in lines)
-        for triple in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, lenient=True):
+        for graph_iri, lines in bulk_added:
+            graph = ox.NamedNode(str(graph_iri))
+            for triple in _parsed(lines):
+                self._store.remove(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
+        for triple in _parsed([line for _, lines in fresh + bulk_added for line in lines]):
             held = self._store.quads_for_pattern(triple.subject, triple.predicate, triple.object)
             if all(isinstance(quad.graph_name, ox.DefaultGraph) for quad in held):
                 self._store.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
@@ -195,6 +207,11 @@ def _grouped(quads: list[Quad]) -> GraphLines:
     for s, p, o, g in quads:
         by_graph.setdefault(g, []).append((s, p, o))
     return [(g, ntriples.triple_lines(triples)) for g, triples in by_graph.items()]
+
+
+def _parsed(lines: list[str]) -> Iterator[ox.Triple]:
+    text = "".join(f"{line} .\n" for line in lines).encode("utf-8")
+    return ox.parse(text, format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
 
 def _nquads(*groups: GraphLines) -> bytes:
