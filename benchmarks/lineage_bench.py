@@ -41,6 +41,7 @@ from rdflib import URIRef
 
 from cmckg import KnowledgeGraph, queries
 from cmckg.stores.memory import MemoryStore
+from cmckg.stores.oxigraph import OxigraphStore
 
 BASE = "https://w3id.org/cmckg/id/"
 CMC = "https://w3id.org/cmckg/ontology#"
@@ -246,6 +247,7 @@ def run_size(target: int, args: argparse.Namespace, workdir: Path) -> list[tuple
         native.bulk_load(handle, format=ox.RdfFormat.N_QUADS)
     triples = len(native)
     del native
+    OxigraphStore(store_dir).close()  # adds the union copy cmckg's own writes keep
     loaded = time.perf_counter() - start
     print(f"# {target:,} target: {batches:,} batches, {triples:,} quads; generated in "
           f"{generated:.1f} s, Oxigraph bulk load {loaded:.1f} s", file=sys.stderr, flush=True)
