@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,37 +45,27 @@ class Store(ABC):
 
     location: str
     read_only: bool = False
-    #: Writes made through ``apply`` so far (every backend's ``apply`` counts, see
-    #: ``__init_subclass__``): what is derived from the store can be kept until it changes.
+    #: Writes attempted through ``apply`` so far: what is derived from the store can be kept
+    #: until it changes.
     revision: int = 0
+    #: Whether every write to the data goes through this object, so ``revision`` tells when it
+    #: changed: true for embedded stores, false for a SPARQL server others may write to.
+    sole_writer: bool = True
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        """Make a backend's own ``apply`` bump ``revision`` (also when it fails: it may have
-        written something before failing, so nothing derived earlier is trusted)."""
-        super().__init_subclass__(**kwargs)
-        apply = cls.__dict__.get("apply")
-        if apply is None or getattr(apply, "__isabstractmethod__", False):
+    def apply(self, changes: ChangeSet) -> None:
+        """Apply a change set atomically: all of it or, on failure, none of it. Counts in
+        ``revision`` even when it fails (a backend may have written before failing)."""
+        self.check_writable()
+        if changes.is_empty():
             return
-
-        @functools.wraps(apply)
-        def counted(self: Store, changes: ChangeSet) -> None:
-            try:
-                apply(self, changes)
-            finally:
-                self.revision += 1
-
-        cls.apply = counted  # type: ignore[method-assign]
-
-    @property
-    def sole_writer(self) -> bool:
-        """Whether every write to the data goes through this object, so ``revision`` tells
-        when it changed: true for embedded stores (one writer), false for a SPARQL server
-        (an ``http(s)://`` location, as ``open_store`` picks it), which others may write to."""
-        return not self.location.startswith(("http://", "https://"))
+        try:
+            self._apply(changes)
+        finally:
+            self.revision += 1
 
     @abstractmethod
-    def apply(self, changes: ChangeSet) -> None:
-        """Apply a change set atomically: all of it or, on failure, none of it."""
+    def _apply(self, changes: ChangeSet) -> None:
+        """Write a non-empty change set to a writable store, all or nothing."""
 
     @abstractmethod
     def query(

@@ -20,10 +20,9 @@ class MemoryStore(Store):
         self.location = "memory:"
         self.dataset = Dataset(default_union=True)
 
-    def apply(self, changes: ChangeSet) -> None:
+    def _apply(self, changes: ChangeSet) -> None:
         """Check every term first (as the Oxigraph store does: IRIs and literals only), then
         write straight into rdflib's store, one graph at a time; undo on failure."""
-        self.check_writable()
         try:
             for triples in changes.put_graphs.values():
                 ntriples.lines_of(triples)  # kept by RecordTriples: free when ingest hashed them

@@ -53,7 +53,7 @@ class OxigraphStore(Store):
     def native(self) -> ox.Store:
         return self._store
 
-    def apply(self, changes: ChangeSet) -> None:
+    def _apply(self, changes: ChangeSet) -> None:
         """Write a change set as N-Quads text and SPARQL data built from N-Triples lines
         (Oxigraph parses them in Rust, leniently: cmckg.ntriples has validated every IRI and
         language tag).
@@ -67,9 +67,6 @@ class OxigraphStore(Store):
         new graphs and quads it loaded (none existed before) are removed again and the union
         copy pruned, so the store is as before.
         """
-        self.check_writable()
-        if changes.is_empty():
-            return
         try:
             graphs = [(g, ntriples.lines_of(t)) for g, t in changes.put_graphs.items()]
             removed = _grouped(changes.remove)

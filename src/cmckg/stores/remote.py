@@ -228,6 +228,8 @@ def _derived_endpoints(query: str) -> tuple[str, str]:
 class RemoteStore(Store):
     """A SPARQL 1.1 server reached over HTTP(S); ``location`` is its query endpoint URL."""
 
+    sole_writer = False  # others may write to the server
+
     def __init__(
         self,
         location: str,
@@ -245,11 +247,8 @@ class RemoteStore(Store):
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def apply(self, changes: ChangeSet) -> None:
+    def _apply(self, changes: ChangeSet) -> None:
         """Send the change set as one SPARQL Update request (one transaction on the server)."""
-        self.check_writable()
-        if changes.is_empty():
-            return
         text = update_text(changes, union_copy=self.settings.default_graph == "copy")
         self._call(self.settings.update, lambda: self._sparql(text, update=True).query(),
                    writing=True)
