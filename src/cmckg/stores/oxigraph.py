@@ -18,7 +18,7 @@ from rdflib.term import Identifier
 from .. import ntriples
 from ..errors import QueryError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
-from .terms import from_ox, inline_values, to_ox
+from .terms import from_ox, inline_values
 from .update import prune_union_copy, scratch_graph, stash_for_pruning
 
 
@@ -101,10 +101,11 @@ class OxigraphStore(Store):
             raise
 
     def _new_quads_about(self, graphs: set[URIRef], quads: list[Quad]) -> list[Quad]:
-        """The quads (metadata) whose subject is one of the new ``graphs`` and that the store
-        does not hold yet: safe to bulk-load, since undoing them cannot remove an older fact."""
-        return [q for q in quads if q[0] in graphs
-                and next(self._store.quads_for_pattern(*(to_ox(t) for t in q)), None) is None]
+        """The quads (metadata) about new ``graphs`` the store says nothing about yet: safe to
+        bulk-load, since undoing them cannot remove an older fact (one lookup per graph)."""
+        unknown = {g for g in graphs if next(self._store.quads_for_pattern(
+            ox.NamedNode(str(g)), None, None), None) is None}
+        return [q for q in quads if q[0] in unknown]
 
     def _undo_bulk_load(self, fresh: GraphLines, bulk_added: GraphLines) -> None:
         """Remove the new graphs and quads again, and from the union copy what no other graph
