@@ -351,9 +351,21 @@ def render(rows: list[Row], console: Console, header: str) -> None:
     console.print(table)
 
 
+def batch_counts(text: str) -> list[int]:
+    """``--sizes``: positive whole numbers, comma-separated."""
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of batch counts, "
+                                         "e.g. 1000,10000") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("batch counts must be positive, e.g. 1000,10000")
+    return sizes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000",
+    parser.add_argument("--sizes", type=batch_counts, default="1000,10000",
                         help="comma-separated numbers of drug-substance batches")
     parser.add_argument("--with-100k", action="store_true", help="add N = 100,000")
     parser.add_argument("--remote", action="store_true",
@@ -374,7 +386,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep stores and dumps")
     parser.add_argument("--json", type=Path, help="also write every row as JSON here")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = list(args.sizes)
     if args.with_100k and 100_000 not in sizes:
         sizes.append(100_000)
     console = Console(width=200)
