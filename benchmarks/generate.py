@@ -678,6 +678,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     args = parser.parse_args()
+    if args.batches < 1:
+        parser.error("--batches must be at least 1")
     manifest = generate(args.out, args.batches, args.seed)
     print(f"{manifest['batches']} batches, {manifest['record_files']} record files, "
           f"{manifest['source_rows']} rows in {manifest['seconds']} s → {args.out}")
