@@ -204,7 +204,7 @@ def validate_sources(
 ) -> ValidationReport:
     """Map source files in memory (no store on disk) and validate all of them; with
     ``export_shapes``, also write every shape used (generated ones included) there as Turtle."""
-    from .ingest import ingest
+    from ..ingest import ingest
 
     minter = minter or IriMinter()
     store = open_store("oxigraph:memory")
