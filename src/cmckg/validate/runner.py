@@ -206,6 +206,7 @@ def run_validation(
     results: list[ValidationResult] = []
     if focus_count:
         data.add_graph(terms())
+        data.add_plausible_ranges(store)
         data.add_unit_facts()
         results = _run_pyshacl(data.rdflib_graph(), shape_graph, focus)
     results = trace(store, minter, results, {g: s.info for g, s in states.items()})
