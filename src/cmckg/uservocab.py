@@ -401,10 +401,14 @@ class _Checker:
         same scheme (quality attributes and process parameters count as one)."""
         g = self.vocabulary.graph
         group = _ATTRIBUTE_SCHEMES if scheme in _ATTRIBUTE_SCHEMES else {scheme}
+        line = self.vocabulary.lines.get(iri, 0)
+        before = {t.iri for t in mine.terms()
+                  if (self.vocabulary.lines.get(t.iri, 0), str(t.iri)) < (line, str(iri))}
         for name, key in [(label, "label")] + [(str(a), "alt_labels")
-                                                for a in g.objects(iri, SKOS.altLabel)]:
-            for index in (self.known, mine):
+                                                for a in sorted(g.objects(iri, SKOS.altLabel))]:
+            for index, among in ((self.known, None), (mine, before)):
                 clash = {c for s in group for c in index.candidates(name, s)} - {iri}
+                clash = clash if among is None else clash & among
                 if clash:
                     other = index.get(next(iter(sorted(clash))))
                     raise self.fail(iri, f"'{name}' of concept '{label}' already names "

@@ -258,6 +258,8 @@ class TermIndex:
             )
         near = self.nearest_labels(label, scheme=scheme)
         hint = f"; nearest known labels: {', '.join(near)}" if near else ""
+        if not near and scheme is not None and len(self.terms(scheme)) <= 12:
+            hint = "; known labels: " + ", ".join(sorted(t.label for t in self.terms(scheme)))
         raise MappingError(f"unknown term '{label}'{hint}{self.declare_hint(label, scheme)}",
                            source, location, field_name)
 

@@ -53,19 +53,30 @@ def validate_document(document: Any, name: str, source: str | None,
     """Raise ConfigError for the first place ``document`` breaks schema ``name``, naming the
     source, the line (when ``lines`` maps key paths to lines) and the key path."""
     errors = sorted(_validator(name).iter_errors(document),
-                    key=lambda e: (_line(e, lines), list(map(str, e.absolute_path))))
+                    key=lambda e: (_line(_place(e), lines), list(map(str, e.absolute_path))))
     if not errors:
         return
     error = errors[0]
-    line = _line(error, lines)
+    path = _place(error)
+    line = _line(path, lines)
     raise ConfigError(_message(error), source, f"line {line}" if line else None,
-                      key_path(error.absolute_path) or None)
+                      key_path(path) or None)
 
 
-def _line(error: ValidationError, lines: Mapping[tuple, int] | None) -> int:
+def _place(error: ValidationError) -> tuple:
+    """The key path of an error; for an unexpected key, the key itself (a typo's own line)."""
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        extra = [k for k in error.instance if k not in known]
+        if extra:
+            path = (*path, extra[0])
+    return path
+
+
+def _line(path: tuple, lines: Mapping[tuple, int] | None) -> int:
     if not lines:
         return 0
-    path = tuple(error.absolute_path)
     while path not in lines and path:
         path = path[:-1]
     return lines.get(path, 0)
