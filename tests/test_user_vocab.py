@@ -313,3 +313,79 @@ def test_concepts_are_skos_concepts_of_their_scheme(acme) -> None:
     assert (dbc, QUDT.hasQuantityKind,
             URIRef("http://qudt.org/vocab/quantitykind/MassConcentration")) in g
     assert (dbc, CMC.plausibleMinimum, Literal(0.0)) in g
+
+
+def test_vocab_list_shows_what_resolves_to_what(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = f"oxigraph:{tmp_path / 'store'}"
+    assert main(["ingest", "--store", store, "--mapping", str(VOCAB / "batches.yaml"),
+                 str(VOCAB / "batches.csv")]) == 0
+    capsys.readouterr()
+    assert main(["vocab", "list", "--store", store, "--scheme", "quality attributes",
+                 "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    dbc = [line for line in lines if line.startswith("DBC10,")]
+    assert dbc == ["DBC10,alias,dynamic binding capacity,"
+                   f"{ACME}DynamicBindingCapacity,quality attributes,g/L,MassConcentration,"
+                   "store:acme.yaml"]
+    # bundled concepts are listed too, by label and by alias
+    assert any(line.startswith("HMW,alias,high molecular weight species,") and
+               line.endswith(",bundled") for line in lines)
+    assert main(["vocab", "list", "--store", store, "--scheme", "units", "--format",
+                 "csv"]) == 0
+    units = capsys.readouterr().out.splitlines()
+    assert (f"ppbw,{ACME}unit-ppbw,parts per billion by weight,MassFraction,μg/g,0.001,0.0,"
+            "store:acme.yaml") in units
+    assert any(line.startswith("RU,https://w3id.org/cmckg/ontology#unit-RU,resonance unit,"
+                               "Dimensionless,(never converted)") for line in units)
+
+
+needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="HermiT needs Java")
+
+
+@needs_java
+def test_vocab_check_passes_on_bundled_and_user_vocabulary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no default store here
+    ttl = _write(tmp_path, TURTLE, "ligands.ttl")
+    assert main(["vocab", "check", "--vocab", str(VOCAB / "acme.yaml"), "--vocab",
+                 str(ttl)]) == 0
+    assert "consistent: HermiT finds" in capsys.readouterr().out
+
+
+@needs_java
+def test_vocab_check_fails_on_an_inconsistent_vocabulary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # cmc:isCQA is a boolean (ontology/cmckg.ttl: rdfs:range xsd:boolean); "yes" is a string
+    bad = TURTLE.replace('skos:altLabel "ligand density"@en ;',
+                         'skos:altLabel "ligand density"@en ; cmc:isCQA "yes" ;')
+    ttl = _write(tmp_path, bad, "ligands.ttl")
+    assert main(["vocab", "check", "--vocab", str(ttl)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("inconsistent: HermiT: the ontology is inconsistent with ")
+    assert len([line for line in out if line.startswith("inconsistent")]) == 1
+
+
+def test_vocab_check_skips_reasoning_without_java(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java here
+    assert main(["vocab", "check", "--vocab", str(VOCAB / "acme.yaml")]) == 0
+    assert "skipped: the OWL consistency check needs Java" in capsys.readouterr().out
+
+
+def test_vocab_check_reports_a_vocabulary_error_with_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path, HEAD + "  - {label: titre, scheme: quality attributes, "
+                  "definition: d}\n")
+    assert main(["vocab", "check", "--vocab", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"cmckg vocab: error: {path} line 3, field 'label': 'titre' of concept 'titre' already "
+        "names 'titer' (https://w3id.org/cmckg/terms#Titer)")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
 import yaml
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
@@ -43,6 +44,8 @@ from .vocab import (
 
 __all__ = [
     "Vocabulary",
+    "concept_table",
+    "unit_declarations_table",
     "load_vocabularies",
     "load_vocabulary",
     "mapping_vocabulary_files",
@@ -450,13 +453,19 @@ def stored_vocabularies(store: Any) -> list[Vocabulary]:
     graphs: dict[tuple[Any, str], Graph] = {}
     for g, name, s, p, o in store.query(_STORED_QUERY).rows:
         graphs.setdefault((g, str(name)), Graph()).add((s, p, o))
-    found = sorted((Vocabulary(name, str(g), graph) for (g, name), graph in graphs.items()),
-                   key=lambda v: v.name)
+    found = sorted((Vocabulary(name, _stored_source(graph, name), graph)
+                    for (_, name), graph in graphs.items()), key=lambda v: v.name)
     if cacheable:
         if len(_STORED) >= 8:
             _STORED.clear()
         _STORED[key] = found
     return found
+
+
+def _stored_source(graph: Graph, name: str) -> str:
+    """``store:<file name>``: where a stored vocabulary came from, for listings."""
+    file_name = next(graph.objects(None, DCTERMS.source), None)
+    return f"store:{file_name if file_name is not None else name}"
 
 
 def merge(stored: Sequence[Vocabulary], given: Sequence[Vocabulary]) -> list[Vocabulary]:
@@ -475,3 +484,82 @@ def vocabularies_in_force(store: Any, files: Iterable[str | Path] = (),
     given = load_vocabularies(files, stored, base)
     with vocabulary_scope(merge(stored, given)):
         yield given
+
+
+# --- what resolves to what (cmckg vocab list) ----------------------------------------------------
+
+CONCEPT_COLUMNS = ["name", "kind", "concept", "iri", "scheme", "unit", "quantity_kind", "source"]
+UNIT_COLUMNS = ["symbol", "iri", "label", "quantity_kind", "converts_to", "multiplier", "offset",
+                "source"]
+
+
+def _sources(vocabularies: Sequence[Vocabulary]) -> list[tuple[str, Graph]]:
+    return [("bundled", bundled_term_index().graph)] + [(v.source, v.graph)
+                                                        for v in vocabularies]
+
+
+def _short(graph: Graph, iri: Any) -> str:
+    if iri is None:
+        return ""
+    label = graph.value(iri, SKOS.prefLabel)
+    return str(label) if label is not None else str(iri)
+
+
+def concept_table(vocabularies: Sequence[Vocabulary], scheme: str | None = None) -> pd.DataFrame:
+    """Every label and alias that resolves, the concept it names, its scheme, unit, quantity
+    kind, and where it comes from (``bundled`` or the vocabulary's file); one scheme with
+    ``scheme`` (a scheme label such as ``quality attributes``)."""
+    wanted = None
+    if scheme is not None:
+        wanted = _scheme(scheme)
+        if wanted is None:
+            raise ConfigError(f"unknown scheme '{scheme}'; known: {_scheme_names()}",
+                              field="--scheme")
+    from .units import symbol as unit_symbol
+
+    rows = []
+    with vocabulary_scope(list(vocabularies)):
+        everything = bundled_term_index().graph + Graph()
+        for _, graph in _sources(vocabularies)[1:]:
+            everything += graph
+        for source, graph in _sources(vocabularies):
+            for iri in sorted(set(graph.subjects(RDF.type, SKOS.Concept)), key=str):
+                in_scheme = graph.value(iri, SKOS.inScheme)
+                if wanted is not None and in_scheme != wanted:
+                    continue
+                label = str(graph.value(iri, SKOS.prefLabel) or iri)
+                unit = graph.value(iri, CMC.defaultUnit)
+                kind = graph.value(iri, QUDT.hasQuantityKind)
+                common = {
+                    "concept": label, "iri": str(iri), "scheme": _short(everything, in_scheme),
+                    "unit": unit_symbol(unit) if unit is not None else "",
+                    "quantity_kind": str(kind).removeprefix(str(QUANTITYKIND)) if kind else "",
+                    "source": source,
+                }
+                names = [(label, "label")]
+                names += [(str(a), "alias") for a in sorted(graph.objects(iri, SKOS.altLabel))]
+                names += [(str(n), "notation") for n in sorted(graph.objects(iri, SKOS.notation))]
+                rows += [{"name": name, "kind": kind_, **common} for name, kind_ in names]
+    return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
+
+
+def unit_declarations_table(vocabularies: Sequence[Vocabulary]) -> pd.DataFrame:
+    """The units the bundled ``units.ttl`` and ``vocabularies`` declare (QUDT's own are not
+    listed), with what each converts to."""
+    from .units import symbol as unit_symbol
+
+    rows = []
+    with vocabulary_scope(list(vocabularies)):
+        for source, graph in _sources(vocabularies):
+            for unit in units_declared_in(graph):
+                rows.append({
+                    "symbol": unit.symbol, "iri": str(unit.iri), "label": unit.label,
+                    "quantity_kind": str(unit.quantity_kind or "").removeprefix(
+                        str(QUANTITYKIND)),
+                    "converts_to": unit_symbol(unit.conversion_unit)
+                    if unit.conversion_unit is not None else "(never converted)",
+                    "multiplier": unit.multiplier if unit.conversion_unit is not None else None,
+                    "offset": unit.offset if unit.conversion_unit is not None else None,
+                    "source": source,
+                })
+    return pd.DataFrame(rows, columns=UNIT_COLUMNS)
