@@ -28,7 +28,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
 from . import ntriples
 from .errors import ConfigError, MappingError
-from .schemas import validate_document
+from .schemas import load_yaml_with_lines, validate_document
 from .units import bundled_unit_table, units_declared_in
 from .vocab import (
     CMC,
@@ -146,14 +146,12 @@ class _YamlVocabulary:
 
     def read(self) -> tuple[Graph, dict[URIRef, int], dict[tuple[URIRef, str], int]]:
         try:
-            node = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            document, key_lines = load_yaml_with_lines(self.text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark is not None else None
             raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", str(self.path),
                               where) from exc
-        document = yaml.SafeLoader("").construct_document(node) if node is not None else None
-        key_lines = _key_lines(node) if node is not None else {}
         validate_document(document, "vocabulary", str(self.path), key_lines)
         namespace = document.get("namespace") or (
             f"{self.minter.base}terms/{quote(self.path.stem, safe='')}#")
@@ -233,19 +231,6 @@ class _YamlVocabulary:
                    Literal(float(conversion.get("multiplier", 1.0)), datatype=XSD.double)))
             g.add((iri, CMC.conversionOffset,
                    Literal(float(conversion.get("offset", 0.0)), datatype=XSD.double)))
-
-
-def _key_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
-    """1-based line of every node of a composed YAML document, by its key path."""
-    lines = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines.update(_key_lines(value, (*path, key.value)))
-            lines[(*path, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines.update(_key_lines(item, (*path, index)))
-    return lines
 
 
 def _concept_iri(namespace: str, label: str) -> URIRef:

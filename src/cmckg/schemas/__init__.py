@@ -9,11 +9,13 @@ typos are flagged while typing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -21,7 +23,8 @@ from ..errors import ConfigError
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 
-__all__ = ["SCHEMA_DIR", "key_path", "schema", "schema_path", "validate_document"]
+__all__ = ["SCHEMA_DIR", "key_path", "load_yaml_with_lines", "schema", "schema_path",
+           "validate_document", "yaml_lines"]
 
 
 def schema_path(name: str) -> Path:
@@ -38,6 +41,29 @@ def schema(name: str) -> dict[str, Any]:
 @cache
 def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema(name))
+
+
+def load_yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
+    """A YAML document and the 1-based line of each of its nodes by key path (PyYAML's
+    composed nodes keep their marks); YAMLError as PyYAML raises it."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        return None, {}
+    return yaml.SafeLoader("").construct_document(node), yaml_lines(node)
+
+
+def yaml_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+    """1-based line of every node of a composed YAML document, by its key path (a key's own
+    line for a mapping entry)."""
+    lines = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines.update(yaml_lines(value, (*path, key.value)))
+            lines[(*path, key.value)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(yaml_lines(item, (*path, index)))
+    return lines
 
 
 def key_path(parts: Any) -> str:
@@ -63,15 +89,22 @@ def validate_document(document: Any, name: str, source: str | None,
                       key_path(path) or None)
 
 
+_UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected|\('([^']+)',")
+
+
+def _unexpected(error: ValidationError) -> str | None:
+    """The first unknown key an additional/unevaluated-properties error is about."""
+    if error.validator not in ("additionalProperties", "unevaluatedProperties"):
+        return None
+    match = _UNEXPECTED.search(error.message)
+    return (match.group(1) or match.group(2)) if match else None
+
+
 def _place(error: ValidationError) -> tuple:
-    """The key path of an error; for an unexpected key, the key itself (a typo's own line)."""
+    """The key path of an error; for an unknown key, the key itself (a typo's own line)."""
     path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = error.schema.get("properties", {})
-        extra = [k for k in error.instance if k not in known]
-        if extra:
-            path = (*path, extra[0])
-    return path
+    key = _unexpected(error)
+    return (*path, key) if key is not None else path
 
 
 def _line(path: tuple, lines: Mapping[tuple, int] | None) -> int:
@@ -84,7 +117,10 @@ def _line(path: tuple, lines: Mapping[tuple, int] | None) -> int:
 
 def _message(error: ValidationError) -> str:
     """jsonschema's message, shortened where it would print a whole sub-document."""
-    if error.validator in ("additionalProperties", "required", "const", "enum", "pattern",
+    key = _unexpected(error)
+    if key is not None:
+        return f"unknown key '{key}'"
+    if error.validator in ("required", "const", "enum", "pattern",
                            "minLength", "exclusiveMinimum"):
         return error.message
     if error.validator == "type":
