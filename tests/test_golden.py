@@ -28,7 +28,7 @@ CASES = {
 
 
 def mapped_nquads(source: str, mapping: str | None) -> str:
-    """The sorted N-Quads of every record graph mapped from ``source`` (paths relative to the repo)."""
+    """The sorted N-Quads of every record graph mapped from ``source`` (relative to the repo)."""
     mapped = map_sources([source], IriMinter(), load_mapping(mapping) if mapping else None)
     lines = {
         f"{s.n3()} {p.n3()} {o.n3()} {record.graph_iri.n3()} .\n"
