@@ -401,3 +401,14 @@ def test_the_documented_vocabularies_load(document: str, tmp_path: Path) -> None
     vocabulary = load_vocabulary(_write(tmp_path, block, "documented.yaml"))
     with vocabulary_scope([vocabulary]):
         assert convert(3, "ppmw", "µg/g") == pytest.approx(3.0)
+
+
+def test_term_index_with_aliases_knows_the_stored_vocabulary() -> None:
+    from cmckg.vocab import term_index_with_aliases
+
+    with KnowledgeGraph.open("memory:") as kg:
+        kg.ingest(VOCAB / "batches.csv", mapping=VOCAB / "batches.yaml")
+        index = term_index_with_aliases(kg.store)
+    assert index.resolve("DBC10").iri == URIRef(ACME + "DynamicBindingCapacity")
+    assert index.resolve("trace elements", CMCT.QualityAttributes).iri == URIRef(
+        ACME + "TraceElementContent")

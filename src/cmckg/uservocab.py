@@ -453,9 +453,9 @@ def _stored_source(graph: Graph, name: str) -> str:
     return f"store:{file_name if file_name is not None else name}"
 
 
-def merge(stored: Sequence[Vocabulary], given: Sequence[Vocabulary]) -> list[Vocabulary]:
+def merge(stored: Sequence[Vocabulary], given: Sequence[Any]) -> list[Any]:
     """The stored vocabularies, each replaced by a given one of the same name, plus the rest."""
-    names = {v.name for v in given}
+    names = {getattr(v, "name", None) for v in given}
     return [v for v in stored if v.name not in names] + list(given)
 
 
