@@ -426,3 +426,19 @@ def test_unknown_measured_property_in_a_row_gives_the_concept_yaml(tmp_path: Pat
     # a property of a lot is declared as a quality attribute
     assert text.endswith("concepts: [{label: DS-9 zinc content, scheme: quality attributes, "
                          "definition: <what it is>, quantity_kind: <QUDT kind>, unit: <unit>}]")
+
+
+def test_a_unit_declared_in_a_vocabulary_lets_a_b2mml_message_map(tmp_path: Path) -> None:
+    """tests/data/b2mml/unknown-unit.xml gives a quantity of 1.5 in 'XYZQ'."""
+    source = TEST_DATA / "b2mml" / "unknown-unit.xml"
+    with KnowledgeGraph.open("memory:") as kg:
+        with pytest.raises(MappingError, match="XYZQ"):
+            kg.ingest(source)
+        vocab = _write(tmp_path, "vocabulary: 1\nnamespace: https://example.org/plant#\nunits:\n"
+                       "  - {symbol: XYZQ, label: plant unit, quantity_kind: Dimensionless}\n",
+                       "plant.yaml")
+        kg.ingest(source, vocab=[vocab])
+        values = kg.query("SELECT ?v WHERE { ?x ?unit ?u ; ?value ?v }", unit=QUDT.unit,
+                          u=URIRef("https://example.org/plant#unit-XYZQ"),
+                          value=QUDT.numericValue)
+        assert list(values["v"]) == [1.5]
