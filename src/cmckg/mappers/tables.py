@@ -231,8 +231,14 @@ def lookup_term(index: TermIndex, label: str, scheme: URIRef | None, prefer: URI
         preferred = index.candidates(label, prefer)
         if len(preferred) == 1:
             return next(iter(preferred))
-    return index.resolve(label, scheme, source=where.get("source"),
-                         location=where.get("location"), field_name=where.get("field_name")).iri
+    try:
+        return index.resolve(label, scheme, source=where.get("source"),
+                             location=where.get("location"),
+                             field_name=where.get("field_name")).iri
+    except MappingError as exc:  # a measured property: declare it in the scheme that fits
+        if scheme is None and prefer is not None and exc.message.startswith("unknown term"):
+            exc.message += index.declare_hint(label, prefer)
+        raise
 
 
 @dataclass(frozen=True)
