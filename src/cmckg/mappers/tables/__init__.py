@@ -50,6 +50,9 @@ class TablesMapper:
         alias_record = mapper.alias_record()
         if alias_record is not None:
             records.append(alias_record)
+        origin = Path(mapping.file).name
+        for record in records:
+            record.origin = origin
         return iter(records)
 
 
