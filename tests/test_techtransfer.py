@@ -197,3 +197,79 @@ def test_two_mappings_naming_one_entity_are_refused_not_superseded(tmp_path: Pat
         _ingest(kg, INPUTS)
         for lot, truth in DS_LOTS.items():
             assert chain(kg, lot) == expected_chain(truth), lot
+
+
+# -- the whole example, as `cmckg demo` ingests it
+
+
+TABLES = [("material_lots.csv", "material_lots.yaml"), ("runs.csv", "runs.yaml"),
+          ("run_inputs.csv", "run_inputs.yaml"), ("coa_results.csv", "coa_results.yaml"),
+          ("site-s/lims_results.csv", "lims_results_site_s.yaml"),
+          ("site-r/lims_results.csv", "lims_results_site_r.yaml"),
+          ("specifications.csv", "specifications.yaml")]
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory):
+    with KnowledgeGraph.open(f"oxigraph:{tmp_path_factory.mktemp('tt') / 'store'}") as kg:
+        for table, mapping in TABLES:
+            kg.ingest([TT / table], mapping=TT / "mappings" / mapping)
+        yield kg
+
+
+def test_the_example_is_what_cmckg_demo_ingests() -> None:
+    from cmckg.examples import example_groups
+
+    demo = {(f.relative_to(EXAMPLES).as_posix(), g.mapping.name if g.mapping else None)
+            for g in example_groups() for f in g.files}
+    assert {(f"techtransfer/{t}", m) for t, m in TABLES} <= demo
+
+
+def test_the_planted_coa_attribute_outside_the_bundled_vocabulary_drives_first(example) -> None:
+    planted = TRUTH["driver"]
+    table = example.drivers(planted["quality_attribute"]).table
+    top = table.iloc[0]
+    assert (top["material"], top["attribute"]) == (planted["material"],
+                                                   planted["raw_material_attribute"])
+    assert top["n"] == len(DS_LOTS)
+    assert top["slope"] == pytest.approx(planted["slope_per_ug_per_L"], rel=0.1)
+
+
+def test_titer_from_the_two_sites_compares_in_one_unit(example) -> None:
+    """Site-S writes g/L and Site-R mg/L (truth.json); both land in g/L on the harvest."""
+    assert TRUTH["titer_units"] == {"Site-S": "g/L", "Site-R": "mg/L"}
+    table = example.compare(["titer"], "site=Site-S", "site=Site-R").table
+    (row,) = table.to_dict("records")
+    assert (row["unit"], row["stage"]) == ("g/L", "InProcess")
+    for site, column in (("Site-S", "mean_ref"), ("Site-R", "mean_test")):
+        titers = [t["titer"] for t in DS_LOTS.values() if t["site"] == site]
+        assert row[column] == pytest.approx(sum(titers) / len(titers))
+
+
+def test_an_intermediate_attribute_is_compared_per_stage(example) -> None:
+    """HCP is measured on the protein A eluate (in-process) and on the drug substance
+    (release): two rows, each with its own stage and values."""
+    table = example.compare(["HCP"], "site=Site-S", "site=Site-R").table.set_index("stage")
+    assert sorted(table.index) == ["InProcess", "Release"]
+    for stage, key in (("InProcess", "eluate_hcp"), ("Release", "hcp")):
+        values = [t[key] for t in DS_LOTS.values() if t["site"] == "Site-S"]
+        assert table.loc[stage, "mean_ref"] == pytest.approx(sum(values) / len(values))
+
+
+def test_only_the_planted_lot_fails_its_specification(example) -> None:
+    report = example.validate(full=True, record=False)
+    violations = [r for r in report.results if "specification" in r.message.casefold()]
+    assert [str(r.focus).split("/lot/")[1].split("/")[0] for r in violations] == [
+        TRUTH["out_of_specification"]["lot"]]
+    assert float(violations[0].value) == TRUTH["out_of_specification"]["value"]
+
+
+def test_a_unit_qudt_lacks_lands_as_declared(example) -> None:
+    """Site-R's turbidity is in FNU (declared in vocab.yaml); its values are stored in FNU."""
+    rows = example.store.query(
+        "PREFIX qudt: <http://qudt.org/schema/qudt/> PREFIX cmc: <https://w3id.org/cmckg/ontology#>"
+        " SELECT ?v ?u WHERE { ?m qudt:unit ?u ; qudt:numericValue ?v ; cmc:onEntity ?lot . "
+        "?lot cmc:identifier ?id . FILTER(STRSTARTS(?id, 'R-HV-')) "
+        "FILTER(CONTAINS(STR(?u), 'FNU')) }").rows
+    expected = sorted(t["turbidity"] for t in DS_LOTS.values() if t["site"] == "Site-R")
+    assert sorted(float(v) for v, _ in rows) == expected

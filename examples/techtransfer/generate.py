@@ -41,6 +41,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 SEED = 20261206
 PRODUCT = "mAb-T"
+PROCESS_VERSION = "v3"  # the transferred process: the same version at both sites
 BATCHES_PER_SITE = 10
 BATCHES_PER_MEDIUM_LOT = 2
 BATCHES_PER_FEED_LOT = 5
@@ -202,6 +203,7 @@ def runs_rows(batches: list[Batch]) -> tuple[list[dict], list[dict]]:
             end = start + timedelta(hours=(94, 330, 8, 6)[step_index])
             runs.append({"run": b.runs[step_index], "step": step, "output_lot": b.lots[step_index],
                          "product": PRODUCT, "site": b.site.code,
+                         "process_version": PROCESS_VERSION,
                          "equipment": f"{b.site.prefix}-{STEP_CODES[step_index]}-EQ1",
                          "start": start.isoformat(timespec="minutes"),
                          "end": end.isoformat(timespec="minutes")})
