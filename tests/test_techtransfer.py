@@ -273,3 +273,36 @@ def test_a_unit_qudt_lacks_lands_as_declared(example) -> None:
         "FILTER(CONTAINS(STR(?u), 'FNU')) }").rows
     expected = sorted(t["turbidity"] for t in DS_LOTS.values() if t["site"] == "Site-R")
     assert sorted(float(v) for v, _ in rows) == expected
+
+
+# -- row filters
+
+
+def test_where_maps_only_the_rows_it_names_and_a_lot_nothing_made_is_a_warning(
+        tmp_path: Path) -> None:
+    """Type Site-S's drug-substance lots from the runs table's polishing rows only (no run):
+    each is a lot whose lineage stops, said at ingest."""
+    config = {
+        "mapping": 1, "issuer": "techtransfer", "__file__": str(tmp_path / "ds_lots.yaml"),
+        "where": {"step": "AEX polishing", "site": ["Site-S"]},
+        "entities": {"ds": {"type": "DrugSubstanceBatch", "id": "{output_lot}",
+                            "product": {"type": "Product", "id": "{product}"}}},
+    }
+    site_s = sorted(lot for lot, t in DS_LOTS.items() if t["site"] == "Site-S")
+    with store(tmp_path) as kg:
+        report = ingest_groups(kg.store, [([RUNS[0]], config)], kg.minter)
+        assert report.records == len(site_s)
+        stops = [w for w in report.warnings if "lineage stops" in w]
+        assert [w.split("lot '")[1].split("'")[0] for w in stops[:5]] == site_s[:5]
+        assert f"at {len(site_s) - 5} more" in stops[5]
+        # the runs arrive: the lots are made by runs now, and nothing stops any more
+        assert not [w for w in _ingest(kg, RUNS, INPUTS, LOTS).warnings if "stops" in w]
+
+
+def test_where_on_a_missing_column_is_refused_naming_it(tmp_path: Path) -> None:
+    config = {"mapping": 1, "issuer": "techtransfer", "where": {"stage": "x"},
+              "entities": {"run": {"type": "ProcessRun", "id": "{run}"}}}
+    with store(tmp_path) as kg, pytest.raises(MappingError) as raised:
+        ingest_groups(kg.store, [([RUNS[0]], config)], kg.minter)
+    assert "missing required column 'stage'" in str(raised.value)
+    assert "where.stage" in str(raised.value)

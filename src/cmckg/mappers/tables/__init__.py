@@ -45,7 +45,8 @@ class TablesMapper:
                                    "reads it)", context.display_path, "row=1", column)
         mapper = RowMapper(mapping, context, terms)
         for number, row in rows:
-            mapper.map_row(number, row)
+            if mapping.keeps(row):
+                mapper.map_row(number, row)
         records = [r.graph for r in mapper.records.values()]
         alias_record = mapper.alias_record()
         if alias_record is not None:

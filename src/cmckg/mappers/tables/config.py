@@ -301,6 +301,13 @@ class TableMapping:
     local_terms: dict[str, tuple[str, URIRef]]  # normalised local name → (local name, concept)
     entities: dict[str, EntitySpec]
     columns: dict[str, str]  # every column the mapping reads → the key path that reads it
+    where: tuple[tuple[str, frozenset[str]], ...] = ()  # (column, cell texts a row may have)
+
+    def keeps(self, row: Mapping[str, Any]) -> bool:
+        """Whether a row passes the ``where:`` filters (every named column holds one of its
+        values; an empty cell holds none)."""
+        return all(row[column] is not None and cell_text(row[column]).strip() in allowed
+                   for column, allowed in self.where)
 
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex | None = None) -> TableMapping:
@@ -308,7 +315,7 @@ class TableMapping:
 
 
 class _MappingParser:
-    TOP_KEYS = ("mapping", "mapper", "issuer", "source", "terms", "entities", "vocab",
+    TOP_KEYS = ("mapping", "mapper", "issuer", "source", "where", "terms", "entities", "vocab",
                 "__file__")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
@@ -335,6 +342,7 @@ class _MappingParser:
         if not issuer:
             raise r.fail("issuer", "must not be empty")
         source = self.source(config.get("source") or {})
+        where = self.where(config.get("where") or {})
         for local, canonical in r.mapping(config.get("terms") or {}, "terms").items():
             path = f"terms.{local}"
             label = r.text(canonical, path)
@@ -352,9 +360,25 @@ class _MappingParser:
         self.check_references(entities)
         for spec in entities.values():
             spec.reads = tuple(sorted(_columns_read(spec, entities)))
-        return TableMapping(r.file, issuer, source, self.local_terms, entities, self.columns)
+        return TableMapping(r.file, issuer, source, self.local_terms, entities, self.columns,
+                            where)
 
     # -- sections
+
+    def where(self, raw: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+        """Row filters: ``{column: value}`` or ``{column: [values]}``; only rows whose cell is
+        one of the values are mapped."""
+        filters = []
+        for column, wanted in self.r.mapping(raw, "where").items():
+            path = f"where.{column}"
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if not values:
+                raise self.r.fail(path, "expected a value or a list of values")
+            for i, value in enumerate(values):
+                self.r.text(value, f"{path}[{i}]")  # text or a number, nothing else
+            texts = frozenset(cell_text(value).strip() for value in values)
+            filters.append((self.column(column, path), texts))
+        return tuple(filters)
 
     def source(self, raw: Any) -> SourceOptions:
         r = self.r
