@@ -19,6 +19,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from rdflib import URIRef
 from rdflib.namespace import PROV, RDF
@@ -71,7 +72,7 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
     names: dict[URIRef, str] = {}
     places: dict[URIRef, tuple[URIRef, str]] = {}  # node → (new graph, source location)
     for graph_iri, triples in list(changes.put_graphs.items()):
-        for s, p, o in triples:
+        for s, p, o in cast(Iterable[tuple[URIRef, URIRef, URIRef]], triples):
             if p == _LOCATION:
                 places.setdefault(s, (graph_iri, str(o)))
             elif p == _DERIVED_FROM:
@@ -79,13 +80,13 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
             elif p == _IDENTIFIER:
                 names.setdefault(s, str(o))
             elif p == _USED:
-                run = sides.setdefault(s, _Sides())
-                run.used.add(o)
-                run.graphs.add(graph_iri)
+                side = sides.setdefault(s, _Sides())
+                side.used.add(o)
+                side.graphs.add(graph_iri)
             elif p == _GENERATED_BY:
-                run = sides.setdefault(o, _Sides())
-                run.generated.add(s)
-                run.graphs.add(graph_iri)
+                side = sides.setdefault(o, _Sides())
+                side.generated.add(s)
+                side.graphs.add(graph_iri)
             elif p == RDF.type and o in _MADE_LOTS:
                 made.setdefault(s, graph_iri)
     if stored_records:
@@ -100,10 +101,10 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
     return sorted(gaps, key=_place)
 
 
-def _place(gap: LineageGap) -> tuple:
+def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
     """Gaps in source order: by location with its numbers compared as numbers (row=9 < row=10)."""
     parts = re.split(r"(\d+)", gap.location or "")
-    return (tuple(int(p) if p.isdigit() else p for p in parts[1::2]), gap.location or "",
+    return (tuple(int(p) for p in parts[1::2]), gap.location or "",
             gap.message)
 
 
@@ -111,8 +112,9 @@ def _values(name: str, terms: Iterable[URIRef]) -> str:
     return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
 
 
-def _rows(store: Store, name: str, terms: list[URIRef], select: str, where: str) -> list[tuple]:
-    rows: list[tuple] = []
+def _rows(store: Store, name: str, terms: list[URIRef], select: str, where: str
+          ) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
     for start in range(0, len(terms), _BATCH):
         values = _values(name, terms[start:start + _BATCH])
         rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
@@ -161,8 +163,8 @@ def _plan_graphs(store: Store, minter: IriMinter, changes: ChangeSet,
         if pairs == current.get(graph, set()):
             continue
         if pairs:
-            changes.put_graphs[graph] = RecordTriples(
-                (out, _DERIVED_FROM, into) for out, into in pairs)
+            triples = RecordTriples((out, _DERIVED_FROM, into) for out, into in pairs)
+            changes.put_graphs[graph] = triples  # type: ignore[assignment]  # a Graph stand-in
         else:
             changes.drop_graphs.append(graph)
 
