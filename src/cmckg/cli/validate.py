@@ -20,7 +20,7 @@ from ..validate import (
     validate_sources,
 )
 from ..vocab import bind_prefixes
-from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument
+from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument, add_vocab_argument
 
 DESCRIPTION = """\
 Check records against the SHACL shapes in shapes/ (lots, runs, samples, measurements,
@@ -86,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also write every shape used (built-in and generated from "
                         "specifications) as Turtle")
     add_store_argument(parser)
+    add_vocab_argument(parser)
     parser.set_defaults(handler=run_validate)
 
 
@@ -119,7 +120,8 @@ def _validate(
         if args.store:
             raise ConfigError("give SOURCE files or --store, not both")
         report = validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
-                                  shapes=args.shapes, export_shapes=args.export_shapes)
+                                  shapes=args.shapes, export_shapes=args.export_shapes,
+                                  vocab=args.vocab)
         deliver(report)
         return report
     if args.mapping or args.source_format:
@@ -130,7 +132,8 @@ def _validate(
         if not path.is_dir():
             raise StoreError("no store here; ingest records first or give SOURCE files",
                              str(path))
-    with KnowledgeGraph.open(args.store, read_only=args.read_only) as kg:
+    with KnowledgeGraph.open(args.store, read_only=args.read_only,
+                             vocab=args.vocab) as kg, kg.vocabulary():
         run = run_validation(kg.store, kg.minter, full=args.full, shapes=args.shapes)
         if args.export_shapes:
             _write(args.export_shapes,
