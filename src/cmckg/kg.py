@@ -20,6 +20,7 @@ from .vocab import CMC, IriMinter, bind_prefixes
 
 if TYPE_CHECKING:
     from .comparability import ComparisonResult
+    from .cpv import ControlChart
     from .drivers import DriversResult
     from .lineage import Direction, Lineage
     from .validate import ValidationReport
@@ -170,6 +171,21 @@ class KnowledgeGraph:
         from .summary import summary
 
         return summary(self.store, attributes, by=by, material=material)
+
+    def control_chart(
+        self, attribute: str, product: str, *, stage: str | None = None,
+        kind: str | None = None, baseline: str | tuple[str, str] | None = None,
+        baseline_n: int | None = None, rules: str = "nelson", by: str | None = None,
+    ) -> ControlChart:
+        """I-MR control chart of an attribute over a product's batches in date order, limits
+        from a baseline (``FIRST:LAST`` identifiers or dates, or the first ``baseline_n``,
+        default 30), Nelson or Western Electric run rules (``rules``: nelson, weco, ``1,2,5``),
+        Ppk per window and per site and process version; ``by``: one chart per site or
+        process version."""
+        from .cpv import control_chart
+
+        return control_chart(self.store, attribute, product, stage=stage, kind=kind,
+                             baseline=baseline, baseline_n=baseline_n, rules=rules, by=by)
 
     def validate(
         self, *, full: bool = False, record: bool = True, shapes: Sequence[str | Path] = (),
