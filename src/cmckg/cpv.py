@@ -20,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from .attributes import (
 from .errors import QueryError
 from .stores import Store
 from .summary import _capability, specifications
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 GROUPINGS = ("site", "process_version")
 KINDS = tuple(BATCH_KINDS.values())
@@ -70,7 +74,8 @@ class ControlChart:
     def to_dict(self) -> dict[str, object]:
         """Everything as JSON-ready records."""
         def records(frame: pd.DataFrame) -> list[dict[str, object]]:
-            return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+            return [{str(k): _plain(v) for k, v in row.items()}
+                    for row in frame.to_dict("records")]
 
         return {"attribute": self.attribute, "product": self.product, "kind": self.kind,
                 "stage": self.stage, "unit": self.unit, "rules": list(self.rules.rules),
@@ -96,7 +101,7 @@ class ControlChart:
         figure.savefig(target, dpi=110)
         return target
 
-    def _draw(self, individuals, ranges, group) -> None:  # noqa: ANN001 (matplotlib Axes)
+    def _draw(self, individuals: Axes, ranges: Axes, group: str | None) -> None:
         limits = _of_group(self.limits, group).iloc[0]
         points = _of_group(self.points, group)
         order = points["order"].to_numpy()
@@ -297,7 +302,7 @@ def _chart(group: str | None, part: pd.DataFrame, span: tuple[str, str] | None,
         columns=["group", "rule", "description", "batch", "date", "value", "lots"])
     capability = _capability_rows(group, part, start, end, specs, unit)
     whole = _capability(part, specs, unit) if len(part) > 1 else {}
-    limit_row = {"group": group, "n": len(part), "n_baseline": limits.n,
+    limit_row: dict[str, object] = {"group": group, "n": len(part), "n_baseline": limits.n,
                  "baseline_first": ids[start], "baseline_last": ids[end],
                  "center": limits.center, "sigma": limits.sigma, "lcl": limits.lcl,
                  "ucl": limits.ucl, "mr_center": limits.mr_center, "mr_ucl": limits.mr_ucl,

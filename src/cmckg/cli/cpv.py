@@ -13,7 +13,7 @@ from .console import err, out, print_frame
 FORMATS = ["table", "csv", "json"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cpv = subparsers.add_parser(
         "cpv",
         help="I-MR control chart with Nelson / Western Electric run rules",

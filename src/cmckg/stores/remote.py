@@ -209,8 +209,9 @@ class EndpointSettings:
         def at(path: str | None) -> str:
             return self.query if path is None else urllib.parse.urlunsplit(
                 parts._replace(path=path, query="", fragment=""))
-        defaults = {"update": at(profile.update_path), "store": at(profile.store_path),
-                    "default_graph": profile.default_graph}
+        defaults: dict[str, Any] = {"update": at(profile.update_path),
+                                    "store": at(profile.store_path),
+                                    "default_graph": profile.default_graph}
         return replace(self, server=profile.name,
                        **{k: v for k, v in defaults.items() if k not in self.explicit})
 
@@ -331,7 +332,8 @@ class RemoteStore(Store):
             header = self._call(self.settings.query,
                                 lambda: wrapper.query().response.headers.get("Server", ""))
             self._use(VIRTUOSO if header.lower().startswith("virtuoso") else GENERIC)
-        return self.profile  # type: ignore[return-value]  (set just above)
+        assert self.profile is not None
+        return self.profile
 
     def _without_hidden(self, variable: str) -> str:
         """A FILTER leaving out the server's system graphs (empty if it has none)."""
