@@ -12,8 +12,6 @@ EXAMPLES = REPO / "examples"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 STORE_KINDS = ["memory", "oxigraph", "remote"]
-# The two real SPARQL servers: Oxigraph ("remote") and Virtuoso (skipped where not installed).
-SERVER_KINDS = ["remote", "virtuoso"]
 
 
 def store_location(kind: str, tmp_path: Path) -> str:

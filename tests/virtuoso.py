@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from server import free_port
 
-from cmckg.stores.remote import VIRTUOSO
+from cmckg.stores import ChangeSet
+from cmckg.stores.remote import EndpointSettings, RemoteStore
 
 SKIP_REASON = ("Virtuoso is not installed (apt-get install virtuoso-opensource; .ci/run installs "
                "it where apt-get can)")
@@ -114,9 +115,12 @@ class VirtuosoServer:
                         f"exec={statement}"], check=True, capture_output=True, timeout=30)
 
     def clear(self) -> None:
-        """Delete every quad outside Virtuoso's own system graphs."""
-        kept = ", ".join(f"iri_to_id('{g}')" for g in VIRTUOSO.hidden_graphs)
-        self.sql(f"DELETE FROM DB.DBA.RDF_QUAD WHERE G NOT IN ({kept});")
+        """Drop every graph but Virtuoso's own system graphs (through SPARQL, as a user would)."""
+        store = RemoteStore(self.query_url, settings=EndpointSettings.resolve(
+            self.query_url, {"XDG_CONFIG_HOME": "/nonexistent", "CMCKG_SPARQL_SERVER": "virtuoso"}))
+        names = store.graph_names()
+        if names:
+            store.apply(ChangeSet(drop_graphs=sorted(names)))
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no checkpoint (the next start recovers from the log)."""

@@ -127,6 +127,7 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
                              str(path))
     with KnowledgeGraph.open(args.store, read_only=args.read_only,
                              vocab=args.vocab) as kg, kg.vocabulary():
+        kg.require_trusted_answers()
         report = validate_store(kg.store, kg.minter, full=args.full,
                                 record=not args.read_only, shapes=args.shapes)
         if args.export_shapes:

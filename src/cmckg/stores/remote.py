@@ -112,6 +112,8 @@ class ServerProfile:
     lists_graphs_by_quads: bool = False
     # Virtuoso's SPARQL parser runs out of stack near 5,000 triples in one DATA block.
     quads_per_operation: int | None = None
+    # Why answers read from this server cannot be trusted (None: they can).
+    limitation: str | None = None
 
 
 #: Virtuoso 7: one /sparql endpoint for queries and updates, the Graph Store at
@@ -123,6 +125,11 @@ VIRTUOSO = ServerProfile(
      "http://localuriqaserver/sparql"),
     lists_graphs_by_quads=True,
     quads_per_operation=1000,
+    limitation=(
+        "Virtuoso 7.2 can store and ingest cmckg records, but its answers to cmckg's questions "
+        "are wrong: it writes xsd:double values with 6 significant digits, returns no rows for "
+        "the lineage query and fails on the upstream-values query (README, 'Running on a "
+        "SPARQL server'); lineage, analyses, validation and export are refused"),
 )
 GENERIC = ServerProfile("generic", None, None, "copy")
 
@@ -340,6 +347,9 @@ class RemoteStore(Store):
         hidden = self._identify().hidden_graphs
         return f"FILTER({variable} NOT IN ({', '.join(f'<{g}>' for g in hidden)}))" \
             if hidden else ""
+
+    def limitation(self) -> str | None:
+        return self._identify().limitation
 
     # -- writes ---------------------------------------------------------------------------------
 
