@@ -20,6 +20,7 @@ from .vocab import CMC, IriMinter, bind_prefixes
 
 if TYPE_CHECKING:
     from .comparability import ComparisonResult
+    from .dossier import Dossier
     from .drivers import DriversResult
     from .lineage import Direction, Lineage
     from .validate import ValidationReport
@@ -131,6 +132,24 @@ class KnowledgeGraph:
         from .lineage import lineage
 
         return lineage(self.store, id_or_iri, direction, depth, kind, material, supplier)
+
+    def dossier(
+        self,
+        lot: str,
+        *,
+        validation: ValidationReport | None = None,
+        kind: str | None = None,
+        material: str | None = None,
+        supplier: str | None = None,
+    ) -> Dossier:
+        """Everything known about one lot and what went into it, each fact traced to its
+        source file, row and record revision; ``validation`` (a report, e.g. from
+        ``kg.validate(full=True, record=False)``) supplies the open validation results.
+        ``.to_html()`` writes the self-contained page, ``.to_jsonld()`` the JSON-LD."""
+        from .dossier import dossier
+
+        return dossier(self.store, lot, minter=self.minter, validation=validation, kind=kind,
+                       material=material, supplier=supplier)
 
     def compare(
         self,

@@ -90,6 +90,12 @@ class Lineage:
         graph.graph = {k: str(v) for k, v in graph.graph.items()}
         return "\n".join(nx.generate_graphml(graph))
 
+    def _repr_html_(self) -> str:
+        """The lineage picture and its node table (notebooks)."""
+        from .present import lineage_html
+
+        return lineage_html(self)
+
     def to_dot(self) -> str:
         """Graphviz DOT; nodes labelled with kind and identifier."""
         ids = {iri: f"n{i}" for i, iri in enumerate(self.nodes["iri"])}

@@ -1,0 +1,403 @@
+"""A batch dossier: everything known about one lot and what went into it, each fact traced to
+the source file, place and record revision it was read from.
+
+The store answers through saved queries (``queries/dossier-*.rq``, ``product-specifications.rq``)
+and the backward lineage; this module only assembles the answer. Rendering (HTML, JSON-LD) is
+in ``cmckg.present``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from rdflib import URIRef
+
+from . import queries, units
+from .attributes import identifier_of, label_of, reference_nodes, stage_name, unit_symbol
+from .errors import MappingError, QueryError
+from .lineage import Lineage, kind_of, lineage
+from .stores import Store
+from .vocab import CMC, PROV, IriMinter
+
+if TYPE_CHECKING:
+    from .validate import ValidationReport, ValidationResult
+
+#: The facts a dossier shows per node, in display order, with their labels.
+FACT_LABELS: dict[str, str] = {
+    str(CMC.identifier): "identifier",
+    str(CMC.ofProduct): "product",
+    str(CMC.ofMaterial): "material",
+    str(CMC.suppliedBy): "supplier",
+    str(CMC.atSite): "site",
+    str(CMC.unitOperation): "unit operation",
+    str(CMC.usedEquipment): "equipment",
+    str(CMC.processVersion): "process version",
+    str(CMC.manufactureDate): "manufactured",
+    str(CMC.expiryDate): "expires",
+    str(PROV.startedAtTime): "started",
+    str(PROV.endedAtTime): "ended",
+}
+_NAMED = {str(CMC.ofProduct), str(CMC.ofMaterial), str(CMC.suppliedBy), str(CMC.atSite),
+          str(CMC.processVersion), str(CMC.usedEquipment)}
+VERDICTS = ("pass", "fail", "no specification", "not numeric")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact was read: the record graph, its source file, the place in that file (a CSV
+    row, JSON pointer or XPath) and the record's content revision (sha256)."""
+
+    graph: str
+    record: str | None
+    path: str | None
+    location: str | None
+    sha256: str | None
+
+
+@dataclass
+class Fact:
+    """One statement about a node (``label``: ``value``) and the records that state it."""
+
+    label: str
+    value: str
+    sources: list[Source] = field(default_factory=list)
+
+
+@dataclass
+class Node:
+    """A lot or run in the dossier, with its facts."""
+
+    iri: str
+    identifier: str
+    kind: str | None
+    depth: int | None
+    facts: list[Fact] = field(default_factory=list)
+    classes: frozenset[str] = frozenset()
+
+    def fact(self, label: str) -> str | None:
+        """The value of the first fact with this label (None if the node has none)."""
+        return next((f.value for f in self.facts if f.label == label), None)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The specification a result was judged against (latest version for its scope)."""
+
+    iri: str
+    identifier: str | None
+    version: str | None
+    lower: float | None
+    upper: float | None
+    unit: str | None  # its symbol
+    unit_iri: str | None = None
+    sources: tuple[Source, ...] = ()
+
+    def text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.lower is not None and self.upper is not None:
+            return f"{_num(self.lower)} – {_num(self.upper)}{unit}"
+        if self.lower is not None:
+            return f"≥ {_num(self.lower)}{unit}"
+        return f"≤ {_num(self.upper)}{unit}" if self.upper is not None else "no limits"
+
+
+@dataclass
+class Result:
+    """One result on a node of the dossier, with its verdict against the specification."""
+
+    entity: str
+    measurement: str
+    attribute: str
+    value: float | None
+    text: str | None
+    unit: str | None
+    stage: str | None
+    time: str | None
+    method: str | None
+    limit: Limit | None
+    verdict: str
+    sources: list[Source] = field(default_factory=list)
+
+    @property
+    def value_text(self) -> str:
+        if self.value is None:
+            return self.text or ""
+        return _num(self.value) + (f" {self.unit}" if self.unit else "")
+
+
+@dataclass
+class Dossier:
+    """A lot, its lineage, its nodes' facts, every result with its verdict, and the open
+    validation results on any of them (``validation_note`` says what validation was asked)."""
+
+    lot: str
+    identifier: str
+    kind: str | None
+    lineage: Lineage
+    nodes: dict[str, Node]
+    results: list[Result]
+    validation: list[ValidationResult]
+    validation_note: str
+    created: str
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[self.lot]
+
+    def results_of(self, iri: str) -> list[Result]:
+        return [r for r in self.results if r.entity == iri]
+
+    def node_name(self, iri: str) -> str:
+        node = self.nodes.get(iri)
+        return node.identifier if node else iri.rsplit("/", 1)[-1]
+
+    @property
+    def failures(self) -> list[Result]:
+        return [r for r in self.results if r.verdict == "fail"]
+
+    def _repr_html_(self) -> str:
+        from .present import dossier_html
+
+        return dossier_html(self, standalone=False)
+
+    def to_html(self) -> str:
+        """One self-contained HTML file (no network: styles inline, pictures as inline SVG)."""
+        from .present import dossier_html
+
+        return dossier_html(self)
+
+    def to_jsonld(self) -> str:
+        """JSON-LD compacted with the published cmckg context (``cmckg.present.jsonld``)."""
+        from .present.jsonld import dossier_jsonld
+
+        return dossier_jsonld(self)
+
+
+def dossier(
+    store: Store,
+    lot: str,
+    *,
+    minter: IriMinter | None = None,
+    validation: ValidationReport | None = None,
+    validation_note: str | None = None,
+    kind: str | None = None,
+    material: str | None = None,
+    supplier: str | None = None,
+) -> Dossier:
+    """The dossier of one lot (identifier or IRI; narrowed as in ``lineage``). ``validation``
+    is a report whose results on the dossier's nodes are shown as open; without one, the
+    dossier says that no validation was given."""
+    minter = minter or IriMinter()
+    trace = lineage(store, lot, "backward", kind=kind, material=material, supplier=supplier)
+    root = URIRef(trace.root)
+    names = reference_nodes(store)
+    sources = _sources(store, root, minter.metadata_graph)
+    nodes = _nodes(store, root, trace, names, sources)
+    if nodes[trace.root].kind == "run":
+        raise QueryError(f"{lot!r} is a run; a dossier is about a lot")
+    results = _results(store, root, nodes, names, sources, minter.metadata_graph)
+    if validation is None:
+        shown: list[ValidationResult] = []
+        note = validation_note or "no validation report was given: run `cmckg validate`"
+    else:
+        focus = set(nodes) | {r.measurement for r in results}
+        shown = [r for r in validation.results if str(r.focus) in focus]
+        note = validation_note or (f"{validation.mode} validation of "
+                                   f"{len(validation.records)} record graphs")
+    node = nodes[trace.root]
+    return Dossier(trace.root, node.identifier, node.kind, trace, nodes, results, shown, note,
+                   datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def _rows(result: queries.QueryResult) -> list[dict[str, Any]]:
+    frame = queries.to_dataframe(result)
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _sources(store: Store, root: URIRef, meta: URIRef) -> dict[tuple[str, str], list[Source]]:
+    """(node, record graph) → where that record read the node."""
+    found: dict[tuple[str, str], list[Source]] = {}
+    for row in _rows(queries.run(store, "dossier-sources", {"root": root, "meta": meta})):
+        source = Source(row["graph"], row["record"], row["path"], row["location"], row["sha256"])
+        found.setdefault((row["node"], row["graph"]), []).append(source)
+    return found
+
+
+def _sources_of(node: str, graphs: Iterable[str | None],
+                sources: dict[tuple[str, str], list[Source]]) -> list[Source]:
+    out: list[Source] = []
+    for graph in sorted({g for g in graphs if g}):
+        out += sources.get((node, graph)) or [Source(graph, None, None, None, None)]
+    return out
+
+
+def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict, sources: dict
+           ) -> dict[str, Node]:
+    depth = dict(zip(trace.nodes["iri"], trace.nodes["depth"], strict=True))
+    facts: dict[str, dict[tuple[str, str], set]] = {}
+    classes: dict[str, set[str]] = {}
+    for row in _rows(queries.run(store, "dossier-facts", {"root": root})):
+        node, prop = row["node"], row["property"]
+        classes.setdefault(node, set())
+        if row["class"]:
+            classes[node].add(row["class"])
+        value = _fact_value(prop, row["value"], names)
+        facts.setdefault(node, {}).setdefault((prop, value), set()).add(row["graph"])
+    order = list(FACT_LABELS)
+    nodes: dict[str, Node] = {}
+    for iri, by_fact in facts.items():
+        kinds = [kind_of(c) for c in sorted(classes[iri]) if kind_of(c)]
+        node_facts = [Fact(FACT_LABELS[p], v, _sources_of(iri, graphs, sources))
+                      for (p, v), graphs in sorted(by_fact.items(),
+                                                   key=lambda kv: (order.index(kv[0][0]),
+                                                                   kv[0][1]))]
+        identifier = next((f.value for f in node_facts if f.label == "identifier"),
+                          iri.rsplit("/", 1)[-1])
+        nodes[iri] = Node(iri, identifier, kinds[0] if kinds else None,
+                          _int(depth.get(iri)), node_facts, frozenset(classes[iri]))
+    for row in trace.nodes.to_dict("records"):  # lineage nodes the facts query did not reach
+        nodes.setdefault(row["iri"], Node(row["iri"], row["identifier"] or "", row["kind"],
+                                          _int(row["depth"])))
+    if str(root) not in nodes:
+        raise QueryError(f"nothing is known of <{root}>")
+    return nodes
+
+
+def _int(value: object) -> int | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else int(value)  # type: ignore[call-overload]
+
+
+def _fact_value(prop: str, value: object, names: dict) -> str:
+    if prop in _NAMED:
+        known = names.get(str(value))
+        if known is not None:
+            return known.name if prop == str(CMC.ofMaterial) else (known.identifier or known.name)
+        return identifier_of(value, names) or str(value)
+    if prop == str(CMC.unitOperation):
+        return label_of(value) or str(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    limit: Limit
+    property: str
+    stage: str | None
+    lot_class: str | None
+    order: float
+
+
+def _specs(store: Store, products: set[str], names: dict, meta: URIRef) -> list[_Spec]:
+    """The latest version of each specification of the products, per property, stage and
+    lot class (a spec for a concept applies to its exact matches too)."""
+    found: dict[tuple, _Spec] = {}
+    for product in sorted(products):
+        rows = _rows(queries.run(store, "product-specifications",
+                                 {"product": URIRef(product), "meta": meta}))
+        by_spec: dict[str, list[dict]] = {}
+        for row in rows:
+            by_spec.setdefault(row["spec"], []).append(row)
+        for spec_iri, spec_rows in by_spec.items():
+            first = spec_rows[0]
+            srcs = tuple(sorted({Source(r["graph"], r["record"], r["path"], r["location"],
+                                        r["sha256"]) for r in spec_rows if r["graph"]},
+                                key=lambda s: s.graph))
+            limit = Limit(spec_iri, first["identifier"], _text(first["version"]),
+                          _float(first["lower"]), _float(first["upper"]),
+                          unit_symbol(first["unit"]), first["unit"], srcs)
+            order = pd.to_numeric(first["version"], errors="coerce")
+            for prop in {r["property"] for r in spec_rows}:
+                spec = _Spec(limit, prop, first["stage"], first["lot_class"],
+                             0.0 if pd.isna(order) else float(order))
+                key = (product, prop, spec.stage, spec.lot_class)
+                if key not in found or found[key].order <= spec.order:
+                    found[key] = spec
+    return list(found.values())
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict,
+             sources: dict, meta: URIRef) -> list[Result]:
+    rows = _rows(queries.run(store, "dossier-results", {"root": root}))
+    products = {n.iri: _product_iri(n, names) for n in nodes.values()}
+    specs = _specs(store, {p for p in products.values() if p}, names, meta)
+    by_measurement: dict[str, list[dict]] = {}
+    for row in rows:
+        by_measurement.setdefault(row["measurement"], []).append(row)
+    results = []
+    for measurement, found in by_measurement.items():
+        row = found[0]
+        entity = row["entity"]
+        classes = nodes[entity].classes if entity in nodes else frozenset()
+        limit = _limit_for(row, products.get(entity), classes, specs)
+        value = None if row["value"] is None else float(row["value"])
+        results.append(Result(
+            entity=entity, measurement=measurement,
+            attribute=label_of(row["property"]) or str(row["property"]),
+            value=value, text=_text(row["text"]), unit=unit_symbol(row["unit"]),
+            stage=stage_name(row["stage"]), time=_text(row["time"]), method=_text(row["method"]),
+            limit=limit, verdict=_verdict(value, row["unit"], limit),
+            sources=_sources_of(measurement, (r["graph"] for r in found), sources)))
+    order = {iri: (n.depth if n.depth is not None else 99, n.identifier)
+             for iri, n in nodes.items()}
+    results.sort(key=lambda r: (order.get(r.entity, (99, r.entity)), r.stage or "",
+                                r.attribute, r.measurement))
+    return results
+
+
+def _product_iri(node: Node, names: dict) -> str | None:
+    product = node.fact("product")
+    if product is None:
+        return None
+    return next((iri for iri, n in names.items() if n.kind == "Product"
+                 and (n.identifier or n.name) == product), None)
+
+
+def _limit_for(row: dict, product: str | None, classes: frozenset[str], specs: Sequence[_Spec]
+               ) -> Limit | None:
+    """The specification for a result: same product and property, the result's stage (or a
+    spec without stage), the lot's class (or a spec without class); the most specific wins."""
+    if product is None:
+        return None
+    matching = [s for s in specs
+                if s.property == row["property"]
+                and (s.stage is None or s.stage == row["stage"])
+                and (s.lot_class is None or s.lot_class in classes)]
+    if not matching:
+        return None
+    return max(matching, key=lambda s: (s.stage is not None, s.lot_class is not None,
+                                        s.order)).limit
+
+
+def _verdict(value: float | None, unit: str | None, limit: Limit | None) -> str:
+    if limit is None:
+        return "no specification"
+    if value is None:
+        return "not numeric"
+    lower, upper = limit.lower, limit.upper
+    spec_unit = limit.unit_iri
+    if spec_unit and unit and spec_unit != unit:
+        try:
+            lower = None if lower is None else units.convert(lower, spec_unit, unit)
+            upper = None if upper is None else units.convert(upper, spec_unit, unit)
+        except MappingError as exc:
+            raise QueryError(f"specification {limit.identifier}: {exc.message}") from exc
+    inside = (lower is None or value >= lower) and (upper is None or value <= upper)
+    return "pass" if inside else "fail"
+
+
+def _num(value: float) -> str:
+    return f"{value:.6g}"

@@ -1,0 +1,141 @@
+"""Charts as inline SVG, drawn with matplotlib's object-oriented API (``Figure``, no pyplot), so
+drawing never changes the process's matplotlib backend or touches a notebook's open figures."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import re
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+REFERENCE, TEST, BAND, FAIL = "#3a78b5", "#d9822b", "#3a78b5", "#c0392b"
+_FIGURES = itertools.count(1)
+
+
+def figure_svg(figure: Figure) -> str:
+    """The figure as an ``<svg>`` element (text kept as text, so it is searchable)."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
+    text = buffer.getvalue()
+    return _unique_ids(text[text.index("<svg"):], f"c{next(_FIGURES)}-")
+
+
+def _new(width: float = 6.0, height: float = 3.0) -> tuple[Figure, object]:
+    figure = Figure(figsize=(width, height), dpi=96)
+    return figure, figure.add_subplot()
+
+
+def _strip(axes: object, values: np.ndarray, x: float, colour: str, label: str) -> None:
+    jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+    axes.scatter(x + jitter, values, s=22, color=colour, alpha=0.85, label=label, zorder=3)
+
+
+def comparison_svg(row: dict, values: pd.DataFrame) -> str:
+    """One attribute of a comparison: reference and test lots, with the quality range (or
+    tolerance interval) band; for TOST, beside it the 90 % CI of the difference against ±δ."""
+    tost = row["method"] == "tost"
+    figure = Figure(figsize=(7.2 if tost else 5.2, 2.9), dpi=96)
+    axes = figure.add_subplot(1, 2, 1) if tost else figure.add_subplot()
+    unit = f" [{row['unit']}]" if row.get("unit") else ""
+    ref = values.loc[values["group"] == "reference", "value"].to_numpy(float)
+    tst = values.loc[values["group"] == "test", "value"].to_numpy(float)
+    _strip(axes, ref, 0, REFERENCE, f"reference (n={len(ref)})")
+    _strip(axes, tst, 1, TEST, f"test (n={len(tst)})")
+    if _finite(row.get("lower")) and _finite(row.get("upper")):
+        name = "tolerance interval" if row["method"] == "tolerance-interval" else "quality range"
+        axes.axhspan(row["lower"], row["upper"], color=BAND, alpha=0.12, label=name, zorder=1)
+        outside = tst[(tst < row["lower"]) | (tst > row["upper"])]
+        if len(outside):
+            axes.scatter(np.ones(len(outside)), outside, s=60, facecolors="none",
+                         edgecolors=FAIL, label="outside", zorder=4)
+    axes.set_xticks([0, 1], ["reference", "test"])
+    axes.set_xlim(-0.6, 1.6)
+    axes.set_ylabel(str(row["attribute"]) + unit)
+    axes.legend(fontsize=7, loc="best")
+    axes.grid(axis="y", alpha=0.3)
+    if tost:
+        ci = figure.add_subplot(1, 2, 2)
+        margin = row.get("margin")
+        if _finite(margin):
+            ci.axvspan(-margin, margin, color="#3c8d40", alpha=0.12, label="±δ (margin)")
+            ci.axvline(0, color="#888", lw=0.8)
+        if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
+            colour = "#3c8d40" if row["verdict"] == "equivalent" else FAIL
+            ci.errorbar([row["difference"]], [0],
+                        xerr=[[row["difference"] - row["ci_low"]],
+                              [row["ci_high"] - row["difference"]]],
+                        fmt="o", color=colour, capsize=6, label="90 % CI of mean difference")
+        ci.set_yticks([])
+        ci.set_xlabel("mean(test) − mean(reference)" + unit)
+        ci.legend(fontsize=7, loc="upper left")
+        spread = [abs(v) for v in (margin, row.get("ci_low"), row.get("ci_high"))
+                  if _finite(v)]
+        if spread:
+            ci.set_xlim(-1.4 * max(spread), 1.4 * max(spread))
+        ci.set_ylim(-1, 1.6)
+    figure.tight_layout()
+    return figure_svg(figure)
+
+
+def drivers_svg(data: pd.DataFrame, column: str, top: dict, pqa: str, pqa_unit: str | None
+                ) -> str:
+    """The PQA against one raw-material attribute, with the least-squares line."""
+    figure, axes = _new(5.2, 3.4)
+    both = data[["pqa", column]].dropna()
+    x, y = both[column].to_numpy(float), both["pqa"].to_numpy(float)
+    axes.scatter(x, y, s=18, alpha=0.8, color=REFERENCE, label="batches")
+    if len(x) >= 2 and np.ptp(x) > 0:
+        slope, intercept = np.polyfit(x, y, 1)
+        line = np.linspace(x.min(), x.max(), 50)
+        axes.plot(line, slope * line + intercept, color=TEST,
+                  label=f"least squares: slope {slope:.3g}")
+    axes.set_xlabel(f"{top['material']}: {top['attribute']}"
+                    + (f" [{top['unit']}]" if top.get("unit") else ""))
+    axes.set_ylabel(pqa + (f" [{pqa_unit}]" if pqa_unit else ""))
+    axes.legend(fontsize=7)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure_svg(figure)
+
+
+def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | None,
+              usl: float | None) -> str:
+    """Batch values over time, specification limits as lines, values outside them ringed."""
+    figure, axes = _new(6.4, 2.6)
+    frame = values.sort_values(["date", "identifier"], na_position="last")
+    x = pd.to_datetime(frame["date"]) if frame["date"].notna().all() else np.arange(len(frame))
+    y = frame["value"].to_numpy(float)
+    axes.plot(x, y, marker="o", ms=3.5, lw=0.8, color=REFERENCE, label="batches")
+    for limit, name in ((lsl, "LSL"), (usl, "USL")):
+        if _finite(limit):
+            axes.axhline(limit, color=FAIL, lw=1, ls="--", label=name)
+    bad = np.zeros(len(y), dtype=bool)
+    if _finite(lsl):
+        bad |= y < lsl
+    if _finite(usl):
+        bad |= y > usl
+    if bad.any():
+        axes.scatter(np.asarray(x)[bad], y[bad], s=70, facecolors="none", edgecolors=FAIL,
+                     label="out of specification", zorder=4)
+    axes.set_ylabel(label + (f" [{unit}]" if unit else ""))
+    axes.legend(fontsize=7, loc="best")
+    axes.grid(alpha=0.3)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    return figure_svg(figure)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _unique_ids(svg: str, prefix: str) -> str:
+    """Prefix the element ids of an SVG (and their references) so several charts can share
+    one HTML page without one's clip paths applying to another."""
+    return re.sub(r"(id=\"|url\(#|href=\"#)([\w-]+)", rf"\g<1>{prefix}\g<2>", svg)
