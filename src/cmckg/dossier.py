@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from rdflib import URIRef
+from rdflib.term import Identifier
 
 from . import queries, units
 from .attributes import identifier_of, label_of, reference_nodes, stage_name, unit_symbol
 from .errors import MappingError, QueryError
-from .lineage import Lineage, kind_of, lineage
-from .stores import Store
+from .lineage import Lineage, kind_of, lineage, plain
+from .stores import QueryResult, Store
 from .vocab import CMC, PROV, IriMinter
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class Fact:
     label: str
     value: str
     sources: list[Source] = field(default_factory=list)
+    property: str = ""
+    term: Identifier | None = None  # the RDF value, for the JSON-LD
 
 
 @dataclass
@@ -122,6 +125,7 @@ class Result:
     limit: Limit | None
     verdict: str
     sources: list[Source] = field(default_factory=list)
+    terms: dict[str, Identifier] = field(default_factory=dict)  # the RDF values, for JSON-LD
 
     @property
     def value_text(self) -> str:
@@ -144,6 +148,7 @@ class Dossier:
     validation: list[ValidationResult]
     validation_note: str
     created: str
+    metadata_graph: str
 
     @property
     def root(self) -> Node:
@@ -159,6 +164,13 @@ class Dossier:
     @property
     def failures(self) -> list[Result]:
         return [r for r in self.results if r.verdict == "fail"]
+
+    def attach_validation(self, report: ValidationReport, note: str | None = None) -> None:
+        """Show the report's results on this dossier's lots, runs and results as open."""
+        focus = set(self.nodes) | {r.measurement for r in self.results}
+        self.validation = [r for r in report.results if str(r.focus) in focus]
+        self.validation_note = note or (f"{report.mode} validation of "
+                                        f"{len(report.records)} record graphs")
 
     def _repr_html_(self) -> str:
         from .present import dossier_html
@@ -201,22 +213,25 @@ def dossier(
     if nodes[trace.root].kind == "run":
         raise QueryError(f"{lot!r} is a run; a dossier is about a lot")
     results = _results(store, root, nodes, names, sources, minter.metadata_graph)
-    if validation is None:
-        shown: list[ValidationResult] = []
-        note = validation_note or "no validation report was given: run `cmckg validate`"
-    else:
-        focus = set(nodes) | {r.measurement for r in results}
-        shown = [r for r in validation.results if str(r.focus) in focus]
-        note = validation_note or (f"{validation.mode} validation of "
-                                   f"{len(validation.records)} record graphs")
     node = nodes[trace.root]
-    return Dossier(trace.root, node.identifier, node.kind, trace, nodes, results, shown, note,
-                   datetime.now(UTC).isoformat(timespec="seconds"))
+    made = Dossier(trace.root, node.identifier, node.kind, trace, nodes, results, [],
+                   validation_note or "no validation report was given: run `cmckg validate`",
+                   datetime.now(UTC).isoformat(timespec="seconds"), str(minter.metadata_graph))
+    if validation is not None:
+        made.attach_validation(validation, validation_note)
+    return made
 
 
-def _rows(result: queries.QueryResult) -> list[dict[str, Any]]:
-    frame = queries.to_dataframe(result)
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+def _rows(result: QueryResult) -> list[dict[str, Any]]:
+    """Rows as dicts of plain values (IRIs as text, literals as Python values, None)."""
+    return [{c: plain(t) for c, t in zip(result.columns, row, strict=True)}
+            for row in result.rows]
+
+
+def _term_rows(result: QueryResult) -> list[tuple[dict[str, Any], dict[str, Identifier]]]:
+    """Each row as plain values and as the RDF terms themselves."""
+    return [({c: plain(t) for c, t in zip(result.columns, row, strict=True)},
+             dict(zip(result.columns, row, strict=True))) for row in result.rows]
 
 
 def _sources(store: Store, root: URIRef, meta: URIRef) -> dict[tuple[str, str], list[Source]]:
@@ -239,23 +254,23 @@ def _sources_of(node: str, graphs: Iterable[str | None],
 def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict, sources: dict
            ) -> dict[str, Node]:
     depth = dict(zip(trace.nodes["iri"], trace.nodes["depth"], strict=True))
-    facts: dict[str, dict[tuple[str, str], set]] = {}
+    facts: dict[str, dict[tuple[str, str], tuple[Identifier, set]]] = {}
     classes: dict[str, set[str]] = {}
-    for row in _rows(queries.run(store, "dossier-facts", {"root": root})):
+    for row, terms in _term_rows(queries.run(store, "dossier-facts", {"root": root})):
         node, prop = row["node"], row["property"]
         classes.setdefault(node, set())
         if row["class"]:
             classes[node].add(row["class"])
         value = _fact_value(prop, row["value"], names)
-        facts.setdefault(node, {}).setdefault((prop, value), set()).add(row["graph"])
+        facts.setdefault(node, {}).setdefault((prop, value), (terms["value"], set()))[1].add(
+            row["graph"])
     order = list(FACT_LABELS)
     nodes: dict[str, Node] = {}
     for iri, by_fact in facts.items():
         kinds = [kind_of(c) for c in sorted(classes[iri]) if kind_of(c)]
-        node_facts = [Fact(FACT_LABELS[p], v, _sources_of(iri, graphs, sources))
-                      for (p, v), graphs in sorted(by_fact.items(),
-                                                   key=lambda kv: (order.index(kv[0][0]),
-                                                                   kv[0][1]))]
+        node_facts = [Fact(FACT_LABELS[p], v, _sources_of(iri, graphs, sources), p, term)
+                      for (p, v), (term, graphs) in sorted(
+                          by_fact.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1]))]
         identifier = next((f.value for f in node_facts if f.label == "identifier"),
                           iri.rsplit("/", 1)[-1])
         nodes[iri] = Node(iri, identifier, kinds[0] if kinds else None,
@@ -331,12 +346,15 @@ def _float(value: object) -> float | None:
 
 def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict,
              sources: dict, meta: URIRef) -> list[Result]:
-    rows = _rows(queries.run(store, "dossier-results", {"root": root}))
+    rows = _term_rows(queries.run(store, "dossier-results", {"root": root}))
     products = {n.iri: _product_iri(n, names) for n in nodes.values()}
     specs = _specs(store, {p for p in products.values() if p}, names, meta)
     by_measurement: dict[str, list[dict]] = {}
-    for row in rows:
+    term_of: dict[str, dict[str, Identifier]] = {}
+    for row, terms in rows:
         by_measurement.setdefault(row["measurement"], []).append(row)
+        term_of.setdefault(row["measurement"], {k: v for k, v in terms.items()
+                                                if v is not None and k != "graph"})
     results = []
     for measurement, found in by_measurement.items():
         row = found[0]
@@ -350,7 +368,8 @@ def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict,
             value=value, text=_text(row["text"]), unit=unit_symbol(row["unit"]),
             stage=stage_name(row["stage"]), time=_text(row["time"]), method=_text(row["method"]),
             limit=limit, verdict=_verdict(value, row["unit"], limit),
-            sources=_sources_of(measurement, (r["graph"] for r in found), sources)))
+            sources=_sources_of(measurement, (r["graph"] for r in found), sources),
+            terms=term_of[measurement]))
     order = {iri: (n.depth if n.depth is not None else 99, n.identifier)
              for iri, n in nodes.items()}
     results.sort(key=lambda r: (order.get(r.entity, (99, r.entity)), r.stage or "",

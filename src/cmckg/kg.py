@@ -229,7 +229,8 @@ class KnowledgeGraph:
         return pd.DataFrame(rows)
 
     def export(self, fmt: str = "trig") -> bytes:
-        """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD."""
+        """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD
+        (compacted with the published context, ``ontology/context.jsonld``)."""
         formats = {"trig": "trig", "nquads": "nquads", "turtle": "turtle", "jsonld": "json-ld"}
         if fmt not in formats:
             raise ConfigError(f"unknown export format '{fmt}'; choose from {', '.join(formats)}")
@@ -240,5 +241,9 @@ class KnowledgeGraph:
                 dataset.default_graph.add((s, p, o))
             else:
                 dataset.add((s, p, o, g or dataset.default_graph.identifier))
+        if fmt == "jsonld":
+            from .present.jsonld import serialize
+
+            return serialize(dataset)
         target = dataset.default_graph if fmt == "turtle" else dataset
         return target.serialize(format=formats[fmt], encoding="utf-8")

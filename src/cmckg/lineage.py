@@ -173,10 +173,10 @@ def _records(result: QueryResult) -> list[dict[str, object]]:
     unbound), as ``queries.to_dataframe`` gives them but without a DataFrame: the rows are few
     and each is read once, where a DataFrame would cost more than the query."""
     columns = result.columns
-    return [dict(zip(columns, map(_plain, row), strict=True)) for row in result.rows]
+    return [dict(zip(columns, map(plain, row), strict=True)) for row in result.rows]
 
 
-def _plain(term: Identifier | None) -> object:
+def plain(term: Identifier | None) -> object:
     """An IRI's text, a literal's Python value (its text if it has none), or None."""
     if type(term) is URIRef:  # most terms; an isinstance check on rdflib's ABCs costs more
         return str(term)

@@ -1,10 +1,11 @@
 """The lineage picture: a layered layout (grandalf's Sugiyama, pure Python) drawn as inline SVG.
 
 Upstream is on the left and material flows rightwards (arrows point downstream), for a
-backward and a forward trace alike; grandalf chooses the columns and the order within them. To stay readable on large forward traces, runs
-and lots of one kind and material at one generation are drawn as one box
-("14 runs: A-PROD-1001 … A-PROD-1028") when there are more than ``group_over`` of them, and
-generations beyond ``max_depth`` are left out with a note saying how many nodes that hides.
+backward and a forward trace alike; grandalf chooses the columns and the order within them.
+To stay readable on large forward traces, runs and lots of one kind and material at one
+generation are drawn as one box ("14 runs: A-PROD-1001 … A-PROD-1028") when there are more
+than ``group_over`` of them, and generations beyond ``max_depth`` are left out with a note
+saying how many nodes that hides.
 """
 
 from __future__ import annotations
