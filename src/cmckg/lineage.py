@@ -276,6 +276,18 @@ def resolve_node(
     )
 
 
+def find_nodes(store: Store, identifier: str, *, kind: str | None = None,
+               material: str | None = None, supplier: str | None = None) -> list[dict]:
+    """Every lot, run or sample with this identifier that matches ``kind``, ``material`` and
+    ``supplier`` (each dict as ``resolve_node`` gives it, plus its ``kind``)."""
+    if kind is not None and kind not in KINDS:
+        raise QueryError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+    records = _records(queries.run(store, "find-node", {"identifier": identifier.strip()}))
+    found = [c for c in _candidates(records, reference_nodes(store))
+             if _matches(c, kind, material, supplier)]
+    return [{**c, "kind": kind_of(c.get("class"))} for c in found]
+
+
 def _looks_like_iri(text: str) -> bool:
     scheme, sep, rest = text.partition(":")
     return bool(sep) and scheme.isalpha() and (rest.startswith("//") or scheme in {"urn", "tag"})

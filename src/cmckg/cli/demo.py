@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -11,10 +13,16 @@ from ..examples import example_groups
 from ..kg import KnowledgeGraph
 from . import add_store_argument
 from .console import err, out, print_frame, progress_bar
+from .dossier import write_text
+
+if TYPE_CHECKING:
+    from ..validate import ValidationReport
 
 DEMO_DP_LOT = "A-DP-1003"
 DEMO_MEDIUM_LOT = "A-MED-002"
 DEMO_ATTRIBUTES = ["HMW (SEC)", "Main peak (CEX)", "Relative potency", "HCP"]
+DEMO_DOSSIER_LOT = "A-DP-1020"  # the planted out-of-specification drug-product lot
+REPORTS = Path("cmckg-reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,9 +72,19 @@ def run_demo(args: argparse.Namespace) -> int:
                    if c in drivers.table.columns]
         print_frame(drivers.table[columns].head(5), title="Top raw-material drivers (Spearman)")
 
+        report = None
         if not args.skip_validation:
             out.rule("[bold]5. Validate every record (SHACL, specifications as shapes)")
-            _validation(kg)
+            report = _validation(kg)
+
+        out.rule("[bold]6. Look: a batch dossier and a comparability report")
+        dossier = kg.dossier(DEMO_DOSSIER_LOT, validation=report)
+        if report is None:
+            dossier.validation_note = "validation not run (--skip-validation)"
+        written = [_write(f"dossier-{DEMO_DOSSIER_LOT}.html", dossier.to_html()),
+                   _write("comparability-v1-v2.html", comparison.to_html())]
+        for path in written:
+            out.print(f"wrote {path}", highlight=False)
     out.print(
         "\nNext: [bold]cmckg query --list[/bold], [bold]cmckg lineage ID[/bold], "
         "[bold]cmckg compare --help[/bold], [bold]cmckg validate --format github[/bold].",
@@ -103,14 +121,21 @@ def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
     return frame.dropna(axis="columns", how="all")
 
 
-def _validation(kg: KnowledgeGraph) -> None:
+def _write(name: str, text: str) -> Path:
+    REPORTS.mkdir(exist_ok=True)
+    path = REPORTS / name
+    write_text(str(path), text)
+    return path.resolve()
+
+
+def _validation(kg: KnowledgeGraph) -> ValidationReport | None:
     from ..validate import Severity, validate_store
 
     try:
         report = validate_store(kg.store, kg.minter, full=True)
     except CmckgError as exc:
         err.print(f"validation could not run: {exc}", markup=False)
-        return
+        return None
     counts = report.counts()
     out.print(
         f"{report.focus_nodes} focus nodes, {report.triples} triples in {report.seconds:.1f} s: "
@@ -124,3 +149,4 @@ def _validation(kg: KnowledgeGraph) -> None:
     ]
     if rows:
         print_frame(pd.DataFrame(rows), title="Violations (release by exception)")
+    return report

@@ -3,6 +3,7 @@ drawing never changes the process's matplotlib backend or touches a notebook's o
 
 from __future__ import annotations
 
+import html
 import io
 import itertools
 import math
@@ -105,30 +106,60 @@ def drivers_svg(data: pd.DataFrame, column: str, top: dict, pqa: str, pqa_unit: 
 
 
 def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | None,
-              usl: float | None) -> str:
-    """Batch values over time, specification limits as lines, values outside them ringed."""
-    figure, axes = _new(6.4, 2.6)
+              usl: float | None, width: int = 640, height: int = 190) -> str:
+    """Batch values in date order as a small SVG (drawn directly: a page shows many of these,
+    and matplotlib takes most of a second each), specification limits dashed, values outside
+    them ringed in red; each point's tooltip names the batch, date and value."""
     frame = values.sort_values(["date", "identifier"], na_position="last")
-    x = pd.to_datetime(frame["date"]) if frame["date"].notna().all() else np.arange(len(frame))
     y = frame["value"].to_numpy(float)
-    axes.plot(x, y, marker="o", ms=3.5, lw=0.8, color=REFERENCE, label="batches")
+    limits = [v for v in (lsl, usl) if _finite(v)]
+    low, high = float(min([y.min(), *limits])), float(max([y.max(), *limits]))
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
+    low, high = low - pad, high + pad
+    left, right, top, bottom = 56, 10, 10, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def sx(i: int) -> float:
+        return left + (plot_w * i / max(len(y) - 1, 1))
+
+    def sy(v: float) -> float:
+        return top + plot_h * (high - v) / (high - low)
+
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='trend' width='{width}' "
+             f"height='{height}' viewBox='0 0 {width} {height}' font-family='system-ui, "
+             f"sans-serif' font-size='11'><title>{html.escape(label)} by batch</title>",
+             f"<rect x='{left}' y='{top}' width='{plot_w}' height='{plot_h}' fill='#fff' "
+             "stroke='#ccc'/>"]
+    for tick in np.linspace(low + pad, high - pad, 4):
+        parts.append(f"<text x='{left - 4}' y='{sy(tick) + 4:.1f}' text-anchor='end' "
+                     f"fill='#555'>{tick:.4g}</text>")
     for limit, name in ((lsl, "LSL"), (usl, "USL")):
         if _finite(limit):
-            axes.axhline(limit, color=FAIL, lw=1, ls="--", label=name)
-    bad = np.zeros(len(y), dtype=bool)
-    if _finite(lsl):
-        bad |= y < lsl
-    if _finite(usl):
-        bad |= y > usl
-    if bad.any():
-        axes.scatter(np.asarray(x)[bad], y[bad], s=70, facecolors="none", edgecolors=FAIL,
-                     label="out of specification", zorder=4)
-    axes.set_ylabel(label + (f" [{unit}]" if unit else ""))
-    axes.legend(fontsize=7, loc="best")
-    axes.grid(alpha=0.3)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    return figure_svg(figure)
+            parts.append(f"<line x1='{left}' x2='{left + plot_w}' y1='{sy(limit):.1f}' "
+                         f"y2='{sy(limit):.1f}' stroke='{FAIL}' stroke-dasharray='5,3'/>"
+                         f"<text x='{left + plot_w - 2}' y='{sy(limit) - 3:.1f}' "
+                         f"text-anchor='end' fill='{FAIL}'>{name} {limit:.4g}</text>")
+    points = " ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in enumerate(y))
+    parts.append(f"<polyline points='{points}' fill='none' stroke='{REFERENCE}' "
+                 "stroke-width='1'/>")
+    for i, row in enumerate(frame.itertuples()):
+        value = float(row.value)
+        outside = (_finite(lsl) and value < lsl) or (_finite(usl) and value > usl)
+        date = row.date.date().isoformat() if pd.notna(row.date) else ""
+        tip = html.escape(f"{row.identifier} {date}: {value:.4g}{' ' + unit if unit else ''}")
+        parts.append(f"<circle cx='{sx(i):.1f}' cy='{sy(value):.1f}' r='{5 if outside else 2.6}' "
+                     f"fill='{'none' if outside else REFERENCE}' "
+                     f"stroke='{FAIL if outside else REFERENCE}' stroke-width='1.5'>"
+                     f"<title>{tip}</title></circle>")
+    first, last = frame["date"].iloc[0], frame["date"].iloc[-1]
+    if pd.notna(first) and pd.notna(last):
+        parts.append(f"<text x='{left}' y='{height - 6}' fill='#555'>{first.date()}</text>"
+                     f"<text x='{left + plot_w}' y='{height - 6}' text-anchor='end' "
+                     f"fill='#555'>{last.date()}</text>")
+    parts.append(f"<text x='{left + plot_w / 2}' y='{height - 6}' text-anchor='middle' "
+                 f"fill='#333'>{len(y)} batches in date order"
+                 f"{html.escape(' [' + unit + ']') if unit else ''}</text></svg>")
+    return "".join(parts)
 
 
 def _finite(value: object) -> bool:
