@@ -9,13 +9,14 @@ in ``cmckg.present``.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from rdflib import URIRef
+from rdflib import RDF, URIRef
 from rdflib.term import Identifier
 
 from . import queries, units
@@ -43,6 +44,7 @@ FACT_LABELS: dict[str, str] = {
     str(PROV.startedAtTime): "started",
     str(PROV.endedAtTime): "ended",
 }
+_TYPE = str(RDF.type)
 _NAMED = {str(CMC.ofProduct), str(CMC.ofMaterial), str(CMC.suppliedBy), str(CMC.atSite),
           str(CMC.processVersion), str(CMC.usedEquipment)}
 VERDICTS = ("pass", "fail", "no specification", "not numeric")
@@ -259,8 +261,9 @@ def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict, sources: dic
     for row, terms in _term_rows(queries.run(store, "dossier-facts", {"root": root})):
         node, prop = row["node"], row["property"]
         classes.setdefault(node, set())
-        if row["class"]:
-            classes[node].add(row["class"])
+        if prop == _TYPE:
+            classes[node].add(row["value"])
+            continue
         value = _fact_value(prop, row["value"], names)
         facts.setdefault(node, {}).setdefault((prop, value), (terms["value"], set()))[1].add(
             row["graph"])
@@ -308,32 +311,65 @@ class _Spec:
     order: float
 
 
-def _specs(store: Store, products: set[str], names: dict, meta: URIRef) -> list[_Spec]:
+def _specs(store: Store, products: set[str], meta: URIRef) -> list[_Spec]:
     """The latest version of each specification of the products, per property, stage and
     lot class (a spec for a concept applies to its exact matches too)."""
+    every, located, records = _specification_rows(store)
+    rows = [r for r in every if r["product"] in products]
+    by_spec: dict[str, list[dict]] = {}
+    for row in rows:
+        by_spec.setdefault(row["spec"], []).append(row)
     found: dict[tuple, _Spec] = {}
-    for product in sorted(products):
-        rows = _rows(queries.run(store, "product-specifications",
-                                 {"product": URIRef(product), "meta": meta}))
-        by_spec: dict[str, list[dict]] = {}
-        for row in rows:
-            by_spec.setdefault(row["spec"], []).append(row)
-        for spec_iri, spec_rows in by_spec.items():
-            first = spec_rows[0]
-            srcs = tuple(sorted({Source(r["graph"], r["record"], r["path"], r["location"],
-                                        r["sha256"]) for r in spec_rows if r["graph"]},
-                                key=lambda s: s.graph))
-            limit = Limit(spec_iri, first["identifier"], _text(first["version"]),
-                          _float(first["lower"]), _float(first["upper"]),
-                          unit_symbol(first["unit"]), first["unit"], srcs)
-            order = pd.to_numeric(first["version"], errors="coerce")
-            for prop in {r["property"] for r in spec_rows}:
-                spec = _Spec(limit, prop, first["stage"], first["lot_class"],
-                             0.0 if pd.isna(order) else float(order))
-                key = (product, prop, spec.stage, spec.lot_class)
-                if key not in found or found[key].order <= spec.order:
-                    found[key] = spec
+    for spec_iri, spec_rows in by_spec.items():
+        first = spec_rows[0]
+        graphs = sorted({r["graph"] for r in spec_rows if r["graph"]})
+        srcs = tuple(_source(g, _record(store, g, meta, records), location)
+                     for g in graphs for location in located.get((spec_iri, g)) or [None])
+        limit = Limit(spec_iri, first["identifier"], _text(first["version"]),
+                      _float(first["lower"]), _float(first["upper"]),
+                      unit_symbol(first["unit"]), first["unit"], srcs)
+        order = pd.to_numeric(first["version"], errors="coerce")
+        for prop in {r["property"] for r in spec_rows}:
+            spec = _Spec(limit, prop, first["stage"], first["lot_class"],
+                         0.0 if pd.isna(order) else float(order))
+            key = (first["product"], prop, spec.stage, spec.lot_class)
+            if key not in found or found[key].order <= spec.order:
+                found[key] = spec
     return list(found.values())
+
+
+#: The specification rows per store, kept until its revision changes (as reference_nodes).
+_SPECIFICATIONS: weakref.WeakKeyDictionary[Store, tuple[int, tuple]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _specification_rows(store: Store) -> tuple[list[dict], dict[tuple[str, str], list[str]],
+                                               dict[str, dict]]:
+    """Every specification's rows, where each record read it, and a cache of record graphs
+    (a store others write to is asked every time)."""
+    kept = _SPECIFICATIONS.get(store) if store.sole_writer else None
+    if kept is not None and kept[0] == store.revision:
+        return kept[1]
+    revision = store.revision
+    located: dict[tuple[str, str], list[str]] = {}
+    for row in _rows(queries.run(store, "specification-sources")):
+        located.setdefault((row["spec"], row["graph"]), []).append(row["location"])
+    found = (_rows(queries.run(store, "specification-limits")), located, {})
+    if store.sole_writer:
+        _SPECIFICATIONS[store] = (revision, found)
+    return found
+
+
+def _record(store: Store, graph: str, meta: URIRef, seen: dict[str, dict]) -> dict:
+    """A record graph's record id, source path and sha256 (each looked up once per dossier)."""
+    if graph not in seen:
+        rows = _rows(queries.run(store, "record-graph", {"graph": URIRef(graph), "meta": meta}))
+        seen[graph] = rows[0] if rows else {"record": None, "path": None, "sha256": None}
+    return seen[graph]
+
+
+def _source(graph: str, record: dict, location: str | None) -> Source:
+    return Source(graph, record["record"], record["path"], location, record["sha256"])
 
 
 def _text(value: object) -> str | None:
@@ -348,7 +384,7 @@ def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict,
              sources: dict, meta: URIRef) -> list[Result]:
     rows = _term_rows(queries.run(store, "dossier-results", {"root": root}))
     products = {n.iri: _product_iri(n, names) for n in nodes.values()}
-    specs = _specs(store, {p for p in products.values() if p}, names, meta)
+    specs = _specs(store, {p for p in products.values() if p}, meta)
     by_measurement: dict[str, list[dict]] = {}
     term_of: dict[str, dict[str, Identifier]] = {}
     for row, terms in rows:

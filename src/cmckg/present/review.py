@@ -20,8 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
 
-from rdflib import URIRef
-
 from .. import queries
 from ..attributes import reference_nodes, resolve_attribute, unit_symbol
 from ..errors import CmckgError
@@ -138,10 +136,10 @@ class ReviewSite:
         node = names.get(iri)
         if node is None or node.kind != "Product":
             raise CmckgError(f"no product has the IRI <{iri}>")
-        specs = queries.to_dataframe(queries.run(self.kg.store, "product-specifications", {
-            "product": URIRef(iri), "meta": self.kg.minter.metadata_graph}))
+        specs = queries.to_dataframe(queries.run(self.kg.store, "specification-limits"))
+        concepts = set(specs.loc[specs["product"] == iri, "concept"]) if not specs.empty else ()
         sections = []
-        for concept in sorted(set(specs["concept"])) if not specs.empty else []:
+        for concept in sorted(concepts):
             sections += self._attribute_sections(concept, node.identifier or node.name)
         return render_page("product.html.j2", title=f"Product {node.name}", nav="/",
                            product=node, sections=sections, fmt=_fmt, created=None)
