@@ -397,3 +397,19 @@ def test_serve_pages_are_read_only(served: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(f"{served}/lot?iri={quote('http://example.org/x')}", timeout=30)
     assert error.value.code == 404
+
+
+def test_lineage_picture_groups_repeated_runs_and_collapses_depth(kg) -> None:
+    """A-SUC-001 (sucrose) went into fill-finish runs: the batch records say which."""
+    from cmckg.present.lineage_svg import lineage_svg
+
+    fills = [r for r in _rows(MAB / "site-a" / "batch_records.csv")
+             if "A-SUC-001" in r["inputs"].split(";")]
+    assert len(fills) > 6  # more than one box's worth: they are grouped
+    forward = kg.lineage("A-SUC-001", direction="forward")
+    svg = lineage_svg(forward)
+    assert svg.count("<g class='node") == 3  # the lot, one box of runs, one of batches
+    assert f"{len(fills)} runs" in svg and f"{len(fills)} batches" in svg
+    deep = lineage_svg(kg.lineage(LOT), max_depth=1)
+    assert "more nodes beyond generation 1 are not drawn" in deep
+    assert "A-MED-007" not in deep and "A-DS-1020" in deep

@@ -1,7 +1,7 @@
 """The lineage picture: a layered layout (grandalf's Sugiyama, pure Python) drawn as inline SVG.
 
-Upstream is on the left and material flows rightwards (arrows point downstream), for a
-backward and a forward trace alike; grandalf chooses the columns and the order within them.
+Upstream is at the top and material flows down (arrows point downstream), for a backward
+and a forward trace alike; grandalf chooses the layers and the order within them.
 To stay readable on large forward traces, runs and lots of one kind and material at one
 generation are drawn as one box ("14 runs: A-PROD-1001 … A-PROD-1028") when there are more
 than ``group_over`` of them, and generations beyond ``max_depth`` are left out with a note
@@ -19,7 +19,7 @@ from grandalf.layouts import SugiyamaLayout
 from ..lineage import Lineage
 
 BOX_W, BOX_H, RUN_H = 156, 42, 34
-COLUMN_GAP, ROW_GAP = 44, 12
+LAYER_GAP, ROW_GAP = 34, 16
 KIND_STYLE = {  # fill, stroke
     "raw_material_lot": ("#e8f1fb", "#3a78b5"),
     "intermediate": ("#f3f3f3", "#777777"),
@@ -100,27 +100,27 @@ def _subtitle(row: dict) -> str:
 
 
 def _layout(boxes: dict[str, Box], edges: set[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    """Centre of each box. grandalf layers the graph top to bottom from the upstream ends;
-    the picture is that layout turned a quarter (layers become columns, upstream on the left)."""
+    """Centre of each box: grandalf layers the graph top to bottom from the upstream ends
+    (a long chain stays as tall as its generations, and a page scrolls that way anyway)."""
     vertices = {k: Vertex(k) for k in sorted(boxes)}
     for key, vertex in vertices.items():
-        height = RUN_H if boxes[key].kind == "run" else BOX_H
-        vertex.view = _View(height, BOX_W)  # turned: a box's height is its extent in a layer
+        vertex.view = _View(BOX_W, RUN_H if boxes[key].kind == "run" else BOX_H)
     graph = Graph(list(vertices.values()),
                   [Edge(vertices[upstream], vertices[derived])
                    for derived, upstream in sorted(edges)])
     positions: dict[str, tuple[float, float]] = {}
     offset = 0.0
-    for component in graph.C:  # disconnected parts (rare) are stacked one below the other
+    for component in graph.C:  # disconnected parts (rare) are placed side by side
         layout = SugiyamaLayout(component)
-        layout.xspace, layout.yspace = ROW_GAP, COLUMN_GAP
+        layout.xspace, layout.yspace = ROW_GAP, LAYER_GAP
         layout.init_all()
         layout.draw()
-        top = min(v.view.xy[0] - v.view.w / 2 for v in component.sV)
-        left = min(v.view.xy[1] - v.view.h / 2 for v in component.sV)
+        left = min(v.view.xy[0] - v.view.w / 2 for v in component.sV)
+        top = min(v.view.xy[1] - v.view.h / 2 for v in component.sV)
         for v in component.sV:
-            positions[v.data] = (v.view.xy[1] - left, v.view.xy[0] - top + offset)
-        offset = max(y for _, y in positions.values()) + BOX_H + ROW_GAP
+            positions[v.data] = (v.view.xy[0] - left + BOX_W / 2 - v.view.w / 2 + offset,
+                                 v.view.xy[1] - top + BOX_H / 2)
+        offset = max(x for x, _ in positions.values()) + BOX_W / 2 + ROW_GAP
     return positions
 
 
@@ -137,14 +137,13 @@ def _draw(boxes: dict[str, Box], edges: set[tuple[str, str]],
              "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='7' "
              "markerHeight='7' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' "
              "fill='#888'/></marker></defs>"]
-    for a, b in sorted(edges):
-        (x1, y1), (x2, y2) = positions[a], positions[b]
-        if x1 > x2:
-            (x1, y1), (x2, y2) = (x2, y2), (x1, y1)
-        x1, x2 = x1 + BOX_W / 2 + margin, x2 - BOX_W / 2 + margin
-        y1, y2 = y1 + margin, y2 + margin
-        mid = (x1 + x2) / 2
-        parts.append(f"<path d='M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} "
+    half = {k: (RUN_H if b.kind == "run" else BOX_H) / 2 for k, b in boxes.items()}
+    for derived, upstream in sorted(edges):
+        (x1, y1), (x2, y2) = positions[upstream], positions[derived]
+        x1, x2 = x1 + margin, x2 + margin
+        y1, y2 = y1 + half[upstream] + margin, y2 - half[derived] + margin
+        mid = (y1 + y2) / 2
+        parts.append(f"<path d='M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} "
                      f"{x2:.1f},{y2:.1f}' fill='none' stroke='#999' stroke-width='1.2' "
                      "marker-end='url(#arrow)'/>")
     for key, box in sorted(boxes.items()):
@@ -163,7 +162,7 @@ def _draw(boxes: dict[str, Box], edges: set[tuple[str, str]],
             f"<text x='{x + margin:.1f}' y='{y + margin - 3:.1f}' text-anchor='middle' "
             f"font-weight='600'>{html.escape(_clip(box.title))}</text>"
             f"<text x='{x + margin:.1f}' y='{y + margin + 11:.1f}' text-anchor='middle' "
-            f"fill='#555' font-size='10.5'>{html.escape(_clip(box.subtitle, 30))}</text></g>")
+            f"fill='#555' font-size='10.5'>{html.escape(_clip(box.subtitle, 27))}</text></g>")
     if hidden:
         parts.append(f"<text x='{margin}' y='{height - 8:.0f}' fill='#555'>{hidden} more nodes "
                      f"beyond generation {max_depth} are not drawn (see the table)</text>")
