@@ -80,7 +80,8 @@ def run_demo(args: argparse.Namespace) -> int:
         out.rule("[bold]6. Look: a batch dossier and a comparability report")
         dossier = kg.dossier(DEMO_DOSSIER_LOT, validation=report)
         if report is None:
-            dossier.validation_note = "validation not run (--skip-validation)"
+            dossier.validation_note = ("validation not run (--skip-validation)"
+                                       if args.skip_validation else "validation could not run")
         written = [_write(f"dossier-{DEMO_DOSSIER_LOT}.html", dossier.to_html()),
                    _write("comparability-v1-v2.html", comparison.to_html())]
         for path in written:
