@@ -43,3 +43,11 @@ def _stop_remote_servers_after_module() -> Iterator[None]:
 
     with module_servers():
         yield
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite tests/golden/*.nq from the mappers' current output (then review the diff)",
+    )

@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import CmckgError
 
 COMMAND_MODULES = ["demo", "ingest", "query", "export", "validate", "lineage", "analyses",
-                   "dossier", "serve"]
+                   "dossier", "serve", "vocab"]
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -60,6 +60,14 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
         "--read-only",
         action="store_true",
         help="open the store read-only: any command that would write to it stops with an error",
+    )
+
+
+def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vocab", action="append", default=[], metavar="FILE",
+        help="a project vocabulary (YAML or SKOS Turtle) with your own concepts and units "
+        "(repeatable); ingest stores it, so later questions resolve it without the file",
     )
 
 

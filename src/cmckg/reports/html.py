@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from ..validate import Severity, ValidationReport
+from ..validate.results import Severity, ValidationReport
 
 
 def render(report: ValidationReport, fail_on: Severity, *, standalone: bool = True,
