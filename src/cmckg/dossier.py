@@ -27,7 +27,7 @@ from .stores import QueryResult, Store
 from .vocab import CMC, PROV, IriMinter
 
 if TYPE_CHECKING:
-    from .validate import ValidationReport, ValidationResult
+    from .validate.results import ValidationReport, ValidationResult
 
 #: The facts a dossier shows per node, in display order, with their labels.
 FACT_LABELS: dict[str, str] = {
@@ -167,12 +167,11 @@ class Dossier:
     def failures(self) -> list[Result]:
         return [r for r in self.results if r.verdict == "fail"]
 
-    def attach_validation(self, report: ValidationReport, note: str | None = None) -> None:
-        """Show the report's results on this dossier's lots, runs and results as open."""
+    def attach_validation(self, results: Iterable[ValidationResult], note: str) -> None:
+        """Show those of ``results`` on this dossier's lots, runs and results as open."""
         focus = set(self.nodes) | {r.measurement for r in self.results}
-        self.validation = [r for r in report.results if str(r.focus) in focus]
-        self.validation_note = note or (f"{report.mode} validation of "
-                                        f"{len(report.records)} record graphs")
+        self.validation = [r for r in results if str(r.focus) in focus]
+        self.validation_note = note
 
     def _repr_html_(self) -> str:
         from .present import dossier_html
@@ -203,9 +202,9 @@ def dossier(
     material: str | None = None,
     supplier: str | None = None,
 ) -> Dossier:
-    """The dossier of one lot (identifier or IRI; narrowed as in ``lineage``). ``validation``
-    is a report whose results on the dossier's nodes are shown as open; without one, the
-    dossier says that no validation was given."""
+    """The dossier of one lot (identifier or IRI; narrowed as in ``lineage``). Its open
+    validation results are those the last recorded validation left open, or those of
+    ``validation`` (a report of a run made now) when given."""
     minter = minter or IriMinter()
     trace = lineage(store, lot, "backward", kind=kind, material=material, supplier=supplier)
     root = URIRef(trace.root)
@@ -216,12 +215,31 @@ def dossier(
         raise QueryError(f"{lot!r} is a run; a dossier is about a lot")
     results = _results(store, root, nodes, names, sources, minter.metadata_graph)
     node = nodes[trace.root]
-    made = Dossier(trace.root, node.identifier, node.kind, trace, nodes, results, [],
-                   validation_note or "no validation report was given: run `cmckg validate`",
+    made = Dossier(trace.root, node.identifier, node.kind, trace, nodes, results, [], "",
                    datetime.now(UTC).isoformat(timespec="seconds"), str(minter.metadata_graph))
     if validation is not None:
-        made.attach_validation(validation, validation_note)
+        made.attach_validation(validation.results, validation_note or (
+            f"this {validation.mode} validation of {len(validation.records)} record graphs"))
+    else:
+        made.attach_validation(*recorded_validation(store, minter))
     return made
+
+
+def recorded_validation(store: Store, minter: IriMinter
+                        ) -> tuple[list[ValidationResult], str]:
+    """The results the last recorded validation left open (``cmckg validate`` keeps them in
+    the metadata graph until the data that caused them changes), and a note saying when that
+    validation ended, or that none is recorded."""
+    from .validate.state import open_results, stored_state, validation_run_iri
+
+    digest, _ = stored_state(store, minter)
+    if digest is None:
+        return [], "no validation is recorded in the store: run `cmckg validate`"
+    results = [r for kept in open_results(store, minter).values() for r in kept.results]
+    ended = _rows(queries.run(store, "validation-run", {
+        "run": validation_run_iri(minter), "meta": minter.metadata_graph}))
+    when = f" (ended {ended[0]['ended']})" if ended else ""
+    return results, f"open results of the last recorded validation{when}"
 
 
 def _rows(result: QueryResult) -> list[dict[str, Any]]:

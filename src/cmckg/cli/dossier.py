@@ -35,9 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "intermediate or batch")
     parser.add_argument("--material", help="narrow an ambiguous identifier by material")
     parser.add_argument("--supplier", help="narrow an ambiguous identifier by supplier")
-    parser.add_argument("--no-validation", action="store_true",
-                        help="do not run the SHACL validation whose open results the dossier "
-                        "lists (the dossier then says it was not run)")
+    parser.add_argument("--validate", action="store_true",
+                        help="run a full SHACL validation now (not recorded) for the open "
+                        "results, instead of reading those the last recorded validation left")
     add_store_argument(parser)
     parser.set_defaults(handler=run_dossier)
 
@@ -53,12 +53,11 @@ def run_dossier(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, read_only=True) as kg:
         dossier = kg.dossier(args.lot, kind=args.kind, material=args.material,
                              supplier=args.supplier)
-        if args.no_validation:
-            dossier.validation_note = "validation not run (--no-validation)"
-        else:
-            err.print("validating every record (SHACL) for the open results…",
-                      highlight=False, markup=False)
-            dossier.attach_validation(kg.validate(full=True, record=False))
+        if args.validate:
+            err.print("validating every record (SHACL)…", highlight=False, markup=False)
+            report = kg.validate(full=True, record=False)
+            dossier.attach_validation(report.results, "open results of a full validation run "
+                                      "for this dossier (not recorded)")
     text = dossier.to_html() if fmt == "html" else dossier.to_jsonld()
     write_text(args.output, text)
     if args.output:

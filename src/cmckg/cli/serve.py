@@ -217,8 +217,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _start_pages(query_url: str, bind: str, port: int) -> ReviewServer:
-    """The review pages over the endpoint (read-only), with one validation run started in the
-    background for their open results."""
+    """The review pages over the endpoint (read-only)."""
     from ..kg import KnowledgeGraph
     from ..present.review import ReviewServer, ReviewSite
 
@@ -229,7 +228,6 @@ def _start_pages(query_url: str, bind: str, port: int) -> ReviewServer:
     except OSError as exc:
         raise StoreError(f"the review pages cannot listen on {bind}:{port}: {exc.strerror}; "
                          "choose another --pages-port (or --no-pages)") from None
-    site.start_validation()
     return pages
 
 

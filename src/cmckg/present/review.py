@@ -4,8 +4,8 @@
 samples by identifier (kind and material narrow an identifier several nodes share);
 ``/lot?iri=…`` the lot's batch dossier; ``/lineage?iri=…`` the lineage of a run or sample;
 ``/product?iri=…`` each specified attribute with its capability (Ppk, Cpk) and trend;
-``/validation`` the latest validation report (run once when the pages start, in the
-background, without recording state). Only GET is answered; pages make no request of their own.
+``/validation`` the results the last recorded validation (``cmckg validate``) left open. Only
+GET is answered; pages make no request of their own.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from .. import queries
 from ..attributes import reference_nodes, resolve_attribute, unit_symbol
+from ..dossier import recorded_validation
 from ..errors import CmckgError
 from ..lineage import KINDS, find_nodes, lineage
 from . import dossier_html, lineage_html, render_page
@@ -29,26 +29,6 @@ from .charts import trend_svg
 
 if TYPE_CHECKING:
     from ..kg import KnowledgeGraph
-    from ..validate import ValidationReport
-
-
-@dataclass
-class ValidationState:
-    """The latest validation run by the pages: running, done (with its report) or failed."""
-
-    started: str = ""
-    report: ValidationReport | None = None
-    error: str | None = None
-    finished: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def note(self) -> str:
-        if self.report is not None:
-            return (f"{self.report.mode} validation of {len(self.report.records)} record graphs, "
-                    f"finished {self.finished}")
-        if self.error:
-            return f"validation could not run: {self.error}"
-        return f"validation still running (started {self.started}); reload for its results"
 
 
 class ReviewSite:
@@ -56,24 +36,6 @@ class ReviewSite:
 
     def __init__(self, kg: KnowledgeGraph) -> None:
         self.kg = kg
-        self.validation = ValidationState()
-
-    def start_validation(self) -> threading.Thread:
-        """Validate every record once, in the background (state is not recorded)."""
-        self.validation.started = _now()
-
-        def run() -> None:
-            try:
-                report = self.kg.validate(full=True, record=False)
-            except CmckgError as exc:
-                self.validation.error = str(exc)
-            else:
-                self.validation.report = report
-            self.validation.finished = _now()
-
-        thread = threading.Thread(target=run, name="cmckg-review-validation", daemon=True)
-        thread.start()
-        return thread
 
     def page(self, target: str) -> tuple[int, str]:
         """(HTTP status, HTML) for a GET of ``target`` (path and query)."""
@@ -98,9 +60,9 @@ class ReviewSite:
         names = reference_nodes(self.kg.store)
         products = sorted((n for n in names.values() if n.kind == "Product"),
                           key=lambda n: n.name)
+        _, note = recorded_validation(self.kg.store, self.kg.minter)
         return render_page("home.html.j2", title="cmckg review", nav="/", products=products,
-                           kinds=list(KINDS), validation=self.validation, quote=quote,
-                           created=None)
+                           kinds=list(KINDS), validation_note=note, quote=quote, created=None)
 
     def search(self, params: dict[str, str]) -> str:
         text = params.get("q", "")
@@ -114,14 +76,7 @@ class ReviewSite:
                            found=found, created=None)
 
     def lot(self, params: dict[str, str]) -> str:
-        iri = params.get("iri", "")
-        dossier = self.kg.dossier(iri)
-        report = self.validation.report
-        if report is not None:
-            dossier.attach_validation(report, self.validation.note())
-        else:
-            dossier.validation_note = self.validation.note()
-        return dossier_html(dossier, nav="/")
+        return dossier_html(self.kg.dossier(params.get("iri", "")), nav="/")
 
     def lineage(self, params: dict[str, str]) -> str:
         direction = "forward" if params.get("direction") == "forward" else "backward"
@@ -168,12 +123,11 @@ class ReviewSite:
 
     def validation_page(self, params: dict[str, str]) -> str:
         from ..reports.html import render
-        from ..validate import Severity
+        from ..validate.results import Severity, ValidationReport
 
-        report = self.validation.report
-        if report is None:
-            return self._message("Validation", self.validation.note())
-        return render(report, Severity.VIOLATION, nav="/", note=self.validation.note())
+        results, note = recorded_validation(self.kg.store, self.kg.minter)
+        report = ValidationReport(results, [], "open results", 0, 0, 0, 0, 0.0)
+        return render(report, Severity.VIOLATION, nav="/", note=note)
 
 
 def _text(value: object) -> str | None:
@@ -184,10 +138,6 @@ def _fmt(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class _Handler(BaseHTTPRequestHandler):
