@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from rdflib import RDF, URIRef
+from rdflib.namespace import PROV
 from rdflib.term import Identifier
 
 from . import queries, units
@@ -24,7 +25,7 @@ from .attributes import identifier_of, label_of, reference_nodes, stage_name, un
 from .errors import MappingError, QueryError
 from .lineage import Lineage, kind_of, lineage, plain
 from .stores import QueryResult, Store
-from .vocab import CMC, PROV, IriMinter
+from .vocab import CMC, IriMinter
 
 if TYPE_CHECKING:
     from .validate.results import ValidationReport, ValidationResult
@@ -60,6 +61,13 @@ class Source:
     path: str | None
     location: str | None
     sha256: str | None
+
+
+#: (node, record graph) → where that record read the node.
+SourceIndex = dict[tuple[str, str], list[Source]]
+#: Every specification's rows, (spec, graph) → places, and record graphs looked up so far.
+_SpecificationRows = tuple[list[dict[str, Any]], dict[tuple[str, str], list[str | None]],
+                           dict[str, dict[str, Any]]]
 
 
 @dataclass
@@ -248,15 +256,16 @@ def _rows(result: QueryResult) -> list[dict[str, Any]]:
             for row in result.rows]
 
 
-def _term_rows(result: QueryResult) -> list[tuple[dict[str, Any], dict[str, Identifier]]]:
+def _term_rows(result: QueryResult
+               ) -> list[tuple[dict[str, Any], dict[str, Identifier | None]]]:
     """Each row as plain values and as the RDF terms themselves."""
     return [({c: plain(t) for c, t in zip(result.columns, row, strict=True)},
              dict(zip(result.columns, row, strict=True))) for row in result.rows]
 
 
-def _sources(store: Store, root: URIRef, meta: URIRef) -> dict[tuple[str, str], list[Source]]:
+def _sources(store: Store, root: URIRef, meta: URIRef) -> SourceIndex:
     """(node, record graph) → where that record read the node."""
-    found: dict[tuple[str, str], list[Source]] = {}
+    found: SourceIndex = {}
     for row in _rows(queries.run(store, "dossier-sources", {"root": root, "meta": meta})):
         source = Source(row["graph"], row["record"], row["path"], row["location"], row["sha256"])
         found.setdefault((row["node"], row["graph"]), []).append(source)
@@ -264,17 +273,17 @@ def _sources(store: Store, root: URIRef, meta: URIRef) -> dict[tuple[str, str], 
 
 
 def _sources_of(node: str, graphs: Iterable[str | None],
-                sources: dict[tuple[str, str], list[Source]]) -> list[Source]:
+                sources: SourceIndex) -> list[Source]:
     out: list[Source] = []
     for graph in sorted({g for g in graphs if g}):
         out += sources.get((node, graph)) or [Source(graph, None, None, None, None)]
     return out
 
 
-def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict, sources: dict
-           ) -> dict[str, Node]:
+def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict[str, Any],
+           sources: SourceIndex) -> dict[str, Node]:
     depth = dict(zip(trace.nodes["iri"], trace.nodes["depth"], strict=True))
-    facts: dict[str, dict[tuple[str, str], tuple[Identifier, set]]] = {}
+    facts: dict[str, dict[tuple[str, str], tuple[Identifier | None, set[str]]]] = {}
     classes: dict[str, set[str]] = {}
     for row, terms in _term_rows(queries.run(store, "dossier-facts", {"root": root})):
         node, prop = row["node"], row["property"]
@@ -296,7 +305,7 @@ def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict, sources: dic
                           iri.rsplit("/", 1)[-1])
         nodes[iri] = Node(iri, identifier, kinds[0] if kinds else None,
                           _int(depth.get(iri)), node_facts, frozenset(classes[iri]))
-    for row in trace.nodes.to_dict("records"):  # lineage nodes the facts query did not reach
+    for row in trace.nodes.to_dict("records"):  # type: ignore[assignment]  # lineage nodes the facts query missed
         nodes.setdefault(row["iri"], Node(row["iri"], row["identifier"] or "", row["kind"],
                                           _int(row["depth"])))
     if str(root) not in nodes:
@@ -309,11 +318,12 @@ def _int(value: object) -> int | None:
         else int(value)  # type: ignore[call-overload]
 
 
-def _fact_value(prop: str, value: object, names: dict) -> str:
+def _fact_value(prop: str, value: object, names: dict[str, Any]) -> str:
     if prop in _NAMED:
         known = names.get(str(value))
         if known is not None:
-            return known.name if prop == str(CMC.ofMaterial) else (known.identifier or known.name)
+            return str(known.name if prop == str(CMC.ofMaterial)
+                       else (known.identifier or known.name))
         return identifier_of(value, names) or str(value)
     if prop == str(CMC.unitOperation):
         return label_of(value) or str(value)
@@ -334,15 +344,16 @@ def _specs(store: Store, products: set[str], meta: URIRef) -> list[_Spec]:
     lot class (a spec for a concept applies to its exact matches too)."""
     every, located, records = _specification_rows(store)
     rows = [r for r in every if r["product"] in products]
-    by_spec: dict[str, list[dict]] = {}
+    by_spec: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_spec.setdefault(row["spec"], []).append(row)
-    found: dict[tuple, _Spec] = {}
+    found: dict[tuple[str, str, str | None, str | None], _Spec] = {}
     for spec_iri, spec_rows in by_spec.items():
         first = spec_rows[0]
         graphs = sorted({r["graph"] for r in spec_rows if r["graph"]})
         srcs = tuple(_source(g, _record(store, g, meta, records), location)
-                     for g in graphs for location in located.get((spec_iri, g)) or [None])
+                     for g in graphs
+                     for location in (located.get((spec_iri, g)) or [None]))
         limit = Limit(spec_iri, first["identifier"], _text(first["version"]),
                       _float(first["lower"]), _float(first["upper"]),
                       unit_symbol(first["unit"]), first["unit"], srcs)
@@ -357,28 +368,29 @@ def _specs(store: Store, products: set[str], meta: URIRef) -> list[_Spec]:
 
 
 #: The specification rows per store, kept until its revision changes (as reference_nodes).
-_SPECIFICATIONS: weakref.WeakKeyDictionary[Store, tuple[int, tuple]] = \
+_SPECIFICATIONS: weakref.WeakKeyDictionary[Store, tuple[int, _SpecificationRows]] = \
     weakref.WeakKeyDictionary()
 
 
-def _specification_rows(store: Store) -> tuple[list[dict], dict[tuple[str, str], list[str]],
-                                               dict[str, dict]]:
+def _specification_rows(store: Store) -> _SpecificationRows:
     """Every specification's rows, where each record read it, and a cache of record graphs
     (a store others write to is asked every time)."""
     kept = _SPECIFICATIONS.get(store) if store.sole_writer else None
     if kept is not None and kept[0] == store.revision:
         return kept[1]
     revision = store.revision
-    located: dict[tuple[str, str], list[str]] = {}
+    located: dict[tuple[str, str], list[str | None]] = {}
     for row in _rows(queries.run(store, "specification-sources")):
         located.setdefault((row["spec"], row["graph"]), []).append(row["location"])
-    found = (_rows(queries.run(store, "specification-limits")), located, {})
+    found: _SpecificationRows = (_rows(queries.run(store, "specification-limits")), located,
+                                 {})
     if store.sole_writer:
         _SPECIFICATIONS[store] = (revision, found)
     return found
 
 
-def _record(store: Store, graph: str, meta: URIRef, seen: dict[str, dict]) -> dict:
+def _record(store: Store, graph: str, meta: URIRef, seen: dict[str, dict[str, Any]]
+            ) -> dict[str, Any]:
     """A record graph's record id, source path and sha256 (each looked up once per dossier)."""
     if graph not in seen:
         rows = _rows(queries.run(store, "record-graph", {"graph": URIRef(graph), "meta": meta}))
@@ -386,7 +398,7 @@ def _record(store: Store, graph: str, meta: URIRef, seen: dict[str, dict]) -> di
     return seen[graph]
 
 
-def _source(graph: str, record: dict, location: str | None) -> Source:
+def _source(graph: str, record: dict[str, Any], location: str | None) -> Source:
     return Source(graph, record["record"], record["path"], location, record["sha256"])
 
 
@@ -398,12 +410,12 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict,
-             sources: dict, meta: URIRef) -> list[Result]:
+def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict[str, Any],
+             sources: SourceIndex, meta: URIRef) -> list[Result]:
     rows = _term_rows(queries.run(store, "dossier-results", {"root": root}))
     products = {n.iri: _product_iri(n, names) for n in nodes.values()}
     specs = _specs(store, {p for p in products.values() if p}, meta)
-    by_measurement: dict[str, list[dict]] = {}
+    by_measurement: dict[str, list[dict[str, Any]]] = {}
     term_of: dict[str, dict[str, Identifier]] = {}
     for row, terms in rows:
         by_measurement.setdefault(row["measurement"], []).append(row)
@@ -431,7 +443,7 @@ def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict,
     return results
 
 
-def _product_iri(node: Node, names: dict) -> str | None:
+def _product_iri(node: Node, names: dict[str, Any]) -> str | None:
     product = node.fact("product")
     if product is None:
         return None
@@ -439,8 +451,8 @@ def _product_iri(node: Node, names: dict) -> str | None:
                  and (n.identifier or n.name) == product), None)
 
 
-def _limit_for(row: dict, product: str | None, classes: frozenset[str], specs: Sequence[_Spec]
-               ) -> Limit | None:
+def _limit_for(row: dict[str, Any], product: str | None, classes: frozenset[str],
+               specs: Sequence[_Spec]) -> Limit | None:
     """The specification for a result: same product and property, the result's stage (or a
     spec without stage), the lot's class (or a spec without class); the most specific wins."""
     if product is None:

@@ -17,7 +17,7 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
@@ -277,7 +277,8 @@ def resolve_node(
 
 
 def find_nodes(store: Store, identifier: str, *, kind: str | None = None,
-               material: str | None = None, supplier: str | None = None) -> list[dict]:
+               material: str | None = None, supplier: str | None = None
+               ) -> list[dict[str, Any]]:
     """Every lot, run or sample with this identifier that matches ``kind``, ``material`` and
     ``supplier`` (each dict as ``resolve_node`` gives it, plus its ``kind``)."""
     if kind is not None and kind not in KINDS:

@@ -12,7 +12,7 @@ from . import add_store_argument
 from .console import err
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "dossier",
         help="write a lot's batch dossier (HTML or JSON-LD)",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .. import __version__
+from .tables import records
 
 if TYPE_CHECKING:
     from ..comparability import ComparisonResult
@@ -100,7 +101,7 @@ def comparison_html(result: ComparisonResult, *, standalone: bool = True) -> str
     from .legends import COMPARISON_COLUMNS
 
     sections = []
-    for row in result.table.to_dict("records"):
+    for row in records(result.table):
         values = result.values
         if not values.empty:
             values = values[(values["attribute"] == row["attribute"])]
@@ -122,7 +123,7 @@ def drivers_html(result: DriversResult, *, top: int = 3, standalone: bool = True
     from .legends import DRIVERS_COLUMNS
 
     charts = []
-    for row in result.table.head(top).to_dict("records"):
+    for row in records(result.table.head(top)):
         column = pair_column(row["material"], row["attribute"])
         if column in result.data:
             charts.append({"row": row, "svg": drivers_svg(result.data, column, row, result.pqa,

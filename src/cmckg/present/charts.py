@@ -8,10 +8,12 @@ import io
 import itertools
 import math
 import re
+from typing import Any
 
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 REFERENCE, TEST, BAND, FAIL = "#3a78b5", "#d9822b", "#3a78b5", "#c0392b"
@@ -27,17 +29,17 @@ def figure_svg(figure: Figure) -> str:
     return _unique_ids(text[text.index("<svg"):], f"c{next(_FIGURES)}-")
 
 
-def _new(width: float = 6.0, height: float = 3.0) -> tuple[Figure, object]:
+def _new(width: float = 6.0, height: float = 3.0) -> tuple[Figure, Axes]:
     figure = Figure(figsize=(width, height), dpi=96)
     return figure, figure.add_subplot()
 
 
-def _strip(axes: object, values: np.ndarray, x: float, colour: str, label: str) -> None:
+def _strip(axes: Axes, values: np.ndarray, x: float, colour: str, label: str) -> None:
     jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
     axes.scatter(x + jitter, values, s=22, color=colour, alpha=0.85, label=label, zorder=3)
 
 
-def comparison_svg(row: dict, values: pd.DataFrame) -> str:
+def comparison_svg(row: dict[str, Any], values: pd.DataFrame) -> str:
     """One attribute of a comparison: reference and test lots, with the quality range (or
     tolerance interval) band; for TOST, beside it the 90 % CI of the difference against ±δ."""
     tost = row["method"] == "tost"
@@ -62,8 +64,8 @@ def comparison_svg(row: dict, values: pd.DataFrame) -> str:
     axes.grid(axis="y", alpha=0.3)
     if tost:
         ci = figure.add_subplot(1, 2, 2)
-        margin = row.get("margin")
-        if _finite(margin):
+        margin = _number(row.get("margin"))
+        if margin is not None:
             ci.axvspan(-margin, margin, color="#3c8d40", alpha=0.12, label="±δ (margin)")
             ci.axvline(0, color="#888", lw=0.8)
         if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
@@ -75,8 +77,8 @@ def comparison_svg(row: dict, values: pd.DataFrame) -> str:
         ci.set_yticks([])
         ci.set_xlabel("mean(test) − mean(reference)" + unit)
         ci.legend(fontsize=7, loc="upper left")
-        spread = [abs(v) for v in (margin, row.get("ci_low"), row.get("ci_high"))
-                  if _finite(v)]
+        spread = [abs(v) for v in (margin, _number(row.get("ci_low")),
+                                   _number(row.get("ci_high"))) if v is not None]
         if spread:
             ci.set_xlim(-1.4 * max(spread), 1.4 * max(spread))
         ci.set_ylim(-1, 1.6)
@@ -84,7 +86,8 @@ def comparison_svg(row: dict, values: pd.DataFrame) -> str:
     return figure_svg(figure)
 
 
-def drivers_svg(data: pd.DataFrame, column: str, top: dict, pqa: str, pqa_unit: str | None
+def drivers_svg(data: pd.DataFrame, column: str, top: dict[str, Any], pqa: str,
+                pqa_unit: str | None
                 ) -> str:
     """The PQA against one raw-material attribute, with the least-squares line."""
     figure, axes = _new(5.2, 3.4)
@@ -110,9 +113,11 @@ def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | N
     """Batch values in date order as a small SVG (drawn directly: a page shows many of these,
     and matplotlib takes most of a second each), specification limits dashed, values outside
     them ringed in red; each point's tooltip names the batch, date and value."""
+    lsl = lsl if _finite(lsl) else None
+    usl = usl if _finite(usl) else None
     frame = values.sort_values(["date", "identifier"], na_position="last")
     y = frame["value"].to_numpy(float)
-    limits = [v for v in (lsl, usl) if _finite(v)]
+    limits = [v for v in (lsl, usl) if v is not None]
     low, high = float(min([y.min(), *limits])), float(max([y.max(), *limits]))
     pad = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
     low, high = low - pad, high + pad
@@ -134,7 +139,7 @@ def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | N
         parts.append(f"<text x='{left - 4}' y='{sy(tick) + 4:.1f}' text-anchor='end' "
                      f"fill='#555'>{tick:.4g}</text>")
     for limit, name in ((lsl, "LSL"), (usl, "USL")):
-        if _finite(limit):
+        if limit is not None:
             parts.append(f"<line x1='{left}' x2='{left + plot_w}' y1='{sy(limit):.1f}' "
                          f"y2='{sy(limit):.1f}' stroke='{FAIL}' stroke-dasharray='5,3'/>"
                          f"<text x='{left + plot_w - 2}' y='{sy(limit) - 3:.1f}' "
@@ -142,11 +147,11 @@ def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | N
     points = " ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in enumerate(y))
     parts.append(f"<polyline points='{points}' fill='none' stroke='{REFERENCE}' "
                  "stroke-width='1'/>")
-    for i, row in enumerate(frame.itertuples()):
-        value = float(row.value)
-        outside = (_finite(lsl) and value < lsl) or (_finite(usl) and value > usl)
-        date = row.date.date().isoformat() if pd.notna(row.date) else ""
-        tip = html.escape(f"{row.identifier} {date}: {value:.4g}{' ' + unit if unit else ''}")
+    dates = [d.date().isoformat() if pd.notna(d) else "" for d in frame["date"]]
+    for i, (value, identifier, date) in enumerate(zip(y, frame["identifier"], dates,
+                                                      strict=True)):
+        outside = (lsl is not None and value < lsl) or (usl is not None and value > usl)
+        tip = html.escape(f"{identifier} {date}: {value:.4g}{' ' + unit if unit else ''}")
         parts.append(f"<circle cx='{sx(i):.1f}' cy='{sy(value):.1f}' r='{5 if outside else 2.6}' "
                      f"fill='{'none' if outside else REFERENCE}' "
                      f"stroke='{FAIL if outside else REFERENCE}' stroke-width='1.5'>"
@@ -160,6 +165,11 @@ def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | N
                  f"fill='#333'>{len(y)} batches in date order"
                  f"{html.escape(' [' + unit + ']') if unit else ''}</text></svg>")
     return "".join(parts)
+
+
+def _number(value: object) -> float | None:
+    """A finite number as float, else None (NaN and missing values alike)."""
+    return float(value) if _finite(value) else None  # type: ignore[arg-type]
 
 
 def _finite(value: object) -> bool:

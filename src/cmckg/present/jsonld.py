@@ -8,9 +8,11 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from rdflib import RDF, XSD, Dataset, Literal, URIRef
+from rdflib.namespace import PROV
+from rdflib.term import Node
 
 from ..resources import resource_dir
-from ..vocab import CMC, PROV, QUDT, bind_prefixes
+from ..vocab import CMC, QUDT, bind_prefixes
 
 if TYPE_CHECKING:
     from ..dossier import Dossier, Source
@@ -26,7 +28,8 @@ _RELATIONS = {"prov:wasDerivedFrom": PROV.wasDerivedFrom,
 def context() -> dict[str, Any]:
     """The compact ``@context`` object (prefixes and short property names)."""
     path = resource_dir("ontology") / "context.jsonld"
-    return json.loads(path.read_text(encoding="utf-8"))["@context"]
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["@context"]
+    return loaded
 
 
 def serialize(dataset: Dataset) -> bytes:
@@ -38,33 +41,36 @@ def dossier_dataset(dossier: Dossier) -> Dataset:
     """The dossier as RDF: each fact in the named graph of the record that states it (with the
     node's place in that record), the metadata graph describing those records (file and
     revision), and in the default graph the lineage edges and each result's verdict."""
-    dataset = bind_prefixes(Dataset())
+    dataset = Dataset()
+    bind_prefixes(dataset)
     default = dataset.default_graph.identifier
     described: dict[str, Source] = {}
 
-    def state(subject: URIRef, prop: URIRef, value: Any, sources: list[Source]) -> None:
-        graphs = [s for s in sources if s.graph] or [None]
+    def add(s: Node, p: Node, o: Node, g: Node) -> None:
+        dataset.add((s, p, o, g))  # type: ignore[arg-type]  # rdflib's stubs type add as triples
+
+    def state(subject: URIRef, prop: URIRef, value: Node, sources: list[Source]) -> None:
+        graphs: list[Source | None] = [s for s in sources if s.graph] or [None]
         for source in graphs:
             graph = URIRef(source.graph) if source else default
-            dataset.add((subject, prop, value, graph))
+            add(subject, prop, value, graph)
             if source is not None:
                 described.setdefault(source.graph, source)
                 if source.location:
-                    dataset.add((subject, CMC.sourceLocation, Literal(source.location), graph))
+                    add(subject, CMC.sourceLocation, Literal(source.location), graph)
 
     for node in dossier.nodes.values():
         subject = URIRef(node.iri)
         for cls in sorted(node.classes):
-            dataset.add((subject, RDF.type, URIRef(cls), default))
+            add(subject, RDF.type, URIRef(cls), default)
         for fact in node.facts:
             if fact.term is not None:
                 state(subject, URIRef(fact.property), fact.term, fact.sources)
     for edge in dossier.lineage.edges.to_dict("records"):
-        dataset.add((URIRef(edge["from"]), _RELATIONS[edge["relation"]], URIRef(edge["to"]),
-                     default))
+        add(URIRef(edge["from"]), _RELATIONS[edge["relation"]], URIRef(edge["to"]), default)
     for result in dossier.results:
         m = URIRef(result.measurement)
-        dataset.add((m, RDF.type, CMC.Measurement, default))
+        add(m, RDF.type, CMC.Measurement, default)
         state(m, CMC.onEntity, URIRef(result.entity), result.sources)
         for key, prop in (("property", CMC.measuredProperty), ("value", QUDT.numericValue),
                           ("text", CMC.textValue), ("unit", QUDT.unit), ("stage", CMC.stage),
@@ -73,15 +79,14 @@ def dossier_dataset(dossier: Dossier) -> Dataset:
                 state(m, prop, result.terms[key], result.sources)
         if result.limit is not None:
             spec = URIRef(result.limit.iri)
-            dataset.add((m, CMC.judgedAgainst, spec, default))
+            add(m, CMC.judgedAgainst, spec, default)
             if result.verdict in ("pass", "fail"):
-                dataset.add((m, CMC.withinSpecification, Literal(result.verdict == "pass"),
-                             default))
-            dataset.add((spec, RDF.type, CMC.Specification, default))
-            for prop, value in ((CMC.lowerLimit, result.limit.lower),
+                add(m, CMC.withinSpecification, Literal(result.verdict == "pass"), default)
+            add(spec, RDF.type, CMC.Specification, default)
+            for prop, limit in ((CMC.lowerLimit, result.limit.lower),
                                 (CMC.upperLimit, result.limit.upper)):
-                if value is not None:
-                    state(spec, prop, Literal(value, datatype=XSD.double),
+                if limit is not None:
+                    state(spec, prop, Literal(limit, datatype=XSD.double),
                           list(result.limit.sources))
             if result.limit.identifier:
                 state(spec, CMC.identifier, Literal(result.limit.identifier),
@@ -89,11 +94,11 @@ def dossier_dataset(dossier: Dossier) -> Dataset:
     meta = URIRef(dossier.metadata_graph)
     for graph, source in sorted(described.items()):
         g = URIRef(graph)
-        dataset.add((g, RDF.type, CMC.RecordGraph, meta))
+        add(g, RDF.type, CMC.RecordGraph, meta)
         for prop, value in ((CMC.sourcePath, source.path), (CMC.contentSha256, source.sha256),
                             (CMC.recordId, source.record)):
             if value:
-                dataset.add((g, prop, Literal(value), meta))
+                add(g, prop, Literal(value), meta)
     return dataset
 
 

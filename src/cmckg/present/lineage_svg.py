@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import Any
 
 from grandalf.graphs import Edge, Graph, Vertex
 from grandalf.layouts import SugiyamaLayout
 
 from ..lineage import Lineage
+from .tables import records
 
 BOX_W, BOX_H, RUN_H = 156, 42, 34
 LAYER_GAP, ROW_GAP = 34, 16
@@ -60,10 +62,10 @@ def lineage_svg(lineage: Lineage, *, max_depth: int | None = 8, group_over: int 
 
 def _boxes(lineage: Lineage, max_depth: int | None, group_over: int
            ) -> tuple[dict[str, Box], set[tuple[str, str]], int]:
-    rows = lineage.nodes.astype(object).where(lineage.nodes.notna(), None).to_dict("records")
+    rows = records(lineage.nodes.astype(object).where(lineage.nodes.notna(), None))
     shown = [r for r in rows if max_depth is None or r["depth"] <= max_depth]
     hidden = len(rows) - len(shown)
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple[int, str | None, str | None], list[dict[str, Any]]] = {}
     for row in shown:
         groups.setdefault((row["depth"], row["kind"], row["material"]), []).append(row)
     box_of: dict[str, str] = {}
@@ -93,7 +95,7 @@ def _plural(kind: str | None) -> str:
             "batch": "batches", "run": "runs", "sample": "samples"}.get(kind or "", "nodes")
 
 
-def _subtitle(row: dict) -> str:
+def _subtitle(row: dict[str, Any]) -> str:
     kind = (row["kind"] or "node").replace("_", " ")
     material = f" · {row['material']}" if row.get("material") else ""
     return kind + material

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from .. import queries
@@ -79,8 +79,8 @@ class ReviewSite:
         return dossier_html(self.kg.dossier(params.get("iri", "")), nav="/")
 
     def lineage(self, params: dict[str, str]) -> str:
-        direction = "forward" if params.get("direction") == "forward" else "backward"
-        trace = lineage(self.kg.store, params.get("iri", ""), direction)
+        forward = params.get("direction") == "forward"
+        trace = lineage(self.kg.store, params.get("iri", ""), "forward" if forward else "backward")
         fragment = lineage_html(trace)
         return render_page("fragment.html.j2", title=f"Lineage of {trace.root}", nav="/",
                            fragment=fragment, created=None)
@@ -99,7 +99,7 @@ class ReviewSite:
         return render_page("product.html.j2", title=f"Product {node.name}", nav="/",
                            product=node, sections=sections, fmt=_fmt, created=None)
 
-    def _attribute_sections(self, concept: str, product: str) -> list[dict]:
+    def _attribute_sections(self, concept: str, product: str) -> list[dict[str, Any]]:
         from ..attributes import batch_values
         from ..summary import capability, specifications
 

@@ -4,6 +4,7 @@ row. Results below --fail-on are listed up to a few per shape, as in the markdow
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote
 
 from ..validate.results import Severity, ValidationReport
@@ -17,7 +18,7 @@ def render(report: ValidationReport, fail_on: Severity, *, standalone: bool = Tr
     from . import condensed, value_text
 
     shown, omitted = condensed(report, fail_on)
-    groups: dict[str, dict] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for result in shown:
         group = groups.setdefault(result.shape_name, {
             "name": result.shape_name, "label": result.shape_label or result.shape_name,
