@@ -48,7 +48,6 @@ FACT_LABELS: dict[str, str] = {
 _TYPE = str(RDF.type)
 _NAMED = {str(CMC.ofProduct), str(CMC.ofMaterial), str(CMC.suppliedBy), str(CMC.atSite),
           str(CMC.processVersion), str(CMC.usedEquipment)}
-VERDICTS = ("pass", "fail", "no specification", "not numeric")
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,8 @@ class Limit:
 
 @dataclass
 class Result:
-    """One result on a node of the dossier, with its verdict against the specification."""
+    """One result on a node of the dossier, with its verdict against the specification:
+    ``pass``, ``fail``, ``no specification`` (none applies) or ``not numeric``."""
 
     entity: str
     measurement: str
@@ -219,8 +219,9 @@ def dossier(
     names = reference_nodes(store)
     sources = _sources(store, root, minter.metadata_graph)
     nodes = _nodes(store, root, trace, names, sources)
-    if nodes[trace.root].kind == "run":
-        raise QueryError(f"{lot!r} is a run; a dossier is about a lot")
+    if nodes[trace.root].kind in ("run", "sample"):
+        raise QueryError(f"{lot!r} is a {nodes[trace.root].kind}; a dossier is about a lot "
+                         "(give the lot it made or was taken of)")
     results = _results(store, root, nodes, names, sources, minter.metadata_graph)
     node = nodes[trace.root]
     made = Dossier(trace.root, node.identifier, node.kind, trace, nodes, results, [], "",
@@ -305,9 +306,10 @@ def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict[str, Any],
                           iri.rsplit("/", 1)[-1])
         nodes[iri] = Node(iri, identifier, kinds[0] if kinds else None,
                           _int(depth.get(iri)), node_facts, frozenset(classes[iri]))
-    for row in trace.nodes.to_dict("records"):  # type: ignore[assignment]  # lineage nodes the facts query missed
-        nodes.setdefault(row["iri"], Node(row["iri"], row["identifier"] or "", row["kind"],
-                                          _int(row["depth"])))
+    for iri, identifier, kind, generation in zip(  # lineage nodes the facts query missed
+            trace.nodes["iri"], trace.nodes["identifier"], trace.nodes["kind"],
+            trace.nodes["depth"], strict=True):
+        nodes.setdefault(iri, Node(iri, identifier or "", kind, _int(generation)))
     if str(root) not in nodes:
         raise QueryError(f"nothing is known of <{root}>")
     return nodes
