@@ -24,6 +24,7 @@ from .vocab import CMC, IriMinter, bind_prefixes
 if TYPE_CHECKING:
     from .comparability import ComparisonResult
     from .cpv import ControlChart
+    from .dossier import Dossier
     from .drivers import DriversResult
     from .lineage import Direction, Lineage
     from .validate import ValidationReport
@@ -155,6 +156,24 @@ class KnowledgeGraph:
         with self.vocabulary():
             return lineage(self.store, id_or_iri, direction, depth, kind, material, supplier)
 
+    def dossier(
+        self,
+        lot: str,
+        *,
+        validation: ValidationReport | None = None,
+        kind: str | None = None,
+        material: str | None = None,
+        supplier: str | None = None,
+    ) -> Dossier:
+        """Everything known about one lot and what went into it, each fact traced to its
+        source file, row and record revision; ``validation`` (a report, e.g. from
+        ``kg.validate(full=True, record=False)``) supplies the open validation results.
+        ``.to_html()`` writes the self-contained page, ``.to_jsonld()`` the JSON-LD."""
+        from .dossier import dossier
+
+        return dossier(self.store, lot, minter=self.minter, validation=validation, kind=kind,
+                       material=material, supplier=supplier)
+
     def compare(
         self,
         attributes: Sequence[str] | str | None,
@@ -263,7 +282,8 @@ class KnowledgeGraph:
         return pd.DataFrame(rows)
 
     def export(self, fmt: str = "trig") -> bytes:
-        """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD."""
+        """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD
+        (compacted with the published context, ``ontology/context.jsonld``)."""
         self.require_trusted_answers()
         formats = {"trig": "trig", "nquads": "nquads", "turtle": "turtle", "jsonld": "json-ld"}
         if fmt not in formats:
@@ -275,5 +295,9 @@ class KnowledgeGraph:
                 dataset.default_graph.add((s, p, o))
             else:
                 dataset.add((s, p, o, g or dataset.default_graph.identifier))
+        if fmt == "jsonld":
+            from .present.jsonld import serialize
+
+            return serialize(dataset)
         target = dataset.default_graph if fmt == "turtle" else dataset
         return target.serialize(format=formats[fmt], encoding="utf-8")

@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import CmckgError
 
 COMMAND_MODULES = ["demo", "ingest", "query", "export", "validate", "lineage", "analyses", "cpv",
-                   "serve", "vocab"]
+                   "dossier", "serve", "vocab"]
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
