@@ -39,6 +39,7 @@ from rdflib.namespace import PROV, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Identifier
 
 from . import __version__
+from .censoring import add_censored_shapes
 from .errors import ConfigError, MappingError
 from .resources import ontology_path, resource_dir, term_files
 from .stores import ChangeSet, Store, open_store
@@ -410,7 +411,8 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
     holding the limits, whose SPARQL target selects the measurements of the property (or a
     concept's exact matches) and stage on lots (or samples of lots) of the product and lot class,
     in the specification's unit; and a node shape for results in another unit, converted through
-    QUDT factors, which also flags a unit that cannot be converted.
+    QUDT factors, which also flags a unit that cannot be converted; and the censored-result
+    shapes of ``cmckg.censoring`` (out: Violation; indeterminate: Warning).
     All nodes have IRIs under the specification's IRI, so the graph is stable and storable.
     """
     graph = bind_prefixes(Graph())
@@ -464,6 +466,7 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
             f"OPTIONAL {{ ?unit <{QUDT.symbol}> ?symbol }} BIND (<{QUDT.numericValue}> AS ?path) "
             "BIND (COALESCE(?symbol, STR(?unit)) AS ?unitSymbol) }"
         )))
+        add_censored_shapes(graph, spec, match, label, text)
     return graph
 
 

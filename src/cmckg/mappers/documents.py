@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from jsonpath_ng import JSONPath
 from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext import parse as parse_path
+from jsonpath_ng.ext.parser import parse as parse_path
 from jsonpath_ng.jsonpath import DatumInContext, Fields, Index
 from rdflib import URIRef
 
@@ -213,7 +213,7 @@ class _CertificateReader:
             if not isinstance(item.path, Fields):
                 raise MappingError(f"'{KEY}' needs results keyed by name, but "
                                    f"'{spec.path.text}' finds list items", self.file, base)
-            prop = Located(item.path.fields[0], base, spec.property.text)
+            prop: Located | None = Located(item.path.fields[0], base, spec.property.text)
         else:
             prop = _find(spec.property, item.value, base, self.file)
         value = _find(spec.value, item.value, base, self.file)

@@ -367,14 +367,14 @@ class _WorkbookReader:
         anchor = self.optional(sheet, m.steps, "unit_operation") or output
         run = b.run(g, b.mint("run", batch_id, sheet.title), f"{batch_id}/{sheet.title}", anchor)
         if "unit_operation" in m.steps:
-            found = self.required(sheet, m.steps, "unit_operation")
-            g.triples.add((run, CMC.unitOperation, b.term(found, CMCT.UnitOperations)))
-        if (found := self.optional(sheet, m.steps, "equipment")) is not None:
+            operation = self.required(sheet, m.steps, "unit_operation")
+            g.triples.add((run, CMC.unitOperation, b.term(operation, CMCT.UnitOperations)))
+        if (equipment := self.optional(sheet, m.steps, "equipment")) is not None:
             g.triples.add((run, CMC.usedEquipment, b.node(g, "equipment", "Equipment",
-                                                          b.text(found), found)))
+                                                          b.text(equipment), equipment)))
         for key, predicate in (("start", PROV.startedAtTime), ("end", PROV.endedAtTime)):
-            if (found := self.optional(sheet, m.steps, key)) is not None:
-                g.triples.add((run, predicate, b.date(found, m.dates)))
+            if (moment := self.optional(sheet, m.steps, key)) is not None:
+                g.triples.add((run, predicate, b.date(moment, m.dates)))
         if "site" in context:
             g.triples.add((run, CMC.atSite, context["site"]))
         if "process_version" in context:
@@ -386,8 +386,8 @@ class _WorkbookReader:
             if key in context:
                 g.triples.add((out_lot, predicate, context[key]))
         used: list[URIRef] = []
-        if (found := self.optional(sheet, m.steps, "input")) is not None:
-            used.append(b.node(g, "lot", "MaterialLot", b.text(found), found))
+        if (into := self.optional(sheet, m.steps, "input")) is not None:
+            used.append(b.node(g, "lot", "MaterialLot", b.text(into), into))
         if "materials" in m.tables:
             used += self.materials(sheet, g, run, batch_id, m.tables["materials"])
         b.lineage(g, run, used, [out_lot])
