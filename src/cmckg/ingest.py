@@ -20,12 +20,13 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, XSD
 
 from . import __version__, ntriples
-from .errors import MappingError
+from .errors import ConfigError, MappingError
 from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
 from .mappers.base import RecordTriples
 from .resources import ontology_path, term_files
 from .stores import ChangeSet, Store
 from .stores.terms import to_sparql
+from .uservocab import Vocabulary, mapping_vocabulary_files, vocabularies_in_force
 from .vocab import CMC, IriMinter
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -45,9 +46,19 @@ class SourceSummary:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A source ``ingest_each`` refused, and why (the one-line error)."""
+
+    path: str
+    reason: str
+
+
 @dataclass
 class IngestReport:
     sources: list[SourceSummary] = field(default_factory=list)
+    vocabularies: list[SourceSummary] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -136,11 +147,51 @@ def ingest(
     mapping: Mapping[str, Any] | None = None,
     format_name: str | None = None,
     progress: ProgressCallback | None = None,
+    vocab: Iterable[str | Path] = (),
 ) -> IngestReport:
-    """Map ``sources`` and write what changed to ``store`` in one atomic change set."""
+    """Map ``sources`` and write what changed to ``store`` in one atomic change set.
+
+    Terms and units resolve through the bundled vocabulary, the project vocabularies stored
+    before, and the files ``vocab`` and the mapping's ``vocab:`` name (stored with the records).
+    """
     store.check_writable()
-    with _gc_paused():  # over both, so the records are freed before the collector runs again
-        return _write(store, minter, map_sources(sources, minter, mapping, format_name, progress))
+    files = [*vocab, *mapping_vocabulary_files(mapping)]
+    with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
+        mapped = map_sources(sources, minter, mapping, format_name, progress)
+        return _write(store, minter, mapped, given)
+
+
+def ingest_each(
+    store: Store,
+    sources: Iterable[str | Path],
+    minter: IriMinter,
+    mapping: Mapping[str, Any] | None = None,
+    format_name: str | None = None,
+    progress: ProgressCallback | None = None,
+    vocab: Iterable[str | Path] = (),
+) -> IngestReport:
+    """Ingest ``sources`` one file at a time, each all-or-nothing: a file that cannot be mapped
+    is refused (``report.refused`` says why) and the others land. A bad vocabulary file or
+    mapping stops everything before any file is written."""
+    store.check_writable()
+    files = [*vocab, *mapping_vocabulary_files(mapping)]
+    with vocabularies_in_force(store, files, minter.base):
+        pass  # validate the vocabularies once, before any file
+    report = IngestReport()
+    paths = list(dict.fromkeys(Path(s) for s in sources))
+    for index, path in enumerate(paths):
+        if progress:
+            progress(str(path), index, len(paths))
+        try:
+            done = ingest(store, [path], minter, mapping, format_name, None, vocab)
+        except (MappingError, ConfigError) as exc:
+            report.refused.append(Refusal(str(path), str(exc)))
+            continue
+        report.sources += done.sources
+        report.vocabularies += [v for v in done.vocabularies if v.added or v.replaced]
+    if progress:
+        progress("", len(paths), len(paths))
+    return report
 
 
 def ingest_records(
@@ -169,7 +220,8 @@ def ingest_records(
 
 @_gc_paused()
 def _write(
-    store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]]
+    store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
+    vocabularies: list[Vocabulary] | None = None,
 ) -> IngestReport:
     _check_unique_graphs(mapped)
     now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
@@ -177,6 +229,9 @@ def _write(
     stored_records = _has_records(store, minter)
     _plan_vocabulary(store, minter, changes, now, stored_records)
     report = IngestReport()
+    for vocabulary in vocabularies or []:
+        report.vocabularies.append(
+            _plan_project_vocabulary(store, minter, vocabulary, changes, now, stored_records))
     written = {record.graph_iri for _, records, _ in mapped for record in records}
     for summary, records, mapper_id in mapped:
         _plan_source(store, minter, summary, records, mapper_id, changes, now, written,
@@ -372,6 +427,20 @@ def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: L
     record = RecordGraph(graph_iri, "vocabulary", summary.path, _vocabulary(files))
     _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now,
                  stored_records=stored_records, validated=False)
+
+
+def _plan_project_vocabulary(store: Store, minter: IriMinter, vocabulary: Vocabulary,
+                             changes: ChangeSet, now: Literal, stored_records: bool
+                             ) -> SourceSummary:
+    """A project vocabulary file is one record in a graph of its own, named after the file's
+    stem: unchanged, it is left alone; changed, the old content becomes a revision."""
+    summary = SourceSummary(path=vocabulary.source, mapper="vocabulary-file",
+                            sha256=vocabulary.digest, records=1, triples=len(vocabulary.graph))
+    record = RecordGraph(vocabulary.graph_iri(minter), f"vocabulary/{vocabulary.name}",
+                         vocabulary.source, RecordTriples(vocabulary.graph))
+    _plan_source(store, minter, summary, [record], f"vocabulary-file@{__version__}", changes,
+                 now, stored_records=stored_records, validated=False)
+    return summary
 
 
 @lru_cache(maxsize=2)

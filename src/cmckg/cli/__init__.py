@@ -62,6 +62,14 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vocab", action="append", default=[], metavar="FILE",
+        help="a project vocabulary (YAML or SKOS Turtle) with your own concepts and units "
+        "(repeatable); ingest stores it, so later questions resolve it without the file",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from ..comparability import FILTER_KEYS, METHODS
 from ..drivers import METHODS as DRIVER_METHODS
 from ..kg import KnowledgeGraph
 from ..summary import GROUPINGS
-from . import add_store_argument
+from . import add_store_argument, add_vocab_argument
 from .console import err, print_frame
 
 FORMATS = ["table", "csv", "json"]
@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--values", metavar="FILE.csv", help="also write lot-level values")
     compare.add_argument("--format", choices=FORMATS, default="table")
     add_store_argument(compare)
+    add_vocab_argument(compare)
     compare.set_defaults(handler=run_compare)
 
     drivers = subparsers.add_parser(
@@ -69,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drivers.add_argument("--plot", metavar="FILE.png", help="scatter of the top pair")
     drivers.add_argument("--format", choices=FORMATS, default="table")
     add_store_argument(drivers)
+    add_vocab_argument(drivers)
     drivers.set_defaults(handler=run_drivers)
 
     summary = subparsers.add_parser(
@@ -87,11 +89,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     summary.add_argument("--material", metavar="NAME", help="only lots of this material")
     summary.add_argument("--format", choices=FORMATS, default="table")
     add_store_argument(summary)
+    add_vocab_argument(summary)
     summary.set_defaults(handler=run_summary)
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         result = kg.compare(args.attribute, args.reference, args.test, method=args.method,
                             k=args.k, margin=args.margin, all_cqas=args.all_cqas,
                             coverage=args.coverage, confidence=args.confidence)
@@ -111,7 +114,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def run_drivers(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         result = kg.drivers(args.pqa, material=args.material, method=args.method,
                             stage=args.stage)
     table = result.table.head(args.top) if args.top else result.table
@@ -128,7 +131,7 @@ def run_drivers(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         frame = kg.summary(args.attribute, by=args.by, material=args.material)
     if args.format == "table":
         frame = _drop_empty(frame)

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ingest the bundled examples and answer lineage, comparability and quality questions",
         description=(
             "Ingest everything under examples/ (a generated two-site mAb data set with planted "
-            "effects, 14 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
+            "effects, 15 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
             "from Žagar & Mihelič 2022) into the store, then show lineage, a comparability "
             "test, raw-material drivers and a validation summary. Re-running it changes nothing."
         ),

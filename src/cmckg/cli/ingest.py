@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..kg import KnowledgeGraph
-from . import add_store_argument
+from . import EXIT_ERROR, add_store_argument, add_vocab_argument
 from .console import err, out, print_frame, progress_bar
 
 
@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Map source files (ASM JSON, B2MML XML, or CSV/TSV/XLSX with a --mapping) into one "
             "named graph per source record. The whole ingest is atomic: if any file fails, "
-            "nothing is written. Re-ingesting unchanged files changes nothing; a changed record "
+            "nothing is written (with --each, each file is all-or-nothing on its own). "
+            "Re-ingesting unchanged files changes nothing; a changed record "
             "replaces its graph and the old one is kept as a superseded revision."
         ),
     )
@@ -25,7 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--format", dest="format_name", metavar="NAME", help="force a mapper (asm, b2mml, tables)"
     )
+    parser.add_argument(
+        "--each", action="store_true",
+        help="ingest file by file, each all-or-nothing: a file that cannot be mapped is refused "
+        "(and named, with why) while the others land; exit 2 if any was refused",
+    )
     add_store_argument(parser)
+    add_vocab_argument(parser)
     parser.set_defaults(handler=run_ingest)
 
     stats = subparsers.add_parser("stats", help="count what the store holds")
@@ -41,12 +48,19 @@ def run_ingest(args: argparse.Namespace) -> int:
             bar.update(task, completed=done, total=total, description=f"mapping {path}")
 
         report = kg.ingest(args.sources, mapping=args.mapping, format=args.format_name,
-                           progress=progress)
+                           progress=progress, vocab=args.vocab, each=args.each)
     for source in report.sources:
         out.print(
             f"{source.path}: {source.records} records, {source.triples} triples via "
             f"{source.mapper} — {source.added} new, {source.replaced} replaced, "
             f"{source.unchanged} unchanged, {source.superseded} superseded",
+            highlight=False,
+        )
+    for vocabulary in report.vocabularies:
+        out.print(
+            f"{vocabulary.path}: vocabulary, {vocabulary.triples} triples — "
+            f"{vocabulary.added} new, {vocabulary.replaced} replaced, "
+            f"{vocabulary.unchanged} unchanged",
             highlight=False,
         )
     for warning in report.warnings:
@@ -56,6 +70,12 @@ def run_ingest(args: argparse.Namespace) -> int:
         f"{len(report.warnings)} warnings",
         highlight=False,
     )
+    for refusal in report.refused:
+        err.print(f"refused: {refusal.reason}", highlight=False, markup=False)
+    if report.refused:
+        err.print(f"{len(report.refused)} of {len(report.refused) + len(report.sources)} files "
+                  "refused; the others were ingested", highlight=False)
+        return EXIT_ERROR
     return 0
 
 

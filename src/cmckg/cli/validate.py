@@ -11,6 +11,7 @@ from ..errors import CmckgError, ConfigError, StoreError
 from ..kg import KnowledgeGraph, load_mapping
 from ..reports import FORMATS, render
 from ..stores import default_location
+from ..uservocab import load_vocabularies, mapping_vocabulary_files
 from ..validate import (
     Severity,
     ValidationReport,
@@ -18,8 +19,8 @@ from ..validate import (
     validate_sources,
     validate_store,
 )
-from ..vocab import bind_prefixes
-from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument
+from ..vocab import bind_prefixes, vocabulary_scope
+from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument, add_vocab_argument
 
 DESCRIPTION = """\
 Check records against the SHACL shapes in shapes/ (lots, runs, samples, measurements,
@@ -85,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also write every shape used (built-in and generated from "
                         "specifications) as Turtle")
     add_store_argument(parser)
+    add_vocab_argument(parser)
     parser.set_defaults(handler=run_validate)
 
 
@@ -110,8 +112,11 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
     if args.sources:
         if args.store:
             raise ConfigError("give SOURCE files or --store, not both")
-        return validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
-                                shapes=args.shapes, export_shapes=args.export_shapes)
+        mapping = load_mapping(args.mapping)
+        files = [*args.vocab, *mapping_vocabulary_files(mapping)]
+        with vocabulary_scope(load_vocabularies(files)):
+            return validate_sources(args.sources, mapping, args.source_format,
+                                    shapes=args.shapes, export_shapes=args.export_shapes)
     if args.mapping or args.source_format:
         raise ConfigError("--mapping and --source-format apply to SOURCE files only")
     location = args.store or default_location()
@@ -120,7 +125,8 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
         if not path.is_dir():
             raise StoreError("no store here; ingest records first or give SOURCE files",
                              str(path))
-    with KnowledgeGraph.open(args.store, read_only=args.read_only) as kg:
+    with KnowledgeGraph.open(args.store, read_only=args.read_only,
+                             vocab=args.vocab) as kg, kg.vocabulary():
         report = validate_store(kg.store, kg.minter, full=args.full,
                                 record=not args.read_only, shapes=args.shapes)
         if args.export_shapes:

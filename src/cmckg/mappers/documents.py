@@ -83,7 +83,7 @@ class DocumentMapping:
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> DocumentMapping:
         r = ConfigReader(config)
-        r.keys(config, "", ("mapping", "mapper", "issuer", "terms", "missing", "vendors",
+        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "terms", "missing", "vendors",
                             "__file__"), ("mapping", "issuer", "vendors"))
         if config["mapping"] != 1:
             raise r.fail("mapping", "expected format version 1 ('mapping: 1')")

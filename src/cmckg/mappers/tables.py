@@ -327,7 +327,8 @@ class TableMapping:
 
 
 class _MappingParser:
-    TOP_KEYS = ("mapping", "mapper", "issuer", "source", "terms", "entities", "__file__")
+    TOP_KEYS = ("mapping", "mapper", "issuer", "source", "terms", "entities", "vocab",
+                "__file__")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
                         "pattern", "text", "id")

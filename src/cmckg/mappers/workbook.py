@@ -94,7 +94,7 @@ class WorkbookMapping:
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> WorkbookMapping:
         r = ConfigReader(config)
-        r.keys(config, "", ("mapping", "mapper", "issuer", "dates", "missing", "terms", "items",
+        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "dates", "missing", "terms", "items",
                             "batch", "steps", "__file__"), ("mapping", "issuer", "batch",
                                                             "steps"))
         if config["mapping"] != 1:

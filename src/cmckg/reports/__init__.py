@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..validate import Severity, ValidationReport, ValidationResult
+from ..validate.results import Severity, ValidationReport, ValidationResult
 from .locate import SourceLines
 
 FORMATS = ("text", "json", "junit", "sarif", "github", "markdown", "turtle")

@@ -1,0 +1,36 @@
+"""QUDT facts about units (symbol, conversion, quantity kinds) from :mod:`cmckg.units`, for the
+SHACL-SPARQL rules that compare or convert units."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from rdflib import URIRef
+
+from ..errors import MappingError
+from ..units import unit_table
+from ..vocab import QUANTITYKIND
+
+
+@cache
+def unit_facts(unit: URIRef) -> dict[str, Any]:
+    """QUDT facts for a unit from cmckg.units: symbol, multiplier, offset, kinds (with broader
+    kinds). Empty for a unit the table does not know, or that is not its current IRI."""
+    table = unit_table()
+    try:
+        key = table.lookup(str(unit))
+    except MappingError:
+        key = None
+    if key is None:
+        return {}
+    info = table.info(key)
+    if info.iri != unit:  # a legacy or alias IRI: not a current unit IRI
+        return {}
+    return {
+        "symbol": info.symbol,
+        "multiplier": info.multiplier,
+        "offset": info.offset,
+        "kinds": info.quantity_kinds | {QUANTITYKIND[k] for k in table.kind_closure(key)},
+    }
+
