@@ -94,9 +94,9 @@ class WorkbookMapping:
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> WorkbookMapping:
         r = ConfigReader(config)
-        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "dates", "missing", "terms", "items",
-                            "batch", "steps", "__file__"), ("mapping", "issuer", "batch",
-                                                            "steps"))
+        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "dates", "missing", "terms",
+                            "items", "batch", "steps", "__file__"),
+               ("mapping", "issuer", "batch", "steps"))
         if config["mapping"] != 1:
             raise r.fail("mapping", "expected format version 1 ('mapping: 1')")
         local = local_terms(r, config.get("terms"), terms)
