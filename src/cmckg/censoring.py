@@ -56,8 +56,8 @@ def _passes(lower: float | None, upper: float | None) -> str:
 
 def _node(graph: Graph, node: URIRef, spec: URIRef, label: str, severity: URIRef,
           message: str, match: str, condition: str) -> None:
-    pattern = (f"{match} ?this <{CMC.censoringLimit}> ?limit ; <{CMC.resultQualifier}> ?q ; "
-               f"<{QUDT.unit}> ?unit . FILTER ({condition})")
+    censored = (f"?this <{CMC.censoringLimit}> ?limit ; <{CMC.resultQualifier}> ?q ; "
+                f"<{QUDT.unit}> ?unit . FILTER ({condition})")
     graph.add((node, RDF.type, SH.NodeShape))
     graph.add((node, RDFS.label, Literal(label)))
     graph.add((node, PROV.wasDerivedFrom, spec))
@@ -66,11 +66,11 @@ def _node(graph: Graph, node: URIRef, spec: URIRef, label: str, severity: URIRef
     target = URIRef(f"{node}/target")
     graph.add((node, SH.target, target))
     graph.add((target, RDF.type, SH.SPARQLTarget))
-    graph.add((target, SH.select, Literal(f"SELECT DISTINCT ?this WHERE {{ {pattern} }}")))
+    graph.add((target, SH.select, Literal(f"SELECT DISTINCT ?this WHERE {{ {match} {censored} }}")))
     constraint = URIRef(f"{node}/constraint")
     graph.add((node, SH.sparql, constraint))
     graph.add((constraint, RDF.type, SH.SPARQLConstraint))
-    check = pattern.replace("?this", "$this")
+    check = censored.replace("?this", "$this")  # the target applied the specification's scope
     graph.add((constraint, SH.select, Literal(
         f"SELECT $this ?path ?value WHERE {{ {check} $this <{CMC.reportedText}> ?value . "
         f"BIND (<{CMC.reportedText}> AS ?path) }}")))
