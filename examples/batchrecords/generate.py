@@ -27,6 +27,8 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -276,7 +278,23 @@ def build_workbook(batch: Batch, path: Path, overrides: dict[str, Any] | None = 
     wb.properties.created = wb.properties.modified = stamp
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
+    _fix_zip_times(path)
     return cells
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Rewrite the workbook's zip entries with a fixed time, so reruns give the same bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-06-01T00:00:00Z",
+                              data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2024, 6, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, data)
 
 
 def raw_material_lots(batches: list[Batch]) -> dict[str, str]:
@@ -316,7 +334,8 @@ def write_certificates(lots: dict[str, str], rng: random.Random) -> dict[str, di
         else:
             assay = round(rng.uniform(99.2, 100.3), 1)
             doc = {"coa": {
-                "header": {"supplier": "ChemSupply GmbH", "document": f"COA-{lot}"},
+                "header": {"supplier": "ChemSupply GmbH", "document": f"COA-{lot}",
+                           "dateOfManufacture": "14-Mar-2024"},
                 "material": {"item": f"CS-{material}", "description": name, "batch": lot},
                 "analysis": {
                     "Assay": {"value": f"{assay}", "uom": "%", "spec": "99.0 – 100.5"},

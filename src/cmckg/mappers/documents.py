@@ -27,7 +27,14 @@ from ..errors import ConfigError, MappingError
 from ..vocab import CMC, CMCT, TermIndex, term_index
 from . import register
 from .base import MapContext, RecordGraph
-from .docbuild import LOT_CLASSES, ConfigReader, DocumentBuilder, Located, local_terms
+from .docbuild import (
+    LOT_CLASSES,
+    ConfigReader,
+    DateOptions,
+    DocumentBuilder,
+    Located,
+    local_terms,
+)
 
 KEY = "@key"
 
@@ -68,6 +75,7 @@ class Vendor:
     lot: Path_
     lot_type: str
     supplier: Path_ | None
+    manufacture_date: Path_ | None
     stage: URIRef | None
     results: ResultsSpec
 
@@ -78,12 +86,14 @@ class DocumentMapping:
     issuer: str
     local_terms: dict[str, URIRef]
     missing: frozenset[str]
+    dates: DateOptions
     vendors: tuple[Vendor, ...]
 
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> DocumentMapping:
         r = ConfigReader(config)
-        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "terms", "missing", "vendors",
+        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "terms", "missing", "dates",
+                            "vendors",
                             "__file__"), ("mapping", "issuer", "vendors"))
         if config["mapping"] != 1:
             raise r.fail("mapping", "expected format version 1 ('mapping: 1')")
@@ -96,13 +106,15 @@ class DocumentMapping:
         return cls(r.file, r.text(config["issuer"], "issuer"),
                    local_terms(r, config.get("terms"), terms),
                    frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
+                   DateOptions.parse(r, config.get("dates"), "dates"),
                    tuple(_vendor(r, v, f"vendors[{i}]", terms)
                          for i, v in enumerate(raw_vendors)))
 
 
 def _vendor(r: ConfigReader, raw: Any, path: str, terms: TermIndex) -> Vendor:
     raw = r.mapping(raw, path)
-    r.keys(raw, path, ("name", "when", "lot", "lot_type", "supplier", "stage", "results"),
+    r.keys(raw, path, ("name", "when", "lot", "lot_type", "supplier", "manufacture_date",
+                       "stage", "results"),
            ("name", "when", "lot", "results"))
     when = r.mapping(raw["when"], f"{path}.when")
     r.keys(when, f"{path}.when", ("path", "equals"), ("path", "equals"))
@@ -125,6 +137,8 @@ def _vendor(r: ConfigReader, raw: Any, path: str, terms: TermIndex) -> Vendor:
         lot=Path_.parse(r, raw["lot"], f"{path}.lot"), lot_type=lot_type,
         supplier=Path_.parse(r, raw["supplier"], f"{path}.supplier") if "supplier" in raw
         else None,
+        manufacture_date=Path_.parse(r, raw["manufacture_date"], f"{path}.manufacture_date")
+        if "manufacture_date" in raw else None,
         stage=stage,
         results=ResultsSpec(
             Path_.parse(r, results["path"], f"{where}.path"),
@@ -195,6 +209,10 @@ class _CertificateReader:
             assert found is not None
             g.triples.add((lot, CMC.suppliedBy, b.node(g, "supplier", "Supplier",
                                                        b.text(found), found)))
+        if vendor.manufacture_date is not None:
+            found = _find(vendor.manufacture_date, data, "", self.file)
+            assert found is not None
+            g.triples.add((lot, CMC.manufactureDate, b.date(found, self.m.dates)))
         spec = vendor.results
         assert spec.path.compiled is not None
         items = spec.path.compiled.find(data)

@@ -25,10 +25,12 @@ from rdflib.namespace import PROV, RDF, RDFS, XSD
 from rdflib.term import Identifier
 
 from ..errors import CmckgError, ConfigError, MappingError
+from ..results import Censoring, parse_result, parse_specification, result_triples
 from ..units import resolve_unit
 from ..vocab import CMC, CMCT, QUDT, IriMinter, TermIndex, normalise_label, term_index
 from . import register
 from .base import MapContext, RecordGraph, number_literal, text_literal, typed_literal
+from .wide import expand_header_columns
 
 MAPPING_FORMAT_VERSION = 1
 
@@ -67,6 +69,7 @@ _FIELDS: dict[str, tuple[str, URIRef | None]] = {
     "property": ("term:", CMC.forProperty),
     "stage": ("term:Stages", CMC.stage),
     "lower": ("number", CMC.lowerLimit),
+    "criterion": ("criterion", CMC.specificationText),
     "upper": ("number", CMC.upperLimit),
     "unit": ("unit", QUDT.unit),
     "version": ("text", CMC.version),
@@ -80,8 +83,8 @@ _FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "run": ("unit_operation", "used", "produced", "equipment", "site", "process_version",
             "start", "end"),
     "sample": ("sample_of",),
-    "specification": ("product", "property", "stage", "lower", "upper", "unit", "version",
-                      "lot_class"),
+    "specification": ("product", "property", "stage", "lower", "upper", "criterion", "unit",
+                      "version", "lot_class"),
 }
 _COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "required",
                 "measurements")
@@ -265,6 +268,7 @@ class MeasurementSpec:
     text: bool
     id: tuple[Template, ...]
     alias: str | None  # the wide column's name, an alias of the property
+    reported: dict[str, float] | None = None  # results as reported ("<0.5", "NT"); LOQ etc.
 
     @cached_property
     def constant_id(self) -> tuple[str, ...] | None:
@@ -294,6 +298,7 @@ class EntitySpec:
     numbers: dict[str, str] = field(default_factory=dict)
     units: dict[str, UnitField] = field(default_factory=dict)
     texts: dict[str, Template] = field(default_factory=dict)
+    criterion: str | None = None  # a column of acceptance criteria as written ("NMT 2.0")
     lot_class: TypeChoice | None = None
     measurements: list[MeasurementSpec] = field(default_factory=list)
     reads: tuple[str, ...] = ()  # every column whose cell can change what this entity writes
@@ -331,7 +336,7 @@ class _MappingParser:
                 "__file__")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
-                        "pattern", "text", "id")
+                        "pattern", "text", "id", "reported")
 
     def __init__(self, config: Mapping[str, Any], terms: TermIndex) -> None:
         self.config = config
@@ -533,6 +538,8 @@ class _MappingParser:
             spec.units[key] = self.unit(raw, path)
         elif value_kind == "text":
             spec.texts[key] = self.template(raw, path)
+        elif value_kind == "criterion":
+            spec.criterion = self.column(raw, path)
         elif value_kind == "lotclass":
             spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_TYPES, "lot"))
 
@@ -579,7 +586,8 @@ class _MappingParser:
             text = spec.get("text", False)
             if not isinstance(text, bool):
                 raise r.fail(f"{item_path}.text", "expected true or false")
-            if not text and "unit" not in spec:
+            reported = self.reported(spec.get("reported"), f"{item_path}.reported")
+            if not text and reported is None and "unit" not in spec:
                 raise r.fail(f"{item_path}.unit", "required for a numeric value (or text: true)")
             pattern = None
             if "pattern" in spec:
@@ -611,9 +619,22 @@ class _MappingParser:
                                     raw_entities, inline_kind="equipment")
                         if "device" in spec else None),
                 pattern=pattern, text=text, id=ids,
-                alias=value if isinstance(raw, Mapping) else None,
+                alias=value if isinstance(raw, Mapping) else None, reported=reported,
             ))
         return out
+
+    def reported(self, raw: Any, path: str) -> dict[str, float] | None:
+        """``reported: true`` or ``reported: {LOQ: 0.5}``: read cells as reported results."""
+        if raw is None or raw is False:
+            return None
+        if raw is True:
+            return {}
+        limits = {}
+        for name, value in self.r.mapping(raw, path).items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.r.fail(f"{path}.{name}", "expected the limit as a number")
+            limits[str(name)] = float(value)
+        return limits
 
     # -- values
 
@@ -715,6 +736,7 @@ def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[s
                  *(u.template for u in spec.units.values())]
     columns = {c for t in templates if t is not None for c in t.columns}
     columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
+    columns |= {spec.criterion} if spec.criterion else set()
     columns |= {c.column for c in (spec.type, spec.lot_class) if c is not None and c.column}
     for link in spec.links.values():
         columns |= _columns_read(link, entities)
@@ -999,6 +1021,8 @@ class _RowMapper:
         for key, template in spec.texts.items():
             if (text := template.render(row)) is not None:
                 self.set(record, s, _FIELDS[key][1], text_literal(text), number, template.text)
+        if spec.criterion is not None and row[spec.criterion] is not None:
+            self.criterion(record, s, row[spec.criterion], number, spec.criterion)
         if spec.lot_class is not None:
             lot_class = self.choose_type(spec.lot_class, row, where, f"{spec.path}.lot_class")
             if lot_class is not None:
@@ -1007,6 +1031,20 @@ class _RowMapper:
             self.emit_run_lots(inst, record, named, row, number)
         for measurement in spec.measurements:
             self.measure(inst, record, measurement, named, row, number)
+
+    def criterion(self, record: _Record, s: URIRef, cell: Any, number: int, column: str
+                  ) -> None:
+        """Acceptance criteria as written → limits, report-only or a qualitative criterion."""
+        try:
+            parsed = parse_specification(_cell_text(cell), decimal=self.m.source.decimal)
+        except ValueError as exc:
+            raise MappingError(str(exc), self.file, f"row={number}", column) from None
+        self.set(record, s, CMC.specificationText, text_literal(parsed.text), number, column)
+        for predicate, limit in ((CMC.lowerLimit, parsed.lower), (CMC.upperLimit, parsed.upper)):
+            if limit is not None:
+                self.set(record, s, predicate, number_literal(limit), number, column)
+        if parsed.report_only:
+            self.set(record, s, CMC.reportOnly, Literal(True), number, column)
 
     def field_name(self, link: EntitySpec, key: str) -> str:
         if link.reference is not None:
@@ -1100,6 +1138,15 @@ class _RowMapper:
         if cell is None:
             return
         where = f"row={number}"
+        result = None
+        if spec.reported is not None:
+            try:
+                result = parse_result(cell, decimal=self.m.source.decimal, limits=spec.reported,
+                                      missing=self.m.source.missing)
+            except ValueError as exc:
+                raise MappingError(str(exc), self.file, where, spec.value) from None
+            if result.kind is Censoring.MISSING:
+                return  # "NT": no result, not an error
         concept, alias = self.term_with_alias(spec.property, row, where)
         if concept is None:
             raise MappingError(f"the property is missing ({spec.path}.property)", self.file,
@@ -1115,19 +1162,32 @@ class _RowMapper:
         alias = spec.alias or alias
         if alias is not None:
             add((m, _LOCAL_TERM, self.alias(alias, concept, "row=1" if spec.alias else where)))
-        if spec.text:
+        if result is not None and result.kind is not Censoring.NONE:
+            unit = None
+            if result.kind is Censoring.CENSORED:
+                unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
+                unit = unit or (self.index.get(concept).default_unit
+                                if concept in self.index else None)
+                if unit is None:
+                    raise MappingError("the unit of a censored result is missing", self.file,
+                                       where, spec.value)
+            for _, p, o in result_triples(m, result, unit):
+                self.set(record, m, p, o, number, spec.value)
+        elif spec.text:
             self.set(record, m, _TEXT_VALUE, text_literal(_cell_text(cell)), number, spec.value)
         else:
+            if result is not None:
+                cell = result.value
             value = self.parse_number(cell, where, spec.value, spec.pattern)
             self.set(record, m, _NUMERIC_VALUE, number_literal(value), number, spec.value)
-            assert spec.unit is not None
-            unit = self.unit(spec.unit, row, where)
+            unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
             if unit is None:
                 default = self.index.get(concept).default_unit if concept in self.index else None
                 if default is None:
                     raise MappingError("the unit is missing and the property has no default "
                                        "unit", self.file, where,
-                                       ", ".join(spec.unit.template.columns))
+                                       ", ".join(spec.unit.template.columns) if spec.unit
+                                       else spec.value)
                 unit = default
             self.set(record, m, _UNIT, unit, number, spec.value)
         if spec.stage is not None and (stage := self.term(spec.stage, row, where)) is not None:
@@ -1382,8 +1442,12 @@ class TablesMapper:
         if config is None:
             raise ConfigError("a table needs a mapping (--mapping FILE)", context.display_path)
         terms = term_index()
-        mapping = TableMapping.parse(config, terms)
-        header, rows = read_table(context.source_path, mapping.source, context.display_path)
+        mapping = TableMapping.parse(config, terms) if not _has_header_columns(config) else None
+        options = mapping.source if mapping is not None else \
+            _MappingParser(config, terms).source(config.get("source") or {})
+        header, rows = read_table(context.source_path, options, context.display_path)
+        if mapping is None:  # "columns:" items become one measurement per matching column
+            mapping = TableMapping.parse(expand_header_columns(config, header), terms)
         present = set(header)
         for column, path in mapping.columns.items():
             if column not in present:
@@ -1397,6 +1461,14 @@ class TablesMapper:
         if alias_record is not None:
             records.append(alias_record)
         return iter(records)
+
+
+def _has_header_columns(config: Mapping[str, Any]) -> bool:
+    entities = config.get("entities")
+    return isinstance(entities, Mapping) and any(
+        isinstance(spec, Mapping) and isinstance(spec.get("measurements"), list)
+        and any(isinstance(m, Mapping) and "columns" in m for m in spec["measurements"])
+        for spec in entities.values())
 
 
 register(TablesMapper())

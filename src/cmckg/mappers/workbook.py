@@ -387,7 +387,10 @@ class _WorkbookReader:
                 g.triples.add((out_lot, predicate, context[key]))
         used: list[URIRef] = []
         if (into := self.optional(sheet, m.steps, "input")) is not None:
-            used.append(b.node(g, "lot", "MaterialLot", b.text(into), into))
+            in_lot = b.node(g, "lot", "MaterialLot", b.text(into), into)
+            if "site" in context:  # the step before made it here
+                g.triples.add((in_lot, CMC.atSite, context["site"]))
+            used.append(in_lot)
         if "materials" in m.tables:
             used += self.materials(sheet, g, run, batch_id, m.tables["materials"])
         b.lineage(g, run, used, [out_lot])
