@@ -400,7 +400,7 @@ SPECIFICATIONS = [  # id, test as written, criterion as written, unit, stage, lo
     ("SPEC-Z-05", "Protein concentration", "45.0 – 55.0", "mg/mL", "release", "drug substance"),
     ("SPEC-Z-06", "Osmolality", "Report result", "mOsm/kg", "release", "drug substance"),
     ("SPEC-Z-07", "Appearance", "Conforms", "", "release", "drug substance"),
-    ("SPEC-Z-08", "pH", "6.8 – 7.6", "pH", "in-process", "intermediate"),
+    ("SPEC-Z-08", "pH", "6.8 – 7.6", "pH", "in-process", "drug substance"),  # AEX pool
 ]
 
 
