@@ -353,3 +353,28 @@ def test_truth_matches_the_qc_files_as_written():
         hcp = {r["Batch"]: r["HCP (ng/mg)"] for r in csv.DictReader(handle)}
     assert {b: str(v["HCP"]) for b, v in TRUTH["qc"].items()} == hcp
     assert Path(HERE / "truth.json").stat().st_size < 50_000
+
+
+def test_censored_results_are_counted_and_substituted_only_when_asked(kg, capsys):
+    north = [b for b, t in TRUTH["batches"].items() if t["site"] == "Site-North"]
+    south = [b for b, t in TRUTH["batches"].items() if t["site"] == "Site-South"]
+    loq = TRUTH["hcp_loq"]
+    hcp = {b: TRUTH["qc"][b]["HCP"] for b in north + south}
+    excluded = kg.compare("host cell protein", "site=Site-North", "site=Site-South")
+    (note,) = [n for n in excluded.notes if "censored" in n]
+    assert "1 in the reference group and 0 in the test group" in note and "left out" in note
+    half = kg.compare("host cell protein", "site=Site-North", "site=Site-South",
+                      censored="half-limit").table.iloc[0]
+    expected = [loq / 2 if v == "<LOQ" else v for b, v in hcp.items() if b in north]
+    assert half["n_ref"] == len(north)
+    assert half["mean_ref"] == pytest.approx(statistics.mean(expected))
+    # summary: n leaves the censored result out and says so
+    frame = kg.summary("host cell protein")
+    (row,) = frame.to_dict("records")
+    assert (row["n"], row["censored"]) == (len(hcp) - 1, 1)
+    full = kg.summary("host cell protein", censored="limit").iloc[0]
+    assert full["n"] == len(hcp)
+    assert full["mean"] == pytest.approx(statistics.mean(
+        [loq if v == "<LOQ" else v for v in hcp.values()]))
+    with pytest.raises(Exception, match="censored is one of"):
+        kg.summary("host cell protein", censored="zero")
