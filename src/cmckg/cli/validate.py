@@ -11,7 +11,6 @@ from ..errors import CmckgError, ConfigError, StoreError
 from ..kg import KnowledgeGraph, load_mapping
 from ..reports import FORMATS, render
 from ..stores import default_location
-from ..uservocab import load_vocabularies, mapping_vocabulary_files
 from ..validate import (
     Severity,
     ValidationReport,
@@ -19,7 +18,7 @@ from ..validate import (
     validate_sources,
     validate_store,
 )
-from ..vocab import bind_prefixes, vocabulary_scope
+from ..vocab import bind_prefixes
 from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument, add_vocab_argument
 
 DESCRIPTION = """\
@@ -112,11 +111,9 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
     if args.sources:
         if args.store:
             raise ConfigError("give SOURCE files or --store, not both")
-        mapping = load_mapping(args.mapping)
-        files = [*args.vocab, *mapping_vocabulary_files(mapping)]
-        with vocabulary_scope(load_vocabularies(files)):
-            return validate_sources(args.sources, mapping, args.source_format,
-                                    shapes=args.shapes, export_shapes=args.export_shapes)
+        return validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
+                                shapes=args.shapes, export_shapes=args.export_shapes,
+                                vocab=args.vocab)
     if args.mapping or args.source_format:
         raise ConfigError("--mapping and --source-format apply to SOURCE files only")
     location = args.store or default_location()

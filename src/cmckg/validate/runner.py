@@ -201,16 +201,20 @@ def validate_sources(
     minter: IriMinter | None = None,
     shapes: Sequence[str | Path] = (),
     export_shapes: str | Path | None = None,
+    vocab: Sequence[str | Path] = (),
 ) -> ValidationReport:
-    """Map source files in memory (no store on disk) and validate all of them; with
-    ``export_shapes``, also write every shape used (generated ones included) there as Turtle."""
-    from .ingest import ingest
+    """Map source files in memory (no store on disk) and validate all of them, with the
+    project vocabularies ``vocab`` and the mapping's ``vocab:`` names; with ``export_shapes``,
+    also write every shape used (generated ones included) there as Turtle."""
+    from ..ingest import ingest
+    from ..uservocab import vocabularies_in_force
 
     minter = minter or IriMinter()
     store = open_store("oxigraph:memory")
     try:
-        ingest(store, sources, minter, mapping, format_name)
-        report = validate_store(store, minter, full=True, record=False, shapes=shapes)
+        ingest(store, sources, minter, mapping, format_name, vocab=vocab)
+        with vocabularies_in_force(store, (), minter.base):
+            report = validate_store(store, minter, full=True, record=False, shapes=shapes)
         if export_shapes is not None:
             _write_turtle(store_shapes(store, shapes), Path(export_shapes))
     finally:
