@@ -378,3 +378,14 @@ def test_censored_results_are_counted_and_substituted_only_when_asked(kg, capsys
         [loq if v == "<LOQ" else v for v in hcp.values()]))
     with pytest.raises(Exception, match="censored is one of"):
         kg.summary("host cell protein", censored="zero")
+
+
+def test_document_mapping_typo_is_named_by_the_schema(tmp_path):
+    from cmckg.errors import ConfigError
+    from cmckg.kg import load_mapping
+
+    text = (HERE / "mappings" / "batch_record.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "batch_record.yaml"
+    bad.write_text(text.replace("  unit_operation:", "  unit_operaton:"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="unit_operaton"):
+        load_mapping(bad)
