@@ -389,3 +389,12 @@ def test_document_mapping_typo_is_named_by_the_schema(tmp_path):
     bad.write_text(text.replace("  unit_operation:", "  unit_operaton:"), encoding="utf-8")
     with pytest.raises(ConfigError, match="unit_operaton"):
         load_mapping(bad)
+
+
+def test_reingesting_the_documents_changes_nothing(kg):
+    before = kg.store.count_quads()
+    for group in example_groups():
+        if group.name.startswith(GROUP) and "QC" not in group.name:
+            report = kg.ingest(group.files, mapping=group.mapping)
+            assert all(s.added == s.replaced == 0 for s in report.sources), group.name
+    assert kg.store.count_quads() == before

@@ -185,8 +185,9 @@ def _censored_note(store: Store, attribute: Attribute, shared: dict[str, str],
     """How many censored results each group has, and what was done with them."""
     found = censored_values(store, attribute, product=shared.get("product"),
                             site=shared.get("site"), process_version=shared.get("process_version"))
-    counts = [int(_select(store, found, f)["n_values"].sum()) if not found.empty else 0
+    chosen = [_select(store, found, f) if not found.empty else found
               for f in (ref_filter, test_filter)]
+    counts = [int(c["n_values"].sum()) if "n_values" in c.columns else 0 for c in chosen]
     if not any(counts):
         return []
     done = ("left out (censored='limit' or 'half-limit' substitutes those below a limit)"
