@@ -46,8 +46,8 @@ NO_COUNTERPART = {
     "forProperty", "lotClass", "lowerLimit", "upperLimit", "version", "sourceLocation",
     "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
     "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
-    "issuer", "ofMaterial", "resultQualifier", "censoringLimit", "reportedConformance",
-    "specificationText", "reportOnly",
+    "issuer", "ofMaterial", "openResults", "plausibleMinimum", "plausibleMaximum",
+    "resultQualifier", "censoringLimit", "reportedConformance", "specificationText", "reportOnly",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

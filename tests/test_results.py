@@ -11,7 +11,7 @@ from rdflib import Literal
 from rdflib.namespace import XSD
 
 from cmckg.errors import ConfigError
-from cmckg.mappers.docbuild import DateOptions, parse_date
+from cmckg.mappers.values import DateOptions, parse_date
 from cmckg.mappers.wide import expand_header_columns
 from cmckg.results import (
     Censoring,

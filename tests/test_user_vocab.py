@@ -412,3 +412,33 @@ def test_term_index_with_aliases_knows_the_stored_vocabulary() -> None:
     assert index.resolve("DBC10").iri == URIRef(ACME + "DynamicBindingCapacity")
     assert index.resolve("trace elements", CMCT.QualityAttributes).iri == URIRef(
         ACME + "TraceElementContent")
+
+
+def test_unknown_measured_property_in_a_row_gives_the_concept_yaml(tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_text("batch,test,result,unit,tested\n"
+                                    "DS-9,DS-9 zinc content,1.0,µg/g,2025-01-10\n",
+                                    encoding="utf-8")
+    with KnowledgeGraph.open("memory:") as kg, pytest.raises(MappingError) as caught:
+        kg.ingest(tmp_path / "r.csv", mapping=VOCAB / "batches.yaml")
+    text = str(caught.value)
+    assert text.startswith(f"{tmp_path / 'r.csv'} row=2, field 'test': unknown term "
+                           "'DS-9 zinc content'")
+    # a property of a lot is declared as a quality attribute
+    assert text.endswith("concepts: [{label: DS-9 zinc content, scheme: quality attributes, "
+                         "definition: <what it is>, quantity_kind: <QUDT kind>, unit: <unit>}]")
+
+
+def test_a_unit_declared_in_a_vocabulary_lets_a_b2mml_message_map(tmp_path: Path) -> None:
+    """tests/data/b2mml/unknown-unit.xml gives a quantity of 1.5 in 'XYZQ'."""
+    source = TEST_DATA / "b2mml" / "unknown-unit.xml"
+    with KnowledgeGraph.open("memory:") as kg:
+        with pytest.raises(MappingError, match="XYZQ"):
+            kg.ingest(source)
+        vocab = _write(tmp_path, "vocabulary: 1\nnamespace: https://example.org/plant#\nunits:\n"
+                       "  - {symbol: XYZQ, label: plant unit, quantity_kind: Dimensionless}\n",
+                       "plant.yaml")
+        kg.ingest(source, vocab=[vocab])
+        values = kg.query("SELECT ?v WHERE { ?x ?unit ?u ; ?value ?v }", unit=QUDT.unit,
+                          u=URIRef("https://example.org/plant#unit-XYZQ"),
+                          value=QUDT.numericValue)
+        assert list(values["v"]) == [1.5]

@@ -33,6 +33,7 @@ from .docbuild import (
     DateOptions,
     DocumentBuilder,
     Located,
+    date_options,
     local_terms,
 )
 
@@ -106,7 +107,7 @@ class DocumentMapping:
         return cls(r.file, r.text(config["issuer"], "issuer"),
                    local_terms(r, config.get("terms"), terms),
                    frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
-                   DateOptions.parse(r, config.get("dates"), "dates"),
+                   date_options(r, config.get("dates"), "dates"),
                    tuple(_vendor(r, v, f"vendors[{i}]", terms)
                          for i, v in enumerate(raw_vendors)))
 

@@ -32,6 +32,7 @@ from .docbuild import (
     DateOptions,
     DocumentBuilder,
     Located,
+    date_options,
     local_terms,
 )
 
@@ -122,7 +123,7 @@ class WorkbookMapping:
                   for name in _TABLE_COLUMNS if name in steps}
         return cls(
             file=r.file, issuer=r.text(config["issuer"], "issuer"),
-            dates=DateOptions.parse(r, config.get("dates"), "dates"), local_terms=local,
+            dates=date_options(r, config.get("dates"), "dates"), local_terms=local,
             missing=frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
             batch_sheet=_label(r, batch["sheet"], "batch.sheet"), batch_type=batch_type,
             batch={k: _label(r, batch[k], f"batch.{k}") for k in _BATCH_FIELDS if k in batch},
