@@ -273,7 +273,10 @@ class DocumentsMapper:
         except (OSError, UnicodeDecodeError) as exc:
             raise MappingError(f"cannot read the document: {exc}", context.display_path
                                ) from None
-        return iter(_CertificateReader(mapping, context, terms).map(data))
+        records = _CertificateReader(mapping, context, terms).map(data)
+        for record in records:  # another mapping may not replace these records
+            record.origin = Path(mapping.file).name
+        return iter(records)
 
 
 register(DocumentsMapper())

@@ -492,7 +492,10 @@ class WorkbookMapper:
         terms = term_index()
         mapping = WorkbookMapping.parse(config, terms)
         sheets = read_workbook(context.source_path, context.display_path)
-        return iter(_WorkbookReader(mapping, context, terms).map(sheets))
+        records = _WorkbookReader(mapping, context, terms).map(sheets)
+        for record in records:  # another mapping may not replace these records
+            record.origin = Path(mapping.file).name
+        return iter(records)
 
 
 register(WorkbookMapper())
