@@ -30,12 +30,12 @@ from .base import MapContext, RecordGraph
 from .docbuild import (
     LOT_CLASSES,
     ConfigReader,
-    DateOptions,
     DocumentBuilder,
     Located,
     date_options,
     local_terms,
 )
+from .values import DateOptions
 
 KEY = "@key"
 

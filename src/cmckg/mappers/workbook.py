@@ -29,12 +29,12 @@ from .base import MapContext, RecordGraph
 from .docbuild import (
     LOT_CLASSES,
     ConfigReader,
-    DateOptions,
     DocumentBuilder,
     Located,
     date_options,
     local_terms,
 )
+from .values import DateOptions
 
 _BATCH_FIELDS = ("id", "product", "site", "process_version", "manufacture_date")
 _STEP_FIELDS = ("unit_operation", "equipment", "start", "end", "input", "output")
