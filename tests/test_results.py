@@ -206,3 +206,59 @@ def test_strict_criterion_is_refused_naming_the_row(tmp_path):
 
     with pytest.raises(MappingError, match=r"row=2, field 'criterion': '< 2': a strict limit"):
         _ingest(tmp_path, "id,criterion\nS1,< 2\n", SPEC_MAPPING)
+
+
+# -- an XML vendor certificate through a documents mapping -------------------------------------
+
+XML_COA = """<?xml version="1.0" encoding="UTF-8"?>
+<Certificate xmlns="urn:example:coa">
+  <Header><Vendor>BufferWorks</Vendor><Lot>BW-77</Lot><Made>2024-03-01</Made></Header>
+  <Results>
+    <Result><Test>pH</Test><Value unit="pH">7.41</Value></Result>
+    <Result><Test>Endotoxin</Test><Value unit="EU/mL">&lt; 0.1</Value></Result>
+    <Result><Test>Water</Test><Value unit="%">NT</Value></Result>
+  </Results>
+</Certificate>
+"""
+N = "{urn:example:coa}"
+XML_MAPPING = {"mapping": 1, "mapper": "documents", "issuer": "t",
+               "terms": {"Water": "water content"},
+               "vendors": [{"name": "BufferWorks", "format": "xml",
+                            "when": {"path": f"{N}Header/{N}Vendor", "equals": "BufferWorks"},
+                            "lot": f"{N}Header/{N}Lot", "manufacture_date": f"{N}Header/{N}Made",
+                            "stage": "CoA",
+                            "results": {"path": f"{N}Results/{N}Result", "property": f"{N}Test",
+                                        "value": f"{N}Value", "unit": f"{N}Value/@unit"}}]}
+
+
+def test_xml_certificate_by_path_with_xpath_locations(tmp_path):
+    from cmckg.kg import KnowledgeGraph
+    from cmckg.vocab import CMC, CMCT, QUDT, UNIT
+
+    path = tmp_path / "coa.xml"
+    path.write_text(XML_COA, encoding="utf-8")
+    with KnowledgeGraph.open("memory:") as kg:
+        kg.ingest(path, mapping=XML_MAPPING)
+        graph = kg.graph
+        results = {graph.value(m, CMC.measuredProperty): m
+                   for m in graph.subjects(CMC.stage, CMCT.CoA)}
+        assert set(results) == {CMCT.PH, CMCT.Endotoxin}  # "NT" water: no result
+        ph = results[CMCT.PH]
+        assert float(graph.value(ph, QUDT.numericValue)) == 7.41
+        assert graph.value(ph, QUDT.unit) == UNIT.PH
+        assert str(graph.value(ph, CMC.sourceLocation)) == \
+            "/Certificate[1]/Results[1]/Result[1]/Value[1]"
+        endotoxin = results[CMCT.Endotoxin]
+        assert float(graph.value(endotoxin, CMC.censoringLimit)) == 0.1
+        assert str(graph.value(endotoxin, CMC.reportedText)) == "< 0.1"
+
+
+def test_xml_with_a_doctype_is_refused(tmp_path):
+    from cmckg.errors import MappingError
+    from cmckg.kg import KnowledgeGraph
+
+    path = tmp_path / "evil.xml"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                    "\n<Certificate>&x;</Certificate>\n", encoding="utf-8")
+    with KnowledgeGraph.open("memory:") as kg, pytest.raises(MappingError, match="DOCTYPE"):
+        kg.ingest(path, mapping=XML_MAPPING)
