@@ -26,6 +26,7 @@ from .attributes import (
     Attribute,
     ReferenceNode,
     batch_values,
+    censored_values,
     default_unit,
     label_of,
     material_key,
@@ -152,6 +153,9 @@ def drivers(
 def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes: list[str]
                    ) -> tuple[pd.DataFrame, str | None]:
     values = batch_values(store, attribute)
+    censored = int(censored_values(store, attribute)["n_values"].sum())
+    if censored:
+        notes.append(f"{attribute.label}: {censored} censored results ('<0.5') left out")
     if values.empty:
         raise QueryError(f"no batch has a value of {attribute.label!r}")
     if stage is not None:

@@ -186,6 +186,7 @@ class KnowledgeGraph:
         all_cqas: bool = False,
         coverage: float = 0.90,
         confidence: float = 0.99,
+        censored: str = "exclude",
     ) -> ComparisonResult:
         """Compare test batches with reference batches (filters such as ``site=Site-A``) by
         quality range, TOST equivalence or tolerance interval, per attribute."""
@@ -195,7 +196,7 @@ class KnowledgeGraph:
         with self.vocabulary():
             return compare(self.store, attributes, reference, test, method=method, k=k,
                            margin=margin, all_cqas=all_cqas, coverage=coverage,
-                           confidence=confidence)
+                           confidence=confidence, censored=censored)
 
     def drivers(
         self, pqa: str, material: str | None = None, method: str = "spearman",
@@ -210,14 +211,15 @@ class KnowledgeGraph:
 
     def summary(
         self, attributes: Sequence[str] | str, by: str | Sequence[str] | None = None,
-        material: str | None = None,
+        material: str | None = None, censored: str = "exclude",
     ) -> pd.DataFrame:
-        """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group."""
+        """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group;
+        censored results are counted and left out unless ``censored`` substitutes them."""
         self.require_trusted_answers()
         from .summary import summary
 
         with self.vocabulary():
-            return summary(self.store, attributes, by=by, material=material)
+            return summary(self.store, attributes, by=by, material=material, censored=censored)
 
     def control_chart(
         self, attribute: str, product: str, *, stage: str | None = None,

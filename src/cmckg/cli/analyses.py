@@ -6,6 +6,7 @@ import argparse
 
 import pandas as pd
 
+from ..attributes import CENSORED_CHOICES
 from ..comparability import FILTER_KEYS, METHODS
 from ..drivers import METHODS as DRIVER_METHODS
 from ..kg import KnowledgeGraph
@@ -48,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--confidence", type=float, default=0.99,
                          help="tolerance interval confidence (default 0.99)")
     compare.add_argument("--values", metavar="FILE.csv", help="also write lot-level values")
+    compare.add_argument("--censored", choices=CENSORED_CHOICES, default="exclude",
+                         help="censored results ('<0.5'): left out and counted (default), or a "
+                              "result below a limit counted as the limit or half of it")
     compare.add_argument("--format", choices=FORMATS, default="table")
     compare.add_argument("--report", metavar="FILE.html",
                          help="also write an HTML report: per attribute the lots of both groups "
@@ -96,6 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="group by (repeatable)")
     summary.add_argument("--material", metavar="NAME", help="only lots of this material")
     summary.add_argument("--format", choices=FORMATS, default="table")
+    summary.add_argument("--censored", choices=CENSORED_CHOICES, default="exclude",
+                         help="censored results ('<0.5'): left out and counted (default), or a "
+                              "result below a limit counted as the limit or half of it")
     add_store_argument(summary)
     add_vocab_argument(summary)
     summary.set_defaults(handler=run_summary)
@@ -105,7 +112,8 @@ def run_compare(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         result = kg.compare(args.attribute, args.reference, args.test, method=args.method,
                             k=args.k, margin=args.margin, all_cqas=args.all_cqas,
-                            coverage=args.coverage, confidence=args.confidence)
+                            coverage=args.coverage, confidence=args.confidence,
+                            censored=args.censored)
     table = result.table
     if args.format == "table":
         shown = ["attribute", "kind", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref",
@@ -146,7 +154,8 @@ def run_drivers(args: argparse.Namespace) -> int:
 
 def run_summary(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
-        frame = kg.summary(args.attribute, by=args.by, material=args.material)
+        frame = kg.summary(args.attribute, by=args.by, material=args.material,
+                           censored=args.censored)
     if args.format == "table":
         frame = _drop_empty(frame)
     print_frame(frame, args.format, title="summary")
