@@ -48,6 +48,8 @@ NO_COUNTERPART = {
     "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
     "issuer", "ofMaterial", "openResults", "plausibleMinimum", "plausibleMaximum",
     "requiresMaterial",
+    "judgedAgainst", "withinSpecification",
+    "resultQualifier", "censoringLimit", "reportedConformance", "specificationText", "reportOnly",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published
