@@ -137,6 +137,7 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
         properties = sorted({spec.property, *term_graph.objects(spec.property, SKOS.exactMatch)})
         label = _label(term_graph, spec.property)
         match = _spec_match(spec, properties)
+        on_this = _spec_match(spec, properties, constraint=True)
         text = spec.describe()
 
         node = URIRef(f"{spec.iri}/shape")
@@ -154,7 +155,7 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
                                     f"FILTER ({outside}) }}")
         _sparql_constraint(graph, node, (
             f"SELECT DISTINCT $this ?path ?value ?lotName ?valueText WHERE {{ "
-            f"{(match + in_unit).replace('?this', '$this')} FILTER ({outside}) "
+            f"{on_this} {in_unit.replace('?this', '$this')} FILTER ({outside}) "
             f"BIND (<{QUDT.numericValue}> AS ?path) BIND (STR(?value) AS ?valueText) "
             f"{_LOT_NAME} }}"
         ))
@@ -173,7 +174,7 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
                                          f"{check.replace('$this', '?this')} }}")
         _sparql_constraint(graph, converted, (
             f"SELECT DISTINCT $this ?path ?value ?unitSymbol ?reason ?lotName WHERE {{ "
-            f"{match.replace('?this', '$this')} {check} "
+            f"{on_this} {check} "
             f"OPTIONAL {{ ?unit <{QUDT.symbol}> ?symbol }} BIND (<{QUDT.numericValue}> AS ?path) "
             f"BIND (COALESCE(?symbol, STR(?unit)) AS ?unitSymbol) {_LOT_NAME} }}"
         ))
@@ -210,19 +211,25 @@ def _sparql_constraint(graph: Graph, shape: URIRef, select: str) -> None:
     graph.add((constraint, SH.select, Literal(select)))
 
 
-def _spec_match(spec: Specification, properties: list[URIRef]) -> str:
-    """SPARQL pattern: ?this is a measurement the specification applies to."""
+def _spec_match(spec: Specification, properties: list[URIRef], *, constraint: bool = False
+                ) -> str:
+    """SPARQL pattern: ?this is a measurement the specification applies to (for a SPARQL
+    constraint, ``$this``, and the properties as a FILTER: SHACL forbids VALUES there)."""
     lot_class = (
         f"?lot <{RDF.type}>/<{RDFS.subClassOf}>* {to_sparql(spec.lot_class)} . "
         if spec.lot_class is not None else ""
     )
     stage = f"?this <{CMC.stage}> {to_sparql(spec.stage)} . " if spec.stage is not None else ""
-    return (
-        f"VALUES ?property {{ {' '.join(to_sparql(p) for p in properties)} }} "
-        f"?this <{CMC.measuredProperty}> ?property ; <{CMC.onEntity}> ?entity . {stage}"
+    listed = " ".join(to_sparql(p) for p in properties)
+    pattern = (
+        ("" if constraint else f"VALUES ?property {{ {listed} }} ")
+        + f"?this <{CMC.measuredProperty}> ?property ; <{CMC.onEntity}> ?entity . {stage}"
         f"?entity <{CMC.sampleOf}>* ?lot . ?lot <{CMC.ofProduct}> {to_sparql(spec.product)} . "
         f"{lot_class}"
+        + (f"FILTER (?property IN ({', '.join(to_sparql(p) for p in properties)})) "
+           if constraint else "")
     )
+    return pattern.replace("?this", "$this") if constraint else pattern
 
 
 def _converted_check(spec: Specification) -> str:
