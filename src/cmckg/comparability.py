@@ -63,6 +63,18 @@ class ComparisonResult:
     test: dict[str, str]
     notes: list[str] = field(default_factory=list)
 
+    def to_html(self) -> str:
+        """A self-contained HTML report: per attribute, the lots of both groups with the range
+        or confidence interval that decides the verdict, and a legend of every column."""
+        from .present import comparison_html
+
+        return comparison_html(self)
+
+    def _repr_html_(self) -> str:
+        from .present import comparison_html
+
+        return comparison_html(self, standalone=False)
+
 
 def parse_filter(text: str | Mapping[str, str] | None) -> dict[str, str]:
     """``"site=Site-A,process_version=v1"`` → a dict; keys as in FILTER_KEYS.

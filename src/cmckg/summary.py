@@ -81,7 +81,7 @@ def _summarise(store: Store, attribute: Attribute, values: pd.DataFrame, groups:
                "n": len(x), "mean": float(x.mean()),
                "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
                "min": float(x.min()), "max": float(x.max()), "unit": unit_symbol(unit)}
-        row.update(_capability(group, specs, unit))
+        row.update(capability(group, specs, unit))
         rows.append({k: (None if isinstance(v, float) and math.isnan(v) and k in keys else v)
                      for k, v in row.items()})
     return pd.DataFrame(rows)
@@ -126,7 +126,9 @@ def specifications(store: Store, attribute: Attribute) -> pd.DataFrame:
     return frame
 
 
-def _capability(group: pd.DataFrame, specs: pd.DataFrame, unit: str | None) -> dict[str, float]:
+def capability(group: pd.DataFrame, specs: pd.DataFrame, unit: str | None) -> dict[str, float]:
+    """LSL, USL, Ppk and Cpk of one group of batch values against its product's latest
+    specification (NaN where there is none, or fewer than two values)."""
     empty = {"lsl": math.nan, "usl": math.nan, "ppk": math.nan, "cpk": math.nan}
     products = set(group["product"].dropna())
     if specs.empty or len(products) != 1 or len(group) < 2:

@@ -13,6 +13,7 @@ from ..kg import KnowledgeGraph
 from ..summary import GROUPINGS
 from . import add_store_argument, add_vocab_argument
 from .console import err, print_frame
+from .dossier import write_text
 
 FORMATS = ["table", "csv", "json"]
 
@@ -52,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="censored results ('<0.5'): left out and counted (default), or a "
                               "result below a limit counted as the limit or half of it")
     compare.add_argument("--format", choices=FORMATS, default="table")
+    compare.add_argument("--report", metavar="FILE.html",
+                         help="also write an HTML report: per attribute the lots of both groups "
+                         "with the range or confidence interval that decides, and a legend "
+                         "of every column")
     add_store_argument(compare)
     add_vocab_argument(compare)
     compare.set_defaults(handler=run_compare)
@@ -73,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drivers.add_argument("--top", type=int, default=20, metavar="N", help="show the top N pairs")
     drivers.add_argument("--plot", metavar="FILE.png", help="scatter of the top pair")
     drivers.add_argument("--format", choices=FORMATS, default="table")
+    drivers.add_argument("--report", metavar="FILE.html",
+                         help="also write an HTML report: the ranking, and a scatter with the "
+                         "fitted line for each of the top three pairs")
     add_store_argument(drivers)
     add_vocab_argument(drivers)
     drivers.set_defaults(handler=run_drivers)
@@ -117,6 +125,9 @@ def run_compare(args: argparse.Namespace) -> int:
                                           f"vs reference {_filter(result.reference)}")
     if args.values:
         result.values.to_csv(args.values, index=False)
+    if args.report:
+        write_text(args.report, result.to_html())
+        err.print(f"wrote {args.report}", highlight=False, markup=False)
     _notes(result.notes)
     return 0
 
@@ -134,6 +145,9 @@ def run_drivers(args: argparse.Namespace) -> int:
     if args.plot:
         path = result.plot(args.plot)
         err.print(f"wrote {path}", highlight=False, markup=False)
+    if args.report:
+        write_text(args.report, result.to_html())
+        err.print(f"wrote {args.report}", highlight=False, markup=False)
     _notes(result.notes)
     return 0
 
