@@ -442,3 +442,15 @@ def test_a_unit_declared_in_a_vocabulary_lets_a_b2mml_message_map(tmp_path: Path
                           u=URIRef("https://example.org/plant#unit-XYZQ"),
                           value=QUDT.numericValue)
         assert list(values["v"]) == [1.5]
+
+
+def test_names_read_from_minted_iris_are_shown_decoded() -> None:
+    """A source's local name is minted into an IRI percent-encoded; shown, it reads as written
+    (was: 'dynamic%20binding%20capacity')."""
+    from cmckg.attributes import identifier_of, label_of
+    from cmckg.vocab import IriMinter
+
+    alias = IriMinter().mint("term", "acme", "dynamic binding capacity")
+    assert str(alias).endswith("/term/acme/dynamic%20binding%20capacity")
+    assert label_of(alias) == "dynamic binding capacity"
+    assert identifier_of(IriMinter().mint("lot", "acme", "A 1/2"), {}) == "A 1/2"
