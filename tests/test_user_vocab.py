@@ -454,3 +454,20 @@ def test_names_read_from_minted_iris_are_shown_decoded() -> None:
     assert str(alias).endswith("/term/acme/dynamic%20binding%20capacity")
     assert label_of(alias) == "dynamic binding capacity"
     assert identifier_of(IriMinter().mint("lot", "acme", "A 1/2"), {}) == "A 1/2"
+
+
+def test_the_same_vocabulary_given_twice_loads_once_and_a_bad_one_stops_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cmckg.uservocab import load_vocabularies
+
+    monkeypatch.chdir(VOCAB)
+    [once] = load_vocabularies(["acme.yaml", VOCAB / "acme.yaml"])
+    assert once.name == "acme"
+    bad = _write(tmp_path, HEAD + "  - {label: titre, scheme: quality attributes, "
+                 "definition: d}\n")
+    with KnowledgeGraph.open("memory:") as kg:
+        before = kg.store.count_quads()
+        with pytest.raises(ConfigError, match="already names 'titer'"):
+            kg.ingest(sorted((EXAMPLES / "asm").glob("*.json")), vocab=[bad], each=True)
+        assert kg.store.count_quads() == before

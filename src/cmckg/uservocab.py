@@ -81,7 +81,10 @@ def load_vocabularies(paths: Iterable[str | Path], others: Sequence[Vocabulary] 
     """Load and validate vocabulary files in order; each is checked against the bundled terms,
     ``others`` (those of another name: stored ones) and the files before it."""
     loaded: list[Vocabulary] = []
-    for path in dict.fromkeys(Path(p) for p in paths):
+    unique: dict[Path, Path] = {}  # a file named twice (relative, absolute) loads once
+    for given in paths:
+        unique.setdefault(Path(given).resolve(), Path(given))
+    for path in unique.values():
         name = path.stem
         same = [v for v in loaded if v.name == name]
         if same:
