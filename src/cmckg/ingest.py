@@ -20,6 +20,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, XSD
 
 from . import __version__, ntriples
+from .derivation import LineageGap, plan_derivations
 from .errors import ConfigError, MappingError
 from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
 from .mappers.base import RecordTriples
@@ -196,6 +197,24 @@ def ingest_each(
     return report
 
 
+def ingest_groups(
+    store: Store,
+    groups: Iterable[tuple[Iterable[str | Path], Mapping[str, Any] | None]],
+    minter: IriMinter,
+    progress: ProgressCallback | None = None,
+    vocab: Iterable[str | Path] = (),
+) -> IngestReport:
+    """Map several groups of sources, each with its own mapping (None: detected from content),
+    and write them as ONE atomic change set: a runs table and a run-inputs table in one go."""
+    store.check_writable()
+    groups = [(list(sources), mapping) for sources, mapping in groups]
+    files = [*vocab, *(f for _, mapping in groups for f in mapping_vocabulary_files(mapping))]
+    with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
+        mapped = [entry for sources, mapping in groups
+                  for entry in map_sources(sources, minter, mapping, None, progress)]
+        return _write(store, minter, mapped, given)
+
+
 def ingest_records(
     store: Store, records: Iterable[RecordGraph], minter: IriMinter, mapper: str = "build"
 ) -> IngestReport:
@@ -239,8 +258,31 @@ def _write(
         _plan_source(store, minter, summary, records, mapper_id, changes, now, written,
                      stored_records)
         report.sources.append(summary)
+    _report_gaps(plan_derivations(store, minter, changes, stored_records), mapped)
     store.apply(changes)
     return report
+
+
+def _report_gaps(gaps: list[LineageGap],
+                 mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
+                 shown: int = 5) -> None:
+    """Say where lineage stops, as warnings of the source that wrote the stopping node (the
+    first ``shown`` per source, then how many more)."""
+    source_of = {record.graph_iri: summary for summary, records, _ in mapped
+                 for record in records}
+    per_source: dict[int, list[LineageGap]] = {}
+    for gap in gaps:
+        summary = source_of.get(gap.graph) or (mapped[0][0] if mapped else None)
+        if summary is not None:
+            per_source.setdefault(id(summary), []).append(gap)
+    for summary, _, _ in mapped:
+        found = per_source.get(id(summary), [])
+        for gap in found[:shown]:
+            where = f" {gap.location}" if gap.location else ""
+            summary.warnings.append(f"{summary.path}{where}: {gap.message}")
+        if len(found) > shown:
+            summary.warnings.append(f"{summary.path}: lineage stops at {len(found) - shown} "
+                                    "more runs or lots like these")
 
 
 def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], str]]) -> None:
@@ -312,6 +354,7 @@ def _plan_source(
     mapper_name, mapper_version = mapper_id.split("@")
     stored = (_stored_metadata(store, minter, [r.graph_iri for r in records])
               if stored_records else {})
+    _check_origins(summary, records, stored)
     superseded: list[tuple[URIRef, list]] = []
     for record in records:
         digest = _digest(record, summary.path)
@@ -339,6 +382,7 @@ def _plan_source(
             (CMC.mapper, Literal(mapper_name)),
             (CMC.mapperVersion, Literal(mapper_version)),
             (PROV.generatedAtTime, now),
+            *([(CMC.mappingFile, Literal(record.origin))] if record.origin else []),
             *([(CMC.validationPending, Literal(True))] if validated else []),
         ):
             changes.add.append((g, p, o, meta))
@@ -351,6 +395,24 @@ def _plan_source(
         changes.drop_graphs.extend(vanished)
         summary.superseded += len(vanished)
     _supersede(store, minter, superseded, changes, now)
+
+
+def _check_origins(summary: SourceSummary, records: list[RecordGraph],
+                   stored: dict[URIRef, list]) -> None:
+    """Refuse to replace records another mapping made: two sources stating facts about one run
+    or lot each keep their own record; only the same source's changed record supersedes."""
+    clashes = [(record, other) for record in records if record.origin
+               and (other := _value(stored.get(record.graph_iri), CMC.mappingFile))
+               and other != record.origin]
+    if not clashes:
+        return
+    record, other = clashes[0]
+    path = _value(stored[record.graph_iri], CMC.sourcePath)
+    raise MappingError(
+        f"mapping '{record.origin}' would replace {len(clashes)} record(s) that mapping "
+        f"'{other}' made (e.g. '{record.record_id}' from {path}); give the entity in "
+        f"'{record.origin}' a name of its own (e.g. 'run_input' beside 'run') so each source "
+        "keeps its own records", summary.path)
 
 
 def _supersede(
@@ -404,6 +466,7 @@ def _refresh_metadata(
         CMC.sourceSha256: Literal(summary.sha256),
         CMC.mapper: Literal(mapper_name),
         CMC.mapperVersion: Literal(mapper_version),
+        **({CMC.mappingFile: Literal(record.origin)} if record.origin else {}),
     }
     for predicate, value in wanted.items():
         current = [o for p, o in old_meta if p == predicate]
