@@ -81,9 +81,6 @@ ASM_UNITS = {
     "RFU": c("unit-RFU"),
     "RLU": c("unit-RLU"),
     "CV/h": c("unit-CV-PER-HR"),
-    # Biacore resonance units: declared in ontology/terms/units.ttl, not in the QUDT table
-    "RU": c("unit-RU"),
-    "RU/s": c("unit-RU-PER-SEC"),
 }
 
 
