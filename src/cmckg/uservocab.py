@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -431,25 +432,24 @@ SELECT ?g ?name ?s ?p ?o WHERE {{
   GRAPH ?g {{ ?v a cmc:ProjectVocabulary ; rdfs:label ?name . ?s ?p ?o }}
 }}"""
 
-_STORED: dict[tuple[int, int], list[Vocabulary]] = {}
+_STORED: weakref.WeakKeyDictionary[Any, tuple[int, list[Vocabulary]]] = (
+    weakref.WeakKeyDictionary())
 
 
 def stored_vocabularies(store: Any) -> list[Vocabulary]:
     """The project vocabularies an ingest stored (each graph holding a cmc:ProjectVocabulary),
-    sorted by name; kept per store revision when every write goes through this store."""
-    key = (id(store), store.revision)
+    sorted by name; kept per store and revision when every write goes through this store."""
     cacheable = getattr(store, "sole_writer", False)
-    if cacheable and key in _STORED:
-        return _STORED[key]
+    kept = _STORED.get(store) if cacheable else None
+    if kept is not None and kept[0] == store.revision:
+        return kept[1]
     graphs: dict[tuple[Any, str], Graph] = {}
     for g, name, s, p, o in store.query(_STORED_QUERY).rows:
         graphs.setdefault((g, str(name)), Graph()).add((s, p, o))
     found = sorted((Vocabulary(name, _stored_source(graph, name), graph)
                     for (_, name), graph in graphs.items()), key=lambda v: v.name)
     if cacheable:
-        if len(_STORED) >= 8:
-            _STORED.clear()
-        _STORED[key] = found
+        _STORED[store] = (store.revision, found)
     return found
 
 
