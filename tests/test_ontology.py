@@ -47,6 +47,8 @@ NO_COUNTERPART = {
     "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
     "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
     "issuer", "ofMaterial", "openResults", "plausibleMinimum", "plausibleMaximum",
+    "judgedAgainst", "withinSpecification",
+    "resultQualifier", "censoringLimit", "reportedConformance", "specificationText", "reportOnly",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

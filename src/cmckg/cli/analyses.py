@@ -6,12 +6,14 @@ import argparse
 
 import pandas as pd
 
+from ..attributes import CENSORED_CHOICES
 from ..comparability import FILTER_KEYS, METHODS
 from ..drivers import METHODS as DRIVER_METHODS
 from ..kg import KnowledgeGraph
 from ..summary import GROUPINGS
 from . import add_store_argument, add_vocab_argument
 from .console import err, print_frame
+from .dossier import write_text
 
 FORMATS = ["table", "csv", "json"]
 
@@ -47,7 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--confidence", type=float, default=0.99,
                          help="tolerance interval confidence (default 0.99)")
     compare.add_argument("--values", metavar="FILE.csv", help="also write lot-level values")
+    compare.add_argument("--censored", choices=CENSORED_CHOICES, default="exclude",
+                         help="censored results ('<0.5'): left out and counted (default), or a "
+                              "result below a limit counted as the limit or half of it")
     compare.add_argument("--format", choices=FORMATS, default="table")
+    compare.add_argument("--report", metavar="FILE.html",
+                         help="also write an HTML report: per attribute the lots of both groups "
+                         "with the range or confidence interval that decides, and a legend "
+                         "of every column")
     add_store_argument(compare)
     add_vocab_argument(compare)
     compare.set_defaults(handler=run_compare)
@@ -69,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drivers.add_argument("--top", type=int, default=20, metavar="N", help="show the top N pairs")
     drivers.add_argument("--plot", metavar="FILE.png", help="scatter of the top pair")
     drivers.add_argument("--format", choices=FORMATS, default="table")
+    drivers.add_argument("--report", metavar="FILE.html",
+                         help="also write an HTML report: the ranking, and a scatter with the "
+                         "fitted line for each of the top three pairs")
     add_store_argument(drivers)
     add_vocab_argument(drivers)
     drivers.set_defaults(handler=run_drivers)
@@ -88,6 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="group by (repeatable)")
     summary.add_argument("--material", metavar="NAME", help="only lots of this material")
     summary.add_argument("--format", choices=FORMATS, default="table")
+    summary.add_argument("--censored", choices=CENSORED_CHOICES, default="exclude",
+                         help="censored results ('<0.5'): left out and counted (default), or a "
+                              "result below a limit counted as the limit or half of it")
     add_store_argument(summary)
     add_vocab_argument(summary)
     summary.set_defaults(handler=run_summary)
@@ -97,7 +112,8 @@ def run_compare(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         result = kg.compare(args.attribute, args.reference, args.test, method=args.method,
                             k=args.k, margin=args.margin, all_cqas=args.all_cqas,
-                            coverage=args.coverage, confidence=args.confidence)
+                            coverage=args.coverage, confidence=args.confidence,
+                            censored=args.censored)
     table = result.table
     if args.format == "table":
         shown = ["attribute", "kind", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref",
@@ -109,6 +125,9 @@ def run_compare(args: argparse.Namespace) -> int:
                                           f"vs reference {_filter(result.reference)}")
     if args.values:
         result.values.to_csv(args.values, index=False)
+    if args.report:
+        write_text(args.report, result.to_html())
+        err.print(f"wrote {args.report}", highlight=False, markup=False)
     _notes(result.notes)
     return 0
 
@@ -126,13 +145,17 @@ def run_drivers(args: argparse.Namespace) -> int:
     if args.plot:
         path = result.plot(args.plot)
         err.print(f"wrote {path}", highlight=False, markup=False)
+    if args.report:
+        write_text(args.report, result.to_html())
+        err.print(f"wrote {args.report}", highlight=False, markup=False)
     _notes(result.notes)
     return 0
 
 
 def run_summary(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
-        frame = kg.summary(args.attribute, by=args.by, material=args.material)
+        frame = kg.summary(args.attribute, by=args.by, material=args.material,
+                           censored=args.censored)
     if args.format == "table":
         frame = _drop_empty(frame)
     print_frame(frame, args.format, title="summary")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pandas as pd
 
@@ -11,10 +12,13 @@ from ..examples import example_groups
 from ..kg import KnowledgeGraph
 from . import add_store_argument, add_vocab_argument
 from .console import err, out, print_frame, progress_bar
+from .dossier import write_text
 
 DEMO_DP_LOT = "A-DP-1003"
 DEMO_MEDIUM_LOT = "A-MED-002"
 DEMO_ATTRIBUTES = ["HMW (SEC)", "Main peak (CEX)", "Relative potency", "HCP"]
+DEMO_DOSSIER_LOT = "A-DP-1020"  # the planted out-of-specification drug-product lot
+REPORTS = Path("cmckg-reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,6 +72,13 @@ def run_demo(args: argparse.Namespace) -> int:
         if not args.skip_validation:
             out.rule("[bold]5. Validate every record (SHACL, specifications as shapes)")
             _validation(kg)
+
+        out.rule("[bold]6. Look: a batch dossier and a comparability report")
+        dossier = kg.dossier(DEMO_DOSSIER_LOT)  # with the open results step 5 recorded
+        written = [_write(f"dossier-{DEMO_DOSSIER_LOT}.html", dossier.to_html()),
+                   _write("comparability-v1-v2.html", comparison.to_html())]
+        for path in written:
+            out.print(f"wrote {path}", highlight=False)
     out.print(
         "\nNext: [bold]cmckg query --list[/bold], [bold]cmckg lineage ID[/bold], "
         "[bold]cmckg compare --help[/bold], [bold]cmckg validate --format github[/bold].",
@@ -102,6 +113,13 @@ def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
               "inside", "ci_low", "ci_high", "margin", "verdict"]
     frame = table[[c for c in wanted if c in table.columns]]
     return frame.dropna(axis="columns", how="all")
+
+
+def _write(name: str, text: str) -> Path:
+    REPORTS.mkdir(exist_ok=True)
+    path = REPORTS / name
+    write_text(str(path), text)
+    return path.resolve()
 
 
 def _validation(kg: KnowledgeGraph) -> None:

@@ -134,6 +134,7 @@ def _validate(
                              str(path))
     with KnowledgeGraph.open(args.store, read_only=args.read_only,
                              vocab=args.vocab) as kg, kg.vocabulary():
+        kg.require_trusted_answers()
         run = run_validation(kg.store, kg.minter, full=args.full, shapes=args.shapes)
         if args.export_shapes:
             _write(args.export_shapes,

@@ -18,7 +18,7 @@ def register(mapper: Mapper) -> Mapper:
     return mapper
 
 
-BUILTIN_MAPPERS = ["asm", "b2mml", "tables"]
+BUILTIN_MAPPERS = ["asm", "b2mml", "tables", "workbook", "documents"]
 
 
 def _load_builtin() -> None:

@@ -144,6 +144,11 @@ class ValidationReport:
     def conforms(self) -> bool:
         return not self.results
 
+    def _repr_html_(self) -> str:
+        from ..reports.html import repr_html
+
+        return repr_html(self)
+
     def to_graph(self) -> Graph:
         """The W3C ``sh:ValidationReport``, each result with its ``cmc:`` source trace."""
         graph = bind_prefixes(Graph())

@@ -1,6 +1,7 @@
 """Specification records → SHACL shapes: one property shape per specification (latest version per
 product, property, stage and lot class) for results in its unit, and one SHACL-SPARQL node shape
-for results in another unit, converted through QUDT factors."""
+for results in another unit, converted through QUDT factors; censored results are judged by
+``cmckg.censoring``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Identifier
 
+from ..censoring import add_censored_shapes
 from ..stores import Store
 from ..stores.terms import to_sparql
 from ..vocab import CMC, QUDT, bind_prefixes
@@ -123,7 +125,8 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
     holding the limits, whose SPARQL target selects the measurements of the property (or a
     concept's exact matches) and stage on lots (or samples of lots) of the product and lot class,
     in the specification's unit; and a node shape for results in another unit, converted through
-    QUDT factors, which also flags a unit that cannot be converted.
+    QUDT factors, which also flags a unit that cannot be converted; and the censored-result
+    shapes of ``cmckg.censoring`` (out: Violation; indeterminate: Warning).
     All nodes have IRIs under the specification's IRI, so the graph is stable and storable.
     """
     graph = bind_prefixes(Graph())
@@ -177,6 +180,7 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
             f"OPTIONAL {{ ?unit <{QUDT.symbol}> ?symbol }} BIND (<{QUDT.numericValue}> AS ?path) "
             "BIND (COALESCE(?symbol, STR(?unit)) AS ?unitSymbol) }"
         )))
+        add_censored_shapes(graph, spec, match, label, text)
     return graph
 
 

@@ -54,6 +54,7 @@ FIELDS: dict[str, tuple[str, URIRef | None]] = {
     "property": ("term:", CMC.forProperty),
     "stage": ("term:Stages", CMC.stage),
     "lower": ("number", CMC.lowerLimit),
+    "criterion": ("criterion", CMC.specificationText),
     "upper": ("number", CMC.upperLimit),
     "unit": ("unit", QUDT.unit),
     "version": ("text", CMC.version),
@@ -67,7 +68,8 @@ _FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "run": ("unit_operation", "used", "produced", "equipment", "site", "process_version",
             "start", "end"),
     "sample": ("sample_of",),
-    "specification": ("product", "property", "stage", "lower", "upper", "unit", "version",
+    "specification": ("product", "property", "stage", "lower", "upper", "criterion", "unit",
+                      "version",
                       "lot_class"),
 }
 _COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "required",
@@ -252,6 +254,7 @@ class MeasurementSpec:
     text: bool
     id: tuple[Template, ...]
     alias: str | None  # the wide column's name, an alias of the property
+    reported: dict[str, float] | None = None  # results as reported ("<0.5", "NT"); LOQ etc.
 
     @cached_property
     def constant_id(self) -> tuple[str, ...] | None:
@@ -281,6 +284,7 @@ class EntitySpec:
     numbers: dict[str, str] = field(default_factory=dict)
     units: dict[str, UnitField] = field(default_factory=dict)
     texts: dict[str, Template] = field(default_factory=dict)
+    criterion: str | None = None  # a column of acceptance criteria as written ("NMT 2.0")
     lot_class: TypeChoice | None = None
     measurements: list[MeasurementSpec] = field(default_factory=list)
     reads: tuple[str, ...] = ()  # every column whose cell can change what this entity writes
@@ -320,12 +324,17 @@ class TableMapping:
         return _MappingParser(config, terms or term_index()).parse()
 
 
+def source_options(config: Mapping[str, Any], terms: TermIndex | None = None) -> SourceOptions:
+    """Only the ``source:`` section (how to read the table), checked like the whole mapping."""
+    return _MappingParser(config, terms or term_index()).source(config.get("source") or {})
+
+
 class _MappingParser:
     TOP_KEYS = ("mapping", "mapper", "issuer", "source", "where", "terms", "entities", "vocab",
                 "__file__")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
-                        "pattern", "text", "id")
+                        "pattern", "text", "id", "reported")
 
     def __init__(self, config: Mapping[str, Any], terms: TermIndex) -> None:
         self.config = config
@@ -544,6 +553,8 @@ class _MappingParser:
             spec.units[key] = self.unit(raw, path)
         elif value_kind == "text":
             spec.texts[key] = self.template(raw, path)
+        elif value_kind == "criterion":
+            spec.criterion = self.column(raw, path)
         elif value_kind == "lotclass":
             spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_TYPES, "lot"))
 
@@ -590,7 +601,8 @@ class _MappingParser:
             text = spec.get("text", False)
             if not isinstance(text, bool):
                 raise r.fail(f"{item_path}.text", "expected true or false")
-            if not text and "unit" not in spec:
+            reported = self.reported(spec.get("reported"), f"{item_path}.reported")
+            if not text and reported is None and "unit" not in spec:
                 raise r.fail(f"{item_path}.unit", "required for a numeric value (or text: true)")
             pattern = None
             if "pattern" in spec:
@@ -622,9 +634,22 @@ class _MappingParser:
                                     raw_entities, inline_kind="equipment")
                         if "device" in spec else None),
                 pattern=pattern, text=text, id=ids,
-                alias=value if isinstance(raw, Mapping) else None,
+                alias=value if isinstance(raw, Mapping) else None, reported=reported,
             ))
         return out
+
+    def reported(self, raw: Any, path: str) -> dict[str, float] | None:
+        """``reported: true`` or ``reported: {LOQ: 0.5}``: read cells as reported results."""
+        if raw is None or raw is False:
+            return None
+        if raw is True:
+            return {}
+        limits = {}
+        for name, value in self.r.mapping(raw, path).items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.r.fail(f"{path}.{name}", "expected the limit as a number")
+            limits[str(name)] = float(value)
+        return limits
 
     # -- values
 
@@ -726,6 +751,7 @@ def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[s
                  *(u.template for u in spec.units.values())]
     columns = {c for t in templates if t is not None for c in t.columns}
     columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
+    columns |= {spec.criterion} if spec.criterion else set()
     columns |= {c.column for c in (spec.type, spec.lot_class) if c is not None and c.column}
     for link in spec.links.values():
         columns |= _columns_read(link, entities)
