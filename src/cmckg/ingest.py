@@ -71,7 +71,9 @@ class IngestReport:
 
     @property
     def changed(self) -> int:
-        return sum(s.added + s.replaced + s.superseded for s in self.sources)
+        """Records and project vocabularies added, replaced or superseded."""
+        return sum(s.added + s.replaced + s.superseded
+                   for s in (*self.sources, *self.vocabularies))
 
     @property
     def warnings(self) -> list[str]:

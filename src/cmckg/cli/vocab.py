@@ -24,7 +24,7 @@ from .console import out, print_frame
 FORMATS = ["table", "csv", "json"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "vocab",
         help="check project vocabularies (HermiT) and list what resolves to what",
