@@ -306,3 +306,11 @@ def test_where_on_a_missing_column_is_refused_naming_it(tmp_path: Path) -> None:
         ingest_groups(kg.store, [([RUNS[0]], config)], kg.minter)
     assert "missing required column 'stage'" in str(raised.value)
     assert "where.stage" in str(raised.value)
+
+
+def test_drivers_of_an_intermediate_attribute_say_its_stage(example) -> None:
+    """Titer is measured on the harvest (in-process): drivers find a value for every DS lot
+    through lineage and say which stage's results they used."""
+    result = example.drivers("titer")
+    assert set(result.table["n"]) == {len(DS_LOTS)}
+    assert "titer: InProcess results" in result.notes
