@@ -314,3 +314,28 @@ def test_drivers_of_an_intermediate_attribute_say_its_stage(example) -> None:
     result = example.drivers("titer")
     assert set(result.table["n"]) == {len(DS_LOTS)}
     assert "titer: InProcess results" in result.notes
+
+
+def _derived_graphs(kg: KnowledgeGraph) -> int:
+    prefix = f"{kg.minter.base}graph/derived/"
+    rows = kg.store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+    return sum(str(g).startswith(prefix) for (g,) in rows)
+
+
+def test_a_pair_a_record_stops_stating_is_derived_from_the_runs(tmp_path: Path) -> None:
+    """One table states every (output, input) pair itself: nothing is derived. When that table
+    stops naming inputs and a run-inputs table names them, the pairs are derived instead."""
+    table, mapping = one_table(tmp_path)
+    with store(tmp_path) as kg:
+        _ingest(kg, LOTS, (table, mapping))
+        assert _derived_graphs(kg) == 0
+        with open(table, encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        with open(table, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(dict(r, inputs="", quantities="", units="") for r in rows)
+        _ingest(kg, (table, mapping), INPUTS)
+        assert _derived_graphs(kg) == sum(len(t["runs"]) for t in DS_LOTS.values())
+        for lot, truth in DS_LOTS.items():
+            assert chain(kg, lot) == expected_chain(truth), lot

@@ -68,7 +68,7 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
     leaving = set(changes.drop_graphs) | set(changes.put_graphs)
     sides: dict[URIRef, _Sides] = {}
     made: dict[URIRef, URIRef] = {}  # intermediate or batch lot → the new graph typing it
-    derives: set[URIRef] = set()  # lots the new graphs say derive from another
+    stated: set[tuple[URIRef, URIRef]] = set()  # (lot, lot) pairs the new graphs state
     names: dict[URIRef, str] = {}
     places: dict[URIRef, tuple[URIRef, str]] = {}  # node → (new graph, source location)
     for graph_iri, triples in list(changes.put_graphs.items()):
@@ -76,7 +76,7 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
             if p == _LOCATION:
                 places.setdefault(s, (graph_iri, str(o)))
             elif p == _DERIVED_FROM:
-                derives.add(s)
+                stated.add((s, o))
             elif p == _IDENTIFIER:
                 names.setdefault(s, str(o))
             elif p == _USED:
@@ -93,8 +93,9 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
         for run in _runs_in(store, sorted(leaving & _stored_graphs(store, minter, leaving))):
             sides.setdefault(run, _Sides())
         _add_stored_sides(store, sides, leaving)
-    _plan_graphs(store, minter, changes, sides, stored_records)
-    for lot in derives:
+        stated |= _stored_pairs(store, minter, sides, leaving)
+    _plan_graphs(store, minter, changes, sides, stated, stored_records)
+    for lot, _ in stated:
         made.pop(lot, None)
     gaps = [*_run_gaps(sides, names, places),
             *_lot_gaps(store, made, sides, leaving, stored_records, names, places)]
@@ -128,9 +129,12 @@ def _stored_graphs(store: Store, minter: IriMinter, graphs: set[URIRef]) -> set[
 
 
 def _runs_in(store: Store, graphs: list[URIRef]) -> set[URIRef]:
-    """Runs whose inputs or outputs the stored content of ``graphs`` states."""
-    where = (f"GRAPH ?g {{ {{ ?run {to_sparql(_USED)} ?lot }} UNION "
-             f"{{ ?lot {to_sparql(_GENERATED_BY)} ?run }} }}")
+    """Runs whose inputs or outputs the stored content of ``graphs`` states, or whose output's
+    ``prov:wasDerivedFrom`` it states (a derived pair is left out while a record states it)."""
+    used, generated = to_sparql(_USED), to_sparql(_GENERATED_BY)
+    where = (f"{{ GRAPH ?g {{ {{ ?run {used} ?lot }} UNION {{ ?lot {generated} ?run }} }} }} "
+             f"UNION {{ GRAPH ?g {{ ?lot {to_sparql(_DERIVED_FROM)} ?up }} "
+             f"?lot {generated} ?run }}")
     return {row[0] for row in _rows(store, "g", graphs, "DISTINCT ?run", where)}
 
 
@@ -148,11 +152,26 @@ def _add_stored_sides(store: Store, sides: dict[URIRef, _Sides], leaving: set[UR
             side.graphs.add(graph)
 
 
+def _stored_pairs(store: Store, minter: IriMinter, sides: dict[URIRef, _Sides],
+                  leaving: set[URIRef]) -> set[tuple[URIRef, URIRef]]:
+    """The ``prov:wasDerivedFrom`` pairs of the touched runs' outputs that stored records (not
+    derived graphs, not graphs this change replaces) state."""
+    outputs = sorted({lot for side in sides.values() for lot in side.generated})
+    derived = f"{minter.base}graph/derived/"
+    where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
+    return {(out, into) for out, into, graph in _rows(store, "out", outputs, "?out ?into ?g", where)
+            if graph not in leaving and not str(graph).startswith(derived)}
+
+
 def _plan_graphs(store: Store, minter: IriMinter, changes: ChangeSet,
-                 sides: dict[URIRef, _Sides], stored_records: bool) -> None:
-    """Put each touched run's derived graph where its pairs changed; drop an emptied one."""
+                 sides: dict[URIRef, _Sides], stated: set[tuple[URIRef, URIRef]],
+                 stored_records: bool) -> None:
+    """Put each touched run's derived graph where its pairs changed; drop an emptied one. A
+    pair a record states already (one table naming a run's inputs and output) is not
+    restated."""
     wanted = {derived_graph(minter, run): {(out, into) for out in side.generated
-                                           for into in side.used if out != into}
+                                           for into in side.used
+                                           if out != into and (out, into) not in stated}
               for run, side in sides.items()}
     current: dict[URIRef, set[tuple[URIRef, URIRef]]] = {}
     if stored_records:
