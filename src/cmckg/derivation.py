@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from rdflib import URIRef
 from rdflib.namespace import PROV, RDF
 
+from . import ntriples
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
 from .stores.terms import to_sparql
@@ -69,25 +70,19 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
     sides: dict[URIRef, _Sides] = {}
     made: dict[URIRef, URIRef] = {}  # intermediate or batch lot → the new graph typing it
     stated: set[tuple[URIRef, URIRef]] = set()  # (lot, lot) pairs the new graphs state
-    names: dict[URIRef, str] = {}
-    places: dict[URIRef, tuple[URIRef, str]] = {}  # node → (new graph, source location)
     for graph_iri, triples in list(changes.put_graphs.items()):
-        for s, p, o in cast(Iterable[tuple[URIRef, URIRef, URIRef]], triples):
-            if p == _LOCATION:
-                places.setdefault(s, (graph_iri, str(o)))
-            elif p == _DERIVED_FROM:
-                stated.add((s, o))
-            elif p == _IDENTIFIER:
-                names.setdefault(s, str(o))
-            elif p == _USED:
+        for s, p, o in _watched(triples):
+            if p == 0:
                 side = sides.setdefault(s, _Sides())
                 side.used.add(o)
                 side.graphs.add(graph_iri)
-            elif p == _GENERATED_BY:
+            elif p == 1:
                 side = sides.setdefault(o, _Sides())
                 side.generated.add(s)
                 side.graphs.add(graph_iri)
-            elif p == RDF.type and o in _MADE_LOTS:
+            elif p == 2:
+                stated.add((s, o))
+            else:
                 made.setdefault(s, graph_iri)
     if stored_records:
         for run in _runs_in(store, sorted(leaving & _stored_graphs(store, minter, leaving))):
@@ -97,9 +92,48 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
     _plan_graphs(store, minter, changes, sides, stated, stored_records)
     for lot, _ in stated:
         made.pop(lot, None)
-    gaps = [*_run_gaps(sides, names, places),
-            *_lot_gaps(store, made, sides, leaving, stored_records, names, places)]
+    describe = _Describer(changes)
+    gaps = [*_run_gaps(sides, describe),
+            *_lot_gaps(store, made, sides, leaving, stored_records, describe)]
     return sorted(gaps, key=_place)
+
+
+_WATCH = {f"<{_USED}>": 0, f"<{_GENERATED_BY}>": 1, f"<{_DERIVED_FROM}>": 2}
+_TYPE = f"<{RDF.type}>"
+_MADE_TEXT = frozenset(f"<{cls}>" for cls in _MADE_LOTS)
+
+
+def _watched(triples: Iterable[Any]) -> Iterator[tuple[URIRef, int, URIRef]]:
+    """(subject, which, object) of the triples derivation watches: 0 prov:used, 1
+    prov:wasGeneratedBy, 2 prov:wasDerivedFrom, 3 typed an intermediate or batch lot. Read from
+    a record's N-Triples lines (made for its hash already): matching text is far cheaper than
+    comparing rdflib terms, and only the few matching lines become terms."""
+    lines = (triples.nt_lines() if isinstance(triples, RecordTriples)
+             else ntriples.triple_lines(triples))
+    for line in lines:
+        subject, predicate, obj = line.split(" ", 2)
+        which = _WATCH.get(predicate)
+        if which is None:
+            if predicate != _TYPE or obj not in _MADE_TEXT:
+                continue
+            which = 3
+        if obj.startswith("<"):
+            yield URIRef(subject[1:-1]), which, URIRef(obj[1:-1])
+
+
+class _Describer:
+    """A node's identifier and source location, from the new graph that states it."""
+
+    def __init__(self, changes: ChangeSet) -> None:
+        self.graphs = changes.put_graphs
+
+    def name(self, node: URIRef, graph: URIRef | None) -> str:
+        found = self.graphs[graph].value(node, _IDENTIFIER) if graph in self.graphs else None
+        return f"'{found}'" if found is not None else f"<{node}>"
+
+    def location(self, node: URIRef, graph: URIRef | None) -> str | None:
+        found = self.graphs[graph].value(node, _LOCATION) if graph in self.graphs else None
+        return None if found is None else str(found)
 
 
 def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
@@ -188,26 +222,21 @@ def _plan_graphs(store: Store, minter: IriMinter, changes: ChangeSet,
             changes.drop_graphs.append(graph)
 
 
-def _name(node: URIRef, names: Mapping[URIRef, str]) -> str:
-    return f"'{names[node]}'" if node in names else f"<{node}>"
-
-
-def _run_gaps(sides: dict[URIRef, _Sides], names: Mapping[URIRef, str],
-              places: Mapping[URIRef, tuple[URIRef, str]]) -> list[LineageGap]:
+def _run_gaps(sides: dict[URIRef, _Sides], describe: _Describer) -> list[LineageGap]:
     gaps = []
     for run, side in sorted(sides.items()):
         if side.generated and not side.used:
-            outputs = ", ".join(sorted(_name(lot, names) for lot in side.generated))
-            graph, location = places.get(run) or (min(side.graphs), None)
-            gaps.append(LineageGap(graph, location, (
-                f"lineage stops: run {_name(run, names)} made {outputs} but no lot it used is "
-                "known (map its inputs, e.g. a run-inputs table, to give the chain)")))
+            graph = min(side.graphs, key=lambda g: (g not in describe.graphs, g))
+            outputs = ", ".join(sorted(describe.name(lot, graph) for lot in side.generated))
+            gaps.append(LineageGap(graph, describe.location(run, graph), (
+                f"lineage stops: run {describe.name(run, graph)} made {outputs} but no lot it "
+                "used is known (map its inputs, e.g. a run-inputs table, to give the chain)")))
     return gaps
 
 
 def _lot_gaps(store: Store, made: dict[URIRef, URIRef], sides: dict[URIRef, _Sides],
-              leaving: set[URIRef], stored_records: bool, names: Mapping[URIRef, str],
-              places: Mapping[URIRef, tuple[URIRef, str]]) -> list[LineageGap]:
+              leaving: set[URIRef], stored_records: bool, describe: _Describer
+              ) -> list[LineageGap]:
     """Intermediate and batch lots the change set types that nothing generated and that
     derive from nothing (after the change)."""
     linked = {lot for side in sides.values() for lot in side.generated}
@@ -217,7 +246,7 @@ def _lot_gaps(store: Store, made: dict[URIRef, URIRef], sides: dict[URIRef, _Sid
                  "?up }")
         linked |= {lot for lot, graph in _rows(store, "lot", lots, "DISTINCT ?lot ?g", where)
                    if graph not in leaving}
-    return [LineageGap(made[lot], places.get(lot, (None, None))[1], (
-        f"lineage stops: lot {_name(lot, names)} has no run that made it and no lot it "
+    return [LineageGap(made[lot], describe.location(lot, made[lot]), (
+        f"lineage stops: lot {describe.name(lot, made[lot])} has no run that made it and no lot it "
         "derives from (map the run that produced it)"))
         for lot in lots if lot not in linked]
