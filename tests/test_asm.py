@@ -133,6 +133,24 @@ def test_biacore_values_land_in_resonance_units(mapped: dict[str, RecordGraph]) 
     assert len(in_ru) == ru_quantities
 
 
+def test_biacore_calculated_data_derive_from_their_report_points(
+    mapped: dict[str, RecordGraph],
+) -> None:
+    """The file's first calculated datum, "Min Resonance" 25856.390625 RU, cites report point
+    CYTIVA_BIACORE_T200_CONTROL_TEST_ID_8 (feature "Absolute Resonance"), whose absolute
+    resonance is 25856.7369791667 RU (read from the JSON)."""
+    record = mapped[BIACORE]
+    t = record.triples
+    calc_ptr = ("/binding affinity analyzer aggregate document/calculated data aggregate "
+                "document/calculated data document/0/calculated result")
+    [calc] = [s for s, _, o in t.triples((None, CMC.sourceLocation, None)) if str(o) == calc_ptr]
+    assert float(t.value(calc, QUDT.numericValue)) == 25856.390625
+    [source] = list(t.objects(calc, PROV.wasDerivedFrom))
+    assert float(t.value(source, QUDT.numericValue)) == 25856.7369791667
+    assert str(t.value(source, CMC.sourceLocation)) == BIACORE_POINT
+    assert not [w for w in record.warnings if "names nothing in this file" in w]
+
+
 def _count_unit(node: Any, unit: str) -> int:
     """Finite quantities in ``unit`` outside data cubes, by walking the raw JSON."""
     if isinstance(node, dict):

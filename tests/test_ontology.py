@@ -46,7 +46,7 @@ NO_COUNTERPART = {
     "forProperty", "lotClass", "lowerLimit", "upperLimit", "version", "sourceLocation",
     "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
     "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
-    "issuer", "ofMaterial",
+    "issuer", "ofMaterial", "openResults", "plausibleMinimum", "plausibleMaximum",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

@@ -16,6 +16,7 @@ from .build import Record
 from .errors import ConfigError
 from .ingest import IngestReport, ProgressCallback, ingest, ingest_each, ingest_records
 from .mappers import RecordGraph
+from .schemas import load_yaml_with_lines, validate_document
 from .stores import Store, open_store
 from .uservocab import Vocabulary, vocabularies_in_force
 from .vocab import CMC, IriMinter, bind_prefixes
@@ -50,13 +51,14 @@ def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str,
         return mapping
     path = Path(mapping)
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded, lines = load_yaml_with_lines(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read the mapping: {exc.strerror}", str(path)) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", str(path)) from exc
     if not isinstance(loaded, dict):
         raise ConfigError("a mapping file must hold a YAML mapping at the top level", str(path))
+    validate_document(loaded, "mapping", str(path), lines)
     loaded.setdefault("__file__", str(path))
     return loaded
 

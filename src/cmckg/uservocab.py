@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
 import yaml
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
 from . import ntriples
 from .errors import ConfigError, MappingError
-from .schemas import validate_document
+from .schemas import load_yaml_with_lines, validate_document
 from .units import bundled_unit_table, units_declared_in
 from .vocab import (
     CMC,
@@ -43,6 +44,8 @@ from .vocab import (
 
 __all__ = [
     "Vocabulary",
+    "concept_table",
+    "unit_declarations_table",
     "load_vocabularies",
     "load_vocabulary",
     "mapping_vocabulary_files",
@@ -143,14 +146,12 @@ class _YamlVocabulary:
 
     def read(self) -> tuple[Graph, dict[URIRef, int], dict[tuple[URIRef, str], int]]:
         try:
-            node = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            document, key_lines = load_yaml_with_lines(self.text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark is not None else None
             raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", str(self.path),
                               where) from exc
-        document = yaml.SafeLoader("").construct_document(node) if node is not None else None
-        key_lines = _key_lines(node) if node is not None else {}
         validate_document(document, "vocabulary", str(self.path), key_lines)
         namespace = document.get("namespace") or (
             f"{self.minter.base}terms/{quote(self.path.stem, safe='')}#")
@@ -230,19 +231,6 @@ class _YamlVocabulary:
                    Literal(float(conversion.get("multiplier", 1.0)), datatype=XSD.double)))
             g.add((iri, CMC.conversionOffset,
                    Literal(float(conversion.get("offset", 0.0)), datatype=XSD.double)))
-
-
-def _key_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
-    """1-based line of every node of a composed YAML document, by its key path."""
-    lines = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines.update(_key_lines(value, (*path, key.value)))
-            lines[(*path, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines.update(_key_lines(item, (*path, index)))
-    return lines
 
 
 def _concept_iri(namespace: str, label: str) -> URIRef:
@@ -401,10 +389,14 @@ class _Checker:
         same scheme (quality attributes and process parameters count as one)."""
         g = self.vocabulary.graph
         group = _ATTRIBUTE_SCHEMES if scheme in _ATTRIBUTE_SCHEMES else {scheme}
+        line = self.vocabulary.lines.get(iri, 0)
+        before = {t.iri for t in mine.terms()
+                  if (self.vocabulary.lines.get(t.iri, 0), str(t.iri)) < (line, str(iri))}
         for name, key in [(label, "label")] + [(str(a), "alt_labels")
-                                                for a in g.objects(iri, SKOS.altLabel)]:
-            for index in (self.known, mine):
+                                                for a in sorted(g.objects(iri, SKOS.altLabel))]:
+            for index, among in ((self.known, None), (mine, before)):
                 clash = {c for s in group for c in index.candidates(name, s)} - {iri}
+                clash = clash if among is None else clash & among
                 if clash:
                     other = index.get(next(iter(sorted(clash))))
                     raise self.fail(iri, f"'{name}' of concept '{label}' already names "
@@ -446,8 +438,8 @@ def stored_vocabularies(store: Any) -> list[Vocabulary]:
     graphs: dict[tuple[Any, str], Graph] = {}
     for g, name, s, p, o in store.query(_STORED_QUERY).rows:
         graphs.setdefault((g, str(name)), Graph()).add((s, p, o))
-    found = sorted((Vocabulary(name, str(g), graph) for (g, name), graph in graphs.items()),
-                   key=lambda v: v.name)
+    found = sorted((Vocabulary(name, _stored_source(graph, name), graph)
+                    for (_, name), graph in graphs.items()), key=lambda v: v.name)
     if cacheable:
         if len(_STORED) >= 8:
             _STORED.clear()
@@ -455,9 +447,15 @@ def stored_vocabularies(store: Any) -> list[Vocabulary]:
     return found
 
 
-def merge(stored: Sequence[Vocabulary], given: Sequence[Vocabulary]) -> list[Vocabulary]:
+def _stored_source(graph: Graph, name: str) -> str:
+    """``store:<file name>``: where a stored vocabulary came from, for listings."""
+    file_name = next(graph.objects(None, DCTERMS.source), None)
+    return f"store:{file_name if file_name is not None else name}"
+
+
+def merge(stored: Sequence[Vocabulary], given: Sequence[Any]) -> list[Any]:
     """The stored vocabularies, each replaced by a given one of the same name, plus the rest."""
-    names = {v.name for v in given}
+    names = {getattr(v, "name", None) for v in given}
     return [v for v in stored if v.name not in names] + list(given)
 
 
@@ -471,3 +469,82 @@ def vocabularies_in_force(store: Any, files: Iterable[str | Path] = (),
     given = load_vocabularies(files, stored, base)
     with vocabulary_scope(merge(stored, given)):
         yield given
+
+
+# --- what resolves to what (cmckg vocab list) ----------------------------------------------------
+
+CONCEPT_COLUMNS = ["name", "kind", "concept", "iri", "scheme", "unit", "quantity_kind", "source"]
+UNIT_COLUMNS = ["symbol", "iri", "label", "quantity_kind", "converts_to", "multiplier", "offset",
+                "source"]
+
+
+def _sources(vocabularies: Sequence[Vocabulary]) -> list[tuple[str, Graph]]:
+    return [("bundled", bundled_term_index().graph)] + [(v.source, v.graph)
+                                                        for v in vocabularies]
+
+
+def _short(graph: Graph, iri: Any) -> str:
+    if iri is None:
+        return ""
+    label = graph.value(iri, SKOS.prefLabel)
+    return str(label) if label is not None else str(iri)
+
+
+def concept_table(vocabularies: Sequence[Vocabulary], scheme: str | None = None) -> pd.DataFrame:
+    """Every label and alias that resolves, the concept it names, its scheme, unit, quantity
+    kind, and where it comes from (``bundled`` or the vocabulary's file); one scheme with
+    ``scheme`` (a scheme label such as ``quality attributes``)."""
+    wanted = None
+    if scheme is not None:
+        wanted = _scheme(scheme)
+        if wanted is None:
+            raise ConfigError(f"unknown scheme '{scheme}'; known: {_scheme_names()}",
+                              field="--scheme")
+    from .units import symbol as unit_symbol
+
+    rows = []
+    with vocabulary_scope(list(vocabularies)):
+        everything = bundled_term_index().graph + Graph()
+        for _, graph in _sources(vocabularies)[1:]:
+            everything += graph
+        for source, graph in _sources(vocabularies):
+            for iri in sorted(set(graph.subjects(RDF.type, SKOS.Concept)), key=str):
+                in_scheme = graph.value(iri, SKOS.inScheme)
+                if wanted is not None and in_scheme != wanted:
+                    continue
+                label = str(graph.value(iri, SKOS.prefLabel) or iri)
+                unit = graph.value(iri, CMC.defaultUnit)
+                kind = graph.value(iri, QUDT.hasQuantityKind)
+                common = {
+                    "concept": label, "iri": str(iri), "scheme": _short(everything, in_scheme),
+                    "unit": unit_symbol(unit) if unit is not None else "",
+                    "quantity_kind": str(kind).removeprefix(str(QUANTITYKIND)) if kind else "",
+                    "source": source,
+                }
+                names = [(label, "label")]
+                names += [(str(a), "alias") for a in sorted(graph.objects(iri, SKOS.altLabel))]
+                names += [(str(n), "notation") for n in sorted(graph.objects(iri, SKOS.notation))]
+                rows += [{"name": name, "kind": kind_, **common} for name, kind_ in names]
+    return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
+
+
+def unit_declarations_table(vocabularies: Sequence[Vocabulary]) -> pd.DataFrame:
+    """The units the bundled ``units.ttl`` and ``vocabularies`` declare (QUDT's own are not
+    listed), with what each converts to."""
+    from .units import symbol as unit_symbol
+
+    rows = []
+    with vocabulary_scope(list(vocabularies)):
+        for source, graph in _sources(vocabularies):
+            for unit in units_declared_in(graph):
+                rows.append({
+                    "symbol": unit.symbol, "iri": str(unit.iri), "label": unit.label,
+                    "quantity_kind": str(unit.quantity_kind or "").removeprefix(
+                        str(QUANTITYKIND)),
+                    "converts_to": unit_symbol(unit.conversion_unit)
+                    if unit.conversion_unit is not None else "(never converted)",
+                    "multiplier": unit.multiplier if unit.conversion_unit is not None else None,
+                    "offset": unit.offset if unit.conversion_unit is not None else None,
+                    "source": source,
+                })
+    return pd.DataFrame(rows, columns=UNIT_COLUMNS)

@@ -258,6 +258,8 @@ class TermIndex:
             )
         near = self.nearest_labels(label, scheme=scheme)
         hint = f"; nearest known labels: {', '.join(near)}" if near else ""
+        if not near and scheme is not None and len(self.terms(scheme)) <= 12:
+            hint = "; known labels: " + ", ".join(sorted(t.label for t in self.terms(scheme)))
         raise MappingError(f"unknown term '{label}'{hint}{self.declare_hint(label, scheme)}",
                            source, location, field_name)
 
@@ -330,10 +332,15 @@ def aliases_from_store(store: _Queryable, issuer: str | None = None
 
 
 def term_index_with_aliases(store: _Queryable, issuer: str | None = None) -> TermIndex:
-    """The bundled term index plus the local names stored in ``store``, so a user can ask with
-    the names they know (``dissolution_av``, ``lactose``)."""
+    """The term index (bundled terms, the project vocabularies ``store`` holds and those in
+    scope) plus the local names stored in ``store``, so a user can ask with the names they
+    know (``dissolution_av``, ``lactose``, a project concept's alias)."""
+    from .uservocab import merge, stored_vocabularies  # uservocab builds on this module
+
     pairs = [(name, concept) for name, concept, _ in aliases_from_store(store, issuer)]
-    return term_index().with_aliases(pairs)
+    active = list(_ACTIVE.get())
+    with vocabulary_scope(merge(stored_vocabularies(store), active)):
+        return term_index().with_aliases(pairs)
 
 
 class VocabularyGraph(Protocol):

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import CmckgError
 
-COMMAND_MODULES = ["demo", "ingest", "query", "export", "validate", "lineage", "analyses", "serve"]
+COMMAND_MODULES = ["demo", "ingest", "query", "export", "validate", "lineage", "analyses", "serve",
+                   "vocab"]
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 

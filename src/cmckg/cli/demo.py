@@ -9,7 +9,7 @@ import pandas as pd
 from ..errors import CmckgError
 from ..examples import example_groups
 from ..kg import KnowledgeGraph
-from . import add_store_argument
+from . import add_store_argument, add_vocab_argument
 from .console import err, out, print_frame, progress_bar
 
 DEMO_DP_LOT = "A-DP-1003"
@@ -29,13 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_store_argument(parser)
+    add_vocab_argument(parser)
     parser.add_argument("--skip-validation", action="store_true",
                         help="do not run the SHACL validation step")
     parser.set_defaults(handler=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store) as kg:
+    with KnowledgeGraph.open(args.store, vocab=args.vocab) as kg:
         out.rule(f"[bold]1. Ingest the bundled examples into {kg.store.location}")
         _ingest(kg)
         print_frame(kg.stats(), title="What the store holds")
@@ -107,7 +108,8 @@ def _validation(kg: KnowledgeGraph) -> None:
     from ..validate import Severity, validate_store
 
     try:
-        report = validate_store(kg.store, kg.minter, full=True)
+        with kg.vocabulary():
+            report = validate_store(kg.store, kg.minter, full=True)
     except CmckgError as exc:
         err.print(f"validation could not run: {exc}", markup=False)
         return

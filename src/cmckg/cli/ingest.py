@@ -71,7 +71,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         highlight=False,
     )
     for refusal in report.refused:
-        err.print(f"refused: {refusal.reason}", highlight=False, markup=False)
+        err.print(f"refused: {refusal.reason}", highlight=False, markup=False, soft_wrap=True)
     if report.refused:
         err.print(f"{len(report.refused)} of {len(report.refused) + len(report.sources)} files "
                   "refused; the others were ingested", highlight=False)

@@ -97,6 +97,7 @@ _REFERENCE_KEYS = (
     "processed data identifier",
     "distribution identifier",
     "injection identifier",
+    "report point identifier",  # binding affinity (Biacore): calculated data cite report points
     "identifier",
 )
 _MANIFEST = re.compile(r"/manifests/([^/]+)/([^/]+)/(\d{4})/(\d{2})/")

@@ -26,7 +26,7 @@ and :mod:`.state` (the validation state in the metadata graph).
 from __future__ import annotations
 
 from .results import RecordInfo, Severity, Source, ValidationReport, ValidationResult
-from .runner import store_shapes, validate_sources, validate_store
+from .runner import ValidationRun, run_validation, store_shapes, validate_sources, validate_store
 from .shapes import shapes_graph_iri, static_shapes
 from .specifications import (
     Specification,
@@ -42,8 +42,10 @@ __all__ = [
     "Specification",
     "ValidationReport",
     "ValidationResult",
+    "ValidationRun",
     "latest_specifications",
     "read_specifications",
+    "run_validation",
     "shapes_graph_iri",
     "specification_shapes",
     "static_shapes",

@@ -5,17 +5,21 @@ Report writers (``cmckg.reports``) import only this module.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, SH
+from rdflib.namespace import PROV, RDF, RDFS, SH
 from rdflib.term import Identifier
 
 from ..errors import ConfigError
 from ..vocab import CMC, bind_prefixes
 
-__all__ = ["RecordInfo", "Severity", "Source", "ValidationReport", "ValidationResult"]
+__all__ = [
+    "RecordInfo", "Severity", "Source", "ValidationReport", "ValidationResult", "add_result",
+    "read_results", "results_graph",
+]
 
 
 class Severity(IntEnum):
@@ -122,6 +126,7 @@ class ValidationReport:
     specification_shapes: int
     seconds: float
     note: str | None = None
+    carried: int = 0  # results still open from earlier runs, in records this run did not check
 
     def counts(self) -> dict[Severity, int]:
         counts = dict.fromkeys(Severity, 0)
@@ -149,29 +154,97 @@ class ValidationReport:
         for result in self.results:
             node = BNode()
             graph.add((report, SH.result, node))
-            graph.add((node, RDF.type, SH.ValidationResult))
-            graph.add((node, SH.resultSeverity, result.severity.iri))
-            graph.add((node, SH.focusNode, result.focus))
-            graph.add((node, SH.sourceShape, result.shape))
-            graph.add((node, SH.resultMessage, Literal(result.message)))
-            if result.constraint is not None:
-                graph.add((node, SH.sourceConstraintComponent, result.constraint))
-            if result.path is not None:
-                graph.add((node, SH.resultPath, result.path))
-                for triple in result.path_triples:
-                    graph.add(triple)
-            if result.value is not None:
-                graph.add((node, SH.value, result.value))
-            source = result.source
-            if source.record_graph is not None:
-                graph.add((node, PROV.wasDerivedFrom, source.record_graph))
-            if source.record_id is not None:
-                graph.add((node, CMC.recordId, Literal(source.record_id)))
-            if source.path is not None:
-                graph.add((node, CMC.sourcePath, Literal(source.path)))
-            if source.location is not None:
-                graph.add((node, CMC.sourceLocation, Literal(source.location)))
+            add_result(graph, node, result)
         return graph
+
+
+def add_result(graph: Graph, node: BNode, result: ValidationResult) -> None:
+    """Add one ``sh:ValidationResult`` (W3C SHACL terms) with its ``cmc:`` source trace."""
+    graph.add((node, RDF.type, SH.ValidationResult))
+    graph.add((node, SH.resultSeverity, result.severity.iri))
+    graph.add((node, SH.focusNode, result.focus))
+    graph.add((node, SH.sourceShape, result.shape))
+    graph.add((node, SH.resultMessage, Literal(result.message)))
+    if result.constraint is not None:
+        graph.add((node, SH.sourceConstraintComponent, result.constraint))
+    if result.path is not None:
+        graph.add((node, SH.resultPath, result.path))
+        for triple in result.path_triples:
+            graph.add(triple)
+    if result.value is not None:
+        graph.add((node, SH.value, result.value))
+    source = result.source
+    if source.record_graph is not None:
+        graph.add((node, PROV.wasDerivedFrom, source.record_graph))
+    if source.record_id is not None:
+        graph.add((node, CMC.recordId, Literal(source.record_id)))
+    if source.path is not None:
+        graph.add((node, CMC.sourcePath, Literal(source.path)))
+    if source.location is not None:
+        graph.add((node, CMC.sourceLocation, Literal(source.location)))
+
+
+def results_graph(results: Iterable[ValidationResult]) -> Graph:
+    """The results as RDF, as :func:`add_result` writes them, plus each shape's label (a
+    blank-node shape cannot be looked up again later): what the validation state keeps."""
+    graph = Graph()
+    for result in results:
+        add_result(graph, BNode(), result)
+        if result.shape_label:
+            graph.add((result.shape, RDFS.label, Literal(result.shape_label)))
+    return graph
+
+
+def read_results(triples: Iterable[tuple[Identifier, Identifier, Identifier]]
+                 ) -> list[ValidationResult]:
+    """The results in ``triples`` (as :func:`results_graph` writes them)."""
+    about: dict[Identifier, dict[Identifier, list[Identifier]]] = {}
+    for s, p, o in triples:
+        about.setdefault(s, {}).setdefault(p, []).append(o)
+
+    def one(node: Identifier | None, predicate: URIRef) -> Identifier | None:
+        found = about.get(node, {}).get(predicate) if node is not None else None
+        return found[0] if found else None
+
+    def text(node: Identifier, predicate: URIRef) -> str | None:
+        value = one(node, predicate)
+        return None if value is None else str(value)
+
+    def closure(start: Identifier) -> Iterator[tuple[Identifier, Identifier, Identifier]]:
+        stack, seen = [start], set()
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            for p, objects in about.get(current, {}).items():
+                for o in objects:
+                    yield current, p, o
+                    if isinstance(o, BNode):
+                        stack.append(o)
+
+    results = []
+    for node, props in about.items():
+        if SH.ValidationResult not in props.get(RDF.type, ()):
+            continue
+        shape = one(node, SH.sourceShape)
+        path = one(node, SH.resultPath)
+        graph = one(node, PROV.wasDerivedFrom)
+        results.append(ValidationResult(
+            severity=Severity.from_iri(one(node, SH.resultSeverity)),
+            focus=one(node, SH.focusNode),
+            path=path,
+            value=one(node, SH.value),
+            shape=shape,
+            shape_label=text(shape, RDFS.label) or "",
+            constraint=one(node, SH.sourceConstraintComponent),
+            message=text(node, SH.resultMessage) or "",
+            source=Source(graph if isinstance(graph, URIRef) else None,
+                          text(node, CMC.recordId), text(node, CMC.sourcePath),
+                          text(node, CMC.sourceLocation)),
+            path_triples=tuple(closure(path)) if isinstance(path, BNode) else (),
+        ))
+    return results
 
 
 def _path_text(graph: Graph, path: Identifier) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,14 @@ from .specifications import (
     read_specifications,
     specification_shapes,
 )
-from .state import record_state, record_states, some_record_unchanged, stored_state
+from .state import (
+    StoredResults,
+    open_results,
+    record_state,
+    record_states,
+    some_record_unchanged,
+    stored_state,
+)
 from .tracing import sort_key, trace
 
 
@@ -117,6 +125,22 @@ def _shapes_digest(extra: Sequence[str | Path], specs: Sequence[Specification]) 
 
 
 
+@dataclass
+class ValidationRun:
+    """A finished run whose state is not recorded yet: the CLI records it only after its
+    report was written, so a run that could not deliver its report leaves no trace."""
+
+    report: ValidationReport
+    _record: Callable[[], None] | None
+
+    def record(self) -> None:
+        """Write the validation state (the checked records, the open results, the run)."""
+        if self._record is None:
+            raise ConfigError("this validation run cannot be recorded (read-only store)")
+        self._record()
+        self._record = None
+
+
 def validate_store(
     store: Store,
     minter: IriMinter | None = None,
@@ -128,26 +152,44 @@ def validate_store(
     """Validate the store: incrementally (record graphs changed since the last run, plus what
     they reference) unless ``full``; ``record`` writes the validation state and the generated
     specification shapes back to the store (skipped for a read-only store)."""
+    run = run_validation(store, minter, full=full, shapes=shapes)
+    if record and not store.read_only:
+        run.record()
+    return run.report
+
+
+def run_validation(
+    store: Store,
+    minter: IriMinter | None = None,
+    *,
+    full: bool = False,
+    shapes: Sequence[str | Path] = (),
+) -> ValidationRun:
+    """Validate the store (see :func:`validate_store`) without recording the state yet.
+
+    An incremental run reports, besides the results of the records it checks, every result
+    still open from earlier runs (kept in the validation state) that is not about a node it
+    checked again: a known violation stays reported until the data that caused it changes."""
     started = time.perf_counter()
     minter = minter or IriMinter()
     specs = read_specifications(store)
     spec_shapes = specification_shapes(specs)
     shape_graph = static_shapes(shapes) + spec_shapes
     digest = _shapes_digest(shapes, specs)
-    stored_digest, marked = stored_state(store, minter)
+    stored_digest, current = stored_state(store, minter)
 
     note = None
     if not full and stored_digest is None:
         full, note = True, "no earlier validation is recorded"
     if not full and stored_digest != digest:
         full, note = True, "the shapes or specifications changed since the last validation"
+    if not full and not current:
+        full, note = True, "the recorded validation state is from an older cmckg"
     if full:
         states = record_states(store, minter)
     else:
-        # the records ingest marked pending; for a state recorded before the marks, those
-        # whose hashes differ (every record graph is looked at, this once)
-        states = record_states(store, minter, pending=marked, changed_only=not marked)
-        if states and not some_record_unchanged(store, minter, marked=marked):
+        states = record_states(store, minter, pending=True)
+        if states and not some_record_unchanged(store, minter):
             full, note = True, "every record graph changed"
     selected = sorted(states)
 
@@ -166,8 +208,10 @@ def validate_store(
         data.add_graph(terms())
         data.add_unit_facts()
         results = _run_pyshacl(data.rdflib_graph(), shape_graph, focus)
-    results = sorted(trace(store, minter, results, {g: s.info for g, s in states.items()}),
-                     key=sort_key)
+    results = trace(store, minter, results, {g: s.info for g, s in states.items()})
+    before = open_results(store, minter)
+    carried = [] if full else _still_open(before, set(selected), set(focus or ()))
+    results = sorted(results + carried, key=sort_key)
     report = ValidationReport(
         results=results,
         records=[states[g].info for g in selected],
@@ -179,11 +223,23 @@ def validate_store(
         specification_shapes=len(set(spec_shapes.subjects(RDF.type, SH.NodeShape))),
         seconds=time.perf_counter() - started,
         note=note,
+        carried=len(carried),
     )
-    if record and not store.read_only:
-        record_state(store, minter, {g: states[g] for g in selected}, digest,
-                      stored_digest, spec_shapes)
-    return report
+
+    def write_state() -> None:
+        record_state(store, minter, {g: states[g] for g in selected}, digest, stored_digest,
+                     spec_shapes, results, before)
+
+    return ValidationRun(report, None if store.read_only else write_state)
+
+
+def _still_open(
+    before: Mapping[URIRef, StoredResults], checked: set[URIRef], focus: set[URIRef],
+) -> list[ValidationResult]:
+    """The kept results this run did not decide again: not held by a record graph it checked,
+    not about one of its focus nodes."""
+    return [r for g, stored in before.items() if g not in checked
+            for r in stored.results if r.focus not in focus]
 
 
 def store_shapes(store: Store, shapes: Sequence[str | Path] = ()) -> Graph:
@@ -201,16 +257,20 @@ def validate_sources(
     minter: IriMinter | None = None,
     shapes: Sequence[str | Path] = (),
     export_shapes: str | Path | None = None,
+    vocab: Sequence[str | Path] = (),
 ) -> ValidationReport:
-    """Map source files in memory (no store on disk) and validate all of them; with
-    ``export_shapes``, also write every shape used (generated ones included) there as Turtle."""
-    from .ingest import ingest
+    """Map source files in memory (no store on disk) and validate all of them, with the
+    project vocabularies ``vocab`` and the mapping's ``vocab:`` names; with ``export_shapes``,
+    also write every shape used (generated ones included) there as Turtle."""
+    from ..ingest import ingest
+    from ..uservocab import vocabularies_in_force
 
     minter = minter or IriMinter()
     store = open_store("oxigraph:memory")
     try:
-        ingest(store, sources, minter, mapping, format_name)
-        report = validate_store(store, minter, full=True, record=False, shapes=shapes)
+        ingest(store, sources, minter, mapping, format_name, vocab=vocab)
+        with vocabularies_in_force(store, (), minter.base):
+            report = validate_store(store, minter, full=True, record=False, shapes=shapes)
         if export_shapes is not None:
             _write_turtle(store_shapes(store, shapes), Path(export_shapes))
     finally:

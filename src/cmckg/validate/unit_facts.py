@@ -9,15 +9,19 @@ from typing import Any
 from rdflib import URIRef
 
 from ..errors import MappingError
-from ..units import unit_table
+from ..units import UnitTable, unit_table
 from ..vocab import QUANTITYKIND
 
 
-@cache
 def unit_facts(unit: URIRef) -> dict[str, Any]:
     """QUDT facts for a unit from cmckg.units: symbol, multiplier, offset, kinds (with broader
-    kinds). Empty for a unit the table does not know, or that is not its current IRI."""
-    table = unit_table()
+    kinds). Empty for a unit the table does not know, or that is not its current IRI. Kept per
+    unit table: the project vocabularies in scope add units."""
+    return _facts(unit_table(), unit)
+
+
+@cache
+def _facts(table: UnitTable, unit: URIRef) -> dict[str, Any]:
     try:
         key = table.lookup(str(unit))
     except MappingError:

@@ -12,7 +12,7 @@ from typing import Any
 from rdflib import URIRef
 from rdflib.namespace import PROV
 
-from ...errors import CmckgError, ConfigError
+from ...errors import CmckgError, ConfigError, MappingError
 from ...vocab import CMC, CMCT, QUDT, TermIndex, normalise_label, term_index
 from .. import values as vals
 from .reading import cell_text
@@ -212,8 +212,14 @@ def lookup_term(index: TermIndex, label: str, scheme: URIRef | None, prefer: URI
         preferred = index.candidates(label, prefer)
         if len(preferred) == 1:
             return next(iter(preferred))
-    return index.resolve(label, scheme, source=where.get("source"),
-                         location=where.get("location"), field_name=where.get("field_name")).iri
+    try:
+        return index.resolve(label, scheme, source=where.get("source"),
+                             location=where.get("location"),
+                             field_name=where.get("field_name")).iri
+    except MappingError as exc:  # a measured property: declare it in the scheme that fits
+        if scheme is None and prefer is not None and exc.message.startswith("unknown term"):
+            exc.message += index.declare_hint(label, prefer)
+        raise
 
 
 @dataclass(frozen=True)
