@@ -282,15 +282,15 @@ def test_where_maps_only_the_rows_it_names_and_a_lot_nothing_made_is_a_warning(
         tmp_path: Path) -> None:
     """Type Site-S's drug-substance lots from the runs table's polishing rows only (no run):
     each is a lot whose lineage stops, said at ingest."""
-    config = {
-        "mapping": 1, "issuer": "techtransfer", "__file__": str(tmp_path / "ds_lots.yaml"),
-        "where": {"step": "AEX polishing", "site": ["Site-S"]},
-        "entities": {"ds": {"type": "DrugSubstanceBatch", "id": "{output_lot}",
-                            "product": {"type": "Product", "id": "{product}"}}},
-    }
+    mapping = tmp_path / "ds_lots.yaml"  # through the file: the mapping schema knows `where`
+    mapping.write_text(
+        "mapping: 1\nissuer: techtransfer\n"
+        "where: {step: AEX polishing, site: [Site-S]}\n"
+        "entities:\n  ds:\n    type: DrugSubstanceBatch\n    id: '{output_lot}'\n"
+        "    product: {type: Product, id: '{product}'}\n", encoding="utf-8")
     site_s = sorted(lot for lot, t in DS_LOTS.items() if t["site"] == "Site-S")
     with store(tmp_path) as kg:
-        report = ingest_groups(kg.store, [([RUNS[0]], config)], kg.minter)
+        report = _ingest(kg, (RUNS[0], mapping))
         assert report.records == len(site_s)
         stops = [w for w in report.warnings if "lineage stops" in w]
         assert [w.split("lot '")[1].split("'")[0] for w in stops[:5]] == site_s[:5]
