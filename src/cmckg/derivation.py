@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from . import ntriples
@@ -32,6 +32,7 @@ from .vocab import CMC, IriMinter
 
 _USED, _GENERATED_BY, _DERIVED_FROM = PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom
 _IDENTIFIER, _LOCATION = CMC.identifier, CMC.sourceLocation
+_TRUE = Literal(True)
 _MADE_LOTS = frozenset({CMC.IntermediateLot, CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
 _BATCH = 400
 
@@ -89,7 +90,11 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
             sides.setdefault(run, _Sides())
         _add_stored_sides(store, sides, leaving)
         stated |= _stored_pairs(store, minter, sides, leaving)
-    _plan_graphs(store, minter, changes, sides, stated, stored_records)
+    for run in _plan_graphs(store, minter, changes, sides, stated, stored_records):
+        # a stored record about a run whose lineage changed is checked again (a drug-product
+        # lot's lineage reaching a raw-material lot is a cross-record shape)
+        for graph in sorted(sides[run].graphs - leaving):
+            changes.add.append((graph, CMC.validationPending, _TRUE, minter.metadata_graph))
     for lot, _ in stated:
         made.pop(lot, None)
     describe = _Describer(changes)
@@ -199,27 +204,30 @@ def _stored_pairs(store: Store, minter: IriMinter, sides: dict[URIRef, _Sides],
 
 def _plan_graphs(store: Store, minter: IriMinter, changes: ChangeSet,
                  sides: dict[URIRef, _Sides], stated: set[tuple[URIRef, URIRef]],
-                 stored_records: bool) -> None:
+                 stored_records: bool) -> list[URIRef]:
     """Put each touched run's derived graph where its pairs changed; drop an emptied one. A
     pair a record states already (one table naming a run's inputs and output) is not
-    restated."""
-    wanted = {derived_graph(minter, run): {(out, into) for out in side.generated
-                                           for into in side.used
-                                           if out != into and (out, into) not in stated}
-              for run, side in sides.items()}
+    restated. Returns the runs whose derived graph changed."""
+    runs = {derived_graph(minter, run): run for run in sides}
+    wanted = {graph: {(out, into) for out in sides[run].generated for into in sides[run].used
+                      if out != into and (out, into) not in stated}
+              for graph, run in runs.items()}
     current: dict[URIRef, set[tuple[URIRef, URIRef]]] = {}
     if stored_records:
         where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
         for graph, out, into in _rows(store, "g", sorted(wanted), "?g ?out ?into", where):
             current.setdefault(graph, set()).add((out, into))
+    changed = []
     for graph, pairs in wanted.items():
         if pairs == current.get(graph, set()):
             continue
+        changed.append(runs[graph])
         if pairs:
             triples = RecordTriples((out, _DERIVED_FROM, into) for out, into in pairs)
             changes.put_graphs[graph] = triples  # type: ignore[assignment]  # a Graph stand-in
         else:
             changes.drop_graphs.append(graph)
+    return changed
 
 
 def _run_gaps(sides: dict[URIRef, _Sides], describe: _Describer) -> list[LineageGap]:
