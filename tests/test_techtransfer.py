@@ -339,3 +339,21 @@ def test_a_pair_a_record_stops_stating_is_derived_from_the_runs(tmp_path: Path) 
         assert _derived_graphs(kg) == sum(len(t["runs"]) for t in DS_LOTS.values())
         for lot, truth in DS_LOTS.items():
             assert chain(kg, lot) == expected_chain(truth), lot
+
+
+def test_two_mappings_of_one_file_keep_each_others_records(tmp_path: Path) -> None:
+    """The runs table read again by another mapping (its polishing rows as DS lots) leaves the
+    run records the first mapping made: lineage stays whole."""
+    mapping = tmp_path / "ds_lots.yaml"
+    mapping.write_text(
+        "mapping: 1\nissuer: techtransfer\nwhere: {step: AEX polishing}\n"
+        "terms: {AEX polishing: anion exchange chromatography}\n"
+        "entities:\n  ds:\n    type: DrugSubstanceBatch\n    id: '{output_lot}'\n"
+        "    product: {type: Product, id: '{product}'}\n", encoding="utf-8")
+    with store(tmp_path) as kg:
+        _ingest(kg, LOTS, RUNS, INPUTS)
+        report = _ingest(kg, (RUNS[0], mapping))
+        assert sum(s.superseded + s.replaced for s in report.sources) == 0
+        assert report.records == len(DS_LOTS)
+        for lot, truth in DS_LOTS.items():
+            assert chain(kg, lot) == expected_chain(truth), lot
