@@ -167,6 +167,10 @@ def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes:
         notes.append(f"{attribute.label} has results at {len(stages)} stages; using "
                      f"{chosen} (give a stage to choose)")
         values = values[values["stage"] == chosen]
+    elif len(stages) == 1:
+        # an in-process result on an intermediate (harvest titer) counts for every batch made
+        # from it: say which results these are
+        notes.append(f"{attribute.label}: {stages[0]} results")
     per_batch = values.groupby("batch").agg(identifier=("identifier", "first"),
                                             pqa=("value", "mean"))
     return per_batch, unit_symbol(values["unit"].iloc[0])

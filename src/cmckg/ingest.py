@@ -324,13 +324,18 @@ def _has_records(store: Store, minter: IriMinter) -> bool:
     ).boolean)
 
 
-def _graphs_from_source(store: Store, minter: IriMinter, source_path: str) -> set[URIRef]:
+def _graphs_from_source(store: Store, minter: IriMinter, source_path: str,
+                        origin: str | None = None) -> set[URIRef]:
+    """The record graphs mapped from ``source_path`` — only those the mapping ``origin`` made,
+    when it is named: another mapping of the same file keeps its own records."""
     result = store.query(
-        f"SELECT ?g WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} "
-        "{ ?g a ?type ; ?path ?source } }",
-        {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path)},
+        f"SELECT ?g ?mapping WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} "
+        "{ ?g a ?type ; ?path ?source OPTIONAL { ?g ?mapped ?mapping } } }",
+        {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path),
+         "mapped": CMC.mappingFile},
     )
-    return {row[0] for row in result.rows}
+    return {graph for graph, mapping in result.rows
+            if origin is None or mapping is None or str(mapping) == origin}
 
 
 def _plan_source(
@@ -387,7 +392,8 @@ def _plan_source(
         ):
             changes.add.append((g, p, o, meta))
     current = {r.graph_iri for r in records} | (written or set())
-    vanished = (sorted(_graphs_from_source(store, minter, summary.path) - current)
+    origin = next((r.origin for r in records if r.origin), None)
+    vanished = (sorted(_graphs_from_source(store, minter, summary.path, origin) - current)
                 if stored_records else [])
     if vanished:
         old_meta = _stored_metadata(store, minter, vanished)
