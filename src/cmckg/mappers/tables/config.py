@@ -36,7 +36,7 @@ KIND_OF_TYPE: dict[str, str] = {
 }
 
 # field name → (value kind, predicate); value kinds: link:<kind>, date, term:<scheme>, number,
-# unit, text, lotclass
+# unit, text, lotclass, lots (lot links), materials (material links)
 FIELDS: dict[str, tuple[str, URIRef | None]] = {
     "material": ("link:material", CMC.ofMaterial),
     "supplier": ("link:supplier", CMC.suppliedBy),
@@ -61,10 +61,13 @@ FIELDS: dict[str, tuple[str, URIRef | None]] = {
     "lot_class": ("lotclass", CMC.lotClass),
     "used": ("lots", PROV.used),
     "produced": ("lots", PROV.wasGeneratedBy),
+    "bill_of_materials": ("materials", CMC.requiresMaterial),
 }
 _FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "lot": ("material", "supplier", "product", "site", "manufacture_date", "expiry_date"),
     "material": ("material_type",),
+    "product": ("bill_of_materials",),
+    "process-version": ("bill_of_materials",),
     "run": ("unit_operation", "used", "produced", "equipment", "site", "process_version",
             "start", "end"),
     "sample": ("sample_of",),
@@ -279,6 +282,7 @@ class EntitySpec:
     reference: str | None = None  # a link to a named entity instead of an inline one
     links: dict[str, EntitySpec] = field(default_factory=dict)
     lots: dict[str, list[LotLink]] = field(default_factory=dict)
+    materials: dict[str, list[EntitySpec]] = field(default_factory=dict)
     dates: dict[str, DateField] = field(default_factory=dict)
     terms: dict[str, TermField] = field(default_factory=dict)
     numbers: dict[str, str] = field(default_factory=dict)
@@ -542,6 +546,13 @@ class _MappingParser:
             items = raw if isinstance(raw, list) else [raw]
             spec.lots[key] = [self.lot_link(item, f"{path}[{i}]", spec.name, names, raw_entities)
                               for i, item in enumerate(items)]
+        elif value_kind == "materials":
+            items = raw if isinstance(raw, list) else [raw]
+            spec.materials[key] = [
+                self.entity(item, f"{path}[{i}]", f"{spec.name}.{key}", names, raw_entities,
+                            inline_kind="material")
+                for i, item in enumerate(items)
+            ]
         elif value_kind == "date":
             spec.dates[key] = self.date(raw, path)
         elif value_kind.startswith("term:"):
@@ -736,7 +747,8 @@ class _MappingParser:
     def check_references(self, entities: dict[str, EntitySpec]) -> None:
         """Named links were checked by kind on parse; make sure none points at itself."""
         for name, spec in entities.items():
-            for key, link in spec.links.items():
+            for key, link in [*spec.links.items(),
+                              *((k, m) for k, ms in spec.materials.items() for m in ms)]:
                 if link.reference == name:
                     raise self.r.fail(f"{spec.path}.{key}", "an entity cannot link to itself")
 
@@ -753,7 +765,7 @@ def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[s
     columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
     columns |= {spec.criterion} if spec.criterion else set()
     columns |= {c.column for c in (spec.type, spec.lot_class) if c is not None and c.column}
-    for link in spec.links.values():
+    for link in [*spec.links.values(), *(m for ms in spec.materials.values() for m in ms)]:
         columns |= _columns_read(link, entities)
     for lot_links in spec.lots.values():
         for lot_link in lot_links:

@@ -169,6 +169,11 @@ class RowMapper:
                 self.set(record, s, FIELDS[key][1], target.iri, number, field_name)
                 if key == "material":
                     self.check_identity(s, CMC.ofMaterial, target.iri, number, field_name)
+        for links in spec.materials.values():  # bill_of_materials
+            for link in links:
+                target = self.link(link, record, named, row, number)
+                if target is not None:
+                    record.graph.triples.add((s, CMC.requiresMaterial, target.iri))
         for key, date_field in spec.dates.items():
             value = self.parse_date(date_field, row, where)
             if value is not None:
