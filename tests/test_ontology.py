@@ -46,7 +46,8 @@ NO_COUNTERPART = {
     "forProperty", "lotClass", "lowerLimit", "upperLimit", "version", "sourceLocation",
     "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
     "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
-    "issuer", "ofMaterial",
+    "issuer", "ofMaterial", "reason", "toolVersion", "sequenceNumber", "changeSetSha256",
+    "previousChangeSetSha256", "previousContentSha256",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

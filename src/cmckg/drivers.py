@@ -38,7 +38,7 @@ from .attributes import (
     to_one_unit,
     unit_symbol,
 )
-from .errors import QueryError
+from .errors import ConfigError, QueryError
 from .stores import Store
 
 METHODS = ("spearman", "pearson", "pls")
@@ -80,8 +80,15 @@ class DriversResult:
                        f"q = {top['q']:.2g}")
         figure.tight_layout()
         target = Path(path)
-        figure.savefig(target, dpi=120)
-        plt.close(figure)
+        try:
+            figure.savefig(target, dpi=120)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the plot: {exc.strerror or exc}", str(target)) \
+                from None
+        except ValueError as exc:  # an image format matplotlib does not know
+            raise ConfigError(f"cannot write the plot: {exc}", str(target)) from None
+        finally:
+            plt.close(figure)
         return target
 
 

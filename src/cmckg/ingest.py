@@ -2,24 +2,26 @@
 
 Mapping happens completely before anything is written, so a bad input leaves the store as it
 was. Unchanged records are skipped (re-ingest is a no-op); a changed record replaces its graph
-and its previous content is kept as a superseded revision in the metadata graph.
+and its previous content is kept as a superseded revision in the metadata graph. Every ingest
+that changes something is recorded as one change set of the audit trail (``cmckg.audit``).
 """
 
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, XSD
+from rdflib.namespace import PROV, RDF
 
 from . import __version__, ntriples
+from .audit import Change, date_literal, record_change_set, utc_now
 from .errors import MappingError
 from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
 from .mappers.base import RecordTriples
@@ -64,6 +66,35 @@ class IngestReport:
     @property
     def warnings(self) -> list[str]:
         return [w for s in self.sources for w in s.warnings]
+
+    def warning_kinds(self) -> list[WarningKind]:
+        """The warnings grouped by kind (their message with the place, quoted values and
+        numbers left out), most frequent first."""
+        kinds: dict[str, WarningKind] = {}
+        for warning in self.warnings:
+            key = warning_kind(warning)
+            if key not in kinds:
+                kinds[key] = WarningKind(key, 0, warning)
+            kinds[key].count += 1
+        return sorted(kinds.values(), key=lambda k: (-k.count, k.kind))
+
+
+@dataclass
+class WarningKind:
+    kind: str
+    count: int
+    example: str
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def warning_kind(warning: str) -> str:
+    """A warning's kind: its message after the place (``file row=N, field 'x': ``), with quoted
+    values shown as '…' and numbers as N."""
+    _, sep, message = warning.partition(": ")
+    return _NUMBER.sub("N", _QUOTED.sub("'…'", message if sep else warning))
 
 
 def content_sha256(triples: Iterable[tuple]) -> str:
@@ -115,18 +146,26 @@ def map_sources(
             progress(str(path), index, len(paths))
         if not path.is_file():
             raise MappingError("no such file (or it is a directory)", str(path))
-        mapper = mapper_for(path, format_name, mapping)
-        sha = file_sha256(path)
-        context = MapContext(minter=minter, source_path=path, source_sha256=sha)
-        records = list(mapper.map(context, mapping))
-        summary = SourceSummary(str(path), mapper.name, sha256=sha, records=len(records))
-        for record in records:
-            summary.triples += len(record.triples)
-            summary.warnings.extend(record.warnings)
-        mapped.append((summary, records, f"{mapper.name}@{mapper.version}"))
+        try:
+            mapped.append(_map_source(path, minter, mapping, format_name))
+        except OSError as exc:  # unreadable (permissions), vanished, or a read error
+            raise MappingError(f"cannot read the file: {exc.strerror or exc}", str(path)) from None
     if progress:
         progress("", len(paths), len(paths))
     return mapped
+
+
+def _map_source(path: Path, minter: IriMinter, mapping: Mapping[str, Any] | None,
+                format_name: str | None) -> tuple[SourceSummary, list[RecordGraph], str]:
+    mapper = mapper_for(path, format_name, mapping)
+    sha = file_sha256(path)
+    context = MapContext(minter=minter, source_path=path, source_sha256=sha)
+    records = list(mapper.map(context, mapping))
+    summary = SourceSummary(str(path), mapper.name, sha256=sha, records=len(records))
+    for record in records:
+        summary.triples += len(record.triples)
+        summary.warnings.extend(record.warnings)
+    return summary, records, f"{mapper.name}@{mapper.version}"
 
 
 def ingest(
@@ -136,20 +175,26 @@ def ingest(
     mapping: Mapping[str, Any] | None = None,
     format_name: str | None = None,
     progress: ProgressCallback | None = None,
+    change: Change | None = None,
 ) -> IngestReport:
-    """Map ``sources`` and write what changed to ``store`` in one atomic change set."""
+    """Map ``sources`` and write what changed to ``store`` in one atomic change set, recorded
+    for ``change`` (who and why; default: the operating-system user, no reason)."""
     store.check_writable()
+    change = change or Change.begin()
     with _gc_paused():  # over both, so the records are freed before the collector runs again
-        return _write(store, minter, map_sources(sources, minter, mapping, format_name, progress))
+        return _write(store, minter, map_sources(sources, minter, mapping, format_name, progress),
+                      change)
 
 
 def ingest_records(
-    store: Store, records: Iterable[RecordGraph], minter: IriMinter, mapper: str = "build"
+    store: Store, records: Iterable[RecordGraph], minter: IriMinter, mapper: str = "build",
+    change: Change | None = None,
 ) -> IngestReport:
     """Write record graphs made in code (``cmckg.build``) like mapped files: same planning,
     revisions and atomic change set. Records are grouped by their ``source_path``; a source's
     sha256 is the hash of its records' content."""
     store.check_writable()
+    change = change or Change.begin()
     by_source: dict[str, list[RecordGraph]] = {}
     for record in records:
         by_source.setdefault(record.source_path, []).append(record)
@@ -164,15 +209,16 @@ def ingest_records(
             warnings=[w for r in group for w in r.warnings],
         )
         mapped.append((summary, group, f"{mapper}@{__version__}"))
-    return _write(store, minter, mapped)
+    return _write(store, minter, mapped, change)
 
 
 @_gc_paused()
 def _write(
-    store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]]
+    store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
+    change: Change,
 ) -> IngestReport:
     _check_unique_graphs(mapped)
-    now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
+    now = date_literal(utc_now())
     changes = ChangeSet()
     stored_records = _has_records(store, minter)
     _plan_vocabulary(store, minter, changes, now, stored_records)
@@ -182,6 +228,7 @@ def _write(
         _plan_source(store, minter, summary, records, mapper_id, changes, now, written,
                      stored_records)
         report.sources.append(summary)
+    record_change_set(store, minter, changes, change, now)
     store.apply(changes)
     return report
 
@@ -283,6 +330,7 @@ def _plan_source(
             (CMC.mapperVersion, Literal(mapper_version)),
             (PROV.generatedAtTime, now),
             *([(CMC.validationPending, Literal(True))] if validated else []),
+            *([(CMC.previousContentSha256, Literal(old_digest))] if old_digest else []),
         ):
             changes.add.append((g, p, o, meta))
     current = {r.graph_iri for r in records} | (written or set())
@@ -325,8 +373,13 @@ def _supersede(
             (PROV.generatedAtTime, _value(old_meta, PROV.generatedAtTime, raw=True) or now),
             (PROV.invalidatedAtTime, now),
             (CMC.snapshot, Literal(snapshot)),
+            *[(p, o) for p, o in old_meta if p in _KEPT_IN_REVISION],
         ):
             changes.add.append((revision, p, o, meta))
+
+
+#: What a superseded revision keeps of its record's metadata, for the audit trail.
+_KEPT_IN_REVISION = {CMC.recordId, CMC.sourcePath, CMC.previousContentSha256, PROV.wasGeneratedBy}
 
 
 def _refresh_metadata(

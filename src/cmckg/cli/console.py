@@ -9,9 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-# Piped or captured output gets room for wide tables instead of the 80-column fallback.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+# Piped or captured output gets room for wide tables instead of the 80-column fallback, and
+# lines are never hard-wrapped there (a log keeps one message per line).
+out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160,
+              soft_wrap=not sys.stderr.isatty())
 
 
 def progress_bar() -> Progress:

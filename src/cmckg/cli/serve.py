@@ -26,12 +26,10 @@ from typing import IO
 
 from ..errors import ConfigError, StoreError
 from ..stores import default_location
-from ..stores.oxigraph import OxigraphStore
+from ..stores.oxigraph import IN_USE, OxigraphStore
 from .console import err
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-IN_USE = ("the store is in use by another process (Oxigraph locks it); close that program "
-          "(a Python session, another 'cmckg serve') and try again")
 
 
 def oxigraph_program() -> str:
