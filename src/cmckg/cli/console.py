@@ -11,9 +11,11 @@ from rich.table import Table
 
 # Piped or captured output gets room for wide tables instead of the 80-column fallback, and
 # lines are never hard-wrapped there (a log keeps one message per line).
-out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
+# No emoji codes: ":x:" in an IRI or a message stays as written.
+out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty(),
+              emoji=False)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160,
-              soft_wrap=not sys.stderr.isatty())
+              soft_wrap=not sys.stderr.isatty(), emoji=False)
 
 
 def progress_bar() -> Progress:
