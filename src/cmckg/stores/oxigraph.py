@@ -38,10 +38,13 @@ class OxigraphStore(Store):
                 self._store = ox.Store.read_only(str(path))
             else:
                 self._store = ox.Store(str(path))
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RocksDB reports some failures as RuntimeError
             if "lock" in str(exc).lower():
                 raise StoreError(IN_USE, str(path)) from None
-            raise StoreError(f"cannot open the store: {exc}", str(path)) from exc
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            hint = ("; if another process is writing it, close that process and try again"
+                    if read_only else "")
+            raise StoreError(f"cannot open the store: {first}{hint}", str(path)) from None
         if path is not None and not read_only:
             _remove_orphaned_bulk_files(Path(path))
         self.has_union_copy = self._has_union_copy()
