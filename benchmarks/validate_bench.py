@@ -39,7 +39,9 @@ from cmckg.ingest import ingest_records
 from cmckg.mappers.base import RecordGraph, RecordTriples
 from cmckg.resources import ontology_path
 from cmckg.stores import open_store
-from cmckg.validate import _Data, _terms, store_shapes, validate_store  # the data it builds
+from cmckg.validate import store_shapes, validate_store
+from cmckg.validate.data import DataGraph  # the data it builds
+from cmckg.validate.shapes import terms
 from cmckg.vocab import CMC, CMCT, QUDT, UNIT, IriMinter
 
 ISSUER = "bench"
@@ -291,10 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.baseline_timeout > 0:
             # the same data cmckg validates: the records, the term schemes and the unit facts
             dump = work / "data.nt"
-            data = _Data()
+            data = DataGraph()
             for record in records:
                 data.add_graph(record.triples.to_graph())
-            data.add_graph(_terms())
+            data.add_graph(terms())
             data.add_unit_facts()
             data.native.dump(str(dump), format=ox.RdfFormat.N_TRIPLES,
                              from_graph=ox.DefaultGraph())

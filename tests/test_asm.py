@@ -42,6 +42,7 @@ EXPECTED = {
     "beckman_vi_cell_xr__Beckman_Vi-Cell-XR_example04_instrumentOutput.json": (160, 0, 0),
     "benchling_empower__example_01.json": (100, 2, 0),
     "chemometec_nucleoview__chemometec_nucleoview_example01.json": (10, 0, 0),
+    "cytiva_biacore_t200_control__Fig.4b_Her3 immobilization.json": (266, 11, 0),
     "cytiva_unicorn__unicorn_1.json": (369, 18, 0),
     "msd_workbench__msd_workbench_test_2.json": (226, 0, 68),
     "novabio_flex2__SampleResultsDEVICE1232021-02-18_104838.json": (104, 0, 0),
@@ -102,8 +103,65 @@ def mapped() -> dict[str, RecordGraph]:
     return {path.name: map_file(path) for path in sorted(ASM_DIR.glob("*.json"))}
 
 
-def test_all_fourteen_files_are_covered() -> None:
+def test_all_fifteen_files_are_covered() -> None:
     assert sorted(p.name for p in ASM_DIR.glob("*.json")) == sorted(EXPECTED)
+
+
+BIACORE = "cytiva_biacore_t200_control__Fig.4b_Her3 immobilization.json"
+# jq path of the first report point's absolute resonance (25856.7369791667 RU in the file)
+BIACORE_POINT = ("/binding affinity analyzer aggregate document/binding affinity analyzer "
+                 "document/0/measurement aggregate document/measurement document/7/processed "
+                 "data aggregate document/processed data document/0/report point aggregate "
+                 "document/report point document/0/absolute resonance")
+
+
+def test_biacore_values_land_in_resonance_units(mapped: dict[str, RecordGraph]) -> None:
+    """QUDT has no RU: ontology/terms/units.ttl declares it, so the Biacore file maps and its
+    values stay in RU (never converted), the number as the JSON states it."""
+    record = mapped[BIACORE]
+    [point] = [s for s, o in ((s, o) for s, _, o in record.triples.triples(
+        (None, CMC.sourceLocation, None))) if str(o) == BIACORE_POINT]
+    assert float(record.triples.value(point, QUDT.numericValue)) == 25856.7369791667
+    ru = URIRef(str(CMC) + "unit-RU")
+    assert record.triples.value(point, QUDT.unit) == ru
+    units_used = {o for _, _, o in record.triples.triples((None, QUDT.unit, None))}
+    assert ru in units_used and URIRef(str(CMC) + "unit-RU-PER-SEC") in units_used
+    raw = json.loads((ASM_DIR / BIACORE).read_text(encoding="utf-8"))
+    ru_quantities = _count_unit(raw, "RU")
+    in_ru = [s for s, _, o in record.triples.triples((None, QUDT.unit, ru))
+             if (s, RDF.type, CMC.Measurement) in record.triples]
+    assert len(in_ru) == ru_quantities
+
+
+def test_biacore_calculated_data_derive_from_their_report_points(
+    mapped: dict[str, RecordGraph],
+) -> None:
+    """The file's first calculated datum, "Min Resonance" 25856.390625 RU, cites report point
+    CYTIVA_BIACORE_T200_CONTROL_TEST_ID_8 (feature "Absolute Resonance"), whose absolute
+    resonance is 25856.7369791667 RU (read from the JSON)."""
+    record = mapped[BIACORE]
+    t = record.triples
+    calc_ptr = ("/binding affinity analyzer aggregate document/calculated data aggregate "
+                "document/calculated data document/0/calculated result")
+    [calc] = [s for s, _, o in t.triples((None, CMC.sourceLocation, None)) if str(o) == calc_ptr]
+    assert float(t.value(calc, QUDT.numericValue)) == 25856.390625
+    [source] = list(t.objects(calc, PROV.wasDerivedFrom))
+    assert float(t.value(source, QUDT.numericValue)) == 25856.7369791667
+    assert str(t.value(source, CMC.sourceLocation)) == BIACORE_POINT
+    assert not [w for w in record.warnings if "names nothing in this file" in w]
+
+
+def _count_unit(node: Any, unit: str) -> int:
+    """Finite quantities in ``unit`` outside data cubes, by walking the raw JSON."""
+    if isinstance(node, dict):
+        if "cube-structure" in node:
+            return 0
+        if node.get("unit") == unit and isinstance(node.get("value"), int | float):
+            return 1
+        return sum(_count_unit(v, unit) for v in node.values())
+    if isinstance(node, list):
+        return sum(_count_unit(v, unit) for v in node)
+    return 0
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -545,7 +603,7 @@ def test_ingest_detects_and_stores_every_file_once(tmp_path: Path) -> None:
     )
     with KnowledgeGraph.open(f"oxigraph:{tmp_path / 'store'}") as kg:
         first = kg.ingest(sources)
-        assert first.records == 14
+        assert first.records == 15
         assert {s.mapper for s in first.sources} == {"asm"}
         assert int(kg.query(count)["n"][0]) == sum(e[0] for e in EXPECTED.values())
         again = kg.ingest(sources)

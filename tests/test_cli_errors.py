@@ -37,6 +37,7 @@ VERBS: dict[str, list[str]] = {
     "serve": ["--port", "1"],  # never reached: each case fails before the server starts
     "verify": [],
     "history": ["A-MED-001"],
+    "vocab": ["list"],
 }
 # The verbs that write to the store (the others open it read-only).
 WRITERS = {"demo", "ingest", "validate", "serve"}
@@ -60,6 +61,7 @@ def input_cases(tmp_path: Path) -> dict[str, list[str]]:
         "ingest": [bad, "--mapping", str(LOTS_MAPPING)],
         "validate": [bad, "--mapping", str(LOTS_MAPPING)],
         "ingest-mapping": [str(LOTS), "--mapping", bad],
+        "ingest-vocab": [str(LOTS), "--mapping", str(LOTS_MAPPING), "--vocab", bad],
     }
 
 
@@ -120,7 +122,7 @@ def test_the_walk_covers_every_verb() -> None:
 @pytest.mark.parametrize("verb", sorted(VERBS))
 def test_missing_store(verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "missing" / "store"  # not there, nor its folder
-    code = main([verb, "--store", str(store), *VERBS[verb]])
+    code = main([verb, *VERBS[verb], "--store", str(store)])
     line = assert_one_line_error(verb, code, capsys.readouterr().err)
     assert str(store) in line
     assert ("does not exist" in line) if verb in {"demo", "ingest", "serve"} else (
@@ -130,7 +132,7 @@ def test_missing_store(verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize("verb", sorted(VERBS))
 def test_locked_store(verb: str, locked_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([verb, "--store", str(locked_store), *VERBS[verb]])
+    code = main([verb, *VERBS[verb], "--store", str(locked_store)])
     captured = capsys.readouterr()
     if verb in WRITERS:
         line = assert_one_line_error(verb, code, captured.err)
@@ -142,7 +144,7 @@ def test_locked_store(verb: str, locked_store: Path, capsys: pytest.CaptureFixtu
         assert "Traceback" not in captured.err
 
 
-@pytest.mark.parametrize("case", ["ingest", "validate", "ingest-mapping"])
+@pytest.mark.parametrize("case", ["ingest", "validate", "ingest-mapping", "ingest-vocab"])
 def test_unreadable_input(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     verb = case.split("-")[0]
     args = input_cases(tmp_path)[case]
@@ -216,3 +218,30 @@ def test_an_unwritable_output_stops_before_the_work(built_store: Path, tmp_path:
     monkeypatch.setattr(KnowledgeGraph, "compare", never)
     code = main(["compare", "--store", str(built_store), *output_cases(tmp_path)["compare"]])
     assert_one_line_error("compare", code, capsys.readouterr().err)
+
+
+def test_every_command_has_a_description_and_every_option_help() -> None:
+    import argparse
+
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        if not parser.description:
+            missing.append(f"{name}: no description")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    walk(sub, f"{name} {sub_name}")
+            elif not action.help:
+                missing.append(f"{name} {action.option_strings or action.dest}: no help")
+
+    walk(build_parser(), "cmckg")
+    assert missing == []
+
+
+@pytest.mark.parametrize("verb", ["stats", "query", "export", "lineage", "compare", "drivers",
+                                  "summary", "verify", "history"])
+def test_read_only_verbs_offer_no_read_only_flag(verb: str) -> None:
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[verb]  # type: ignore[union-attr]
+    assert "--read-only" not in sub._option_string_actions

@@ -47,7 +47,8 @@ NO_COUNTERPART = {
     "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
     "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
     "issuer", "ofMaterial", "reason", "toolVersion", "sequenceNumber", "changeSetSha256",
-    "previousChangeSetSha256", "previousContentSha256",
+    "previousChangeSetSha256", "previousContentSha256", "openResults", "plausibleMinimum",
+    "plausibleMaximum",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

@@ -45,6 +45,9 @@ def c(local: str) -> URIRef:
 
 # every unit symbol in examples/asm, with the unit it means
 ASM_UNITS = {
+    # Biacore T200 resonance units, which QUDT lacks: declared in ontology/terms/units.ttl
+    "RU": URIRef("https://w3id.org/cmckg/ontology#unit-RU"),
+    "RU/s": URIRef("https://w3id.org/cmckg/ontology#unit-RU-PER-SEC"),
     "(unitless)": q("UNITLESS"),
     "#": q("NUM"),
     "cell": q("NUM"),

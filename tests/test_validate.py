@@ -191,7 +191,9 @@ CASES = [
     ("usage-lot-is-run-input", [(U1, CMC.usedLot, None, BR)], [(U1, CMC.usedLot, DS, BR)],
      [expect(V, U1, None, DS, "UsageLotIsRunInputShape")]),
     # samples.ttl
-    ("sample-identifier", [(S1, CMC.identifier, None, LIMS)], [],
+    ("sample-identifier-given", [(S1, CMC.identifier, None, LIMS)], [],
+     [expect(W, S1, "cmc:identifier", None, "Sample-identifierGiven")]),
+    ("sample-identifier", [], [(S1, CMC.identifier, Literal("S-1b"), LIMS)],
      [expect(V, S1, "cmc:identifier", None, "Sample-identifier")]),
     ("sample-source", [(S1, CMC.sampleOf, None, LIMS)], [(S1, CMC.sampleOf, SITE, LIMS)],
      [expect(V, S1, "cmc:sampleOf", SITE, "Sample-source")]),

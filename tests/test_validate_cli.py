@@ -54,14 +54,71 @@ def test_fail_on_decides_the_exit_code(warning_only_store, capsys):
                  "--fail-on", "violation"]) == 0
 
 
-def test_second_run_is_incremental(out_of_spec_store, capsys):
+def violations(report: dict) -> list[tuple]:
+    return [(r["focusNode"], r["value"], r["source"]["location"]) for r in report["results"]
+            if r["severity"] == "Violation"]
+
+
+def test_second_run_is_incremental_and_still_reports_the_open_violation(out_of_spec_store,
+                                                                        capsys):
     assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 1
     first = json.loads(capsys.readouterr().out)
     assert (first["mode"], first["summary"]["violations"]) == ("full", 1)
-    assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 0
+    # nothing changed: no record is checked again, but the known violation is still open
+    assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 1
     second = json.loads(capsys.readouterr().out)
     assert (second["mode"], second["summary"]["recordGraphs"]) == ("incremental", 0)
+    assert violations(second) == violations(first) == [(str(M1), "3.4", "/samples/0/results/0")]
+    assert main(["validate", "--store", out_of_spec_store, "--format", "github"]) == 1
+    github = capsys.readouterr().out
+    assert github.count("::error ") == 1 and "FAILED" in github
     assert main(["validate", "--store", out_of_spec_store, "--full", "--format", "json"]) == 1
+    assert violations(json.loads(capsys.readouterr().out)) == violations(first)
+
+
+def test_fixing_the_data_closes_the_violation(out_of_spec_store, capsys):
+    assert main(["validate", "--store", out_of_spec_store]) == 1
+    capsys.readouterr()
+    store = open_store(f"oxigraph:{out_of_spec_store}")
+    ingest_records(store, [r for r in records() if r.graph_iri == LIMS], IriMinter())  # 1.2 %
+    store.close()
+    assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 0
+    fixed = json.loads(capsys.readouterr().out)
+    assert (fixed["mode"], fixed["summary"]["recordGraphs"], violations(fixed)) == (
+        "incremental", 1, [])
+    assert main(["validate", "--store", out_of_spec_store]) == 0
+
+
+def quads(location: str) -> list:
+    store = open_store(f"oxigraph:{location}")
+    try:
+        return sorted(store.quads(), key=str)
+    finally:
+        store.close()
+
+
+def test_a_run_whose_report_cannot_be_written_records_nothing(out_of_spec_store, tmp_path,
+                                                              capsys):
+    before = quads(out_of_spec_store)
+    missing = tmp_path / "no-such-folder" / "report.json"
+    assert main(["validate", "--store", out_of_spec_store, "-o", str(missing)]) == 2
+    assert main(["validate", "--store", out_of_spec_store, "--also",
+                 f"sarif:{missing}"]) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+    assert quads(out_of_spec_store) == before
+    # so the next run is still the first: full, and it finds the violation
+    assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["mode"] == "full"
+
+
+def test_read_only_run_reports_the_recorded_open_violation(out_of_spec_store, capsys):
+    assert main(["validate", "--store", out_of_spec_store]) == 1
+    capsys.readouterr()
+    assert main(["validate", "--store", out_of_spec_store, "--read-only",
+                 "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["mode"], violations(report)) == (
+        "incremental", [(str(M1), "3.4", "/samples/0/results/0")])
 
 
 def test_read_only_records_no_state(out_of_spec_store, capsys):
@@ -139,7 +196,7 @@ def test_a_crash_exits_2_not_1(out_of_spec_store, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("cmckg.cli.validate.validate_store", broken)
+    monkeypatch.setattr("cmckg.cli.validate.run_validation", broken)
     assert main(["validate", "--store", out_of_spec_store]) == 2
     assert "internal error: boom" in capsys.readouterr().err
 

@@ -152,3 +152,78 @@ def test_incremental_gives_the_full_runs_results_for_the_new_record(zagar):
     found = of_new_record(incremental)
     assert found  # the new batch's runs name no site, equipment, version or time
     assert found == of_new_record(full)
+
+
+OPEN_RESULTS = ("SELECT ?g WHERE { GRAPH ?meta { ?g ?open ?text } }",
+                {"meta": MINTER.metadata_graph, "open": CMC.openResults})
+
+
+def out_of_spec() -> list:
+    return records(remove=[(M1, QUDT.numericValue, None, LIMS)],
+                   add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)])
+
+
+def test_open_results_stay_reported_until_their_record_changes():
+    store = open_store("oxigraph:memory")
+    ingest_records(store, out_of_spec(), MINTER)
+    first = validate_store(store, MINTER)
+    assert [(r.severity, r.focus, r.value) for r in first.results] == [
+        (Severity.VIOLATION, M1, Literal(3.4))]
+    assert store.query(*OPEN_RESULTS).rows == [(LIMS,)]  # kept on the record it is traced to
+
+    again = validate_store(store, MINTER)
+    assert (again.mode, again.records, again.carried) == ("incremental", [], 1)
+    assert [r.key() for r in again.results] == [r.key() for r in first.results]
+    assert again.failed()
+
+    # a run that is not recorded changes nothing: the next one still carries the violation
+    validate_store(store, MINTER, record=False)
+    assert [r.key() for r in validate_store(store, MINTER).results] == [
+        r.key() for r in first.results]
+
+    # the fixed record replaces the old one: ingest drops its open results with its metadata
+    ingest_records(store, [r for r in records() if r.graph_iri == LIMS], MINTER)
+    assert store.query(*OPEN_RESULTS).rows == []
+    fixed = validate_store(store, MINTER)
+    assert (fixed.mode, [r.graph for r in fixed.records], fixed.results) == (
+        "incremental", [LIMS], [])
+    assert validate_store(store, MINTER).results == []
+
+
+def test_another_records_change_rechecks_the_open_results_about_its_nodes():
+    """The violation is traced to the LIMS record; the specification record changes (a wider
+    limit), which makes the run full, and the result is no longer open."""
+    store = open_store("oxigraph:memory")
+    ingest_records(store, out_of_spec(), MINTER)
+    assert validate_store(store, MINTER).failed()
+    wider = [r for r in records(remove=[(SPEC, CMC.upperLimit, None, SPECS)],
+                                add=[(SPEC, CMC.upperLimit, Literal(5.0), SPECS)])
+             if r.graph_iri == SPECS]
+    ingest_records(store, wider, MINTER)
+    report = validate_store(store, MINTER)
+    assert (report.mode, report.results) == ("full", [])
+    assert store.query(*OPEN_RESULTS).rows == []
+    assert validate_store(store, MINTER).results == []
+
+
+def test_results_read_back_as_they_were_written():
+    from rdflib import BNode, URIRef
+    from rdflib.namespace import PROV, SH
+
+    from cmckg.validate.results import Source as Src
+    from cmckg.validate.results import ValidationResult, read_results, results_graph
+
+    path = BNode()
+    result = ValidationResult(
+        severity=Severity.WARNING, focus=M1, path=path, value=Literal("x"), shape=BNode(),
+        shape_label="Run produces a lot", constraint=SH.MinCountConstraintComponent,
+        message="The run produces no lot", source=Src(LIMS, "lims-1", "a/b.json", "/x/0"),
+        path_triples=((path, SH.inversePath, PROV.wasGeneratedBy),))
+    plain = ValidationResult(
+        severity=Severity.VIOLATION, focus=URIRef("urn:x"), path=None, value=None,
+        shape=URIRef("urn:shape"), shape_label="urn:shape", constraint=None, message="m")
+    back = read_results(results_graph([result, plain]))
+    assert sorted((r.key() for r in back), key=str) == sorted(
+        (result.key(), plain.key()), key=str)
+    assert {r.path_text for r in back} == {"^prov:wasGeneratedBy", None}
+    assert {r.shape_label for r in back} == {"Run produces a lot", "urn:shape"}

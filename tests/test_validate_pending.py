@@ -3,7 +3,7 @@ incremental validation checks exactly the marked graphs and a recorded run remov
 
 Sources are hand-written B2MML messages: tests/data/ingest/two-lots.xml (two lots, so two record
 graphs) and one more lot written below (one record graph). A state recorded before the marks
-existed (no ``cmc:version`` on the validation run) is still validated correctly, by hashes.
+existed, or before open results were kept (``cmc:version`` below 3), makes the next run full.
 """
 
 from __future__ import annotations
@@ -159,31 +159,22 @@ def test_every_record_changed_makes_the_run_full(kg, src):
     assert pending(kg) == {}
 
 
-def test_a_state_recorded_before_the_marks_is_validated_by_hashes(src):
-    """What an older cmckg left: ingest wrote no marks, and the validation run has no
-    cmc:version. The next run takes the records whose hashes differ, then records version 2."""
+def test_a_state_from_an_older_cmckg_makes_the_next_run_full(src):
+    """What an older cmckg left: a validation run of state version 2, which kept no open
+    results, so a known violation would not be reported. The next run is full, then records
+    version 3, and the one after is incremental again."""
     with KnowledgeGraph.open("oxigraph:memory", base_iri=BASE) as kg:
         kg.ingest(src / TWO_LOTS.name)
         kg.validate()
-        kg.ingest(src / "third-lot.xml")
-        stale = Literal("0" * 64)  # API-LOT-1 last validated at other content
-        version = Literal("2")
-        kg.store.apply(ChangeSet(
-            remove=[(API3, CMC.validationPending, Literal(True), META),
-                    (RUN, CMC.version, version, META)],
-            add=[(API1, CMC.validatedSha256, stale, META)],
-        ))
-        assert pending(kg) == {}
-
+        kg.store.apply(ChangeSet(remove=[(RUN, CMC.version, Literal("3"), META)],
+                                 add=[(RUN, CMC.version, Literal("2"), META)]))
         report = kg.validate()
-        assert (report.mode, graphs_of(report)) == ("incremental", sorted([API1, API3]))
+        assert (report.mode, report.note, graphs_of(report)) == (
+            "full", "the recorded validation state is from an older cmckg",
+            sorted([API1, API2]))
         versions = kg.store.query(
             "SELECT ?v WHERE { GRAPH ?meta { ?run ?version ?v } }",
             {"meta": META, "run": RUN, "version": CMC.version},
         ).rows
-        assert versions == [(version,)]
-
-        # from now on the marks decide: a stale hash without a mark is not looked at
-        kg.store.apply(ChangeSet(add=[(API2, CMC.validatedSha256, stale, META)]))
-        assert graphs_of(kg.validate()) == []
-
+        assert versions == [(Literal("3"),)]
+        assert kg.validate().mode == "incremental"

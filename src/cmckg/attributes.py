@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
+from urllib.parse import unquote
 
 import pandas as pd
 from rdflib import URIRef
@@ -57,7 +58,7 @@ def label_of(iri: object) -> str | None:
     index = term_index()
     if URIRef(str(iri)) in index:
         return index.get(URIRef(str(iri))).label
-    return str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    return unquote(str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1])  # minted IRIs quote text
 
 
 def stage_name(stage: object) -> str | None:
@@ -270,7 +271,9 @@ def identifier_of(node: object, names: dict[str, ReferenceNode]) -> str | None:
     if node is None or (isinstance(node, float) and pd.isna(node)):
         return None
     known = names.get(str(node))
-    return known.identifier if known and known.identifier else str(node).rsplit("/", 1)[-1]
+    if known and known.identifier:
+        return known.identifier
+    return unquote(str(node).rsplit("/", 1)[-1])
 
 
 def batch_values(

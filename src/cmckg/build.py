@@ -24,18 +24,17 @@ quantity is a ``cmc:Usage`` minted ``mint("run", issuer, run_id, "usage", n)`` f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeAlias
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, XSD
+from rdflib.namespace import PROV, RDF, RDFS
 
 from .errors import MappingError
+from .mappers import values as vals
 from .mappers.base import RecordGraph
-from .units import resolve_unit
 from .vocab import CMC, CMCT, QUDT, IriMinter, term_index
 
 __all__ = ["LOT_KINDS", "Input", "Record", "Ref"]
@@ -53,9 +52,6 @@ _LOT_KIND_ALIASES = {
     "drug_substance": "drug_substance_batch",
     "drug_product": "drug_product_batch",
 }
-_XSD_DATETIME = re.compile(
-    r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?$"
-)
 
 
 @dataclass(frozen=True)
@@ -216,8 +212,8 @@ class Record:
                 self._add(usage, CMC.ofRun, ref.iri)
                 self._add(usage, CMC.usedLot, lot.iri)
                 self._add(usage, QUDT.numericValue, _double(item.quantity, self.source, where))
-                self._add(usage, QUDT.unit, resolve_unit(
-                    item.unit, source=self.source, location=where, field="inputs"))
+                self._add(usage, QUDT.unit, vals.unit_iri(
+                    item.unit, vals.Where(self.source, where, "inputs")))
                 self._record.locate(usage, f"{where}.inputs[{position - 1}]")
         for output in outputs:
             self._add(output.iri, PROV.wasGeneratedBy, ref.iri)
@@ -326,7 +322,7 @@ class Record:
 
     def _unit(self, unit: str | None, concept: URIRef, where: str) -> URIRef:
         if unit is not None:
-            return resolve_unit(unit, source=self.source, location=where, field="unit")
+            return vals.unit_iri(unit, vals.Where(self.source, where, "unit"))
         index = term_index()
         default = index.get(concept).default_unit if concept in index else None
         if default is None:
@@ -335,27 +331,10 @@ class Record:
         return URIRef(default)
 
     def _datetime(self, value: TimeLike, where: str, field_name: str) -> Literal:
-        if isinstance(value, datetime):
-            return Literal(value.isoformat(), datatype=XSD.dateTime)
-        if isinstance(value, str) and _XSD_DATETIME.match(value.strip()):
-            return Literal(value.strip(), datatype=XSD.dateTime)
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise MappingError(f"'{value}' is not a date and time (ISO 8601)", self.source,
-                               where, field_name) from None
-        return Literal(parsed.isoformat(), datatype=XSD.dateTime)
+        return vals.datetime_literal(value, vals.Where(self.source, where, field_name))
 
     def _date(self, value: TimeLike, where: str, field_name: str) -> Literal:
-        if isinstance(value, datetime):
-            return Literal(value.date().isoformat(), datatype=XSD.date)
-        if isinstance(value, date):
-            return Literal(value.isoformat(), datatype=XSD.date)
-        try:
-            return Literal(date.fromisoformat(value.strip()).isoformat(), datatype=XSD.date)
-        except ValueError:
-            raise MappingError(f"'{value}' is not a date (ISO 8601, e.g. 2024-03-01)",
-                               self.source, where, field_name) from None
+        return vals.date_literal(value, vals.Where(self.source, where, field_name))
 
 
 def _as_ref(value: NodeLike, make) -> Ref:
@@ -363,6 +342,4 @@ def _as_ref(value: NodeLike, make) -> Ref:
 
 
 def _double(value: object, source: str | None, where: str) -> Literal:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MappingError(f"{value!r} is not a number", source, where, "value")
-    return Literal(float(value), datatype=XSD.double)
+    return vals.double(value, vals.Where(source, where, "value"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -175,8 +176,8 @@ def _raw_matrix(raw: pd.DataFrame, names: dict[str, ReferenceNode]
     for (material, attribute_iri), group in raw.groupby(["material", "attribute_iri"],
                                                        dropna=False):
         concept = group["property"].iloc[0]
-        label = (str(attribute_iri).rsplit("/", 1)[-1] if attribute_iri != concept
-                 else label_of(concept) or str(concept))
+        label = (unquote(str(attribute_iri).rsplit("/", 1)[-1]) if attribute_iri != concept
+                 else label_of(concept) or str(concept))  # a local term: its minted name
         converted = to_one_unit(group, Attribute(label, attribute_iri, concept, label,
                                                  default_unit(concept)))
         material_label = material_name(material, names)

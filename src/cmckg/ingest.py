@@ -22,12 +22,14 @@ from rdflib.namespace import PROV, RDF
 
 from . import __version__, ntriples
 from .audit import Change, date_literal, record_change_set, utc_now
-from .errors import MappingError
+from .derivation import LineageGap, plan_derivations
+from .errors import ConfigError, MappingError
 from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
 from .mappers.base import RecordTriples
 from .resources import ontology_path, term_files
 from .stores import ChangeSet, Store
 from .stores.terms import to_sparql
+from .uservocab import Vocabulary, mapping_vocabulary_files, vocabularies_in_force
 from .vocab import CMC, IriMinter
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -47,9 +49,19 @@ class SourceSummary:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A source ``ingest_each`` refused, and why (the one-line error)."""
+
+    path: str
+    reason: str
+
+
 @dataclass
 class IngestReport:
     sources: list[SourceSummary] = field(default_factory=list)
+    vocabularies: list[SourceSummary] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -175,15 +187,74 @@ def ingest(
     mapping: Mapping[str, Any] | None = None,
     format_name: str | None = None,
     progress: ProgressCallback | None = None,
+    vocab: Iterable[str | Path] = (),
     change: Change | None = None,
 ) -> IngestReport:
     """Map ``sources`` and write what changed to ``store`` in one atomic change set, recorded
-    for ``change`` (who and why; default: the operating-system user, no reason)."""
+    in the audit trail for ``change`` (who and why; default: ``cmckg.audit.who()``, no reason).
+
+    Terms and units resolve through the bundled vocabulary, the project vocabularies stored
+    before, and the files ``vocab`` and the mapping's ``vocab:`` name (stored with the records).
+    """
     store.check_writable()
-    change = change or Change.begin()
-    with _gc_paused():  # over both, so the records are freed before the collector runs again
-        return _write(store, minter, map_sources(sources, minter, mapping, format_name, progress),
-                      change)
+    files = [*vocab, *mapping_vocabulary_files(mapping)]
+    with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
+        mapped = map_sources(sources, minter, mapping, format_name, progress)
+        return _write(store, minter, mapped, given, change)
+
+
+def ingest_each(
+    store: Store,
+    sources: Iterable[str | Path],
+    minter: IriMinter,
+    mapping: Mapping[str, Any] | None = None,
+    format_name: str | None = None,
+    progress: ProgressCallback | None = None,
+    vocab: Iterable[str | Path] = (),
+    change: Change | None = None,
+) -> IngestReport:
+    """Ingest ``sources`` one file at a time, each all-or-nothing: a file that cannot be mapped
+    is refused (``report.refused`` says why) and the others land. A bad vocabulary file or
+    mapping stops everything before any file is written."""
+    store.check_writable()
+    files = [*vocab, *mapping_vocabulary_files(mapping)]
+    with vocabularies_in_force(store, files, minter.base):
+        pass  # validate the vocabularies once, before any file
+    report = IngestReport()
+    paths = list(dict.fromkeys(Path(s) for s in sources))
+    for index, path in enumerate(paths):
+        if progress:
+            progress(str(path), index, len(paths))
+        try:
+            done = ingest(store, [path], minter, mapping, format_name, None, vocab,
+                          change)
+        except (MappingError, ConfigError) as exc:
+            report.refused.append(Refusal(str(path), str(exc)))
+            continue
+        report.sources += done.sources
+        report.vocabularies += [v for v in done.vocabularies if v.added or v.replaced]
+    if progress:
+        progress("", len(paths), len(paths))
+    return report
+
+
+def ingest_groups(
+    store: Store,
+    groups: Iterable[tuple[Iterable[str | Path], Mapping[str, Any] | None]],
+    minter: IriMinter,
+    progress: ProgressCallback | None = None,
+    vocab: Iterable[str | Path] = (),
+    change: Change | None = None,
+) -> IngestReport:
+    """Map several groups of sources, each with its own mapping (None: detected from content),
+    and write them as ONE atomic change set: a runs table and a run-inputs table in one go."""
+    store.check_writable()
+    groups = [(list(sources), mapping) for sources, mapping in groups]
+    files = [*vocab, *(f for _, mapping in groups for f in mapping_vocabulary_files(mapping))]
+    with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
+        mapped = [entry for sources, mapping in groups
+                  for entry in map_sources(sources, minter, mapping, None, progress)]
+        return _write(store, minter, mapped, given, change)
 
 
 def ingest_records(
@@ -209,13 +280,14 @@ def ingest_records(
             warnings=[w for r in group for w in r.warnings],
         )
         mapped.append((summary, group, f"{mapper}@{__version__}"))
-    return _write(store, minter, mapped, change)
+    return _write(store, minter, mapped, change=change)
 
 
 @_gc_paused()
 def _write(
     store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
-    change: Change,
+    vocabularies: list[Vocabulary] | None = None,
+    change: Change | None = None,
 ) -> IngestReport:
     _check_unique_graphs(mapped)
     now = date_literal(utc_now())
@@ -223,14 +295,40 @@ def _write(
     stored_records = _has_records(store, minter)
     _plan_vocabulary(store, minter, changes, now, stored_records)
     report = IngestReport()
+    for vocabulary in vocabularies or []:
+        report.vocabularies.append(
+            _plan_project_vocabulary(store, minter, vocabulary, changes, now, stored_records))
     written = {record.graph_iri for _, records, _ in mapped for record in records}
     for summary, records, mapper_id in mapped:
         _plan_source(store, minter, summary, records, mapper_id, changes, now, written,
                      stored_records)
         report.sources.append(summary)
-    record_change_set(store, minter, changes, change, now)
+    _report_gaps(plan_derivations(store, minter, changes, stored_records), mapped)
+    record_change_set(store, minter, changes, change or Change.begin(), now)
     store.apply(changes)
     return report
+
+
+def _report_gaps(gaps: list[LineageGap],
+                 mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
+                 shown: int = 5) -> None:
+    """Say where lineage stops, as warnings of the source that wrote the stopping node (the
+    first ``shown`` per source, then how many more)."""
+    source_of = {record.graph_iri: summary for summary, records, _ in mapped
+                 for record in records}
+    per_source: dict[int, list[LineageGap]] = {}
+    for gap in gaps:
+        summary = source_of.get(gap.graph) or (mapped[0][0] if mapped else None)
+        if summary is not None:
+            per_source.setdefault(id(summary), []).append(gap)
+    for summary, _, _ in mapped:
+        found = per_source.get(id(summary), [])
+        for gap in found[:shown]:
+            where = f" {gap.location}" if gap.location else ""
+            summary.warnings.append(f"{summary.path}{where}: {gap.message}")
+        if len(found) > shown:
+            summary.warnings.append(f"{summary.path}: lineage stops at {len(found) - shown} "
+                                    "more runs or lots like these")
 
 
 def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], str]]) -> None:
@@ -302,6 +400,7 @@ def _plan_source(
     mapper_name, mapper_version = mapper_id.split("@")
     stored = (_stored_metadata(store, minter, [r.graph_iri for r in records])
               if stored_records else {})
+    _check_origins(summary, records, stored)
     superseded: list[tuple[URIRef, list]] = []
     for record in records:
         digest = _digest(record, summary.path)
@@ -329,6 +428,7 @@ def _plan_source(
             (CMC.mapper, Literal(mapper_name)),
             (CMC.mapperVersion, Literal(mapper_version)),
             (PROV.generatedAtTime, now),
+            *([(CMC.mappingFile, Literal(record.origin))] if record.origin else []),
             *([(CMC.validationPending, Literal(True))] if validated else []),
             *([(CMC.previousContentSha256, Literal(old_digest))] if old_digest else []),
         ):
@@ -342,6 +442,24 @@ def _plan_source(
         changes.drop_graphs.extend(vanished)
         summary.superseded += len(vanished)
     _supersede(store, minter, superseded, changes, now)
+
+
+def _check_origins(summary: SourceSummary, records: list[RecordGraph],
+                   stored: dict[URIRef, list]) -> None:
+    """Refuse to replace records another mapping made: two sources stating facts about one run
+    or lot each keep their own record; only the same source's changed record supersedes."""
+    clashes = [(record, other) for record in records if record.origin
+               and (other := _value(stored.get(record.graph_iri), CMC.mappingFile))
+               and other != record.origin]
+    if not clashes:
+        return
+    record, other = clashes[0]
+    path = _value(stored[record.graph_iri], CMC.sourcePath)
+    raise MappingError(
+        f"mapping '{record.origin}' would replace {len(clashes)} record(s) that mapping "
+        f"'{other}' made (e.g. '{record.record_id}' from {path}); give the entity in "
+        f"'{record.origin}' a name of its own (e.g. 'run_input' beside 'run') so each source "
+        "keeps its own records", summary.path)
 
 
 def _supersede(
@@ -400,6 +518,7 @@ def _refresh_metadata(
         CMC.sourceSha256: Literal(summary.sha256),
         CMC.mapper: Literal(mapper_name),
         CMC.mapperVersion: Literal(mapper_version),
+        **({CMC.mappingFile: Literal(record.origin)} if record.origin else {}),
     }
     for predicate, value in wanted.items():
         current = [o for p, o in old_meta if p == predicate]
@@ -425,6 +544,20 @@ def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: L
     record = RecordGraph(graph_iri, "vocabulary", summary.path, _vocabulary(files))
     _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now,
                  stored_records=stored_records, validated=False)
+
+
+def _plan_project_vocabulary(store: Store, minter: IriMinter, vocabulary: Vocabulary,
+                             changes: ChangeSet, now: Literal, stored_records: bool
+                             ) -> SourceSummary:
+    """A project vocabulary file is one record in a graph of its own, named after the file's
+    stem: unchanged, it is left alone; changed, the old content becomes a revision."""
+    summary = SourceSummary(path=vocabulary.source, mapper="vocabulary-file",
+                            sha256=vocabulary.digest, records=1, triples=len(vocabulary.graph))
+    record = RecordGraph(vocabulary.graph_iri(minter), f"vocabulary/{vocabulary.name}",
+                         vocabulary.source, RecordTriples(vocabulary.graph))
+    _plan_source(store, minter, summary, [record], f"vocabulary-file@{__version__}", changes,
+                 now, stored_records=stored_records, validated=False)
+    return summary
 
 
 @lru_cache(maxsize=2)

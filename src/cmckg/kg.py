@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +15,11 @@ from . import queries
 from .audit import Change, HistoryEntry, VerifyReport, history, verify
 from .build import Record
 from .errors import ConfigError
-from .ingest import IngestReport, ProgressCallback, ingest, ingest_records
+from .ingest import IngestReport, ProgressCallback, ingest, ingest_each, ingest_records
 from .mappers import RecordGraph
+from .schemas import load_yaml_with_lines, validate_document
 from .stores import Store, open_store
+from .uservocab import Vocabulary, vocabularies_in_force
 from .vocab import CMC, IriMinter, bind_prefixes
 
 if TYPE_CHECKING:
@@ -49,13 +52,14 @@ def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str,
         return mapping
     path = Path(mapping)
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded, lines = load_yaml_with_lines(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read the mapping: {exc.strerror}", str(path)) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", str(path)) from exc
     if not isinstance(loaded, dict):
         raise ConfigError("a mapping file must hold a YAML mapping at the top level", str(path))
+    validate_document(loaded, "mapping", str(path), lines)
     loaded.setdefault("__file__", str(path))
     return loaded
 
@@ -63,19 +67,29 @@ def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str,
 class KnowledgeGraph:
     """One CMC knowledge graph over a store (embedded Oxigraph by default)."""
 
-    def __init__(self, store: Store, minter: IriMinter | None = None) -> None:
+    def __init__(self, store: Store, minter: IriMinter | None = None,
+                 vocab: Iterable[str | Path] = ()) -> None:
         self.store = store
         self.minter = minter or IriMinter()
+        self.vocab = [Path(v) for v in vocab]
 
     @classmethod
     def open(
         cls, location: str | Path | None = None, *, read_only: bool = False,
-        base_iri: str | None = None,
+        base_iri: str | None = None, vocab: Iterable[str | Path] = (),
     ) -> KnowledgeGraph:
         """Open ``memory:``, an Oxigraph directory (default ``./cmckg-store`` or
-        ``$CMCKG_STORE``), or a SPARQL endpoint URL."""
+        ``$CMCKG_STORE``), or a SPARQL endpoint URL. ``vocab`` names project vocabulary files
+        questions resolve terms and units through, besides those the store holds."""
         minter = IriMinter(base_iri) if base_iri else IriMinter()
-        return cls(open_store(location, read_only=read_only), minter)
+        return cls(open_store(location, read_only=read_only), minter, vocab)
+
+    @contextmanager
+    def vocabulary(self) -> Iterator[list[Vocabulary]]:
+        """Within the block, terms and units resolve through the project vocabularies the
+        store holds and those given to ``open``."""
+        with vocabularies_in_force(self.store, self.vocab, self.minter.base) as given:
+            yield given
 
     def close(self) -> None:
         self.store.close()
@@ -93,17 +107,22 @@ class KnowledgeGraph:
         *,
         format: str | None = None,
         progress: ProgressCallback | None = None,
+        vocab: Iterable[str | Path] = (),
+        each: bool = False,
         by: str | None = None,
         reason: str | None = None,
     ) -> IngestReport:
-        """Map and load sources; all-or-nothing, and unchanged records are left alone. The
-        change is recorded in the audit trail for ``by`` (default ``$CMCKG_USER`` or the
+        """Map and load sources; all-or-nothing (``each``: file by file, a refused file named
+        in ``report.refused``), and unchanged records are left alone. Terms and units resolve
+        through the stored project vocabularies and ``vocab`` files (stored with the records).
+        The change is recorded in the audit trail for ``by`` (default ``$CMCKG_USER`` or the
         operating-system user) with ``reason``."""
         change = Change.begin(by, reason)
         if isinstance(sources, str | Path):
             sources = [sources]
-        return ingest(self.store, sources, self.minter, load_mapping(mapping), format, progress,
-                      change)
+        run = ingest_each if each else ingest
+        return run(self.store, sources, self.minter, load_mapping(mapping), format, progress,
+                   [*self.vocab, *vocab], change)
 
     def ingest_records(self, records: Iterable[RecordGraph | Record], *, by: str | None = None,
                        reason: str | None = None) -> IngestReport:
@@ -150,7 +169,8 @@ class KnowledgeGraph:
         an ambiguous identifier is narrowed by ``kind``, ``material`` or ``supplier``."""
         from .lineage import lineage
 
-        return lineage(self.store, id_or_iri, direction, depth, kind, material, supplier)
+        with self.vocabulary():
+            return lineage(self.store, id_or_iri, direction, depth, kind, material, supplier)
 
     def compare(
         self,
@@ -169,9 +189,10 @@ class KnowledgeGraph:
         quality range, TOST equivalence or tolerance interval, per attribute."""
         from .comparability import compare
 
-        return compare(self.store, attributes, reference, test, method=method, k=k,
-                       margin=margin, all_cqas=all_cqas, coverage=coverage,
-                       confidence=confidence)
+        with self.vocabulary():
+            return compare(self.store, attributes, reference, test, method=method, k=k,
+                           margin=margin, all_cqas=all_cqas, coverage=coverage,
+                           confidence=confidence)
 
     def drivers(
         self, pqa: str, material: str | None = None, method: str = "spearman",
@@ -180,7 +201,8 @@ class KnowledgeGraph:
         """Rank raw-material lot attributes (joined through lineage) against a batch PQA."""
         from .drivers import drivers
 
-        return drivers(self.store, pqa, material=material, method=method, stage=stage)
+        with self.vocabulary():
+            return drivers(self.store, pqa, material=material, method=method, stage=stage)
 
     def summary(
         self, attributes: Sequence[str] | str, by: str | Sequence[str] | None = None,
@@ -189,7 +211,8 @@ class KnowledgeGraph:
         """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group."""
         from .summary import summary
 
-        return summary(self.store, attributes, by=by, material=material)
+        with self.vocabulary():
+            return summary(self.store, attributes, by=by, material=material)
 
     def validate(
         self, *, full: bool = False, record: bool = True, shapes: Sequence[str | Path] = (),
@@ -198,7 +221,8 @@ class KnowledgeGraph:
         ``record`` keeps the validation state in the store for the next incremental run."""
         from .validate import validate_store
 
-        return validate_store(self.store, self.minter, full=full, record=record, shapes=shapes)
+        with self.vocabulary():
+            return validate_store(self.store, self.minter, full=full, record=record, shapes=shapes)
 
     @property
     def graph(self) -> Dataset:

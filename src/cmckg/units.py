@@ -54,20 +54,29 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rdflib import URIRef
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS
 
 from .errors import MappingError
-from .vocab import CMC, QUANTITYKIND, UNIT
+from .vocab import (
+    CMC,
+    QUANTITYKIND,
+    QUDT,
+    UNIT,
+    active_vocabularies,
+    bundled_term_index,
+)
 
 __all__ = [
     "ALLOTROPE_UNIT_NS",
     "LEGACY_QUDT_UNIT_NS",
     "TABLE_PATH",
     "Unit",
+    "UnitDeclaration",
     "UnitTable",
     "convert",
     "fold_label",
@@ -79,6 +88,7 @@ __all__ = [
     "unit_expression_key",
     "unit_info",
     "unit_table",
+    "units_declared_in",
 ]
 
 TABLE_PATH = Path(__file__).resolve().parent / "data" / "qudt_units.json"
@@ -102,6 +112,43 @@ class Unit:
     offset: float  # QUDT conversionOffset: SI value = (value + offset) * multiplier
     dimension: str  # QUDT dimension vector, plus "+X1" for a cmckg base dimension X
     quantity_kinds: frozenset[URIRef]
+
+
+@dataclass(frozen=True)
+class UnitDeclaration:
+    """A unit a vocabulary declares (``ontology/terms/units.ttl`` or a project vocabulary):
+    a value in it is ``value × multiplier + offset`` in ``conversion_unit``; without a
+    conversion unit it is a unit of its own, never converted."""
+
+    iri: URIRef
+    symbol: str
+    label: str
+    quantity_kind: URIRef | None
+    conversion_unit: URIRef | None = None
+    multiplier: float = 1.0
+    offset: float = 0.0
+
+
+def units_declared_in(graph: Graph) -> list[UnitDeclaration]:
+    """The ``qudt:Unit``s a vocabulary graph declares with a ``qudt:symbol``, sorted by IRI."""
+    found = []
+    for iri in sorted(set(graph.subjects(RDF.type, QUDT.Unit))):
+        symbol_ = graph.value(iri, QUDT.symbol)
+        if not isinstance(iri, URIRef) or symbol_ is None:
+            continue
+        label = graph.value(iri, RDFS.label)
+        multiplier = graph.value(iri, CMC.conversionMultiplier)
+        offset = graph.value(iri, CMC.conversionOffset)
+        kind = graph.value(iri, QUDT.hasQuantityKind)
+        target = graph.value(iri, CMC.conversionUnit)
+        found.append(UnitDeclaration(
+            iri=iri, symbol=str(symbol_), label=str(label) if label is not None else str(symbol_),
+            quantity_kind=kind if isinstance(kind, URIRef) else None,
+            conversion_unit=target if isinstance(target, URIRef) else None,
+            multiplier=float(multiplier.toPython()) if isinstance(multiplier, Literal) else 1.0,
+            offset=float(offset.toPython()) if isinstance(offset, Literal) else 0.0,
+        ))
+    return found
 
 
 # --- unit expressions: the factorised form used to match spellings --------------------------
@@ -246,6 +293,8 @@ def unit_expression_key(text: str) -> ExpressionKey | None:
 
 
 def _iri(key: str) -> URIRef:
+    if key.startswith(("http://", "https://")):  # a project vocabulary's unit
+        return URIRef(key)
     return URIRef((_CMC_NS if key.startswith(_CMC_UNIT_PREFIX) else _QUDT_NS) + key)
 
 
@@ -276,6 +325,8 @@ class UnitTable:
         self._info: dict[str, Unit] = {}
         self._kind_closure: dict[str, frozenset[str]] = {}
         self._spellings: list[str] | None = None
+        self._found: dict[str, tuple[str, URIRef] | None] = {}
+        self._conversions: dict[tuple[str, str], tuple[float, float, float]] = {}
 
     # lookups -----------------------------------------------------------------------------
     def lookup(self, text: str) -> str | None:
@@ -322,6 +373,66 @@ class UnitTable:
             self._spellings = sorted(spellings)
         return difflib.get_close_matches(_normalise_text(text), self._spellings, n=n, cutoff=0.5)
 
+    def extended(self, declarations: list[UnitDeclaration]) -> UnitTable:
+        """A new table that also holds ``declarations``; MappingError for a symbol another
+        unit already has, or a conversion unit that is unknown or cannot carry the kind."""
+        data = dict(self.data)
+        for name in ("units", "aliases", "iris"):
+            data[name] = dict(self.data[name])
+        table = UnitTable(data)
+        for unit in declarations:
+            table._declare(unit)
+        return table
+
+    def _declare(self, unit: UnitDeclaration) -> None:
+        key = _key(str(unit.iri)) or str(unit.iri)
+        known = self.lookup(unit.symbol)
+        if known is not None and known != key:
+            raise MappingError(f"unit symbol '{unit.symbol}' is already {_iri(known)}",
+                               field="symbol")
+        kinds = [str(unit.quantity_kind).removeprefix(str(QUANTITYKIND))] \
+            if unit.quantity_kind is not None else []
+        if unit.conversion_unit is None:
+            row = [unit.symbol, unit.label, "1", None,
+                   f"A0E0L0I0M0H0T0D1+{unit.symbol}1", kinds]
+        else:
+            target = self.lookup(str(unit.conversion_unit))
+            if target is None:
+                raise MappingError(f"unit '{unit.symbol}' converts to an unknown unit "
+                                   f"{unit.conversion_unit}", field="conversion")
+            if kinds and not self.has_kind(target, kinds[0]):
+                raise MappingError(f"unit '{unit.symbol}' is a {kinds[0]} but "
+                                   f"{self.info(target).symbol} is not", field="conversion")
+            base = self.multiplier(target)
+            if base is None:
+                raise MappingError(f"unit '{unit.symbol}' converts to "
+                                   f"{self.info(target).symbol}, which QUDT cannot convert",
+                                   field="conversion")
+            factor = Decimal(repr(unit.multiplier))
+            offset = (Decimal(repr(unit.offset)) + Decimal(repr(self.info(target).offset))) \
+                / factor
+            kinds = list(dict.fromkeys([*kinds, *self._units[target][5]]))
+            row = [unit.symbol, unit.label, str(factor * base),
+                   str(offset) if offset else None, self._units[target][4], kinds]
+        self._units[key] = row
+        self._aliases[unit.symbol] = key
+        self._aliases.setdefault(key, key)
+        self._iris[str(unit.iri)] = key
+        expression = unit_expression_key(unit.symbol)
+        if self._by_expression is not None and expression is not None:
+            self._by_expression.setdefault(expression, key)
+        self._spellings = None
+        self._found.clear()
+
+    def has_kind(self, key: str, kind: str) -> bool:
+        """Whether unit ``key`` can carry quantity kind ``kind`` (a QUDT local name): one of
+        its kinds or their broader kinds, or a kind of the same QUDT dimension vector (QUDT
+        gives ``g/L`` MassDensity, not MassConcentration)."""
+        if kind in self.kind_closure(key):
+            return True
+        found = self._kinds.get(kind)
+        return found is not None and found[1] == self._units[key][4]
+
     # unit facts --------------------------------------------------------------------------
     def multiplier(self, key: str) -> Decimal | None:
         """The exact QUDT conversion multiplier (None when QUDT gives none)."""
@@ -367,26 +478,56 @@ class UnitTable:
 
 
 @cache
-def unit_table() -> UnitTable:
-    """The shipped unit table, loaded once per process."""
+def bundled_unit_table() -> UnitTable:
+    """The shipped unit table plus the units the bundled term files declare (``RU``), loaded
+    once per process."""
     with open(TABLE_PATH, encoding="utf-8") as handle:
-        return UnitTable(json.load(handle))
+        table = UnitTable(json.load(handle))
+    return table.extended(units_declared_in(bundled_term_index().graph))
+
+
+_EXTENDED: dict[tuple[str, ...], UnitTable] = {}
+
+
+def unit_table() -> UnitTable:
+    """The unit table: the shipped one plus the units of the project vocabularies in scope
+    (``cmckg.vocab.vocabulary_scope``)."""
+    active = active_vocabularies()
+    if not active:
+        return bundled_unit_table()
+    key = tuple(v.digest for v in active)
+    table = _EXTENDED.get(key)
+    if table is None:
+        declared = [u for v in active for u in units_declared_in(v.graph)]
+        if len(_EXTENDED) >= 16:
+            _EXTENDED.clear()
+        table = _EXTENDED[key] = bundled_unit_table().extended(declared)
+    return table
 
 
 # --- public API ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)
 def _lookup(text: str) -> tuple[str, URIRef] | None:
-    key = unit_table().lookup(text)
-    return None if key is None else (key, _iri(key))
+    table = unit_table()
+    try:
+        return table._found[text]
+    except KeyError:
+        pass
+    key = table.lookup(text)
+    found = table._found[text] = None if key is None else (key, _iri(key))
+    return found
 
 
 def _unknown(text: object, source: str | None, location: str | None,
              field: str | None) -> MappingError:
     near = unit_table().nearest(str(text)) if str(text).strip() else []
     hint = f"; nearest known symbols: {', '.join(near)}" if near else ""
-    return MappingError(f"unknown unit '{text}'{hint}", source, location, field)
+    declare = (f"; if it is a unit of its own, declare it in a vocabulary YAML (--vocab or the "
+               f"mapping's vocab:): units: [{{symbol: {json.dumps(str(text), ensure_ascii=False)}"
+               ", label: <name>, quantity_kind: <QUDT kind>, conversion: null}]")
+    return MappingError(f"unknown unit '{text}'{hint}{declare if str(text).strip() else ''}",
+                        source, location, field)
 
 
 def resolve_unit(
@@ -434,10 +575,16 @@ def same_dimension(a: URIRef | str, b: URIRef | str) -> bool:
     return unit_info(a).dimension == unit_info(b).dimension
 
 
-@lru_cache(maxsize=4096)
 def _conversion(from_key: str, to_key: str) -> tuple[float, float, float]:
     """(ratio of multipliers, offset from, offset to) for a convertible pair, else raise."""
     table = unit_table()
+    found = table._conversions.get((from_key, to_key))
+    if found is None:
+        found = table._conversions[(from_key, to_key)] = _ratio(table, from_key, to_key)
+    return found
+
+
+def _ratio(table: UnitTable, from_key: str, to_key: str) -> tuple[float, float, float]:
     a, b = table.info(from_key), table.info(to_key)
     if a.dimension != b.dimension:
         raise MappingError(

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import os
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import yaml
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
@@ -83,11 +87,15 @@ __all__ = [
     "UNIT",
     "Term",
     "TermIndex",
+    "VocabularyGraph",
+    "active_vocabularies",
     "aliases_from_store",
     "bind_prefixes",
+    "bundled_term_index",
     "normalise_label",
     "term_index",
     "term_index_with_aliases",
+    "vocabulary_scope",
 ]
 
 
@@ -210,8 +218,14 @@ class TermIndex:
             found = {iri for iri in found if self._terms[iri].scheme == scheme}
         return found
 
-    def nearest_labels(self, label: str, n: int = 3) -> list[str]:
-        return difflib.get_close_matches(normalise_label(label), list(self._by_label), n=n)
+    def nearest_labels(self, label: str, n: int = 3, scheme: URIRef | None = None) -> list[str]:
+        """Known labels closest to ``label`` (of ``scheme``'s concepts only, if given), never
+        ``label`` itself: a hint must name something the field accepts."""
+        wanted = normalise_label(label)
+        names = [name for name, iris in self._by_label.items() if name != wanted and (
+            scheme is None or any(self._terms[i].scheme == scheme for i in iris
+                                  if i in self._terms))]
+        return difflib.get_close_matches(wanted, names, n=n)
 
     def resolve(
         self,
@@ -242,9 +256,25 @@ class TermIndex:
             raise MappingError(
                 f"term '{label}' is ambiguous: it names {names}", source, location, field_name
             )
-        near = self.nearest_labels(label)
+        near = self.nearest_labels(label, scheme=scheme)
         hint = f"; nearest known labels: {', '.join(near)}" if near else ""
-        raise MappingError(f"unknown term '{label}'{hint}", source, location, field_name)
+        if not near and scheme is not None and len(self.terms(scheme)) <= 12:
+            hint = "; known labels: " + ", ".join(sorted(t.label for t in self.terms(scheme)))
+        raise MappingError(f"unknown term '{label}'{hint}{self.declare_hint(label, scheme)}",
+                           source, location, field_name)
+
+    def declare_hint(self, label: str, scheme: URIRef | None) -> str:
+        """How to declare ``label`` in a project vocabulary (the YAML to add), for an error."""
+        if scheme is None:
+            return ""
+        pref = self.graph.value(scheme, SKOS.prefLabel)
+        name = str(pref) if pref is not None else scheme.split("#")[-1]
+        name = name.removeprefix("testing ")
+        measured = scheme in (CMCT.QualityAttributes, CMCT.ProcessParameters)
+        extra = ", quantity_kind: <QUDT kind>, unit: <unit>" if measured else ""
+        return (f"; to declare it, add to a vocabulary YAML (--vocab or the mapping's vocab:): "
+                f"concepts: [{{label: {_yaml_text(label)}, scheme: {name}, "
+                f"definition: <what it is>{extra}}}]")
 
     def add_alias(self, concept: URIRef, alias: str) -> None:
         """Register a source's local name for a concept (from a mapping's nomenclature)."""
@@ -261,6 +291,20 @@ class TermIndex:
             if concept in self._terms:
                 index.add_alias(concept, name)
         return index
+
+
+def _yaml_text(text: str) -> str:
+    """``text`` as a YAML flow scalar: plain when that reads back the same, else JSON-quoted."""
+    if not any(c in text for c in _FLOW_SPECIAL):
+        try:
+            if yaml.safe_load(text) == text:
+                return text
+        except yaml.YAMLError:
+            pass
+    return json.dumps(text, ensure_ascii=False)
+
+
+_FLOW_SPECIAL = ":#,[]{}&*!|>'\"%@`"
 
 
 class _Queryable(Protocol):
@@ -288,13 +332,66 @@ def aliases_from_store(store: _Queryable, issuer: str | None = None
 
 
 def term_index_with_aliases(store: _Queryable, issuer: str | None = None) -> TermIndex:
-    """The bundled term index plus the local names stored in ``store``, so a user can ask with
-    the names they know (``dissolution_av``, ``lactose``)."""
+    """The term index (bundled terms, the project vocabularies ``store`` holds and those in
+    scope) plus the local names stored in ``store``, so a user can ask with the names they
+    know (``dissolution_av``, ``lactose``, a project concept's alias)."""
+    from .uservocab import merge, stored_vocabularies  # uservocab builds on this module
+
     pairs = [(name, concept) for name, concept, _ in aliases_from_store(store, issuer)]
-    return term_index().with_aliases(pairs)
+    active = list(_ACTIVE.get())
+    with vocabulary_scope(merge(stored_vocabularies(store), active)):
+        return term_index().with_aliases(pairs)
+
+
+class VocabularyGraph(Protocol):
+    """A project vocabulary as the term index needs it: its triples and a content digest."""
+
+    @property
+    def graph(self) -> Graph: ...
+
+    @property
+    def digest(self) -> str: ...
+
+
+_ACTIVE: ContextVar[tuple[VocabularyGraph, ...]] = ContextVar("cmckg_vocabularies", default=())
+_EXTENDED: dict[tuple[str, ...], TermIndex] = {}
+
+
+def active_vocabularies() -> tuple[VocabularyGraph, ...]:
+    """The project vocabularies in force here (see ``vocabulary_scope``)."""
+    return _ACTIVE.get()
+
+
+@contextmanager
+def vocabulary_scope(vocabularies: Sequence[VocabularyGraph]) -> Iterator[None]:
+    """Within the block, ``term_index()`` and the unit lookups also know ``vocabularies``
+    (project vocabularies: their concepts and units), in this thread or task only."""
+    token = _ACTIVE.set(tuple(vocabularies))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 @cache
-def term_index() -> TermIndex:
+def bundled_term_index() -> TermIndex:
     """The term index built from the bundled term schemes (cached per process)."""
     return TermIndex.from_files(term_files())
+
+
+def term_index() -> TermIndex:
+    """The term index: the bundled term schemes plus the project vocabularies in scope."""
+    active = _ACTIVE.get()
+    if not active:
+        return bundled_term_index()
+    key = tuple(v.digest for v in active)
+    index = _EXTENDED.get(key)
+    if index is None:
+        graph = Graph()
+        graph += bundled_term_index().graph
+        for vocabulary in active:
+            graph += vocabulary.graph
+        if len(_EXTENDED) >= 16:
+            _EXTENDED.clear()
+        index = _EXTENDED[key] = TermIndex(graph)
+    return index

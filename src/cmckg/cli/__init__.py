@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import CmckgError, ConfigError
 
 COMMAND_MODULES = ["demo", "ingest", "query", "export", "validate", "lineage", "analyses", "serve",
-                   "audit"]
+                   "vocab", "audit"]
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -117,6 +117,14 @@ def check_output(target: str | None, what: str = "the output") -> None:
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 file``, ``2 files`` (``nouns`` for an irregular plural)."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vocab", action="append", default=[], metavar="FILE",
+        help="a project vocabulary (YAML or SKOS Turtle) with your own concepts and units "
+        "(repeatable); ingest stores it, so later questions resolve it without the file",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from ..drivers import METHODS as DRIVER_METHODS
 from ..errors import ConfigError
 from ..kg import KnowledgeGraph
 from ..summary import GROUPINGS
-from . import add_store_argument, check_output
+from . import add_store_argument, add_vocab_argument, check_output
 from .console import err, print_frame
 
 FORMATS = ["table", "csv", "json"]
@@ -57,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--format", choices=FORMATS, default="table",
                          help="output format (default: table)")
     add_store_argument(compare, read_only_flag=False)
+    add_vocab_argument(compare)
     compare.set_defaults(handler=run_compare)
 
     drivers = subparsers.add_parser(
@@ -84,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drivers.add_argument("--format", choices=FORMATS, default="table",
                          help="output format (default: table)")
     add_store_argument(drivers, read_only_flag=False)
+    add_vocab_argument(drivers)
     drivers.set_defaults(handler=run_drivers)
 
     summary = subparsers.add_parser(
@@ -104,12 +106,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     summary.add_argument("--format", choices=FORMATS, default="table",
                          help="output format (default: table)")
     add_store_argument(summary, read_only_flag=False)
+    add_vocab_argument(summary)
     summary.set_defaults(handler=run_summary)
 
 
 def run_compare(args: argparse.Namespace) -> int:
     check_output(args.values, "the values")
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         result = kg.compare(args.attribute, args.reference, args.test, method=args.method,
                             k=args.k, margin=args.margin, all_cqas=args.all_cqas,
                             coverage=args.coverage, confidence=args.confidence)
@@ -134,7 +137,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def run_drivers(args: argparse.Namespace) -> int:
     check_output(args.plot, "the plot")
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         result = kg.drivers(args.pqa, material=args.material, method=args.method,
                             stage=args.stage)
     table = result.table.head(args.top) if args.top else result.table
@@ -151,7 +154,7 @@ def run_drivers(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         frame = kg.summary(args.attribute, by=args.by, material=args.material)
     if args.format == "table":
         frame = _drop_empty(frame)

@@ -9,7 +9,7 @@ import pandas as pd
 from ..errors import CmckgError
 from ..examples import example_groups
 from ..kg import KnowledgeGraph
-from . import add_store_argument
+from . import add_store_argument, add_vocab_argument
 from .console import err, out, print_frame, progress_bar
 
 DEMO_DP_LOT = "A-DP-1003"
@@ -23,19 +23,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ingest the bundled examples and answer lineage, comparability and quality questions",
         description=(
             "Ingest everything under examples/ (a generated two-site mAb data set with planted "
-            "effects, 14 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
+            "effects, 15 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
             "from Žagar & Mihelič 2022) into the store, then show lineage, a comparability "
             "test, raw-material drivers and a validation summary. Re-running it changes nothing."
         ),
     )
     add_store_argument(parser)
+    add_vocab_argument(parser)
     parser.add_argument("--skip-validation", action="store_true",
                         help="do not run the SHACL validation step")
     parser.set_defaults(handler=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store) as kg:
+    with KnowledgeGraph.open(args.store, vocab=args.vocab) as kg:
         out.rule(f"[bold]1. Ingest the bundled examples into {kg.store.location}")
         _ingest(kg)
         print_frame(kg.stats(), title="What the store holds")
@@ -107,7 +108,8 @@ def _validation(kg: KnowledgeGraph) -> None:
     from ..validate import Severity, validate_store
 
     try:
-        report = validate_store(kg.store, kg.minter, full=True)
+        with kg.vocabulary():
+            report = validate_store(kg.store, kg.minter, full=True)
     except CmckgError as exc:
         err.print(f"validation could not run: {exc}", markup=False)
         return

@@ -9,7 +9,7 @@ from ..errors import ConfigError
 from ..ingest import IngestReport
 from ..kg import KnowledgeGraph
 from ..mappers import BUILTIN_MAPPERS
-from . import add_change_arguments, add_store_argument, plural
+from . import EXIT_ERROR, add_change_arguments, add_store_argument, add_vocab_argument, plural
 from .console import err, out, print_frame, progress_bar
 
 OUTPUT_FORMATS = ["text", "json"]
@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description=(
             "Map source files (ASM JSON, B2MML XML, or CSV/TSV/XLSX with a --mapping) into one "
             "named graph per source record. The whole ingest is atomic: if any file fails, "
-            "nothing is written. Re-ingesting unchanged files changes nothing; a changed record "
+            "nothing is written (with --each, each file is all-or-nothing on its own). "
+            "Re-ingesting unchanged files changes nothing; a changed record "
             "replaces its graph and the old one is kept as a superseded revision. Each ingest "
             "that changes something is recorded in the audit trail with who (--by), why "
             "(--reason), when and the cmckg version (see cmckg history, cmckg verify)."
@@ -41,8 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "--source-format.)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="print every warning, not only a count per kind")
+    parser.add_argument(
+        "--each", action="store_true",
+        help="ingest file by file, each all-or-nothing: a file that cannot be mapped is refused "
+        "(and named, with why) while the others land; exit 2 if any was refused",
+    )
     add_change_arguments(parser)
     add_store_argument(parser)
+    add_vocab_argument(parser)
     parser.set_defaults(handler=run_ingest)
 
     stats = subparsers.add_parser(
@@ -75,11 +82,12 @@ def run_ingest(args: argparse.Namespace) -> int:
             bar.update(task, completed=done, total=total, description=f"mapping {path}")
 
         report = kg.ingest(args.sources, mapping=args.mapping, format=source_format,
-                           progress=progress, by=args.by, reason=args.reason)
+                           progress=progress, vocab=args.vocab, each=args.each, by=args.by,
+                           reason=args.reason)
     if args.format == "json":
         out.print(json.dumps(_as_json(report), indent=2, ensure_ascii=False), markup=False,
                   highlight=False, soft_wrap=True)
-        return 0
+        return EXIT_ERROR if report.refused else 0
     for source in report.sources:
         out.print(
             f"{source.path}: {plural(source.records, 'record')}, "
@@ -88,12 +96,26 @@ def run_ingest(args: argparse.Namespace) -> int:
             f"{source.superseded} superseded",
             highlight=False, soft_wrap=True,
         )
+    for vocabulary in report.vocabularies:
+        out.print(
+            f"{vocabulary.path}: vocabulary, {plural(vocabulary.triples, 'triple')} — "
+            f"{vocabulary.added} new, {vocabulary.replaced} replaced, "
+            f"{vocabulary.unchanged} unchanged",
+            highlight=False, soft_wrap=True,
+        )
     print_warnings(report, verbose=args.verbose)
     out.print(
         f"ingested {plural(report.records, 'record')}, {plural(report.triples, 'triple')}, "
         f"{plural(len(report.warnings), 'warning')}",
         highlight=False, soft_wrap=True,
     )
+    for refusal in report.refused:
+        err.print(f"refused: {refusal.reason}", highlight=False, markup=False, soft_wrap=True)
+    if report.refused:
+        total = len(report.refused) + len(report.sources)
+        err.print(f"{len(report.refused)} of {plural(total, 'file')} refused; the others were "
+                  "ingested", highlight=False, soft_wrap=True)
+        return EXIT_ERROR
     return 0
 
 
@@ -126,6 +148,7 @@ def _as_json(report: IngestReport) -> dict[str, object]:
         ],
         "warning_kinds": [{"kind": k.kind, "count": k.count, "example": k.example}
                           for k in report.warning_kinds()],
+        "refused": [{"path": r.path, "reason": r.reason} for r in report.refused],
     }
 
 

@@ -7,7 +7,7 @@ import sys
 
 from ..kg import KnowledgeGraph
 from ..lineage import KINDS, Lineage
-from . import add_store_argument
+from . import add_store_argument, add_vocab_argument
 from .console import print_frame
 
 FORMATS = ["table", "json", "csv", "dot", "mermaid", "graphml"]
@@ -41,11 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--edges", action="store_true",
                         help="with table or csv: print the edges instead of the nodes")
     add_store_argument(parser, read_only_flag=False)
+    add_vocab_argument(parser)
     parser.set_defaults(handler=run_lineage)
 
 
 def run_lineage(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    with KnowledgeGraph.open(args.store, read_only=True, vocab=args.vocab) as kg:
         result = kg.lineage(args.node, direction=args.direction, depth=args.depth,
                             kind=args.kind, material=args.material, supplier=args.supplier)
     print_lineage(result, args.format, edges=args.edges)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import CmckgError, ConfigError, StoreError
@@ -14,12 +15,12 @@ from ..stores import default_location
 from ..validate import (
     Severity,
     ValidationReport,
+    run_validation,
     store_shapes,
     validate_sources,
-    validate_store,
 )
 from ..vocab import bind_prefixes
-from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument
+from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument, add_vocab_argument
 
 DESCRIPTION = """\
 Check records against the SHACL shapes in shapes/ (lots, runs, samples, measurements,
@@ -85,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also write every shape used (built-in and generated from "
                         "specifications) as Turtle")
     add_store_argument(parser)
+    add_vocab_argument(parser)
     parser.set_defaults(handler=run_validate)
 
 
@@ -93,10 +95,13 @@ def run_validate(args: argparse.Namespace) -> int:
     try:
         fail_on = Severity.parse(args.fail_on)
         also = [_format_and_file(item) for item in args.also]
-        report = _validate(args)
-        _write(args.output, render(report, args.format, fail_on))
-        for fmt, target in also:
-            _write(target, render(report, fmt, fail_on))
+
+        def deliver(report: ValidationReport) -> None:
+            _write(args.output, render(report, args.format, fail_on))
+            for fmt, target in also:
+                _write(target, render(report, fmt, fail_on))
+
+        report = _validate(args, deliver)
         return EXIT_FAILED if report.failed(fail_on) else EXIT_OK
     except (CmckgError, KeyboardInterrupt):
         raise
@@ -106,12 +111,19 @@ def run_validate(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
-def _validate(args: argparse.Namespace) -> ValidationReport:
+def _validate(
+    args: argparse.Namespace, deliver: Callable[[ValidationReport], None]
+) -> ValidationReport:
+    """Run, ``deliver`` the report, and only then record the state: a run whose report could
+    not be written leaves the store as it was."""
     if args.sources:
         if args.store:
             raise ConfigError("give SOURCE files or --store, not both")
-        return validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
-                                shapes=args.shapes, export_shapes=args.export_shapes)
+        report = validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
+                                  shapes=args.shapes, export_shapes=args.export_shapes,
+                                  vocab=args.vocab)
+        deliver(report)
+        return report
     if args.mapping or args.source_format:
         raise ConfigError("--mapping and --source-format apply to SOURCE files only")
     location = args.store or default_location()
@@ -120,13 +132,16 @@ def _validate(args: argparse.Namespace) -> ValidationReport:
         if not path.is_dir():
             raise StoreError("no store here; ingest records first or give SOURCE files",
                              str(path))
-    with KnowledgeGraph.open(args.store, read_only=args.read_only) as kg:
-        report = validate_store(kg.store, kg.minter, full=args.full,
-                                record=not args.read_only, shapes=args.shapes)
+    with KnowledgeGraph.open(args.store, read_only=args.read_only,
+                             vocab=args.vocab) as kg, kg.vocabulary():
+        run = run_validation(kg.store, kg.minter, full=args.full, shapes=args.shapes)
         if args.export_shapes:
             _write(args.export_shapes,
                    bind_prefixes(store_shapes(kg.store, args.shapes)).serialize(format="turtle"))
-    return report
+        deliver(run.report)
+        if not args.read_only:
+            run.record()
+    return run.report
 
 
 def _format_and_file(item: str) -> tuple[str, str]:

@@ -70,7 +70,6 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -81,10 +80,10 @@ from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
 
 from ..errors import ConfigError, MappingError
 from ..resources import resource_dir
-from ..units import resolve_unit
 from ..vocab import CMC, QUDT
 from . import register
-from .base import MapContext, RecordGraph, text_literal, typed_literal
+from . import values as vals
+from .base import MapContext, RecordGraph, text_literal
 
 ASM_LOCAL = "https://w3id.org/cmckg/terms/asm-local#"
 """Namespace of local terms for ASM keys with no AFO IRI and for custom-information keys."""
@@ -99,6 +98,7 @@ _REFERENCE_KEYS = (
     "processed data identifier",
     "distribution identifier",
     "injection identifier",
+    "report point identifier",  # binding affinity (Biacore): calculated data cite report points
     "identifier",
 )
 _MANIFEST = re.compile(r"/manifests/([^/]+)/([^/]+)/(\d{4})/(\d{2})/")
@@ -360,13 +360,7 @@ class _FileMapping:
     # -- nodes -----------------------------------------------------------------------------
 
     def timestamp(self, text: str, ptr: str, field_name: str) -> Literal:
-        try:
-            datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise MappingError(
-                f"unparseable date-time '{text}'", self.source, ptr, field_name
-            ) from exc
-        return typed_literal(text, XSD.dateTime)
+        return vals.datetime_literal(text, vals.Where(self.source, ptr, field_name))
 
     def equipment(self, doc: dict[str, Any], ptr: str) -> URIRef:
         ident = next(
@@ -462,10 +456,11 @@ class _FileMapping:
                 "(no measurement)"
             )
             return
-        unit = resolve_unit(str(node["unit"]), source=self.source, location=ptr, field=key)
+        unit = vals.unit_iri(str(node["unit"]), vals.Where(self.source, ptr, key))
         iri = self.node_iri(ptr)
         self.add((iri, RDF.type, CMC.Measurement))
-        self.add((iri, QUDT.numericValue, Literal(float(value), datatype=XSD.double)))
+        place = vals.Where(self.source, ptr, key)
+        self.add((iri, QUDT.numericValue, vals.double(value, place)))
         self.add((iri, QUDT.unit, unit))
         self.observed(iri, self.property_of(key, scope), scope, ptr)
         if scope.analyte:
@@ -512,7 +507,7 @@ class _FileMapping:
             self.add((iri, RDFS.label, text_literal(concept)))
             self.add((iri, CMC.measuredProperty, self.property_of(concept, scope)))
         if (symbol := _text(component.get("unit"))) is not None:
-            unit = resolve_unit(symbol, source=self.source, location=ptr, field="unit")
+            unit = vals.unit_iri(symbol, vals.Where(self.source, ptr, "unit"))
             self.add((iri, QUDT.unit, unit))
         finite = [
             v for v in values

@@ -49,24 +49,20 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS
 
 from ..errors import ConfigError, MappingError
-from ..units import resolve_unit
 from ..vocab import CMC, CMCT, QUDT, IriMinter, term_index
 from . import register
+from . import values as vals
 from .base import MapContext, RecordGraph
 
 _NAMESPACE = re.compile(
     r"^https?://www\.(?:wbf|mesa)\.org/xml/(B2MML|BatchML)(?:-V\w+)?/?$", re.IGNORECASE
-)
-_XSD_DATETIME = re.compile(
-    r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?$"
 )
 _EXPIRY = {"expirydate", "expirationdate", "expiry", "expdate", "bestbeforedate"}
 _MANUFACTURE = {"manufacturedate", "manufacturingdate", "dateofmanufacture", "productiondate"}
@@ -251,26 +247,10 @@ class _Message:
         text = _text(node, name)
         if text is None:
             return None
-        if _XSD_DATETIME.match(text):
-            return Literal(text, datatype=XSD.dateTime)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise MappingError(
-                f"'{text}' is not a date and time (ISO 8601, e.g. 2012-11-29T11:58:25Z)",
-                self.path, node.xpath, name,
-            ) from None
-        return Literal(parsed.isoformat(), datatype=XSD.dateTime)
+        return vals.datetime_literal(text, vals.Where(self.path, node.xpath, name))
 
     def date_literal(self, text: str, node: _Node) -> Literal:
-        try:
-            day = date.fromisoformat(text[:10])
-        except ValueError:
-            raise MappingError(
-                f"'{text}' is not a date (ISO 8601, e.g. 2013-12-08)",
-                self.path, node.xpath, "ValueString",
-            ) from None
-        return Literal(day.isoformat(), datatype=XSD.date)
+        return vals.date_literal(text, vals.Where(self.path, node.xpath, "ValueString"))
 
     def quantity(self, node: _Node) -> tuple[Literal, URIRef] | None:
         """(value, QUDT unit) of the first ``Quantity`` child that holds a number, if any."""
@@ -289,10 +269,7 @@ class _Message:
         return None
 
     def number(self, text: str, node: _Node, name: str) -> Literal:
-        try:
-            return Literal(float(text), datatype=XSD.double)
-        except ValueError:
-            raise MappingError(f"'{text}' is not a number", self.path, node.xpath, name) from None
+        return vals.double(text, vals.Where(self.path, node.xpath, name))
 
     def unit(self, code: str | None, node: _Node) -> URIRef | None:
         """A UnitOfMeasure as a QUDT unit: config ``units`` first, then (in a code without
@@ -303,8 +280,7 @@ class _Message:
         symbol = self.units.get(code, code)
         if symbol == code and not any(c.islower() for c in code):
             symbol = re.sub(r"[A-Z][A-Z0-9]*", lambda m: _ERP_UNITS.get(m[0], m[0]), code)
-        return resolve_unit(symbol, source=self.path, location=node.xpath,
-                            field="UnitOfMeasure")
+        return vals.unit_iri(symbol, vals.Where(self.path, node.xpath, "UnitOfMeasure"))
 
     # -- properties ----------------------------------------------------------------------
 
@@ -353,12 +329,9 @@ class _Message:
         rec.triples.add((m, CMC.measuredProperty, concept))
         data_type = _key(_text(value, "DataType") or "")
         unit = self.unit(_text(value, "UnitOfMeasure"), value)
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
+        number = text.strip() if vals.NUMBER.fullmatch(text.strip()) else None
         if number is not None and data_type not in {"string", "text"}:
-            rec.triples.add((m, QUDT.numericValue, Literal(number, datatype=XSD.double)))
+            rec.triples.add((m, QUDT.numericValue, vals.double(number, vals.Where())))
             if unit is not None:
                 rec.triples.add((m, QUDT.unit, unit))
         else:

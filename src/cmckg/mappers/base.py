@@ -155,6 +155,9 @@ class RecordGraph:
     triples: RecordTriples = field(default_factory=RecordTriples)
     locations: dict[URIRef, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: the mapping the record was made with (a table mapping's file name), when one names the
+    #: record: only a record of the same mapping may replace it (ingest refuses another's)
+    origin: str | None = None
 
     def locate(self, subject: URIRef, location: str) -> None:
         """Record where ``subject`` came from (first location wins) and state it as a triple."""

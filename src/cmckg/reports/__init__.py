@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..validate import Severity, ValidationReport, ValidationResult
+from ..validate.results import Severity, ValidationReport, ValidationResult
 from .locate import SourceLines
 
 FORMATS = ("text", "json", "junit", "sarif", "github", "markdown", "turtle")
@@ -40,11 +40,18 @@ def summary_line(report: ValidationReport, fail_on: Severity) -> str:
     verdict = "FAILED" if report.failed(fail_on) else "passed"
     return (
         f"{verdict}: {counts_text(report)} (fails on {fail_on.label.lower()} or worse); "
-        f"{report.mode} run over {plural(len(report.records), 'record graph')}, "
+        f"{report.mode} run over {plural(len(report.records), 'record graph')}"
+        f"{_carried(report)}, "
         f"{plural(report.focus_nodes, 'focus node')}, {plural(report.triples, 'triple')}, "
         f"{plural(report.shapes, 'shape')} ({report.specification_shapes} from specifications), "
         f"{report.seconds:.1f} s"
     )
+
+
+def _carried(report: ValidationReport) -> str:
+    if not report.carried:
+        return ""
+    return f" (and {plural(report.carried, 'result')} still open from earlier runs)"
 
 
 @dataclass(frozen=True)

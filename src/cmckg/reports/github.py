@@ -5,7 +5,7 @@ Results below the --fail-on severity are given up to a few per shape and counted
 
 from __future__ import annotations
 
-from ..validate import Severity, ValidationReport, ValidationResult
+from ..validate.results import Severity, ValidationReport, ValidationResult
 from . import SourceLines, condensed, repository_path, summary_line, value_text
 
 _LEVEL = {Severity.VIOLATION: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .. import __version__
-from ..validate import Severity, ValidationReport, ValidationResult
+from ..validate.results import Severity, ValidationReport, ValidationResult
 from . import SourceLines
 
 

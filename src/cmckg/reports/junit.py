@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..validate import Severity, ValidationReport, ValidationResult
+from ..validate.results import Severity, ValidationReport, ValidationResult
 from . import SourceLines, value_text
 
 _NO_SOURCE = "(no source record)"

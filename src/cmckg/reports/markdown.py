@@ -4,7 +4,7 @@ beyond that; the JSON or SARIF report has them all)."""
 
 from __future__ import annotations
 
-from ..validate import Severity, ValidationReport, ValidationResult
+from ..validate.results import Severity, ValidationReport, ValidationResult
 from . import SourceLines, condensed, counts_text, plural, value_text
 
 _MAX_ROWS = 200

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import __version__
-from ..validate import Severity, ValidationReport, ValidationResult
+from ..validate.results import Severity, ValidationReport, ValidationResult
 from . import SourceLines, repository_path
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

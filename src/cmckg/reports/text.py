@@ -5,7 +5,7 @@ Results below the --fail-on severity are listed up to a few per shape and counte
 
 from __future__ import annotations
 
-from ..validate import Severity, ValidationReport
+from ..validate.results import Severity, ValidationReport
 from . import SourceLines, condensed, summary_line, value_text
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..validate import Severity, ValidationReport
+from ..validate.results import Severity, ValidationReport
 
 
 def render(report: ValidationReport, fail_on: Severity) -> str:  # noqa: ARG001  (same signature)

@@ -1,0 +1,204 @@
+"""Lot-to-lot lineage derived from runs, whichever records state a run's two sides.
+
+A run's outputs (``lot prov:wasGeneratedBy run``) and its inputs (``run prov:used lot``) may come
+from different tables, files and ingests. Every query that walks lineage follows
+``prov:wasDerivedFrom`` (explicit steps, no open path over mixed predicates: ontology/MODEL.md),
+so ingest keeps, for every run, one derived graph ``{base}graph/derived/run/…`` stating
+``output prov:wasDerivedFrom input`` for each pair of the run as the store holds it *after* the
+change set. Only runs the change set touches are recomputed (their used/generated statements are
+added, replaced or dropped); a derived graph whose run has no pair left is dropped. Derived graphs
+are not records: they carry no metadata and no revisions, and are rebuilt, never superseded.
+
+The same pass says where lineage stops: a run with outputs and no known input, and an
+intermediate or batch lot with neither a generating run nor a lot it derives from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from rdflib import URIRef
+from rdflib.namespace import PROV, RDF
+
+from .mappers.base import RecordTriples
+from .stores import ChangeSet, Store
+from .stores.terms import to_sparql
+from .vocab import CMC, IriMinter
+
+_USED, _GENERATED_BY, _DERIVED_FROM = PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom
+_IDENTIFIER, _LOCATION = CMC.identifier, CMC.sourceLocation
+_MADE_LOTS = frozenset({CMC.IntermediateLot, CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
+_BATCH = 400
+
+
+@dataclass
+class _Sides:
+    """A run's inputs and outputs, and the record graphs that state them."""
+
+    used: set[URIRef] = field(default_factory=set)
+    generated: set[URIRef] = field(default_factory=set)
+    graphs: set[URIRef] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class LineageGap:
+    """Where lineage stops: the record graph that states the stopping node (one this change set
+    writes when there is one), the node's source location in it, and what is missing."""
+
+    graph: URIRef
+    location: str | None
+    message: str
+
+
+def derived_graph(minter: IriMinter, run: URIRef) -> URIRef:
+    """The derived graph of ``run`` (a hash: run IRIs can be long)."""
+    digest = hashlib.sha256(str(run).encode()).hexdigest()[:32]
+    return URIRef(f"{minter.base}graph/derived/run/{digest}")
+
+
+def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
+                     stored_records: bool) -> list[LineageGap]:
+    """Add to ``changes`` the derived graphs of every run it touches; return where lineage
+    stops among the runs and lots it touches. ``stored_records=False``: the store holds no
+    record yet (nothing to look up)."""
+    leaving = set(changes.drop_graphs) | set(changes.put_graphs)
+    sides: dict[URIRef, _Sides] = {}
+    made: dict[URIRef, URIRef] = {}  # intermediate or batch lot → the new graph typing it
+    derives: set[URIRef] = set()  # lots the new graphs say derive from another
+    names: dict[URIRef, str] = {}
+    places: dict[URIRef, tuple[URIRef, str]] = {}  # node → (new graph, source location)
+    for graph_iri, triples in list(changes.put_graphs.items()):
+        for s, p, o in cast(Iterable[tuple[URIRef, URIRef, URIRef]], triples):
+            if p == _LOCATION:
+                places.setdefault(s, (graph_iri, str(o)))
+            elif p == _DERIVED_FROM:
+                derives.add(s)
+            elif p == _IDENTIFIER:
+                names.setdefault(s, str(o))
+            elif p == _USED:
+                side = sides.setdefault(s, _Sides())
+                side.used.add(o)
+                side.graphs.add(graph_iri)
+            elif p == _GENERATED_BY:
+                side = sides.setdefault(o, _Sides())
+                side.generated.add(s)
+                side.graphs.add(graph_iri)
+            elif p == RDF.type and o in _MADE_LOTS:
+                made.setdefault(s, graph_iri)
+    if stored_records:
+        for run in _runs_in(store, sorted(leaving & _stored_graphs(store, minter, leaving))):
+            sides.setdefault(run, _Sides())
+        _add_stored_sides(store, sides, leaving)
+    _plan_graphs(store, minter, changes, sides, stored_records)
+    for lot in derives:
+        made.pop(lot, None)
+    gaps = [*_run_gaps(sides, names, places),
+            *_lot_gaps(store, made, sides, leaving, stored_records, names, places)]
+    return sorted(gaps, key=_place)
+
+
+def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
+    """Gaps in source order: by location with its numbers compared as numbers (row=9 < row=10)."""
+    parts = re.split(r"(\d+)", gap.location or "")
+    return (tuple(int(p) for p in parts[1::2]), gap.location or "",
+            gap.message)
+
+
+def _values(name: str, terms: Iterable[URIRef]) -> str:
+    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
+
+
+def _rows(store: Store, name: str, terms: list[URIRef], select: str, where: str
+          ) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(terms), _BATCH):
+        values = _values(name, terms[start:start + _BATCH])
+        rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
+    return rows
+
+
+def _stored_graphs(store: Store, minter: IriMinter, graphs: set[URIRef]) -> set[URIRef]:
+    """Which of ``graphs`` are stored record graphs (a new graph has nothing to look up)."""
+    where = f"GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a {to_sparql(CMC.RecordGraph)} }}"
+    return {row[0] for row in _rows(store, "g", sorted(graphs), "?g", where)}
+
+
+def _runs_in(store: Store, graphs: list[URIRef]) -> set[URIRef]:
+    """Runs whose inputs or outputs the stored content of ``graphs`` states."""
+    where = (f"GRAPH ?g {{ {{ ?run {to_sparql(_USED)} ?lot }} UNION "
+             f"{{ ?lot {to_sparql(_GENERATED_BY)} ?run }} }}")
+    return {row[0] for row in _rows(store, "g", graphs, "DISTINCT ?run", where)}
+
+
+def _add_stored_sides(store: Store, sides: dict[URIRef, _Sides], leaving: set[URIRef]) -> None:
+    """What the graphs that stay state about each run's inputs and outputs."""
+    runs = sorted(sides)
+    for predicate, inputs in ((_USED, True), (_GENERATED_BY, False)):
+        pattern = "?run {p} ?lot" if inputs else "?lot {p} ?run"
+        where = f"GRAPH ?g {{ {pattern.format(p=to_sparql(predicate))} }}"
+        for run, lot, graph in _rows(store, "run", runs, "?run ?lot ?g", where):
+            if graph in leaving:
+                continue
+            side = sides[run]
+            (side.used if inputs else side.generated).add(lot)
+            side.graphs.add(graph)
+
+
+def _plan_graphs(store: Store, minter: IriMinter, changes: ChangeSet,
+                 sides: dict[URIRef, _Sides], stored_records: bool) -> None:
+    """Put each touched run's derived graph where its pairs changed; drop an emptied one."""
+    wanted = {derived_graph(minter, run): {(out, into) for out in side.generated
+                                           for into in side.used if out != into}
+              for run, side in sides.items()}
+    current: dict[URIRef, set[tuple[URIRef, URIRef]]] = {}
+    if stored_records:
+        where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
+        for graph, out, into in _rows(store, "g", sorted(wanted), "?g ?out ?into", where):
+            current.setdefault(graph, set()).add((out, into))
+    for graph, pairs in wanted.items():
+        if pairs == current.get(graph, set()):
+            continue
+        if pairs:
+            triples = RecordTriples((out, _DERIVED_FROM, into) for out, into in pairs)
+            changes.put_graphs[graph] = triples  # type: ignore[assignment]  # a Graph stand-in
+        else:
+            changes.drop_graphs.append(graph)
+
+
+def _name(node: URIRef, names: Mapping[URIRef, str]) -> str:
+    return f"'{names[node]}'" if node in names else f"<{node}>"
+
+
+def _run_gaps(sides: dict[URIRef, _Sides], names: Mapping[URIRef, str],
+              places: Mapping[URIRef, tuple[URIRef, str]]) -> list[LineageGap]:
+    gaps = []
+    for run, side in sorted(sides.items()):
+        if side.generated and not side.used:
+            outputs = ", ".join(sorted(_name(lot, names) for lot in side.generated))
+            graph, location = places.get(run) or (min(side.graphs), None)
+            gaps.append(LineageGap(graph, location, (
+                f"lineage stops: run {_name(run, names)} made {outputs} but no lot it used is "
+                "known (map its inputs, e.g. a run-inputs table, to give the chain)")))
+    return gaps
+
+
+def _lot_gaps(store: Store, made: dict[URIRef, URIRef], sides: dict[URIRef, _Sides],
+              leaving: set[URIRef], stored_records: bool, names: Mapping[URIRef, str],
+              places: Mapping[URIRef, tuple[URIRef, str]]) -> list[LineageGap]:
+    """Intermediate and batch lots the change set types that nothing generated and that
+    derive from nothing (after the change)."""
+    linked = {lot for side in sides.values() for lot in side.generated}
+    lots = sorted(set(made) - linked)
+    if lots and stored_records:
+        where = (f"GRAPH ?g {{ ?lot {to_sparql(_GENERATED_BY)}|{to_sparql(_DERIVED_FROM)} "
+                 "?up }")
+        linked |= {lot for lot, graph in _rows(store, "lot", lots, "DISTINCT ?lot ?g", where)
+                   if graph not in leaving}
+    return [LineageGap(made[lot], places.get(lot, (None, None))[1], (
+        f"lineage stops: lot {_name(lot, names)} has no run that made it and no lot it "
+        "derives from (map the run that produced it)"))
+        for lot in lots if lot not in linked]

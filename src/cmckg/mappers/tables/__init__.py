@@ -1,0 +1,63 @@
+"""Declarative tabular mapping: CSV/TSV/XLSX rows → entities, links and measurements.
+
+One YAML format (``examples/MAPPING.md``) covers long results tables, lot tables, process-run
+tables, specification tables and wide batch tables. The package has three rooms: ``config``
+(the mapping model, parsed and checked before any row is read), ``reading`` (table files to
+rows) and ``rows`` (rows to record graphs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...errors import ConfigError, MappingError
+from ...vocab import term_index
+from .. import register
+from ..base import MapContext, RecordGraph
+from .config import MAPPING_FORMAT_VERSION, TableMapping, lookup_term
+from .reading import read_table
+from .rows import RowMapper
+
+
+class TablesMapper:
+    """CSV/TSV/XLSX through a YAML mapping (chosen when the user passes ``--mapping``)."""
+
+    name: ClassVar[str] = "tables"
+    version: ClassVar[str] = "1"
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        """Tables are never guessed: without a mapping there is nothing to map them with."""
+        return False
+
+    def map(self, context: MapContext, config: Mapping[str, Any] | None
+            ) -> Iterator[RecordGraph]:
+        if config is None:
+            raise ConfigError("a table needs a mapping (--mapping FILE)", context.display_path)
+        terms = term_index()
+        mapping = TableMapping.parse(config, terms)
+        header, rows = read_table(context.source_path, mapping.source, context.display_path)
+        present = set(header)
+        for column, path in mapping.columns.items():
+            if column not in present:
+                raise MappingError(f"missing required column '{column}' (the mapping's {path} "
+                                   "reads it)", context.display_path, "row=1", column)
+        mapper = RowMapper(mapping, context, terms)
+        for number, row in rows:
+            if mapping.keeps(row):
+                mapper.map_row(number, row)
+        records = [r.graph for r in mapper.records.values()]
+        alias_record = mapper.alias_record()
+        if alias_record is not None:
+            records.append(alias_record)
+        origin = Path(mapping.file).name
+        for record in records:
+            record.origin = origin
+        return iter(records)
+
+
+register(TablesMapper())
+
+
+__all__ = ["MAPPING_FORMAT_VERSION", "TableMapping", "TablesMapper", "lookup_term", "read_table"]

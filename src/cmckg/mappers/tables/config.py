@@ -1,0 +1,744 @@
+"""The mapping model of the tables mapper: a mapping YAML parsed and checked once, before any row
+is read (``examples/MAPPING.md`` documents the format)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from rdflib import URIRef
+from rdflib.namespace import PROV
+
+from ...errors import CmckgError, ConfigError, MappingError
+from ...vocab import CMC, CMCT, QUDT, TermIndex, normalise_label, term_index
+from .. import values as vals
+from .reading import cell_text
+
+MAPPING_FORMAT_VERSION = 1
+
+LOT_TYPES = ("RawMaterialLot", "IntermediateLot", "DrugSubstanceBatch", "DrugProductBatch",
+             "MaterialLot")
+GENERIC_TYPES = {"MaterialLot"}
+KIND_OF_TYPE: dict[str, str] = {
+    **dict.fromkeys(LOT_TYPES, "lot"),
+    "Material": "material",
+    "Product": "product",
+    "Supplier": "supplier",
+    "Site": "site",
+    "Equipment": "equipment",
+    "ProcessVersion": "process-version",
+    "ProcessRun": "run",
+    "Sample": "sample",
+    "Specification": "specification",
+}
+
+# field name → (value kind, predicate); value kinds: link:<kind>, date, term:<scheme>, number,
+# unit, text, lotclass
+FIELDS: dict[str, tuple[str, URIRef | None]] = {
+    "material": ("link:material", CMC.ofMaterial),
+    "supplier": ("link:supplier", CMC.suppliedBy),
+    "product": ("link:product", CMC.ofProduct),
+    "site": ("link:site", CMC.atSite),
+    "equipment": ("link:equipment", CMC.usedEquipment),
+    "process_version": ("link:process-version", CMC.processVersion),
+    "sample_of": ("link:lot", CMC.sampleOf),
+    "manufacture_date": ("date", CMC.manufactureDate),
+    "expiry_date": ("date", CMC.expiryDate),
+    "start": ("date", PROV.startedAtTime),
+    "end": ("date", PROV.endedAtTime),
+    "material_type": ("term:Materials", CMC.materialType),
+    "unit_operation": ("term:UnitOperations", CMC.unitOperation),
+    "property": ("term:", CMC.forProperty),
+    "stage": ("term:Stages", CMC.stage),
+    "lower": ("number", CMC.lowerLimit),
+    "upper": ("number", CMC.upperLimit),
+    "unit": ("unit", QUDT.unit),
+    "version": ("text", CMC.version),
+    "lot_class": ("lotclass", CMC.lotClass),
+    "used": ("lots", PROV.used),
+    "produced": ("lots", PROV.wasGeneratedBy),
+}
+_FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
+    "lot": ("material", "supplier", "product", "site", "manufacture_date", "expiry_date"),
+    "material": ("material_type",),
+    "run": ("unit_operation", "used", "produced", "equipment", "site", "process_version",
+            "start", "end"),
+    "sample": ("sample_of",),
+    "specification": ("product", "property", "stage", "lower", "upper", "unit", "version",
+                      "lot_class"),
+}
+_COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "required",
+                "measurements")
+# a measured property named ambiguously ("pH") is read in the scheme that fits its entity
+_PREFERRED_SCHEME = {"lot": CMCT.QualityAttributes, "sample": CMCT.QualityAttributes,
+                     "product": CMCT.QualityAttributes, "run": CMCT.ProcessParameters}
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+# ---------------------------------------------------------------------------------------------
+# The mapping model (parsed and checked once, before any row is read)
+
+
+class _ConfigReader:
+    """Raise ConfigErrors that name the mapping file and the key path."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, path: str, message: str) -> ConfigError:
+        return ConfigError(message, self.file, path)
+
+    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"expected a mapping (key: value), got {_kind_of(value)}")
+        return value
+
+    def keys(self, value: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+        for key in value:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                raise self.fail(where, f"unknown key '{key}'; expected one of: "
+                                       f"{', '.join(allowed)}")
+
+    def text(self, value: Any, path: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(path, f"expected text, got {_kind_of(value)}")
+        return str(value)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"'{value}'" if value is not None else "nothing"
+
+
+@dataclass(frozen=True)
+class Template:
+    """Text with ``{column}`` placeholders; renders to None when a referenced cell is missing."""
+
+    text: str
+    pieces: tuple[tuple[bool, str], ...]  # (is_column, literal text or column name)
+
+    @classmethod
+    def parse(cls, reader: _ConfigReader, value: Any, path: str) -> Template:
+        text = reader.text(value, path)
+        pieces: list[tuple[bool, str]] = []
+        position = 0
+        for match in _PLACEHOLDER.finditer(text):
+            if match.start() > position:
+                pieces.append((False, text[position:match.start()]))
+            token = match.group(0)
+            if token in ("{{", "}}"):
+                pieces.append((False, token[0]))
+            else:
+                column = match.group(1).strip()
+                if not column:
+                    raise reader.fail(path, f"empty column placeholder in '{text}'")
+                pieces.append((True, column))
+            position = match.end()
+        if position < len(text):
+            pieces.append((False, text[position:]))
+        if any("{" in p or "}" in p for is_col, p in pieces if not is_col):
+            raise reader.fail(path, f"unbalanced brace in '{text}' (write {{{{ or }}}})")
+        return cls(text, tuple(pieces))
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(p for is_col, p in self.pieces if is_col)
+
+    @cached_property
+    def constant(self) -> bool:
+        return not self.columns
+
+    def render(self, row: Mapping[str, Any]) -> str | None:
+        out = []
+        for is_column, piece in self.pieces:
+            if is_column:
+                value = row[piece]
+                if value is None:
+                    return None
+                out.append(cell_text(value))
+            else:
+                out.append(piece)
+        return "".join(out).strip() or None
+
+
+@dataclass(frozen=True)
+class TypeChoice:
+    """A class name, constant or chosen per row from a column's value."""
+
+    constant: str | None
+    column: str | None = None
+    choices: tuple[tuple[str, str], ...] = ()  # (normalised cell text, class name)
+    default: str | None = None
+
+    @property
+    def names(self) -> set[str]:
+        names = {n for _, n in self.choices} | {self.constant, self.default}
+        return {n for n in names if n}
+
+
+@dataclass(frozen=True)
+class DateField:
+    column: str
+    format: str | None = None
+    months: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class TermField:
+    template: Template
+    scheme: URIRef | None
+    resolved: URIRef | None = None  # for a constant template
+    prefer: URIRef | None = None  # the scheme that settles an ambiguous label
+    local: str | None = None  # a constant template's name when it is one of the mapping's terms
+
+
+def lookup_term(index: TermIndex, label: str, scheme: URIRef | None, prefer: URIRef | None,
+                **where: str | None) -> URIRef:
+    """The concept ``label`` names (a label, an alias, ``cmct:Name`` or the full IRI); an
+    ambiguous label is settled by ``prefer`` if it can be."""
+    if label.startswith("cmct:"):
+        label = str(CMCT) + label[5:]
+    if scheme is None and prefer is not None and len(index.candidates(label)) > 1:
+        preferred = index.candidates(label, prefer)
+        if len(preferred) == 1:
+            return next(iter(preferred))
+    try:
+        return index.resolve(label, scheme, source=where.get("source"),
+                             location=where.get("location"),
+                             field_name=where.get("field_name")).iri
+    except MappingError as exc:  # a measured property: declare it in the scheme that fits
+        if scheme is None and prefer is not None and exc.message.startswith("unknown term"):
+            exc.message += index.declare_hint(label, prefer)
+        raise
+
+
+@dataclass(frozen=True)
+class UnitField:
+    template: Template
+    resolved: URIRef | None = None
+
+
+@dataclass(frozen=True)
+class LotLink:
+    """One entry of a run's ``used`` / ``produced`` list."""
+
+    entity: EntitySpec
+    split: str | None = None
+    quantity: str | None = None
+    unit: UnitField | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementSpec:
+    value: str
+    path: str
+    property: TermField
+    unit: UnitField | None
+    stage: TermField | None
+    method: Template | None
+    time: DateField | None
+    device: EntitySpec | None
+    pattern: re.Pattern[str] | None
+    text: bool
+    id: tuple[Template, ...]
+    alias: str | None  # the wide column's name, an alias of the property
+
+    @cached_property
+    def constant_id(self) -> tuple[str, ...] | None:
+        """The id parts when no template reads a cell (then they are the same on every row)."""
+        if any(not t.constant for t in self.id):
+            return None
+        return tuple(p for t in self.id if (p := t.render({})) is not None)
+
+
+@dataclass
+class EntitySpec:
+    name: str
+    path: str
+    kind: str
+    type: TypeChoice | None
+    id: tuple[Template, ...]
+    identifier: Template | None = None
+    label: Template | None = None
+    issuer: Template | None = None
+    record: str | None = "own"  # "own", another entity's name, or None (inline: parent's record)
+    required: bool = False
+    reference: str | None = None  # a link to a named entity instead of an inline one
+    links: dict[str, EntitySpec] = field(default_factory=dict)
+    lots: dict[str, list[LotLink]] = field(default_factory=dict)
+    dates: dict[str, DateField] = field(default_factory=dict)
+    terms: dict[str, TermField] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+    units: dict[str, UnitField] = field(default_factory=dict)
+    texts: dict[str, Template] = field(default_factory=dict)
+    lot_class: TypeChoice | None = None
+    measurements: list[MeasurementSpec] = field(default_factory=list)
+    reads: tuple[str, ...] = ()  # every column whose cell can change what this entity writes
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    format: str | None = None
+    delimiter: str | None = None
+    decimal: str = "."
+    thousands: str = ""
+    encoding: str = "utf-8"
+    sheet: str | None = None
+    missing: frozenset[str] = frozenset()
+
+
+@dataclass
+class TableMapping:
+    """A parsed, checked mapping config."""
+
+    file: str
+    issuer: str
+    source: SourceOptions
+    local_terms: dict[str, tuple[str, URIRef]]  # normalised local name → (local name, concept)
+    entities: dict[str, EntitySpec]
+    columns: dict[str, str]  # every column the mapping reads → the key path that reads it
+    where: tuple[tuple[str, frozenset[str]], ...] = ()  # (column, cell texts a row may have)
+
+    def keeps(self, row: Mapping[str, Any]) -> bool:
+        """Whether a row passes the ``where:`` filters (every named column holds one of its
+        values; an empty cell holds none)."""
+        return all(row[column] is not None and cell_text(row[column]).strip() in allowed
+                   for column, allowed in self.where)
+
+    @classmethod
+    def parse(cls, config: Mapping[str, Any], terms: TermIndex | None = None) -> TableMapping:
+        return _MappingParser(config, terms or term_index()).parse()
+
+
+class _MappingParser:
+    TOP_KEYS = ("mapping", "mapper", "issuer", "source", "where", "terms", "entities", "vocab",
+                "__file__")
+    SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
+    MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
+                        "pattern", "text", "id")
+
+    def __init__(self, config: Mapping[str, Any], terms: TermIndex) -> None:
+        self.config = config
+        self.index = terms
+        self.r = _ConfigReader(str(config.get("__file__", "mapping")))
+        self.columns: dict[str, str] = {}
+        self.local_terms: dict[str, tuple[str, URIRef]] = {}
+
+    def parse(self) -> TableMapping:
+        r, config = self.r, self.config
+        r.mapping(config, "")
+        r.keys(config, "", self.TOP_KEYS)
+        version = config.get("mapping")
+        if version != MAPPING_FORMAT_VERSION:
+            raise r.fail("mapping", f"expected format version {MAPPING_FORMAT_VERSION} "
+                                    f"('mapping: 1'), got {_kind_of(version)}")
+        if "issuer" not in config:
+            raise r.fail("issuer", "required: the system or site that issued this table's ids")
+        issuer = r.text(config["issuer"], "issuer").strip()
+        if not issuer:
+            raise r.fail("issuer", "must not be empty")
+        source = self.source(config.get("source") or {})
+        where = self.where(config.get("where") or {})
+        for local, canonical in r.mapping(config.get("terms") or {}, "terms").items():
+            path = f"terms.{local}"
+            label = r.text(canonical, path)
+            concept = self._resolve(label, None, path)
+            self.local_terms[normalise_label(str(local))] = (str(local), concept)
+        if not config.get("entities"):
+            raise r.fail("entities", "required: at least one entity")
+        raw_entities = r.mapping(config["entities"], "entities")
+        names = {str(n) for n in raw_entities}
+        entities: dict[str, EntitySpec] = {}
+        for name, spec in raw_entities.items():
+            entities[str(name)] = self.entity(spec, f"entities.{name}", str(name), names,
+                                              raw_entities, inline_kind=None)
+        self.check_records(entities)
+        self.check_references(entities)
+        for spec in entities.values():
+            spec.reads = tuple(sorted(_columns_read(spec, entities)))
+        return TableMapping(r.file, issuer, source, self.local_terms, entities, self.columns,
+                            where)
+
+    # -- sections
+
+    def where(self, raw: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+        """Row filters: ``{column: value}`` or ``{column: [values]}``; only rows whose cell is
+        one of the values are mapped."""
+        filters = []
+        for column, wanted in self.r.mapping(raw, "where").items():
+            path = f"where.{column}"
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if not values:
+                raise self.r.fail(path, "expected a value or a list of values")
+            for i, value in enumerate(values):
+                self.r.text(value, f"{path}[{i}]")  # text or a number, nothing else
+            texts = frozenset(cell_text(value).strip() for value in values)
+            filters.append((self.column(column, path), texts))
+        return tuple(filters)
+
+    def source(self, raw: Any) -> SourceOptions:
+        r = self.r
+        raw = r.mapping(raw, "source")
+        r.keys(raw, "source", self.SOURCE_KEYS)
+        fmt = raw.get("format")
+        if fmt is not None and fmt not in ("csv", "tsv", "xlsx"):
+            raise r.fail("source.format", f"unknown format '{fmt}'; expected csv, tsv or xlsx")
+        delimiter = raw.get("delimiter")
+        if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+            raise r.fail("source.delimiter", "must be one character")
+        decimal = raw.get("decimal", ".")
+        if decimal not in (".", ","):
+            raise r.fail("source.decimal", "must be '.' or ','")
+        thousands = raw.get("thousands", "") or ""
+        if thousands not in ("", ",", ".", " ", "'", "\u00a0") or thousands == decimal:
+            raise r.fail("source.thousands", "must be one of , . ' or a space, unlike decimal")
+        encoding = r.text(raw.get("encoding", "utf-8"), "source.encoding")
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise r.fail("source.encoding", f"unknown encoding '{encoding}'") from None
+        missing = raw.get("missing") or []
+        if not isinstance(missing, list):
+            raise r.fail("source.missing", "expected a list of cell texts")
+        sheet = raw.get("sheet")
+        return SourceOptions(
+            format=fmt, delimiter=delimiter, decimal=decimal, thousands=thousands,
+            encoding=encoding, sheet=None if sheet is None else r.text(sheet, "source.sheet"),
+            missing=frozenset(r.text(m, f"source.missing[{i}]").strip()
+                              for i, m in enumerate(missing)),
+        )
+
+    def entity(self, raw: Any, path: str, name: str, names: set[str],
+               raw_entities: Mapping[str, Any], inline_kind: str | None,
+               usage: bool = False) -> EntitySpec:
+        """An entity spec; ``inline_kind`` is set for an inline link (its kind from the role),
+        ``usage`` for an entry of a run's ``used``/``produced`` (split, quantity, unit)."""
+        r = self.r
+        if inline_kind is not None and isinstance(raw, str):
+            if raw not in names:
+                raise r.fail(path, f"no entity named '{raw}' "
+                                   f"(entities: {', '.join(sorted(names))})")
+            other = raw_entities[raw]
+            kind = self._kind(other, f"entities.{raw}") if isinstance(other, Mapping) else None
+            if kind is not None and kind != inline_kind:
+                raise r.fail(path, f"'{raw}' is a {kind}, but this link needs a {inline_kind}")
+            return EntitySpec(raw, path, inline_kind, None, (), reference=raw)
+        raw = r.mapping(raw, path)
+        inline = inline_kind is not None
+        allowed = _COMMON_KEYS
+        usage_keys = ("split", "quantity", "unit") if usage else ()
+        if inline:
+            allowed = tuple(k for k in _COMMON_KEYS if k not in ("record", "required"))
+            allowed += usage_keys
+        type_choice = None
+        if "type" in raw:
+            type_choice = self.type_choice(raw["type"], f"{path}.type", KIND_OF_TYPE)
+            kind = self._kind(raw, path)
+        elif inline:
+            kind = inline_kind
+        else:
+            raise r.fail(f"{path}.type", f"required; one of: {', '.join(KIND_OF_TYPE)}")
+        if inline and kind != inline_kind:
+            raise r.fail(f"{path}.type", f"this link needs a {inline_kind}, not a {kind}")
+        fields = _FIELDS_OF_KIND.get(kind, ()) if type_choice is not None else ()
+        keys = allowed + fields if type_choice is not None else ("id", "issuer", *usage_keys)
+        r.keys(raw, path, keys)
+        if "id" not in raw:
+            raise r.fail(f"{path}.id", "required: a template or a list of templates")
+        ids = raw["id"] if isinstance(raw["id"], list) else [raw["id"]]
+        if not ids:
+            raise r.fail(f"{path}.id", "must not be empty")
+        spec = EntitySpec(
+            name=name, path=path, kind=kind, type=type_choice,
+            id=tuple(self.id_part(v, f"{path}.id[{i}]") for i, v in enumerate(ids)),
+            record=None if inline else "own",
+        )
+        if "identifier" in raw:
+            spec.identifier = self.template(raw["identifier"], f"{path}.identifier")
+        if "label" in raw:
+            spec.label = self.template(raw["label"], f"{path}.label")
+        if "issuer" in raw:
+            spec.issuer = self.template(raw["issuer"], f"{path}.issuer")
+        if "record" in raw:
+            spec.record = r.text(raw["record"], f"{path}.record")
+            if spec.record != "own" and spec.record not in names:
+                raise r.fail(f"{path}.record", f"'own' or the name of another entity, not "
+                                               f"'{spec.record}'")
+        if "required" in raw:
+            if not isinstance(raw["required"], bool):
+                raise r.fail(f"{path}.required", "expected true or false")
+            spec.required = raw["required"]
+        for key in fields:
+            if key in raw:
+                self.field(spec, key, raw[key], f"{path}.{key}", names, raw_entities)
+        if kind == "specification" and "property" not in spec.terms:
+            raise r.fail(f"{path}.property", "required for a Specification")
+        if "measurements" in raw:
+            spec.measurements = self.measurements(raw["measurements"], f"{path}.measurements",
+                                                  names, raw_entities,
+                                                  _PREFERRED_SCHEME.get(kind))
+        return spec
+
+    def _kind(self, raw: Mapping[str, Any], path: str) -> str | None:
+        value = raw.get("type")
+        choice = self.type_choice(value, f"{path}.type", KIND_OF_TYPE) if value else None
+        if choice is None:
+            return None
+        kinds = {KIND_OF_TYPE[n] for n in choice.names}
+        if len(kinds) != 1:
+            raise self.r.fail(f"{path}.type", "all choices must be the same kind of thing "
+                                              f"(got {', '.join(sorted(kinds))})")
+        return kinds.pop()
+
+    def type_choice(self, raw: Any, path: str, allowed: Mapping[str, str]) -> TypeChoice:
+        r = self.r
+
+        def check(name: Any, where: str) -> str:
+            if name not in allowed:
+                raise r.fail(where, f"unknown type '{name}'; expected one of: "
+                                    f"{', '.join(allowed)}")
+            return str(name)
+
+        if isinstance(raw, str):
+            return TypeChoice(check(raw, path))
+        raw = r.mapping(raw, path)
+        r.keys(raw, path, ("column", "map", "default"))
+        if "column" not in raw or "map" not in raw:
+            raise r.fail(path, "a per-row type needs 'column' and 'map'")
+        column = self.column(raw["column"], f"{path}.column")
+        choices = tuple(
+            (normalise_label(str(k)), check(v, f"{path}.map.{k}"))
+            for k, v in r.mapping(raw["map"], f"{path}.map").items()
+        )
+        default = check(raw["default"], f"{path}.default") if "default" in raw else None
+        return TypeChoice(None, column, choices, default)
+
+    def field(self, spec: EntitySpec, key: str, raw: Any, path: str, names: set[str],
+              raw_entities: Mapping[str, Any]) -> None:
+        value_kind, _ = FIELDS[key]
+        if value_kind.startswith("link:"):
+            spec.links[key] = self.entity(raw, path, f"{spec.name}.{key}", names, raw_entities,
+                                          inline_kind=value_kind[5:])
+        elif value_kind == "lots":
+            items = raw if isinstance(raw, list) else [raw]
+            spec.lots[key] = [self.lot_link(item, f"{path}[{i}]", spec.name, names, raw_entities)
+                              for i, item in enumerate(items)]
+        elif value_kind == "date":
+            spec.dates[key] = self.date(raw, path)
+        elif value_kind.startswith("term:"):
+            scheme = CMCT[value_kind[5:]] if value_kind[5:] else None
+            spec.terms[key] = self.term(raw, path, scheme)
+        elif value_kind == "number":
+            spec.numbers[key] = self.column(raw, path)
+        elif value_kind == "unit":
+            spec.units[key] = self.unit(raw, path)
+        elif value_kind == "text":
+            spec.texts[key] = self.template(raw, path)
+        elif value_kind == "lotclass":
+            spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_TYPES, "lot"))
+
+    def lot_link(self, raw: Any, path: str, owner: str, names: set[str],
+                 raw_entities: Mapping[str, Any]) -> LotLink:
+        entity = self.entity(raw, path, f"{owner}.lot", names, raw_entities, inline_kind="lot",
+                             usage=True)
+        if not isinstance(raw, Mapping):
+            return LotLink(entity)
+        split = raw.get("split")
+        if split is not None and (not isinstance(split, str) or not split):
+            raise self.r.fail(f"{path}.split", "expected the separator text, e.g. ';'")
+        if split is not None and len(entity.id) != 1:
+            raise self.r.fail(f"{path}.split", "a split lot link needs a single-part id")
+        quantity = self.column(raw["quantity"], f"{path}.quantity") if "quantity" in raw else None
+        unit = self.unit(raw["unit"], f"{path}.unit") if "unit" in raw else None
+        if quantity is not None and unit is None:
+            raise self.r.fail(f"{path}.unit", "required with a quantity")
+        return LotLink(entity, split, quantity, unit)
+
+    def measurements(self, raw: Any, path: str, names: set[str],
+                     raw_entities: Mapping[str, Any], prefer: URIRef | None
+                     ) -> list[MeasurementSpec]:
+        r = self.r
+        if isinstance(raw, Mapping):
+            items = [(f"{path}.{col}", str(col), spec) for col, spec in raw.items()]
+        elif isinstance(raw, list):
+            items = [(f"{path}[{i}]", None, spec) for i, spec in enumerate(raw)]
+        else:
+            raise r.fail(path, "expected a mapping keyed by column, or a list")
+        out = []
+        for item_path, column, spec in items:
+            spec = r.mapping(spec, item_path)
+            r.keys(spec, item_path, self.MEASUREMENT_KEYS if column is None
+                   else self.MEASUREMENT_KEYS[1:])
+            if column is None:
+                if "value" not in spec:
+                    raise r.fail(f"{item_path}.value", "required: the column holding the value")
+                column = str(spec["value"])
+            value = self.column(column, f"{item_path}.value" if "value" in spec else item_path)
+            if "property" not in spec:
+                raise r.fail(f"{item_path}.property", "required: the measured property (a term)")
+            prop = self.term(spec["property"], f"{item_path}.property", None, prefer)
+            text = spec.get("text", False)
+            if not isinstance(text, bool):
+                raise r.fail(f"{item_path}.text", "expected true or false")
+            if not text and "unit" not in spec:
+                raise r.fail(f"{item_path}.unit", "required for a numeric value (or text: true)")
+            pattern = None
+            if "pattern" in spec:
+                try:
+                    pattern = re.compile(r.text(spec["pattern"], f"{item_path}.pattern"))
+                except re.error as exc:
+                    raise r.fail(f"{item_path}.pattern", f"not a valid regex: {exc}") from None
+                if pattern.groups < 1:
+                    raise r.fail(f"{item_path}.pattern", "needs a group capturing the number")
+            stage = (self.term(spec["stage"], f"{item_path}.stage", CMCT.Stages)
+                     if "stage" in spec else None)
+            if "id" in spec:
+                raw_ids = spec["id"] if isinstance(spec["id"], list) else [spec["id"]]
+                ids = tuple(self.template(v, f"{item_path}.id[{i}]")
+                            for i, v in enumerate(raw_ids))
+            else:
+                parts = [Template(value, ((False, value),))]
+                parts += [t.template for t in (prop, stage)
+                          if t is not None and not t.template.constant]
+                ids = tuple(parts)
+            out.append(MeasurementSpec(
+                value=value, path=item_path, property=prop,
+                unit=self.unit(spec["unit"], f"{item_path}.unit") if "unit" in spec else None,
+                stage=stage,
+                method=(self.template(spec["method"], f"{item_path}.method")
+                        if "method" in spec else None),
+                time=self.date(spec["time"], f"{item_path}.time") if "time" in spec else None,
+                device=(self.entity(spec["device"], f"{item_path}.device", "device", names,
+                                    raw_entities, inline_kind="equipment")
+                        if "device" in spec else None),
+                pattern=pattern, text=text, id=ids,
+                alias=value if isinstance(raw, Mapping) else None,
+            ))
+        return out
+
+    # -- values
+
+    def column(self, raw: Any, path: str) -> str:
+        name = self.r.text(raw, path).strip()
+        if not name:
+            raise self.r.fail(path, "expected a column name")
+        self.columns.setdefault(name, path)
+        return name
+
+    def id_part(self, raw: Any, path: str) -> Template:
+        template = self.template(raw, path)
+        if template.constant and template.render({}) is None:
+            raise self.r.fail(path, "an id part must not be empty")
+        return template
+
+    def template(self, raw: Any, path: str) -> Template:
+        template = Template.parse(self.r, raw, path)
+        for column in template.columns:
+            self.columns.setdefault(column, path)
+        return template
+
+    def date(self, raw: Any, path: str) -> DateField:
+        r = self.r
+        if not isinstance(raw, Mapping):
+            return DateField(self.column(raw, path))
+        r.keys(raw, path, ("column", "format", "months"))
+        if "column" not in raw:
+            raise r.fail(f"{path}.column", "required")
+        fmt = r.text(raw["format"], f"{path}.format") if "format" in raw else None
+        if fmt is not None and not re.search(r"%[yYmbBd]", fmt):
+            raise r.fail(f"{path}.format", f"'{fmt}' has no date directive (%Y, %m, %d, …)")
+        months: list[tuple[str, int]] = []
+        for local, number in r.mapping(raw.get("months") or {}, f"{path}.months").items():
+            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 12:
+                raise r.fail(f"{path}.months.{local}", "expected a month number 1–12")
+            months.append((str(local).casefold(), number))
+        if months and (fmt is None or not re.search(r"%[bB]", fmt)):
+            raise r.fail(f"{path}.format", "month names need a format with %b or %B")
+        return DateField(self.column(raw["column"], f"{path}.column"), fmt, tuple(months))
+
+    def term(self, raw: Any, path: str, scheme: URIRef | None,
+             prefer: URIRef | None = None) -> TermField:
+        template = self.template(raw, path)
+        if not template.constant:
+            return TermField(template, scheme, None, prefer)
+        text = template.render({}) or ""
+        local = self.local_terms.get(normalise_label(text))
+        return TermField(template, scheme, self._resolve(text, scheme, path, prefer), prefer,
+                         local[0] if local else None)
+
+    def unit(self, raw: Any, path: str) -> UnitField:
+        template = self.template(raw, path)
+        if not template.constant:
+            return UnitField(template)
+        try:
+            return UnitField(template, vals.unit_iri(template.render({}) or "", vals.Where()))
+        except CmckgError as exc:
+            raise self.r.fail(path, exc.message) from None
+
+    def _resolve(self, label: str, scheme: URIRef | None, path: str,
+                 prefer: URIRef | None = None) -> URIRef:
+        local = self.local_terms.get(normalise_label(label))
+        if local is not None:
+            return local[1]
+        try:
+            return lookup_term(self.index, label, scheme, prefer)
+        except CmckgError as exc:
+            raise self.r.fail(path, exc.message) from None
+
+    # -- whole-mapping checks
+
+    def check_records(self, entities: dict[str, EntitySpec]) -> None:
+        for name, spec in entities.items():
+            seen = [name]
+            current = spec
+            while current.record not in ("own", None):
+                if current.record in seen:
+                    raise self.r.fail(f"{spec.path}.record",
+                                      f"records form a cycle: {' → '.join([*seen, name])}")
+                seen.append(current.record)
+                current = entities[current.record]
+
+    def check_references(self, entities: dict[str, EntitySpec]) -> None:
+        """Named links were checked by kind on parse; make sure none points at itself."""
+        for name, spec in entities.items():
+            for key, link in spec.links.items():
+                if link.reference == name:
+                    raise self.r.fail(f"{spec.path}.{key}", "an entity cannot link to itself")
+
+
+def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[str]:
+    """The columns an entity's triples depend on (linked named entities: their id columns)."""
+    if spec.reference is not None:
+        target = entities[spec.reference]
+        return {c for t in (*target.id, target.issuer) if t is not None for c in t.columns}
+    templates = [*spec.id, spec.identifier, spec.label, spec.issuer, *spec.texts.values(),
+                 *(t.template for t in spec.terms.values()),
+                 *(u.template for u in spec.units.values())]
+    columns = {c for t in templates if t is not None for c in t.columns}
+    columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
+    columns |= {c.column for c in (spec.type, spec.lot_class) if c is not None and c.column}
+    for link in spec.links.values():
+        columns |= _columns_read(link, entities)
+    for lot_links in spec.lots.values():
+        for lot_link in lot_links:
+            columns |= _columns_read(lot_link.entity, entities)
+            columns |= {lot_link.quantity} if lot_link.quantity else set()
+            columns |= set(lot_link.unit.template.columns) if lot_link.unit else set()
+    for m in spec.measurements:
+        measured = [m.property.template, m.unit.template if m.unit else None,
+                    m.stage.template if m.stage else None, m.method, *m.id]
+        columns |= {m.value} | {c for t in measured if t is not None for c in t.columns}
+        columns |= {m.time.column} if m.time else set()
+        columns |= _columns_read(m.device, entities) if m.device else set()
+    return columns
+
