@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, XSD
+from rdflib.namespace import PROV, RDF, RDFS, XSD, NamespaceManager
 from rdflib.term import Identifier, Node
 
 from . import __version__, ntriples
@@ -99,13 +99,13 @@ def record_change_set(store: Store, minter: IriMinter, changes: ChangeSet, chang
             changes.add.append((subject, PROV.wasGeneratedBy, activity, meta))
         elif (RDF.type, CMC.SupersededRevision) in facts:
             of = next(o for p, o in facts if p == CMC.revisionOf)
-            invalidated.append((URIRef(of), _fact(facts, CMC.contentSha256)))
+            invalidated.append((URIRef(str(of)), _fact(facts, CMC.contentSha256)))
             changes.add.append((subject, PROV.wasInvalidatedBy, activity, meta))
     fields = ChangeSetFields(sequence, previous[2] if previous else "", change.by,
                              change.reason or "", _moment(date_literal(change.started)),
                              _moment(ended), f"cmckg {__version__}")
     digest = fields.digest(manifest(generated, invalidated))
-    quads: list[tuple[Node, Node, Node]] = [
+    quads: list[tuple[Identifier, Identifier, Identifier]] = [
         (activity, RDF.type, CMC.ChangeSet),
         (activity, CMC.sequenceNumber, Literal(sequence)),
         (activity, PROV.wasAssociatedWith, agent),
@@ -474,8 +474,8 @@ def _triples(store: Store, revision: Revision) -> set[tuple[Node, Node, Node]]:
     return set(Graph().parse(data=revision.snapshot or "", format="nt"))
 
 
-def _readable(triple: tuple[Node, Node, Node], namespaces: object) -> str:
-    return " ".join(term.n3(namespaces) for term in triple)  # type: ignore[attr-defined]
+def _readable(triple: tuple[Node, Node, Node], namespaces: NamespaceManager) -> str:
+    return " ".join(term.n3(namespaces) for term in triple)
 
 
 def _graphs_named(store: Store, minter: IriMinter, target: str) -> list[URIRef]:

@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.register(subparsers)
     for sub in subparsers.choices.values():
-        raw = issubclass(sub.formatter_class, argparse.RawDescriptionHelpFormatter)
+        raw = isinstance(sub.formatter_class, type) and issubclass(
+            sub.formatter_class, argparse.RawDescriptionHelpFormatter)
         sub.formatter_class = RawDefaultsHelpFormatter if raw else DefaultsHelpFormatter
     return parser
 
