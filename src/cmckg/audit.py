@@ -38,7 +38,7 @@ _HASH_VERSION = "cmckg change set 1"
 
 def who(by: str | None = None) -> str:
     """The person or account a change is recorded for: ``by``, else ``$CMCKG_USER``, else the
-    operating-system user."""
+    operating-system user (its numeric id when it has no name, as in some containers)."""
     for name in (by, os.environ.get(USER_VARIABLE)):
         if name is not None and name.strip():
             return name.strip()
@@ -47,9 +47,7 @@ def who(by: str | None = None) -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in the environment or the password database
-        raise ConfigError(
-            f"cannot tell who is making this change: give --by NAME or set ${USER_VARIABLE}"
-        ) from None
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown user"
 
 
 def utc_now() -> datetime:
