@@ -40,7 +40,7 @@ from .attributes import (
     to_one_unit,
     unit_symbol,
 )
-from .errors import QueryError
+from .errors import ConfigError, QueryError
 from .stores import Store
 
 METHODS = ("spearman", "pearson", "pls")
@@ -83,7 +83,13 @@ class DriversResult:
                        f"q = {top['q']:.2g}")
         figure.tight_layout()
         target = Path(path)
-        figure.savefig(target, dpi=120)
+        try:
+            figure.savefig(target, dpi=120)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the plot: {exc.strerror or exc}", str(target)) \
+                from None
+        except ValueError as exc:  # an image format matplotlib does not know
+            raise ConfigError(f"cannot write the plot: {exc}", str(target)) from None
         return target
 
     def to_html(self, top: int = 3) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import CmckgError
 from ..examples import example_groups
 from ..kg import KnowledgeGraph
-from . import add_store_argument, add_vocab_argument
+from . import add_change_arguments, add_store_argument, add_vocab_argument, plural
 from .console import err, out, print_frame, progress_bar
 from .dossier import write_text
 
@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_store_argument(parser)
+    add_change_arguments(parser)
     add_vocab_argument(parser)
     parser.add_argument("--skip-validation", action="store_true",
                         help="do not run the SHACL validation step")
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, vocab=args.vocab) as kg:
         out.rule(f"[bold]1. Ingest the bundled examples into {kg.store.location}")
-        _ingest(kg)
+        _ingest(kg, args.by, args.reason)
         print_frame(kg.stats(), title="What the store holds")
 
         out.rule("[bold]2. Lineage: what went into a drug-product lot, and where a lot went")
@@ -87,18 +88,18 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingest(kg: KnowledgeGraph) -> None:
+def _ingest(kg: KnowledgeGraph, by: str | None, reason: str | None) -> None:
     groups = example_groups()
     with progress_bar() as bar:
         task = bar.add_task("ingesting", total=len(groups))
         for group in groups:
             bar.update(task, description=f"ingesting {group.name}")
-            report = kg.ingest(group.files, mapping=group.mapping)
+            report = kg.ingest(group.files, mapping=group.mapping, by=by, reason=reason)
             bar.advance(task)
             out.print(
-                f"{group.name}: {len(group.files)} files, {report.records} records, "
-                f"{report.triples} triples, {report.changed} changed, "
-                f"{len(report.warnings)} warnings",
+                f"{group.name}: {plural(len(group.files), 'file')}, "
+                f"{plural(report.records, 'record')}, {plural(report.triples, 'triple')}, "
+                f"{report.changed} changed, {plural(len(report.warnings), 'warning')}",
                 highlight=False,
             )
 
@@ -126,7 +127,8 @@ def _validation(kg: KnowledgeGraph) -> None:
     from ..validate import Severity, validate_store
 
     try:
-        with kg.vocabulary():
+        with kg.vocabulary(), progress_bar() as bar:
+            bar.add_task("validating every record", total=None)
             report = validate_store(kg.store, kg.minter, full=True)
     except CmckgError as exc:
         err.print(f"validation could not run: {exc}", markup=False)
@@ -134,7 +136,7 @@ def _validation(kg: KnowledgeGraph) -> None:
     counts = report.counts()
     out.print(
         f"{report.focus_nodes} focus nodes, {report.triples} triples in {report.seconds:.1f} s: "
-        + ", ".join(f"{counts[s]} {s.name.lower()}" for s in sorted(counts, reverse=True)),
+        + ", ".join(plural(counts[s], s.name.lower()) for s in sorted(counts, reverse=True)),
         highlight=False,
     )
     rows = [

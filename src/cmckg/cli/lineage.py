@@ -27,17 +27,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="Example: cmckg lineage 2 --material lactose --direction forward",
     )
     parser.add_argument("node", metavar="ID", help="identifier or IRI of a lot, run or sample")
-    parser.add_argument("--direction", choices=["backward", "forward"], default="backward")
+    parser.add_argument("--direction", choices=["backward", "forward"], default="backward",
+                        help="backward: what went in; forward: where it went (default: backward)")
     parser.add_argument("--depth", type=int, metavar="N",
                         help="stop after N lot generations (default: all)")
-    parser.add_argument("--kind", choices=list(KINDS), help="only consider nodes of this kind")
+    parser.add_argument("--kind", choices=list(KINDS),
+                        help="only consider nodes of this kind (default: any)")
     parser.add_argument("--material", metavar="NAME",
                         help="only consider lots of this material (a term, alias, label or id)")
     parser.add_argument("--supplier", metavar="ID", help="only consider lots from this supplier")
-    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format (default: table)")
     parser.add_argument("--edges", action="store_true",
                         help="with table or csv: print the edges instead of the nodes")
-    add_store_argument(parser)
+    add_store_argument(parser, read_only_flag=False)
     add_vocab_argument(parser)
     parser.set_defaults(handler=run_lineage)
 

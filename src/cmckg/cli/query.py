@@ -22,10 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("name", nargs="?", help="the saved query's name (file name without .rq)")
-    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                        help="a parameter of the query, bound as a typed term (repeatable)")
+    parser.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                        help="output format (default: table)")
     parser.add_argument("--list", action="store_true", help="list saved queries and exit")
-    add_store_argument(parser)
+    add_store_argument(parser, read_only_flag=False)
     parser.set_defaults(handler=run_query)
 
 

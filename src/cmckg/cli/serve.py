@@ -27,15 +27,13 @@ from typing import IO, TYPE_CHECKING
 
 from ..errors import ConfigError, StoreError
 from ..stores import default_location
-from ..stores.oxigraph import OxigraphStore
+from ..stores.oxigraph import IN_USE, OxigraphStore
 from .console import err
 
 if TYPE_CHECKING:
     from ..present.review import ReviewServer
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-IN_USE = ("the store is in use by another process (Oxigraph locks it); close that program "
-          "(a Python session, another 'cmckg serve') and try again")
 
 
 def oxigraph_program() -> str:

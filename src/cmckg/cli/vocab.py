@@ -37,12 +37,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     commands = parser.add_subparsers(dest="vocab_command", metavar="ACTION", required=True)
-    check = commands.add_parser("check", help="validate and reason; exit 1 if inconsistent")
-    listing = commands.add_parser("list", help="labels and aliases → concept, unit, kind")
+    check = commands.add_parser(
+        "check", help="validate and reason; exit 1 if inconsistent",
+        description="Validate the project vocabularies and run the HermiT OWL reasoner over the "
+        "ontology, the bundled terms and them (needs Java; skipped otherwise); exit 1 if they "
+        "are inconsistent.")
+    listing = commands.add_parser(
+        "list", help="labels and aliases → concept, unit, kind",
+        description="List every label and alias with the concept, unit and quantity kind it "
+        "resolves to.")
     listing.add_argument("--scheme", metavar="SCHEME",
                          help="only this scheme (quality attributes, process parameters, "
                          "materials, unit operations, stages), or 'units' for declared units")
-    listing.add_argument("--format", choices=FORMATS, default="table")
+    listing.add_argument("--format", choices=FORMATS, default="table",
+                         help="output format (default: table)")
     for sub in (check, listing):
         sub.add_argument("--store", metavar="PATH|URL", default=None,
                          help="also the vocabularies this store holds (default ./cmckg-store "
