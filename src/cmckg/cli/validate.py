@@ -20,7 +20,7 @@ from ..validate import (
     validate_sources,
 )
 from ..vocab import bind_prefixes
-from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument, add_vocab_argument
+from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_command, add_store_argument, add_vocab_argument
 from .console import progress_bar
 
 DESCRIPTION = """\
@@ -58,10 +58,7 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        help="check records with SHACL; reports for people and CI",
-        description=DESCRIPTION,
+    parser = add_command(subparsers, "validate", description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
