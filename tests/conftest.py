@@ -56,3 +56,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/*.nq from the mappers' current output (then review the diff)",
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The number of cases the property-based tests tried (tests/test_mapper_properties.py)."""
+    cases = [value for report in terminalreporter.stats.get("passed", [])
+             for name, value in getattr(report, "user_properties", ())
+             if name == "hypothesis_cases"]
+    if cases:
+        terminalreporter.write_sep("-", "property-based cases tried")
+        for line in sorted(cases):
+            terminalreporter.write_line(str(line))

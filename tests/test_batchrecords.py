@@ -398,3 +398,9 @@ def test_reingesting_the_documents_changes_nothing(kg):
             report = kg.ingest(group.files, mapping=group.mapping)
             assert all(s.added == s.replaced == 0 for s in report.sources), group.name
     assert kg.store.count_quads() == before
+
+
+def test_drivers_say_how_many_censored_results_they_left_out(kg):
+    censored = sum(1 for values in TRUTH["qc"].values() if values["HCP"] == "<LOQ")
+    notes = kg.drivers("host cell protein").notes
+    assert f"host cell protein: {censored} censored results ('<0.5') left out" in notes

@@ -50,6 +50,8 @@ NO_COUNTERPART = {
     "requiresMaterial",
     "judgedAgainst", "withinSpecification",
     "resultQualifier", "censoringLimit", "reportedConformance", "specificationText", "reportOnly",
+    "reason", "toolVersion", "sequenceNumber", "changeSetSha256",
+    "previousChangeSetSha256", "previousContentSha256",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

@@ -282,15 +282,15 @@ def test_where_maps_only_the_rows_it_names_and_a_lot_nothing_made_is_a_warning(
         tmp_path: Path) -> None:
     """Type Site-S's drug-substance lots from the runs table's polishing rows only (no run):
     each is a lot whose lineage stops, said at ingest."""
-    config = {
-        "mapping": 1, "issuer": "techtransfer", "__file__": str(tmp_path / "ds_lots.yaml"),
-        "where": {"step": "AEX polishing", "site": ["Site-S"]},
-        "entities": {"ds": {"type": "DrugSubstanceBatch", "id": "{output_lot}",
-                            "product": {"type": "Product", "id": "{product}"}}},
-    }
+    mapping = tmp_path / "ds_lots.yaml"  # through the file: the mapping schema knows `where`
+    mapping.write_text(
+        "mapping: 1\nissuer: techtransfer\n"
+        "where: {step: AEX polishing, site: [Site-S]}\n"
+        "entities:\n  ds:\n    type: DrugSubstanceBatch\n    id: '{output_lot}'\n"
+        "    product: {type: Product, id: '{product}'}\n", encoding="utf-8")
     site_s = sorted(lot for lot, t in DS_LOTS.items() if t["site"] == "Site-S")
     with store(tmp_path) as kg:
-        report = ingest_groups(kg.store, [([RUNS[0]], config)], kg.minter)
+        report = _ingest(kg, (RUNS[0], mapping))
         assert report.records == len(site_s)
         stops = [w for w in report.warnings if "lineage stops" in w]
         assert [w.split("lot '")[1].split("'")[0] for w in stops[:5]] == site_s[:5]
@@ -306,3 +306,54 @@ def test_where_on_a_missing_column_is_refused_naming_it(tmp_path: Path) -> None:
         ingest_groups(kg.store, [([RUNS[0]], config)], kg.minter)
     assert "missing required column 'stage'" in str(raised.value)
     assert "where.stage" in str(raised.value)
+
+
+def test_drivers_of_an_intermediate_attribute_say_its_stage(example) -> None:
+    """Titer is measured on the harvest (in-process): drivers find a value for every DS lot
+    through lineage and say which stage's results they used."""
+    result = example.drivers("titer")
+    assert set(result.table["n"]) == {len(DS_LOTS)}
+    assert "titer: InProcess results" in result.notes
+
+
+def _derived_graphs(kg: KnowledgeGraph) -> int:
+    prefix = f"{kg.minter.base}graph/derived/"
+    rows = kg.store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+    return sum(str(g).startswith(prefix) for (g,) in rows)
+
+
+def test_a_pair_a_record_stops_stating_is_derived_from_the_runs(tmp_path: Path) -> None:
+    """One table states every (output, input) pair itself: nothing is derived. When that table
+    stops naming inputs and a run-inputs table names them, the pairs are derived instead."""
+    table, mapping = one_table(tmp_path)
+    with store(tmp_path) as kg:
+        _ingest(kg, LOTS, (table, mapping))
+        assert _derived_graphs(kg) == 0
+        with open(table, encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        with open(table, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(dict(r, inputs="", quantities="", units="") for r in rows)
+        _ingest(kg, (table, mapping), INPUTS)
+        assert _derived_graphs(kg) == sum(len(t["runs"]) for t in DS_LOTS.values())
+        for lot, truth in DS_LOTS.items():
+            assert chain(kg, lot) == expected_chain(truth), lot
+
+
+def test_two_mappings_of_one_file_keep_each_others_records(tmp_path: Path) -> None:
+    """The runs table read again by another mapping (its polishing rows as DS lots) leaves the
+    run records the first mapping made: lineage stays whole."""
+    mapping = tmp_path / "ds_lots.yaml"
+    mapping.write_text(
+        "mapping: 1\nissuer: techtransfer\nwhere: {step: AEX polishing}\n"
+        "terms: {AEX polishing: anion exchange chromatography}\n"
+        "entities:\n  ds:\n    type: DrugSubstanceBatch\n    id: '{output_lot}'\n"
+        "    product: {type: Product, id: '{product}'}\n", encoding="utf-8")
+    with store(tmp_path) as kg:
+        _ingest(kg, LOTS, RUNS, INPUTS)
+        report = _ingest(kg, (RUNS[0], mapping))
+        assert sum(s.superseded + s.replaced for s in report.sources) == 0
+        assert report.records == len(DS_LOTS)
+        for lot, truth in DS_LOTS.items():
+            assert chain(kg, lot) == expected_chain(truth), lot

@@ -156,7 +156,9 @@ def test_export_shapes_from_source_files(tmp_path):
                  "-o", str(tmp_path / "r.txt")]) == 0
     shapes = Graph().parse(target, format="turtle")
     generated = {s for s, _, _ in shapes.triples((None, PROV.wasDerivedFrom, None))}
-    assert len(generated) == 2 * 12  # a limits shape and a converted-unit shape per spec
+    # per spec: a limits shape, a converted-unit shape and two censored-result shapes (out,
+    # indeterminate)
+    assert len(generated) == 4 * 12
 
 
 def test_source_files_without_a_store(tmp_path, capsys):

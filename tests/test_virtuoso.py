@@ -123,6 +123,20 @@ def test_virtuoso_writes_doubles_with_six_significant_digits() -> None:
         Literal("12345678.9")
 
 
+def test_a_change_set_over_virtuosos_request_limit_is_refused_before_sending() -> None:
+    """Virtuoso refuses an update request over 10 MB (error SR578); cmckg says so up front
+    (here with the limit lowered to 2,000 bytes) and the store is left as it was."""
+    from dataclasses import replace
+
+    store = open_store(virtuoso_location())
+    store.apply(ChangeSet(put_graphs={u("small"): graph_of((u("s"), u("p"), u("o")))}))
+    store.profile = replace(VIRTUOSO, max_request_bytes=2000)
+    big = graph_of(*[(u(f"s{i}"), u("p"), Literal(i)) for i in range(100)])
+    with pytest.raises(StoreError, match=r"over the 0.002 MB virtuoso takes .* nothing was sent"):
+        store.apply(ChangeSet(put_graphs={u("big"): big}, drop_graphs=[u("small")]))
+    assert store.graph_names() == {u("small")}
+
+
 def test_mab_ingest_gives_the_embedded_stores_quads_and_twice_changes_nothing() -> None:
     groups = [g for g in example_groups() if g.name.startswith("mAb")]
     meta = URIRef("https://w3id.org/cmckg/id/graph/meta")

@@ -38,7 +38,8 @@ from .attributes import (
 )
 from .errors import QueryError
 from .stores import Store
-from .summary import _capability, specifications
+from .summary import capability as capability_of
+from .summary import specifications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -301,7 +302,7 @@ def _chart(group: str | None, part: pd.DataFrame, span: tuple[str, str] | None,
           "lots": ";".join(ids[j] for j in s.points)} for s in signals],
         columns=["group", "rule", "description", "batch", "date", "value", "lots"])
     capability = _capability_rows(group, part, start, end, specs, unit)
-    whole = _capability(part, specs, unit) if len(part) > 1 else {}
+    whole = capability_of(part, specs, unit) if len(part) > 1 else {}
     limit_row: dict[str, object] = {"group": group, "n": len(part), "n_baseline": limits.n,
                  "baseline_first": ids[start], "baseline_last": ids[end],
                  "center": limits.center, "sigma": limits.sigma, "lcl": limits.lcl,
@@ -327,7 +328,7 @@ def _capability_rows(group: str | None, part: pd.DataFrame, start: int, end: int
         if subset.empty:
             continue
         x = subset["value"].to_numpy(float)
-        found = _capability(subset, specs, unit)
+        found = capability_of(subset, specs, unit)
         rows.append({"group": group, "by": what, "window": name, "n": len(x),
                      "first": subset["identifier"].iloc[0], "last": subset["identifier"].iloc[-1],
                      "mean": float(x.mean()),

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
+from . import ntriples
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
 from .stores.terms import to_sparql
@@ -31,6 +32,7 @@ from .vocab import CMC, IriMinter
 
 _USED, _GENERATED_BY, _DERIVED_FROM = PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom
 _IDENTIFIER, _LOCATION = CMC.identifier, CMC.sourceLocation
+_TRUE = Literal(True)
 _MADE_LOTS = frozenset({CMC.IntermediateLot, CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
 _BATCH = 400
 
@@ -68,37 +70,75 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
     leaving = set(changes.drop_graphs) | set(changes.put_graphs)
     sides: dict[URIRef, _Sides] = {}
     made: dict[URIRef, URIRef] = {}  # intermediate or batch lot → the new graph typing it
-    derives: set[URIRef] = set()  # lots the new graphs say derive from another
-    names: dict[URIRef, str] = {}
-    places: dict[URIRef, tuple[URIRef, str]] = {}  # node → (new graph, source location)
+    stated: set[tuple[URIRef, URIRef]] = set()  # (lot, lot) pairs the new graphs state
     for graph_iri, triples in list(changes.put_graphs.items()):
-        for s, p, o in cast(Iterable[tuple[URIRef, URIRef, URIRef]], triples):
-            if p == _LOCATION:
-                places.setdefault(s, (graph_iri, str(o)))
-            elif p == _DERIVED_FROM:
-                derives.add(s)
-            elif p == _IDENTIFIER:
-                names.setdefault(s, str(o))
-            elif p == _USED:
+        for s, p, o in _watched(triples):
+            if p == 0:
                 side = sides.setdefault(s, _Sides())
                 side.used.add(o)
                 side.graphs.add(graph_iri)
-            elif p == _GENERATED_BY:
+            elif p == 1:
                 side = sides.setdefault(o, _Sides())
                 side.generated.add(s)
                 side.graphs.add(graph_iri)
-            elif p == RDF.type and o in _MADE_LOTS:
+            elif p == 2:
+                stated.add((s, o))
+            else:
                 made.setdefault(s, graph_iri)
     if stored_records:
         for run in _runs_in(store, sorted(leaving & _stored_graphs(store, minter, leaving))):
             sides.setdefault(run, _Sides())
         _add_stored_sides(store, sides, leaving)
-    _plan_graphs(store, minter, changes, sides, stored_records)
-    for lot in derives:
+        stated |= _stored_pairs(store, minter, sides, leaving)
+    for run in _plan_graphs(store, minter, changes, sides, stated, stored_records):
+        # a stored record about a run whose lineage changed is checked again (a drug-product
+        # lot's lineage reaching a raw-material lot is a cross-record shape)
+        for graph in sorted(sides[run].graphs - leaving):
+            changes.add.append((graph, CMC.validationPending, _TRUE, minter.metadata_graph))
+    for lot, _ in stated:
         made.pop(lot, None)
-    gaps = [*_run_gaps(sides, names, places),
-            *_lot_gaps(store, made, sides, leaving, stored_records, names, places)]
+    describe = _Describer(changes)
+    gaps = [*_run_gaps(sides, describe),
+            *_lot_gaps(store, made, sides, leaving, stored_records, describe)]
     return sorted(gaps, key=_place)
+
+
+_WATCH = {f"<{_USED}>": 0, f"<{_GENERATED_BY}>": 1, f"<{_DERIVED_FROM}>": 2}
+_TYPE = f"<{RDF.type}>"
+_MADE_TEXT = frozenset(f"<{cls}>" for cls in _MADE_LOTS)
+
+
+def _watched(triples: Iterable[Any]) -> Iterator[tuple[URIRef, int, URIRef]]:
+    """(subject, which, object) of the triples derivation watches: 0 prov:used, 1
+    prov:wasGeneratedBy, 2 prov:wasDerivedFrom, 3 typed an intermediate or batch lot. Read from
+    a record's N-Triples lines (made for its hash already): matching text is far cheaper than
+    comparing rdflib terms, and only the few matching lines become terms."""
+    lines = (triples.nt_lines() if isinstance(triples, RecordTriples)
+             else ntriples.triple_lines(triples))
+    for line in lines:
+        subject, predicate, obj = line.split(" ", 2)
+        which = _WATCH.get(predicate)
+        if which is None:
+            if predicate != _TYPE or obj not in _MADE_TEXT:
+                continue
+            which = 3
+        if obj.startswith("<"):
+            yield URIRef(subject[1:-1]), which, URIRef(obj[1:-1])
+
+
+class _Describer:
+    """A node's identifier and source location, from the new graph that states it."""
+
+    def __init__(self, changes: ChangeSet) -> None:
+        self.graphs = changes.put_graphs
+
+    def name(self, node: URIRef, graph: URIRef | None) -> str:
+        found = self.graphs[graph].value(node, _IDENTIFIER) if graph in self.graphs else None
+        return f"'{found}'" if found is not None else f"<{node}>"
+
+    def location(self, node: URIRef, graph: URIRef | None) -> str | None:
+        found = self.graphs[graph].value(node, _LOCATION) if graph in self.graphs else None
+        return None if found is None else str(found)
 
 
 def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
@@ -128,9 +168,12 @@ def _stored_graphs(store: Store, minter: IriMinter, graphs: set[URIRef]) -> set[
 
 
 def _runs_in(store: Store, graphs: list[URIRef]) -> set[URIRef]:
-    """Runs whose inputs or outputs the stored content of ``graphs`` states."""
-    where = (f"GRAPH ?g {{ {{ ?run {to_sparql(_USED)} ?lot }} UNION "
-             f"{{ ?lot {to_sparql(_GENERATED_BY)} ?run }} }}")
+    """Runs whose inputs or outputs the stored content of ``graphs`` states, or whose output's
+    ``prov:wasDerivedFrom`` it states (a derived pair is left out while a record states it)."""
+    used, generated = to_sparql(_USED), to_sparql(_GENERATED_BY)
+    where = (f"{{ GRAPH ?g {{ {{ ?run {used} ?lot }} UNION {{ ?lot {generated} ?run }} }} }} "
+             f"UNION {{ GRAPH ?g {{ ?lot {to_sparql(_DERIVED_FROM)} ?up }} "
+             f"?lot {generated} ?run }}")
     return {row[0] for row in _rows(store, "g", graphs, "DISTINCT ?run", where)}
 
 
@@ -148,47 +191,60 @@ def _add_stored_sides(store: Store, sides: dict[URIRef, _Sides], leaving: set[UR
             side.graphs.add(graph)
 
 
+def _stored_pairs(store: Store, minter: IriMinter, sides: dict[URIRef, _Sides],
+                  leaving: set[URIRef]) -> set[tuple[URIRef, URIRef]]:
+    """The ``prov:wasDerivedFrom`` pairs of the touched runs' outputs that stored records (not
+    derived graphs, not graphs this change replaces) state."""
+    outputs = sorted({lot for side in sides.values() for lot in side.generated})
+    derived = f"{minter.base}graph/derived/"
+    where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
+    return {(out, into) for out, into, graph in _rows(store, "out", outputs, "?out ?into ?g", where)
+            if graph not in leaving and not str(graph).startswith(derived)}
+
+
 def _plan_graphs(store: Store, minter: IriMinter, changes: ChangeSet,
-                 sides: dict[URIRef, _Sides], stored_records: bool) -> None:
-    """Put each touched run's derived graph where its pairs changed; drop an emptied one."""
-    wanted = {derived_graph(minter, run): {(out, into) for out in side.generated
-                                           for into in side.used if out != into}
-              for run, side in sides.items()}
+                 sides: dict[URIRef, _Sides], stated: set[tuple[URIRef, URIRef]],
+                 stored_records: bool) -> list[URIRef]:
+    """Put each touched run's derived graph where its pairs changed; drop an emptied one. A
+    pair a record states already (one table naming a run's inputs and output) is not
+    restated. Returns the runs whose derived graph changed."""
+    runs = {derived_graph(minter, run): run for run in sides}
+    wanted = {graph: {(out, into) for out in sides[run].generated for into in sides[run].used
+                      if out != into and (out, into) not in stated}
+              for graph, run in runs.items()}
     current: dict[URIRef, set[tuple[URIRef, URIRef]]] = {}
     if stored_records:
         where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
         for graph, out, into in _rows(store, "g", sorted(wanted), "?g ?out ?into", where):
             current.setdefault(graph, set()).add((out, into))
+    changed = []
     for graph, pairs in wanted.items():
         if pairs == current.get(graph, set()):
             continue
+        changed.append(runs[graph])
         if pairs:
             triples = RecordTriples((out, _DERIVED_FROM, into) for out, into in pairs)
             changes.put_graphs[graph] = triples  # type: ignore[assignment]  # a Graph stand-in
         else:
             changes.drop_graphs.append(graph)
+    return changed
 
 
-def _name(node: URIRef, names: Mapping[URIRef, str]) -> str:
-    return f"'{names[node]}'" if node in names else f"<{node}>"
-
-
-def _run_gaps(sides: dict[URIRef, _Sides], names: Mapping[URIRef, str],
-              places: Mapping[URIRef, tuple[URIRef, str]]) -> list[LineageGap]:
+def _run_gaps(sides: dict[URIRef, _Sides], describe: _Describer) -> list[LineageGap]:
     gaps = []
     for run, side in sorted(sides.items()):
         if side.generated and not side.used:
-            outputs = ", ".join(sorted(_name(lot, names) for lot in side.generated))
-            graph, location = places.get(run) or (min(side.graphs), None)
-            gaps.append(LineageGap(graph, location, (
-                f"lineage stops: run {_name(run, names)} made {outputs} but no lot it used is "
-                "known (map its inputs, e.g. a run-inputs table, to give the chain)")))
+            graph = min(side.graphs, key=lambda g: (g not in describe.graphs, g))
+            outputs = ", ".join(sorted(describe.name(lot, graph) for lot in side.generated))
+            gaps.append(LineageGap(graph, describe.location(run, graph), (
+                f"lineage stops: run {describe.name(run, graph)} made {outputs} but no lot it "
+                "used is known (map its inputs, e.g. a run-inputs table, to give the chain)")))
     return gaps
 
 
 def _lot_gaps(store: Store, made: dict[URIRef, URIRef], sides: dict[URIRef, _Sides],
-              leaving: set[URIRef], stored_records: bool, names: Mapping[URIRef, str],
-              places: Mapping[URIRef, tuple[URIRef, str]]) -> list[LineageGap]:
+              leaving: set[URIRef], stored_records: bool, describe: _Describer
+              ) -> list[LineageGap]:
     """Intermediate and batch lots the change set types that nothing generated and that
     derive from nothing (after the change)."""
     linked = {lot for side in sides.values() for lot in side.generated}
@@ -198,7 +254,7 @@ def _lot_gaps(store: Store, made: dict[URIRef, URIRef], sides: dict[URIRef, _Sid
                  "?up }")
         linked |= {lot for lot, graph in _rows(store, "lot", lots, "DISTINCT ?lot ?g", where)
                    if graph not in leaving}
-    return [LineageGap(made[lot], places.get(lot, (None, None))[1], (
-        f"lineage stops: lot {_name(lot, names)} has no run that made it and no lot it "
+    return [LineageGap(made[lot], describe.location(lot, made[lot]), (
+        f"lineage stops: lot {describe.name(lot, made[lot])} has no run that made it and no lot it "
         "derives from (map the run that produced it)"))
         for lot in lots if lot not in linked]

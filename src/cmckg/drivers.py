@@ -40,7 +40,7 @@ from .attributes import (
     to_one_unit,
     unit_symbol,
 )
-from .errors import QueryError
+from .errors import ConfigError, QueryError
 from .stores import Store
 
 METHODS = ("spearman", "pearson", "pls")
@@ -83,7 +83,13 @@ class DriversResult:
                        f"q = {top['q']:.2g}")
         figure.tight_layout()
         target = Path(path)
-        figure.savefig(target, dpi=120)
+        try:
+            figure.savefig(target, dpi=120)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the plot: {exc.strerror or exc}", str(target)) \
+                from None
+        except ValueError as exc:  # an image format matplotlib does not know
+            raise ConfigError(f"cannot write the plot: {exc}", str(target)) from None
         return target
 
     def to_html(self, top: int = 3) -> str:
@@ -167,6 +173,10 @@ def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes:
         notes.append(f"{attribute.label} has results at {len(stages)} stages; using "
                      f"{chosen} (give a stage to choose)")
         values = values[values["stage"] == chosen]
+    elif len(stages) == 1:
+        # an in-process result on an intermediate (harvest titer) counts for every batch made
+        # from it: say which results these are
+        notes.append(f"{attribute.label}: {stages[0]} results")
     per_batch = values.groupby("batch").agg(identifier=("identifier", "first"),
                                             pqa=("value", "mean"))
     return per_batch, unit_symbol(values["unit"].iloc[0])

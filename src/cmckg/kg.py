@@ -12,6 +12,7 @@ import yaml
 from rdflib import Dataset
 
 from . import queries
+from .audit import Change, HistoryEntry, VerifyReport, history, verify
 from .build import Record
 from .errors import ConfigError, StoreError
 from .ingest import IngestReport, ProgressCallback, ingest, ingest_each, ingest_records
@@ -110,19 +111,27 @@ class KnowledgeGraph:
         progress: ProgressCallback | None = None,
         vocab: Iterable[str | Path] = (),
         each: bool = False,
+        by: str | None = None,
+        reason: str | None = None,
     ) -> IngestReport:
         """Map and load sources; all-or-nothing (``each``: file by file, a refused file named
         in ``report.refused``), and unchanged records are left alone. Terms and units resolve
-        through the stored project vocabularies and ``vocab`` files (stored with the records)."""
+        through the stored project vocabularies and ``vocab`` files (stored with the records).
+        The change is recorded in the audit trail for ``by`` (default ``$CMCKG_USER`` or the
+        operating-system user) with ``reason``."""
+        change = Change.begin(by, reason)
         if isinstance(sources, str | Path):
             sources = [sources]
         run = ingest_each if each else ingest
         return run(self.store, sources, self.minter, load_mapping(mapping), format, progress,
-                   [*self.vocab, *vocab])
+                   [*self.vocab, *vocab], change)
 
-    def ingest_records(self, records: Iterable[RecordGraph | Record]) -> IngestReport:
+    def ingest_records(self, records: Iterable[RecordGraph | Record], *, by: str | None = None,
+                       reason: str | None = None) -> IngestReport:
         """Load records made in code (``cmckg.build.Record``, or mapper ``RecordGraph``s) the
-        way ``ingest`` loads files: all-or-nothing, unchanged records left alone."""
+        way ``ingest`` loads files: all-or-nothing, unchanged records left alone, the change
+        recorded for ``by`` with ``reason``."""
+        change = Change.begin(by, reason)
         graphs = []
         for r in records:
             if isinstance(r, Record):
@@ -133,7 +142,17 @@ class KnowledgeGraph:
                     )
                 r = r.to_record_graph()
             graphs.append(r)
-        return ingest_records(self.store, graphs, self.minter)
+        return ingest_records(self.store, graphs, self.minter, change=change)
+
+    def verify(self) -> VerifyReport:
+        """Check every record graph, superseded revision and change set against the audit
+        trail's hashes (``report.findings`` lists what was altered outside cmckg)."""
+        return verify(self.store, self.minter)
+
+    def history(self, target: str) -> list[HistoryEntry]:
+        """Every revision of the record graphs ``target`` names (record graph IRI, record id,
+        or lot, run or sample), with who, why, when and the triples added and removed."""
+        return history(self.store, self.minter, target)
 
     def query(self, sparql_or_name: str, **params: object) -> pd.DataFrame:
         """Run a saved query (by name, parameters as keywords) or SPARQL text."""

@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import CmckgError
 from ..examples import example_groups
 from ..kg import KnowledgeGraph
-from . import add_store_argument, add_vocab_argument
+from . import add_change_arguments, add_command, add_store_argument, add_vocab_argument, plural
 from .console import err, out, print_frame, progress_bar
 from .dossier import write_text
 
@@ -22,10 +22,7 @@ REPORTS = Path("cmckg-reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="ingest the bundled examples and answer lineage, comparability and quality questions",
-        description=(
+    parser = add_command(subparsers, "demo", description=(
             "Ingest everything under examples/ (a generated two-site mAb data set with planted "
             "effects, 15 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
             "from Žagar & Mihelič 2022) into the store, then show lineage, a comparability "
@@ -33,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_store_argument(parser)
+    add_change_arguments(parser)
     add_vocab_argument(parser)
     parser.add_argument("--skip-validation", action="store_true",
                         help="do not run the SHACL validation step")
@@ -42,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, vocab=args.vocab) as kg:
         out.rule(f"[bold]1. Ingest the bundled examples into {kg.store.location}")
-        _ingest(kg)
+        _ingest(kg, args.by, args.reason)
         print_frame(kg.stats(), title="What the store holds")
 
         out.rule("[bold]2. Lineage: what went into a drug-product lot, and where a lot went")
@@ -87,18 +85,18 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingest(kg: KnowledgeGraph) -> None:
+def _ingest(kg: KnowledgeGraph, by: str | None, reason: str | None) -> None:
     groups = example_groups()
     with progress_bar() as bar:
         task = bar.add_task("ingesting", total=len(groups))
         for group in groups:
             bar.update(task, description=f"ingesting {group.name}")
-            report = kg.ingest(group.files, mapping=group.mapping)
+            report = kg.ingest(group.files, mapping=group.mapping, by=by, reason=reason)
             bar.advance(task)
             out.print(
-                f"{group.name}: {len(group.files)} files, {report.records} records, "
-                f"{report.triples} triples, {report.changed} changed, "
-                f"{len(report.warnings)} warnings",
+                f"{group.name}: {plural(len(group.files), 'file')}, "
+                f"{plural(report.records, 'record')}, {plural(report.triples, 'triple')}, "
+                f"{report.changed} changed, {plural(len(report.warnings), 'warning')}",
                 highlight=False,
             )
 
@@ -126,7 +124,8 @@ def _validation(kg: KnowledgeGraph) -> None:
     from ..validate import Severity, validate_store
 
     try:
-        with kg.vocabulary():
+        with kg.vocabulary(), progress_bar() as bar:
+            bar.add_task("validating every record", total=None)
             report = validate_store(kg.store, kg.minter, full=True)
     except CmckgError as exc:
         err.print(f"validation could not run: {exc}", markup=False)
@@ -134,7 +133,7 @@ def _validation(kg: KnowledgeGraph) -> None:
     counts = report.counts()
     out.print(
         f"{report.focus_nodes} focus nodes, {report.triples} triples in {report.seconds:.1f} s: "
-        + ", ".join(f"{counts[s]} {s.name.lower()}" for s in sorted(counts, reverse=True)),
+        + ", ".join(plural(counts[s], s.name.lower()) for s in sorted(counts, reverse=True)),
         highlight=False,
     )
     rows = [

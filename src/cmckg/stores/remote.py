@@ -112,6 +112,8 @@ class ServerProfile:
     lists_graphs_by_quads: bool = False
     # Virtuoso's SPARQL parser runs out of stack near 5,000 triples in one DATA block.
     quads_per_operation: int | None = None
+    # The largest update request the server takes (Virtuoso: 10,000,000 bytes, error SR578).
+    max_request_bytes: int | None = None
     # Why answers read from this server cannot be trusted (None: they can).
     limitation: str | None = None
 
@@ -125,6 +127,7 @@ VIRTUOSO = ServerProfile(
      "http://localuriqaserver/sparql"),
     lists_graphs_by_quads=True,
     quads_per_operation=1000,
+    max_request_bytes=10_000_000,
     limitation=(
         "Virtuoso 7.2 can store and ingest cmckg records, but its answers to cmckg's questions "
         "are wrong: it writes xsd:double values with 6 significant digits, returns no rows for "
@@ -358,6 +361,12 @@ class RemoteStore(Store):
         profile = self._identify()
         text = update_text(changes, union_copy=self.settings.default_graph == "copy",
                            chunk=profile.quads_per_operation)
+        size = len(text.encode())
+        if profile.max_request_bytes and size > profile.max_request_bytes:
+            raise StoreError(
+                f"this change set is {size / 1e6:.1f} MB as one update request, over the "
+                f"{profile.max_request_bytes / 1e6:g} MB {profile.name} takes in one request; "
+                "nothing was sent: ingest fewer or smaller files per call", self.settings.update)
         self._call(self.settings.update, lambda: self._sparql(text, update=True).query(),
                    writing=True)
 

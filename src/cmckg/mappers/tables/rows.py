@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from rdflib import Literal, URIRef
@@ -527,8 +528,12 @@ class RowMapper:
     def alias_record(self) -> RecordGraph | None:
         if not self.aliases:
             return None
-        graph_iri = self.minter.mint("graph", self.m.issuer, "local-terms", self.source_scope)
-        record = RecordGraph(graph_iri, f"local-terms/{self.source_scope}", self.file)
+        # per file and mapping: two mappings of one file keep their own aliases
+        mapping_name = Path(self.m.file).name
+        graph_iri = self.minter.mint("graph", self.m.issuer, "local-terms", self.source_scope,
+                                     mapping_name)
+        record = RecordGraph(graph_iri, f"local-terms/{self.source_scope}/{mapping_name}",
+                             self.file)
         for (_, concept), (name, where) in self.aliases.items():
             iri = self.minter.mint("term", self.m.issuer, name)
             record.locate(iri, where)
