@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("phase", choices=PHASES)
     parser.add_argument("--size-dir", type=Path, required=True)
     parser.add_argument("--location", default=None, help="store location (default: DIR/store)")
-    parser.add_argument("--backend", default="embedded", choices=["embedded", "remote"])
+    parser.add_argument("--backend", default="embedded", choices=["embedded", "remote", "virtuoso"])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--variant", default="query", choices=["query", "iri", "api"],
                         help="lineage: how to ask")

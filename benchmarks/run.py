@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """How cmckg scales: one table of figures, each beside a baseline measured in the same run.
 
-``python benchmarks/run.py [--sizes 1000,10000] [--with-100k] [--remote] [--repeat 7]``
+``python benchmarks/run.py [--sizes 1000,10000] [--with-100k] [--remote [oxigraph,virtuoso]]
+[--repeat 7]``
 
 For each size N the generator (``generate.py``) writes N drug-substance batches as source
 files; then each phase (``phases.py``) runs in its own process, so its peak memory is its own:
@@ -17,7 +18,9 @@ files; then each phase (``phases.py``) runs in its own process, so its peak memo
 - peak memory per phase.
 
 ``--remote`` runs ingest, lineage, analyses and validation again against an Oxigraph server
-started here (plain ``oxigraph serve``: cmckg keeps the union copy in its default graph). A
+started here (plain ``oxigraph serve``: cmckg keeps the union copy in its default graph);
+``--remote oxigraph,virtuoso`` also ingests into a Virtuoso 7 server started here (the test
+suite's ``tests/virtuoso.py``; cmckg refuses its questions on Virtuoso, see the README). A
 phase that runs past its timeout or above ``--memory-limit`` GiB resident is stopped; what it
 measured until then is kept and the rest shows as stopped.
 """
@@ -34,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,7 +174,7 @@ def size_rows(n: int, backend: str, entries: list[dict], phases: dict[str, Phase
     """The table rows of one size and backend."""
     ingest = pick(entries, "ingest", "ingest", backend)
     quads = ingest[0]["quads"] if ingest else 0
-    label = f"{n:,} ({quads / 1e6:.2f} M)" + (" remote" if backend == "remote" else "")
+    label = f"{n:,} ({quads / 1e6:.2f} M)" + ("" if backend == "embedded" else f" {backend}")
     rows: list[Row] = []
 
     def missing(phase: str) -> str:
@@ -317,7 +321,7 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
         phases["pyshacl-embedded"] = PhaseRun("skipped", 0,
                                               f"> {args.rdflib_max_quads:,} quads")
     rows = size_rows(n, "embedded", results(size_dir), phases)
-    if args.remote:
+    if "oxigraph" in args.remote:
         server = OxigraphServer(size_dir / "remote-store", free_port())
         server.start()
         try:
@@ -327,14 +331,49 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
         finally:
             server.stop()
         rows += size_rows(n, "remote", results(size_dir), phases)
+    if "virtuoso" in args.remote:
+        rows += virtuoso_rows(n, size_dir, phase, phases)
     if not args.keep:
-        for name in ("store", "bulkload-store", "remote-store", "dump.nq"):
+        for name in ("store", "bulkload-store", "remote-store", "virtuoso-store", "dump.nq"):
             target = size_dir / name
             if target.is_dir():
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
     return rows
+
+
+def virtuoso_rows(n: int, size_dir: Path, phase: Callable[..., PhaseRun],
+                  phases: dict[str, PhaseRun]) -> list[Row]:
+    """Ingest into a Virtuoso server started here; the questions cmckg refuses there are shown
+    as refused."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    import virtuoso  # tests/virtuoso.py
+
+    if virtuoso.binary() is None or virtuoso.isql() is None:
+        phases["ingest-virtuoso"] = PhaseRun("skipped", 0, virtuoso.SKIP_REASON)
+        return size_rows(n, "virtuoso", results(size_dir), phases)
+    directory = size_dir / "virtuoso-store"
+    directory.mkdir()
+    server = virtuoso.VirtuosoServer(directory)
+    server.start()
+    try:
+        phase("ingest", "virtuoso", server.query_url)
+    finally:
+        server.stop()
+    refused = "refused on Virtuoso 7.2 (README)"
+    for name in ("lineage-query", "lineage-iri", "lineage-api", "compare", "drivers", "validate"):
+        phases[f"{name}-virtuoso"] = PhaseRun("refused", 0, refused)
+    return size_rows(n, "virtuoso", results(size_dir), phases)
+
+
+def servers(text: str) -> list[str]:
+    """``--remote``: the servers to run against (oxigraph, virtuoso)."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in names if s not in ("oxigraph", "virtuoso")]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError("give oxigraph, virtuoso or oxigraph,virtuoso")
+    return names
 
 
 def render(rows: list[Row], console: Console, header: str) -> None:
@@ -368,8 +407,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=batch_counts, default="1000,10000",
                         help="comma-separated numbers of drug-substance batches")
     parser.add_argument("--with-100k", action="store_true", help="add N = 100,000")
-    parser.add_argument("--remote", action="store_true",
-                        help="also run against an Oxigraph server started here")
+    parser.add_argument("--remote", nargs="?", type=servers, const=["oxigraph"], default=[],
+                        metavar="SERVERS",
+                        help="also run against SPARQL servers started here: oxigraph "
+                             "(default), virtuoso, or oxigraph,virtuoso")
     parser.add_argument("--repeat", type=int, default=7, help="timed calls per query")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--timeout", type=float, default=1800,

@@ -18,7 +18,8 @@ def store_location(kind: str, tmp_path: Path) -> str:
     """A fresh store location of the given backend kind.
 
     "remote" is the query URL of a new, empty Oxigraph SPARQL server (tests/server.py), stopped
-    when the test module ends.
+    when the test module ends; "virtuoso" the session's Virtuoso server, emptied
+    (tests/virtuoso.py; one such store at a time, skipped without Virtuoso).
     """
     if kind == "memory":
         return "memory:"
@@ -28,6 +29,10 @@ def store_location(kind: str, tmp_path: Path) -> str:
         from server import remote_location
 
         return remote_location()
+    if kind == "virtuoso":
+        from virtuoso import virtuoso_location
+
+        return virtuoso_location()
     raise ValueError(kind)
 
 
@@ -51,3 +56,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/*.nq from the mappers' current output (then review the diff)",
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The number of cases the property-based tests tried (tests/test_mapper_properties.py)."""
+    cases = [value for report in terminalreporter.stats.get("passed", [])
+             for name, value in getattr(report, "user_properties", ())
+             if name == "hypothesis_cases"]
+    if cases:
+        terminalreporter.write_sep("-", "property-based cases tried")
+        for line in sorted(cases):
+            terminalreporter.write_line(str(line))

@@ -608,3 +608,34 @@ def test_ingest_detects_and_stores_every_file_once(tmp_path: Path) -> None:
         assert int(kg.query(count)["n"][0]) == sum(e[0] for e in EXPECTED.values())
         again = kg.ingest(sources)
         assert again.changed == 0
+
+
+def _tiny_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = TINY.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path = tmp_path / "tiny.json"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_a_number_written_as_a_string_is_that_number(tmp_path: Path) -> None:
+    path = _tiny_with(tmp_path, '{"value": 2.5, "unit": "10^6 cells/mL"}',
+                      '{"value": " 68.2 ", "unit": "10^6 cells/mL"}')
+    record = map_file(path)
+    pointer = ("/cell counting aggregate document/cell counting document/0/measurement aggregate "
+               "document/measurement document/0/processed data aggregate document/processed "
+               "data document/0/viable cell density (cell counter)")
+    assert record.triples.value(at(record, pointer), QUDT.numericValue) == Literal(
+        68.2, datatype=XSD_DOUBLE)
+    assert not any("viable cell density" in w for w in record.warnings)
+
+
+def test_text_that_is_not_a_number_is_an_error_naming_its_pointer(tmp_path: Path) -> None:
+    path = _tiny_with(tmp_path, '{"value": 2.5, "unit": "10^6 cells/mL"}',
+                      '{"value": "high", "unit": "10^6 cells/mL"}')
+    with pytest.raises(MappingError) as caught:
+        map_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path} /cell counting aggregate document/")
+    assert "/viable cell density (cell counter)/value, field 'viable cell density (cell " \
+           "counter)': \"high\" is not a number" in message

@@ -47,6 +47,11 @@ NO_COUNTERPART = {
     "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
     "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
     "issuer", "ofMaterial", "openResults", "plausibleMinimum", "plausibleMaximum",
+    "requiresMaterial",
+    "judgedAgainst", "withinSpecification",
+    "resultQualifier", "censoringLimit", "reportedConformance", "specificationText", "reportOnly",
+    "reason", "toolVersion", "sequenceNumber", "changeSetSha256",
+    "previousChangeSetSha256", "previousContentSha256",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published

@@ -334,7 +334,8 @@ def test_a_bearer_token_is_sent_and_never_shown(fake_server, monkeypatch) -> Non
 
 def test_reads_are_retried_a_bounded_number_of_times_writes_never(fake_server) -> None:
     url, handler = fake_server
-    settings = replace(EndpointSettings.resolve(url, NO_CONFIG), backoff=0.01)
+    # server=generic: no identifying request before the one counted here
+    settings = replace(EndpointSettings.resolve(url, NO_CONFIG), backoff=0.01, server="generic")
     handler.script = [(503, b"busy"), (503, b"busy"), (200, ONE_ROW)]
     store = RemoteStore(url, settings=settings)
     assert store.count_quads() == 7
@@ -394,6 +395,18 @@ def test_update_and_store_endpoints_are_derived_or_configured(tmp_path: Path) ->
     assert settings.password == "pw-from-env"
 
 
+def test_a_server_profile_fills_only_what_was_not_given() -> None:
+    url = "http://h:8890/sparql"
+    given = {**NO_CONFIG, "CMCKG_SPARQL_SERVER": "virtuoso",
+             "CMCKG_SPARQL_STORE": "http://h:8890/my-gsp"}
+    store = RemoteStore(url, settings=EndpointSettings.resolve(url, given))
+    assert (store.settings.update, store.settings.store, store.settings.default_graph) == (
+        url, "http://h:8890/my-gsp", "union")
+    plain = EndpointSettings.resolve(url, NO_CONFIG)
+    assert (plain.update, plain.store, plain.query_form, plain.update_form) == (
+        "http://h:8890/update", "http://h:8890/store", "form", "direct")
+
+
 def test_credentials_in_the_url_are_taken_out_of_it() -> None:
     store = RemoteStore("http://alice:s%40cret@127.0.0.1:9/query",
                         settings=EndpointSettings.resolve(
@@ -412,6 +425,8 @@ def test_credentials_in_the_url_are_taken_out_of_it() -> None:
     ("[unclosed\n", {}, "not valid YAML"),
     ("", {"CMCKG_SPARQL_RETRIES": "many"}, "CMCKG_SPARQL_RETRIES, field 'retries': 'many'"),
     ("", {"CMCKG_SPARQL_TIMEOUT": "0"}, "CMCKG_SPARQL_TIMEOUT, field 'timeout': must be positive"),
+    ("http://h/query:\n  query_form: get\n", {}, "field 'query_form': 'get' is not one of form"),
+    ("", {"CMCKG_SPARQL_SERVER": "fuseki"}, "'fuseki' is not one of auto, generic, virtuoso"),
 ])
 def test_bad_settings_are_config_errors(tmp_path, text, environ, message) -> None:
     config = tmp_path / "sparql.yaml"

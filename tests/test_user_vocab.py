@@ -442,3 +442,32 @@ def test_a_unit_declared_in_a_vocabulary_lets_a_b2mml_message_map(tmp_path: Path
                           u=URIRef("https://example.org/plant#unit-XYZQ"),
                           value=QUDT.numericValue)
         assert list(values["v"]) == [1.5]
+
+
+def test_names_read_from_minted_iris_are_shown_decoded() -> None:
+    """A source's local name is minted into an IRI percent-encoded; shown, it reads as written
+    (was: 'dynamic%20binding%20capacity')."""
+    from cmckg.attributes import identifier_of, label_of
+    from cmckg.vocab import IriMinter
+
+    alias = IriMinter().mint("term", "acme", "dynamic binding capacity")
+    assert str(alias).endswith("/term/acme/dynamic%20binding%20capacity")
+    assert label_of(alias) == "dynamic binding capacity"
+    assert identifier_of(IriMinter().mint("lot", "acme", "A 1/2"), {}) == "A 1/2"
+
+
+def test_the_same_vocabulary_given_twice_loads_once_and_a_bad_one_stops_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cmckg.uservocab import load_vocabularies
+
+    monkeypatch.chdir(VOCAB)
+    [once] = load_vocabularies(["acme.yaml", VOCAB / "acme.yaml"])
+    assert once.name == "acme"
+    bad = _write(tmp_path, HEAD + "  - {label: titre, scheme: quality attributes, "
+                 "definition: d}\n")
+    with KnowledgeGraph.open("memory:") as kg:
+        before = kg.store.count_quads()
+        with pytest.raises(ConfigError, match="already names 'titer'"):
+            kg.ingest(sorted((EXAMPLES / "asm").glob("*.json")), vocab=[bad], each=True)
+        assert kg.store.count_quads() == before

@@ -101,6 +101,13 @@ def expect(severity: Severity, focus: URIRef, path: str | None, value, shape: st
     return (severity, focus, path, value, shape, record_id, location)
 
 
+def CENSORED(qualifier: str, limit: float, text: str) -> list[tuple]:  # noqa: N802
+    """The quads of a censored result on M1 (its unit stays)."""
+    return [(M1, CMC.resultQualifier, Literal(qualifier), LIMS),
+            (M1, CMC.censoringLimit, Literal(limit), LIMS),
+            (M1, CMC.reportedText, Literal(text), LIMS)]
+
+
 # (case id, quads removed, quads added, every result expected)
 CASES = [
     # lots.ttl
@@ -286,6 +293,54 @@ CASES = [
      [(M1, QUDT.numericValue, None, LIMS), (M1, QUDT.unit, None, LIMS)],
      [(M1, QUDT.numericValue, Literal(0.034), LIMS), (M1, QUDT.unit, UNIT.FRACTION, LIMS)],
      [expect(V, M1, "qudt:numericValue", Literal(0.034), f"{SPEC_SHAPE}/converted")]),
+    # censored results (cmckg.censoring): SPEC-1 is HMW 0.0 – 3.0 %
+    ("measurement-censored-incomplete", [(M1, QUDT.numericValue, None, LIMS)],
+     [(M1, CMC.censoringLimit, Literal(0.5), LIMS)],
+     [expect(V, M1, "cmc:resultQualifier", None, "MeasurementCensored-qualifier")]),
+    ("measurement-censored-no-limit", [(M1, QUDT.numericValue, None, LIMS)],
+     [(M1, CMC.resultQualifier, Literal("<"), LIMS)],
+     [expect(V, M1, "cmc:censoringLimit", None, "MeasurementCensored-limit"),
+      expect(V, M1, None, M1, "MeasurementResultShape")]),
+    ("measurement-censored-no-unit",
+     [(M1, QUDT.numericValue, None, LIMS), (M1, QUDT.unit, None, LIMS)],
+     CENSORED("<", 0.5, "<0.5"),
+     [expect(V, M1, "qudt:unit", None, "MeasurementCensored-unit")]),
+    ("measurement-censored-bad-qualifier", [(M1, QUDT.numericValue, None, LIMS)],
+     [(M1, CMC.resultQualifier, Literal("~"), LIMS), (M1, CMC.censoringLimit, Literal(0.5), LIMS),
+      (M1, CMC.reportedText, Literal("~0.5"), LIMS)],
+     [expect(V, M1, "cmc:resultQualifier", Literal("~"), "MeasurementCensored-qualifier"),
+      # an unknown qualifier is judged neither in nor out
+      expect(W, M1, "cmc:reportedText", Literal("~0.5"), f"{SPEC_SHAPE}/censored/indeterminate")]),
+    ("measurement-censored-and-numeric", [],
+     [(M1, CMC.censoringLimit, Literal(0.5), LIMS), (M1, CMC.resultQualifier, Literal("<"), LIMS),
+      (M1, CMC.reportedText, Literal("<0.5"), LIMS)],
+     [expect(V, M1, None, M1, "MeasurementResultShape"),
+      # and the censored part, "<0.5" against 0.0 – 3.0, may be below the lower limit
+      expect(W, M1, "cmc:reportedText", Literal("<0.5"), f"{SPEC_SHAPE}/censored/indeterminate")]),
+    # "<5" against "≤ 3.0" (lower limit removed): could be 1, could be 4
+    ("spec-censored-indeterminate",
+     [(M1, QUDT.numericValue, None, LIMS), (SPEC, CMC.lowerLimit, None, SPECS)],
+     CENSORED("<", 5.0, "<5"),
+     [expect(W, M1, "cmc:reportedText", Literal("<5"), f"{SPEC_SHAPE}/censored/indeterminate")]),
+    # "<0.5" against "0.0 – 3.0": the value may be below the lower limit, so not a pass
+    ("spec-censored-below-lower-unknown", [(M1, QUDT.numericValue, None, LIMS)],
+     CENSORED("<", 0.5, "<0.5"),
+     [expect(W, M1, "cmc:reportedText", Literal("<0.5"),
+             f"{SPEC_SHAPE}/censored/indeterminate")]),
+    # ">3.0" against "≤ 3.0": every value it allows is above the limit
+    ("spec-censored-out", [(M1, QUDT.numericValue, None, LIMS)],
+     CENSORED(">", 3.0, ">3.0"),
+     [expect(V, M1, "cmc:reportedText", Literal(">3.0"), f"{SPEC_SHAPE}/censored/out")]),
+    # "≤0.0" against "≥ 0.0"? allowed (= 0); "<0.0" is not
+    ("spec-censored-out-below", [(M1, QUDT.numericValue, None, LIMS)],
+     CENSORED("<", 0.0, "<0.0"),
+     [expect(V, M1, "cmc:reportedText", Literal("<0.0"), f"{SPEC_SHAPE}/censored/out")]),
+    ("spec-censored-other-unit",
+     [(M1, QUDT.numericValue, None, LIMS), (M1, QUDT.unit, None, LIMS),
+      (SPEC, CMC.lowerLimit, None, SPECS)],
+     [(M1, QUDT.unit, UNIT.FRACTION, LIMS), *CENSORED("<", 0.005, "<0.005")],
+     [expect(W, M1, "cmc:reportedText", Literal("<0.005"),
+             f"{SPEC_SHAPE}/censored/indeterminate")]),
 ]
 
 
@@ -324,6 +379,14 @@ CONFORMING = [
     ("result-dated-by-its-lot", [(M1, CMC.resultTime, None, LIMS)], []),
     ("spec-limit-inclusive", [(M1, QUDT.numericValue, None, LIMS)],
      [(M1, QUDT.numericValue, Literal(3.0), LIMS)]),
+    # "<0.5" against "≤ 3.0": every value it allows is within
+    ("spec-censored-within", [(M1, QUDT.numericValue, None, LIMS),
+                              (SPEC, CMC.lowerLimit, None, SPECS)], CENSORED("<", 0.5, "<0.5")),
+    ("spec-censored-at-limit", [(M1, QUDT.numericValue, None, LIMS),
+                                (SPEC, CMC.lowerLimit, None, SPECS)], CENSORED("≤", 3.0, "≤3.0")),
+    ("spec-censored-above-lower", [(M1, QUDT.numericValue, None, LIMS),
+                                   (SPEC, CMC.upperLimit, None, SPECS)],
+     CENSORED("≥", 0.0, "≥0.0")),
     ("spec-converted-within", [(M1, QUDT.numericValue, None, LIMS), (M1, QUDT.unit, None, LIMS)],
      [(M1, QUDT.numericValue, Literal(0.012), LIMS), (M1, QUDT.unit, UNIT.FRACTION, LIMS)]),
     ("spec-other-lot-class", [(M1, QUDT.numericValue, None, LIMS),
@@ -411,7 +474,8 @@ def test_specification_shapes_are_stored_and_carry_their_specification(tmp_path)
     validate_store(store, IriMinter())
     shapes = store.graph(ID["graph/shapes"])
     assert set(shapes.subjects(PROV.wasDerivedFrom, SPEC)) == {
-        URIRef(SPEC_SHAPE), URIRef(f"{SPEC_SHAPE}/converted")}
+        URIRef(SPEC_SHAPE), URIRef(f"{SPEC_SHAPE}/converted"),
+        URIRef(f"{SPEC_SHAPE}/censored/out"), URIRef(f"{SPEC_SHAPE}/censored/indeterminate")}
     assert shapes.value(URIRef(SPEC_SHAPE), SH.maxInclusive) == Literal(3.0)
     assert shapes.value(URIRef(SPEC_SHAPE), SH.minInclusive) == Literal(0.0)
     store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -155,7 +156,9 @@ def test_export_shapes_from_source_files(tmp_path):
                  "-o", str(tmp_path / "r.txt")]) == 0
     shapes = Graph().parse(target, format="turtle")
     generated = {s for s, _, _ in shapes.triples((None, PROV.wasDerivedFrom, None))}
-    assert len(generated) == 2 * 12  # a limits shape and a converted-unit shape per spec
+    # per spec: a limits shape, a converted-unit shape and two censored-result shapes (out,
+    # indeterminate)
+    assert len(generated) == 4 * 12
 
 
 def test_source_files_without_a_store(tmp_path, capsys):
@@ -209,3 +212,26 @@ def test_help_explains_severities_and_exit_codes(capsys):
                    "0  nothing at or above the --fail-on severity",
                    "1  at least one result at or above", "2  cmckg could not run"):
         assert needle in text
+
+
+def test_the_demo_sequence_keeps_failing_on_its_two_planted_violations(tmp_path, capsys):
+    """``cmckg demo`` (which validates and records the state), then ``cmckg validate``, then
+    ``cmckg validate --format github``: each reports the two planted out-of-specification
+    results, on the rows of examples/mab/site-a/lims_results.csv that hold them (read from
+    the file here), and the two validate runs exit 1."""
+    with open(EXAMPLES / "mab" / "site-a" / "lims_results.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    planted = sorted((f"row={i + 2}", r["value"]) for i, r in enumerate(rows)
+                     if r["lot"] in ("A-DS-1020", "A-DP-1020") and r["test"] == "HMW (SEC)")
+    store = str(tmp_path / "store")
+    assert main(["demo", "--store", store]) == 0
+    assert ": 2 violation," in capsys.readouterr().out
+    assert main(["validate", "--store", store, "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["mode"] == "incremental"
+    assert sorted((loc, float(value)) for _, value, loc in violations(report)) == [
+        (loc, float(value)) for loc, value in planted]
+    assert main(["validate", "--store", store, "--format", "github"]) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("::error ")]
+    assert len(errors) == 2 and all("lims_results.csv" in line for line in errors)

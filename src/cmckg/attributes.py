@@ -34,6 +34,10 @@ from .vocab import CMC, CMCT, normalise_label, term_index
 ATTRIBUTE_SCHEMES = (CMCT.QualityAttributes, CMCT.ProcessParameters)
 BATCH_KINDS = {str(CMC.DrugSubstanceBatch): "drug_substance",
                str(CMC.DrugProductBatch): "drug_product"}
+#: What statistics do with censored results ("<0.5"): leave them out (the default, and they
+#: are counted), or substitute a result below a limit by the limit or half of it. Results above
+#: a limit (">100") are always left out.
+CENSORED_CHOICES = ("exclude", "limit", "half-limit")
 VALUE_COLUMNS = ["attribute", "batch", "identifier", "kind", "product", "site", "process_version",
                  "date", "stage", "material", "value", "unit", "n_values", "n_lots"]
 
@@ -285,8 +289,13 @@ def batch_values(
     site: str | None = None,
     process_version: str | None = None,
     names: dict[str, ReferenceNode] | None = None,
+    censored: str = "exclude",
 ) -> pd.DataFrame:
     """One value per batch, stage and material of ``attribute``, all in one unit.
+
+    Censored results ("<0.5") are left out unless ``censored`` is ``limit`` or ``half-limit``:
+    then a result below a limit counts as the limit or half of it (``censored_values`` counts
+    them either way).
 
     The store does the joins (through lineage for raw-material and intermediate attributes)
     and returns one row per batch and measurement; replicates and several lots of one material
@@ -294,17 +303,56 @@ def batch_values(
     The unit is the attribute's default unit when every value converts to it, else the most
     common unit among the values; conversion goes through QUDT factors (``cmckg.units``).
     """
+    if censored not in CENSORED_CHOICES:
+        raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
     names = reference_nodes(store) if names is None else names
+    upstream = queries.run(store, "attribute-measured-upstream",
+                           {"attribute": attribute.selector}).boolean
+    saved = ("attribute-values", "attribute-values-upstream") if upstream else \
+        ("attribute-values",)
+    rows = _value_rows(store, attribute, saved, material, product, site, process_version, names)
+    if censored != "exclude":
+        below = _value_rows(store, attribute, ("attribute-censored-values",), material, product,
+                            site, process_version, names)
+        if not below.empty:
+            below = below[below["qualifier"].astype(str).isin(["<", "≤"])]
+            factor = 1.0 if censored == "limit" else 0.5
+            below = below.assign(value=below["value"].astype(float) * factor)
+            rows = pd.concat([f for f in (rows, below.drop(columns="qualifier"))
+                              if not f.empty] or [rows], ignore_index=True)
+    return _per_batch(rows, attribute, names)
+
+
+def censored_values(
+    store: Store,
+    attribute: Attribute,
+    *,
+    material: URIRef | None = None,
+    product: str | None = None,
+    site: str | None = None,
+    process_version: str | None = None,
+    names: dict[str, ReferenceNode] | None = None,
+) -> pd.DataFrame:
+    """The censored results of ``attribute`` on batches, shaped like ``batch_values``: per batch,
+    stage and material, ``n_values`` censored results and ``value`` the mean of their limits
+    (a limit, not a measured value)."""
+    names = reference_nodes(store) if names is None else names
+    rows = _value_rows(store, attribute, ("attribute-censored-values",), material, product,
+                       site, process_version, names)
+    return _per_batch(rows.drop(columns="qualifier") if not rows.empty else rows, attribute,
+                      names)
+
+
+def _value_rows(store: Store, attribute: Attribute, saved: tuple[str, ...],
+                material: URIRef | None, product: str | None, site: str | None,
+                process_version: str | None, names: dict[str, ReferenceNode]) -> pd.DataFrame:
+    """The rows the saved value queries return, over every node the filters name."""
     implied = list(attribute.materials) or [""]
     choices = [material_nodes(str(material), names) if material else implied,
                nodes_named(product, "Product", names) if product else [""],
                nodes_named(site, "Site", names) if site else [""],
                nodes_named(process_version, "ProcessVersion", names) if process_version
                else [""]]
-    upstream = queries.run(store, "attribute-measured-upstream",
-                           {"attribute": attribute.selector}).boolean
-    saved = ("attribute-values", "attribute-values-upstream") if upstream else \
-        ("attribute-values",)
     frames = [
         queries.to_dataframe(queries.run(store, query, {
             "attribute": attribute.selector, "material": m, "product": p, "site": s,
@@ -312,7 +360,12 @@ def batch_values(
         for m, p, s, v in itertools.product(*choices)
         for query in saved
     ]
-    rows = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
+    return pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
+
+
+def _per_batch(rows: pd.DataFrame, attribute: Attribute, names: dict[str, ReferenceNode]
+               ) -> pd.DataFrame:
+    """Rows of the value queries → one value per batch, stage and material, in one unit."""
     if rows.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS)
     rows = to_one_unit(rows.assign(value=rows["value"].astype(float)), attribute)

@@ -27,7 +27,10 @@ from scipy import stats
 
 from . import queries
 from .attributes import (
+    CENSORED_CHOICES,
+    Attribute,
     batch_values,
+    censored_values,
     cqa_concepts,
     resolve_attribute,
     resolve_attributes,
@@ -59,6 +62,18 @@ class ComparisonResult:
     reference: dict[str, str]
     test: dict[str, str]
     notes: list[str] = field(default_factory=list)
+
+    def to_html(self) -> str:
+        """A self-contained HTML report: per attribute, the lots of both groups with the range
+        or confidence interval that decides the verdict, and a legend of every column."""
+        from .present import comparison_html
+
+        return comparison_html(self)
+
+    def _repr_html_(self) -> str:
+        from .present import comparison_html
+
+        return comparison_html(self, standalone=False)
 
 
 def parse_filter(text: str | Mapping[str, str] | None) -> dict[str, str]:
@@ -105,8 +120,14 @@ def compare(
     coverage: float = 0.90,
     confidence: float = 0.99,
     min_inside: float = 0.90,
+    censored: str = "exclude",
 ) -> ComparisonResult:
-    """Compare the ``test`` batches with the ``reference`` batches for each attribute."""
+    """Compare the ``test`` batches with the ``reference`` batches for each attribute.
+
+    Censored results ("<0.5") are left out and counted in the notes, unless ``censored`` is
+    ``limit`` or ``half-limit`` (a result below a limit then counts as the limit or half of it)."""
+    if censored not in CENSORED_CHOICES:
+        raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
     if method not in METHODS:
         raise QueryError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     if k <= 0 or margin <= 0 or not (0 < coverage < 1) or not (0 < confidence < 1):
@@ -128,9 +149,12 @@ def compare(
     rows, values = [], []
     compared: set[URIRef] = set()
     for attribute in resolved + cqas:
-        every = batch_values(store, attribute, **shared)
+        every = batch_values(store, attribute, censored=censored, product=shared.get("product"),
+                             site=shared.get("site"),
+                             process_version=shared.get("process_version"))
         ref = _select(store, every, ref_filter)
         tst = _select(store, every, test_filter)
+        notes += _censored_note(store, attribute, shared, ref_filter, test_filter, censored)
         if ref.empty or tst.empty:
             if attribute not in cqas:
                 notes.append(f"{attribute.label}: no values in the "
@@ -165,6 +189,25 @@ def compare(
     if table.empty:
         raise QueryError("nothing to compare: " + ("; ".join(notes) or "no values found"))
     return ComparisonResult(table, lot_values, method, ref_filter, test_filter, notes)
+
+
+def _censored_note(store: Store, attribute: Attribute, shared: dict[str, str],
+                   ref_filter: dict[str, str], test_filter: dict[str, str], censored: str
+                   ) -> list[str]:
+    """How many censored results each group has, and what was done with them."""
+    found = censored_values(store, attribute, product=shared.get("product"),
+                            site=shared.get("site"), process_version=shared.get("process_version"))
+    chosen = [_select(store, found, f) if not found.empty else found
+              for f in (ref_filter, test_filter)]
+    counts = [int(c["n_values"].sum()) if "n_values" in c.columns else 0 for c in chosen]
+    if not any(counts):
+        return []
+    done = ("left out (censored='limit' or 'half-limit' substitutes those below a limit)"
+            if censored == "exclude" else
+            f"below a limit counted as {'the limit' if censored == 'limit' else 'half of it'}; "
+            "above a limit left out")
+    return [f"{attribute.label}: censored results, {counts[0]} in the reference group and "
+            f"{counts[1]} in the test group: {done}"]
 
 
 def _measured(store: Store, concepts: Sequence[URIRef]) -> list[URIRef]:

@@ -26,6 +26,7 @@ from .attributes import (
     Attribute,
     ReferenceNode,
     batch_values,
+    censored_values,
     default_unit,
     label_of,
     material_key,
@@ -39,7 +40,7 @@ from .attributes import (
     to_one_unit,
     unit_symbol,
 )
-from .errors import QueryError
+from .errors import ConfigError, QueryError
 from .stores import Store
 
 METHODS = ("spearman", "pearson", "pls")
@@ -61,18 +62,19 @@ class DriversResult:
     notes: list[str] = field(default_factory=list)
 
     def plot(self, path: str | Path, rank: int = 0) -> Path:
-        """Scatter of the PQA against the pair ranked ``rank`` (0 = top), saved as an image."""
-        import matplotlib
+        """Scatter of the PQA against the pair ranked ``rank`` (0 = top), saved as an image.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        Drawn on a ``matplotlib.figure.Figure`` of its own: the process's backend and pyplot's
+        open figures are left as they were."""
+        from matplotlib.figure import Figure
 
         if self.table.empty or rank >= len(self.table):
             raise QueryError("no pair to plot")
         top = self.table.iloc[rank]
-        column = _pair_column(top["material"], top["attribute"])
+        column = pair_column(top["material"], top["attribute"])
         data = self.data[["pqa", column]].dropna()
-        figure, axes = plt.subplots(figsize=(5.5, 4.2))
+        figure = Figure(figsize=(5.5, 4.2))
+        axes = figure.add_subplot()
         axes.scatter(data[column], data["pqa"], s=18, alpha=0.75)
         axes.set_xlabel(f"{top['material']}: {top['attribute']}"
                         + (f" [{top['unit']}]" if top["unit"] else ""))
@@ -81,9 +83,26 @@ class DriversResult:
                        f"q = {top['q']:.2g}")
         figure.tight_layout()
         target = Path(path)
-        figure.savefig(target, dpi=120)
-        plt.close(figure)
+        try:
+            figure.savefig(target, dpi=120)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the plot: {exc.strerror or exc}", str(target)) \
+                from None
+        except ValueError as exc:  # an image format matplotlib does not know
+            raise ConfigError(f"cannot write the plot: {exc}", str(target)) from None
         return target
+
+    def to_html(self, top: int = 3) -> str:
+        """A self-contained HTML report: the ranking, and a scatter with the fitted line for
+        each of the ``top`` pairs."""
+        from .present import drivers_html
+
+        return drivers_html(self, top=top)
+
+    def _repr_html_(self) -> str:
+        from .present import drivers_html
+
+        return drivers_html(self, top=1, standalone=False)
 
 
 def drivers(
@@ -140,6 +159,9 @@ def drivers(
 def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes: list[str]
                    ) -> tuple[pd.DataFrame, str | None]:
     values = batch_values(store, attribute)
+    censored = int(censored_values(store, attribute)["n_values"].sum())
+    if censored:
+        notes.append(f"{attribute.label}: {censored} censored results ('<0.5') left out")
     if values.empty:
         raise QueryError(f"no batch has a value of {attribute.label!r}")
     if stage is not None:
@@ -178,7 +200,7 @@ def _raw_matrix(raw: pd.DataFrame, names: dict[str, ReferenceNode]
         converted = to_one_unit(group, Attribute(label, attribute_iri, concept, label,
                                                  default_unit(concept)))
         material_label = material_name(material, names)
-        column = _pair_column(material_label, label)
+        column = pair_column(material_label, label)
         pairs[column] = (material_label, label, unit_symbol(converted["unit"].iloc[0]))
         distinct = converted.drop_duplicates(["batch", "measurement"])
         max_lots[column] = int(converted.groupby("batch")["lot"].nunique().max())
@@ -186,7 +208,7 @@ def _raw_matrix(raw: pd.DataFrame, names: dict[str, ReferenceNode]
     return pd.concat(frames, axis=1), pairs, max_lots
 
 
-def _pair_column(material: object, attribute: object) -> str:
+def pair_column(material: object, attribute: object) -> str:
     return f"{material} · {attribute}"
 
 

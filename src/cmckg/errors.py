@@ -19,7 +19,16 @@ class CmckgError(Exception):
         prefix = " ".join(where)
         if self.field:
             prefix = f"{prefix}, field '{self.field}'" if prefix else f"field '{self.field}'"
-        return f"{prefix}: {self.message}" if prefix else self.message
+        return one_line(f"{prefix}: {self.message}" if prefix else self.message)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks, tabs, other controls:
+    they may come from a bad input file) escaped, so a message stays one readable line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class MappingError(CmckgError):

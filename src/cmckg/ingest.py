@@ -2,24 +2,26 @@
 
 Mapping happens completely before anything is written, so a bad input leaves the store as it
 was. Unchanged records are skipped (re-ingest is a no-op); a changed record replaces its graph
-and its previous content is kept as a superseded revision in the metadata graph.
+and its previous content is kept as a superseded revision in the metadata graph. Every ingest
+that changes something is recorded as one change set of the audit trail (``cmckg.audit``).
 """
 
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, XSD
+from rdflib.namespace import PROV, RDF
 
 from . import __version__, ntriples
+from .audit import Change, date_literal, record_change_set, utc_now
 from .derivation import LineageGap, plan_derivations
 from .errors import ConfigError, MappingError
 from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
@@ -71,11 +73,42 @@ class IngestReport:
 
     @property
     def changed(self) -> int:
-        return sum(s.added + s.replaced + s.superseded for s in self.sources)
+        """Records and project vocabularies added, replaced or superseded."""
+        return sum(s.added + s.replaced + s.superseded
+                   for s in (*self.sources, *self.vocabularies))
 
     @property
     def warnings(self) -> list[str]:
         return [w for s in self.sources for w in s.warnings]
+
+    def warning_kinds(self) -> list[WarningKind]:
+        """The warnings grouped by kind (their message with the place, quoted values and
+        numbers left out), most frequent first."""
+        kinds: dict[str, WarningKind] = {}
+        for warning in self.warnings:
+            key = warning_kind(warning)
+            if key not in kinds:
+                kinds[key] = WarningKind(key, 0, warning)
+            kinds[key].count += 1
+        return sorted(kinds.values(), key=lambda k: (-k.count, k.kind))
+
+
+@dataclass
+class WarningKind:
+    kind: str
+    count: int
+    example: str
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def warning_kind(warning: str) -> str:
+    """A warning's kind: its message after the place (``file row=N, field 'x': ``), with quoted
+    values shown as '…' and numbers as N."""
+    _, sep, message = warning.partition(": ")
+    return _NUMBER.sub("N", _QUOTED.sub("'…'", message if sep else warning))
 
 
 def content_sha256(triples: Iterable[tuple]) -> str:
@@ -127,18 +160,26 @@ def map_sources(
             progress(str(path), index, len(paths))
         if not path.is_file():
             raise MappingError("no such file (or it is a directory)", str(path))
-        mapper = mapper_for(path, format_name, mapping)
-        sha = file_sha256(path)
-        context = MapContext(minter=minter, source_path=path, source_sha256=sha)
-        records = list(mapper.map(context, mapping))
-        summary = SourceSummary(str(path), mapper.name, sha256=sha, records=len(records))
-        for record in records:
-            summary.triples += len(record.triples)
-            summary.warnings.extend(record.warnings)
-        mapped.append((summary, records, f"{mapper.name}@{mapper.version}"))
+        try:
+            mapped.append(_map_source(path, minter, mapping, format_name))
+        except OSError as exc:  # unreadable (permissions), vanished, or a read error
+            raise MappingError(f"cannot read the file: {exc.strerror or exc}", str(path)) from None
     if progress:
         progress("", len(paths), len(paths))
     return mapped
+
+
+def _map_source(path: Path, minter: IriMinter, mapping: Mapping[str, Any] | None,
+                format_name: str | None) -> tuple[SourceSummary, list[RecordGraph], str]:
+    mapper = mapper_for(path, format_name, mapping)
+    sha = file_sha256(path)
+    context = MapContext(minter=minter, source_path=path, source_sha256=sha)
+    records = list(mapper.map(context, mapping))
+    summary = SourceSummary(str(path), mapper.name, sha256=sha, records=len(records))
+    for record in records:
+        summary.triples += len(record.triples)
+        summary.warnings.extend(record.warnings)
+    return summary, records, f"{mapper.name}@{mapper.version}"
 
 
 def ingest(
@@ -149,8 +190,10 @@ def ingest(
     format_name: str | None = None,
     progress: ProgressCallback | None = None,
     vocab: Iterable[str | Path] = (),
+    change: Change | None = None,
 ) -> IngestReport:
-    """Map ``sources`` and write what changed to ``store`` in one atomic change set.
+    """Map ``sources`` and write what changed to ``store`` in one atomic change set, recorded
+    in the audit trail for ``change`` (who and why; default: ``cmckg.audit.who()``, no reason).
 
     Terms and units resolve through the bundled vocabulary, the project vocabularies stored
     before, and the files ``vocab`` and the mapping's ``vocab:`` name (stored with the records).
@@ -159,7 +202,7 @@ def ingest(
     files = [*vocab, *mapping_vocabulary_files(mapping)]
     with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
         mapped = map_sources(sources, minter, mapping, format_name, progress)
-        return _write(store, minter, mapped, given)
+        return _write(store, minter, mapped, given, change)
 
 
 def ingest_each(
@@ -170,6 +213,7 @@ def ingest_each(
     format_name: str | None = None,
     progress: ProgressCallback | None = None,
     vocab: Iterable[str | Path] = (),
+    change: Change | None = None,
 ) -> IngestReport:
     """Ingest ``sources`` one file at a time, each all-or-nothing: a file that cannot be mapped
     is refused (``report.refused`` says why) and the others land. A bad vocabulary file or
@@ -184,7 +228,8 @@ def ingest_each(
         if progress:
             progress(str(path), index, len(paths))
         try:
-            done = ingest(store, [path], minter, mapping, format_name, None, vocab)
+            done = ingest(store, [path], minter, mapping, format_name, None, vocab,
+                          change)
         except (MappingError, ConfigError) as exc:
             report.refused.append(Refusal(str(path), str(exc)))
             continue
@@ -201,6 +246,7 @@ def ingest_groups(
     minter: IriMinter,
     progress: ProgressCallback | None = None,
     vocab: Iterable[str | Path] = (),
+    change: Change | None = None,
 ) -> IngestReport:
     """Map several groups of sources, each with its own mapping (None: detected from content),
     and write them as ONE atomic change set: a runs table and a run-inputs table in one go."""
@@ -210,16 +256,18 @@ def ingest_groups(
     with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
         mapped = [entry for sources, mapping in groups
                   for entry in map_sources(sources, minter, mapping, None, progress)]
-        return _write(store, minter, mapped, given)
+        return _write(store, minter, mapped, given, change)
 
 
 def ingest_records(
-    store: Store, records: Iterable[RecordGraph], minter: IriMinter, mapper: str = "build"
+    store: Store, records: Iterable[RecordGraph], minter: IriMinter, mapper: str = "build",
+    change: Change | None = None,
 ) -> IngestReport:
     """Write record graphs made in code (``cmckg.build``) like mapped files: same planning,
     revisions and atomic change set. Records are grouped by their ``source_path``; a source's
     sha256 is the hash of its records' content."""
     store.check_writable()
+    change = change or Change.begin()
     by_source: dict[str, list[RecordGraph]] = {}
     for record in records:
         by_source.setdefault(record.source_path, []).append(record)
@@ -234,16 +282,17 @@ def ingest_records(
             warnings=[w for r in group for w in r.warnings],
         )
         mapped.append((summary, group, f"{mapper}@{__version__}"))
-    return _write(store, minter, mapped)
+    return _write(store, minter, mapped, change=change)
 
 
 @_gc_paused()
 def _write(
     store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
     vocabularies: list[Vocabulary] | None = None,
+    change: Change | None = None,
 ) -> IngestReport:
     _check_unique_graphs(mapped)
-    now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
+    now = date_literal(utc_now())
     changes = ChangeSet()
     stored_records = _has_records(store, minter)
     _plan_vocabulary(store, minter, changes, now, stored_records)
@@ -257,6 +306,7 @@ def _write(
                      stored_records)
         report.sources.append(summary)
     _report_gaps(plan_derivations(store, minter, changes, stored_records), mapped)
+    record_change_set(store, minter, changes, change or Change.begin(), now)
     store.apply(changes)
     return report
 
@@ -387,6 +437,7 @@ def _plan_source(
             (PROV.generatedAtTime, now),
             *([(CMC.mappingFile, Literal(record.origin))] if record.origin else []),
             *([(CMC.validationPending, Literal(True))] if validated else []),
+            *([(CMC.previousContentSha256, Literal(old_digest))] if old_digest else []),
         ):
             changes.add.append((g, p, o, meta))
     current = {r.graph_iri for r in records} | (written or set())
@@ -448,8 +499,13 @@ def _supersede(
             (PROV.generatedAtTime, _value(old_meta, PROV.generatedAtTime, raw=True) or now),
             (PROV.invalidatedAtTime, now),
             (CMC.snapshot, Literal(snapshot)),
+            *[(p, o) for p, o in old_meta if p in _KEPT_IN_REVISION],
         ):
             changes.add.append((revision, p, o, meta))
+
+
+#: What a superseded revision keeps of its record's metadata, for the audit trail.
+_KEPT_IN_REVISION = {CMC.recordId, CMC.sourcePath, CMC.previousContentSha256, PROV.wasGeneratedBy}
 
 
 def _refresh_metadata(

@@ -12,8 +12,9 @@ import yaml
 from rdflib import Dataset
 
 from . import queries
+from .audit import Change, HistoryEntry, VerifyReport, history, verify
 from .build import Record
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 from .ingest import IngestReport, ProgressCallback, ingest, ingest_each, ingest_records
 from .mappers import RecordGraph
 from .schemas import load_yaml_with_lines, validate_document
@@ -23,6 +24,8 @@ from .vocab import CMC, IriMinter, bind_prefixes
 
 if TYPE_CHECKING:
     from .comparability import ComparisonResult
+    from .cpv import ControlChart
+    from .dossier import Dossier
     from .drivers import DriversResult
     from .lineage import Direction, Lineage
     from .validate import ValidationReport
@@ -108,19 +111,27 @@ class KnowledgeGraph:
         progress: ProgressCallback | None = None,
         vocab: Iterable[str | Path] = (),
         each: bool = False,
+        by: str | None = None,
+        reason: str | None = None,
     ) -> IngestReport:
         """Map and load sources; all-or-nothing (``each``: file by file, a refused file named
         in ``report.refused``), and unchanged records are left alone. Terms and units resolve
-        through the stored project vocabularies and ``vocab`` files (stored with the records)."""
+        through the stored project vocabularies and ``vocab`` files (stored with the records).
+        The change is recorded in the audit trail for ``by`` (default ``$CMCKG_USER`` or the
+        operating-system user) with ``reason``."""
+        change = Change.begin(by, reason)
         if isinstance(sources, str | Path):
             sources = [sources]
         run = ingest_each if each else ingest
         return run(self.store, sources, self.minter, load_mapping(mapping), format, progress,
-                   [*self.vocab, *vocab])
+                   [*self.vocab, *vocab], change)
 
-    def ingest_records(self, records: Iterable[RecordGraph | Record]) -> IngestReport:
+    def ingest_records(self, records: Iterable[RecordGraph | Record], *, by: str | None = None,
+                       reason: str | None = None) -> IngestReport:
         """Load records made in code (``cmckg.build.Record``, or mapper ``RecordGraph``s) the
-        way ``ingest`` loads files: all-or-nothing, unchanged records left alone."""
+        way ``ingest`` loads files: all-or-nothing, unchanged records left alone, the change
+        recorded for ``by`` with ``reason``."""
+        change = Change.begin(by, reason)
         graphs = []
         for r in records:
             if isinstance(r, Record):
@@ -131,7 +142,17 @@ class KnowledgeGraph:
                     )
                 r = r.to_record_graph()
             graphs.append(r)
-        return ingest_records(self.store, graphs, self.minter)
+        return ingest_records(self.store, graphs, self.minter, change=change)
+
+    def verify(self) -> VerifyReport:
+        """Check every record graph, superseded revision and change set against the audit
+        trail's hashes (``report.findings`` lists what was altered outside cmckg)."""
+        return verify(self.store, self.minter)
+
+    def history(self, target: str) -> list[HistoryEntry]:
+        """Every revision of the record graphs ``target`` names (record graph IRI, record id,
+        or lot, run or sample), with who, why, when and the triples added and removed."""
+        return history(self.store, self.minter, target)
 
     def query(self, sparql_or_name: str, **params: object) -> pd.DataFrame:
         """Run a saved query (by name, parameters as keywords) or SPARQL text."""
@@ -148,10 +169,29 @@ class KnowledgeGraph:
     ) -> Lineage:
         """Every run and lot upstream (backward) or downstream (forward) of a lot, run or sample;
         an ambiguous identifier is narrowed by ``kind``, ``material`` or ``supplier``."""
+        self.require_trusted_answers()
         from .lineage import lineage
 
         with self.vocabulary():
             return lineage(self.store, id_or_iri, direction, depth, kind, material, supplier)
+
+    def dossier(
+        self,
+        lot: str,
+        *,
+        validation: ValidationReport | None = None,
+        kind: str | None = None,
+        material: str | None = None,
+        supplier: str | None = None,
+    ) -> Dossier:
+        """Everything known about one lot and what went into it, each fact traced to its
+        source file, row and record revision; ``validation`` (a report, e.g. from
+        ``kg.validate(full=True, record=False)``) supplies the open validation results.
+        ``.to_html()`` writes the self-contained page, ``.to_jsonld()`` the JSON-LD."""
+        from .dossier import dossier
+
+        return dossier(self.store, lot, minter=self.minter, validation=validation, kind=kind,
+                       material=material, supplier=supplier)
 
     def compare(
         self,
@@ -165,21 +205,24 @@ class KnowledgeGraph:
         all_cqas: bool = False,
         coverage: float = 0.90,
         confidence: float = 0.99,
+        censored: str = "exclude",
     ) -> ComparisonResult:
         """Compare test batches with reference batches (filters such as ``site=Site-A``) by
         quality range, TOST equivalence or tolerance interval, per attribute."""
+        self.require_trusted_answers()
         from .comparability import compare
 
         with self.vocabulary():
             return compare(self.store, attributes, reference, test, method=method, k=k,
                            margin=margin, all_cqas=all_cqas, coverage=coverage,
-                           confidence=confidence)
+                           confidence=confidence, censored=censored)
 
     def drivers(
         self, pqa: str, material: str | None = None, method: str = "spearman",
         stage: str | None = None,
     ) -> DriversResult:
         """Rank raw-material lot attributes (joined through lineage) against a batch PQA."""
+        self.require_trusted_answers()
         from .drivers import drivers
 
         with self.vocabulary():
@@ -187,23 +230,48 @@ class KnowledgeGraph:
 
     def summary(
         self, attributes: Sequence[str] | str, by: str | Sequence[str] | None = None,
-        material: str | None = None,
+        material: str | None = None, censored: str = "exclude",
     ) -> pd.DataFrame:
-        """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group."""
+        """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group;
+        censored results are counted and left out unless ``censored`` substitutes them."""
+        self.require_trusted_answers()
         from .summary import summary
 
         with self.vocabulary():
-            return summary(self.store, attributes, by=by, material=material)
+            return summary(self.store, attributes, by=by, material=material, censored=censored)
+
+    def control_chart(
+        self, attribute: str, product: str, *, stage: str | None = None,
+        kind: str | None = None, baseline: str | tuple[str, str] | None = None,
+        baseline_n: int | None = None, rules: str = "nelson", by: str | None = None,
+    ) -> ControlChart:
+        """I-MR control chart of an attribute over a product's batches in date order, limits
+        from a baseline (``FIRST:LAST`` identifiers or dates, or the first ``baseline_n``,
+        default 30), Nelson or Western Electric run rules (``rules``: nelson, weco, ``1,2,5``),
+        Ppk per window and per site and process version; ``by``: one chart per site or
+        process version."""
+        self.require_trusted_answers()
+        from .cpv import control_chart
+
+        return control_chart(self.store, attribute, product, stage=stage, kind=kind,
+                             baseline=baseline, baseline_n=baseline_n, rules=rules, by=by)
 
     def validate(
         self, *, full: bool = False, record: bool = True, shapes: Sequence[str | Path] = (),
     ) -> ValidationReport:
         """SHACL-validate the records changed since the last validation (all with ``full``);
         ``record`` keeps the validation state in the store for the next incremental run."""
+        self.require_trusted_answers()
         from .validate import validate_store
 
         with self.vocabulary():
             return validate_store(self.store, self.minter, full=full, record=record, shapes=shapes)
+
+    def require_trusted_answers(self) -> None:
+        """Stop with the store's reason if its answers to these questions cannot be trusted."""
+        reason = self.store.limitation()
+        if reason:
+            raise StoreError(reason, getattr(self.store, "location", None))
 
     @property
     def graph(self) -> Dataset:
@@ -235,7 +303,9 @@ class KnowledgeGraph:
         return pd.DataFrame(rows)
 
     def export(self, fmt: str = "trig") -> bytes:
-        """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD."""
+        """Serialise the whole store (every named graph) as TriG, N-Quads, Turtle or JSON-LD
+        (compacted with the published context, ``ontology/context.jsonld``)."""
+        self.require_trusted_answers()
         formats = {"trig": "trig", "nquads": "nquads", "turtle": "turtle", "jsonld": "json-ld"}
         if fmt not in formats:
             raise ConfigError(f"unknown export format '{fmt}'; choose from {', '.join(formats)}")
@@ -246,5 +316,9 @@ class KnowledgeGraph:
                 dataset.default_graph.add((s, p, o))
             else:
                 dataset.add((s, p, o, g or dataset.default_graph.identifier))
+        if fmt == "jsonld":
+            from .present.jsonld import serialize
+
+            return serialize(dataset)
         target = dataset.default_graph if fmt == "turtle" else dataset
         return target.serialize(format=formats[fmt], encoding="utf-8")

@@ -17,7 +17,7 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
@@ -89,6 +89,12 @@ class Lineage:
                 data[key] = "" if value is None or value != value else value
         graph.graph = {k: str(v) for k, v in graph.graph.items()}
         return "\n".join(nx.generate_graphml(graph))
+
+    def _repr_html_(self) -> str:
+        """The lineage picture and its node table (notebooks)."""
+        from .present import lineage_html
+
+        return lineage_html(self)
 
     def to_dot(self) -> str:
         """Graphviz DOT; nodes labelled with kind and identifier."""
@@ -167,10 +173,10 @@ def _records(result: QueryResult) -> list[dict[str, object]]:
     unbound), as ``queries.to_dataframe`` gives them but without a DataFrame: the rows are few
     and each is read once, where a DataFrame would cost more than the query."""
     columns = result.columns
-    return [dict(zip(columns, map(_plain, row), strict=True)) for row in result.rows]
+    return [dict(zip(columns, map(plain, row), strict=True)) for row in result.rows]
 
 
-def _plain(term: Identifier | None) -> object:
+def plain(term: Identifier | None) -> object:
     """An IRI's text, a literal's Python value (its text if it has none), or None."""
     if type(term) is URIRef:  # most terms; an isinstance check on rdflib's ABCs costs more
         return str(term)
@@ -268,6 +274,19 @@ def resolve_node(
         f"{text!r} names {len(narrowed)} nodes: {'; '.join(_describe(c) for c in narrowed)}; "
         "narrow it with kind, material or supplier (--kind, --material, --supplier) or give the IRI"
     )
+
+
+def find_nodes(store: Store, identifier: str, *, kind: str | None = None,
+               material: str | None = None, supplier: str | None = None
+               ) -> list[dict[str, Any]]:
+    """Every lot, run or sample with this identifier that matches ``kind``, ``material`` and
+    ``supplier`` (each dict as ``resolve_node`` gives it, plus its ``kind``)."""
+    if kind is not None and kind not in KINDS:
+        raise QueryError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+    records = _records(queries.run(store, "find-node", {"identifier": identifier.strip()}))
+    found = [c for c in _candidates(records, reference_nodes(store))
+             if _matches(c, kind, material, supplier)]
+    return [{**c, "kind": kind_of(c.get("class"))} for c in found]
 
 
 def _looks_like_iri(text: str) -> bool:

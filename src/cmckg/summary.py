@@ -18,8 +18,10 @@ import pandas as pd
 from . import queries, units
 from .attributes import (
     BATCH_KINDS,
+    CENSORED_CHOICES,
     Attribute,
     batch_values,
+    censored_values,
     identifier_of,
     reference_nodes,
     resolve_attributes,
@@ -39,8 +41,13 @@ def summary(
     attributes: Sequence[str] | str,
     by: str | Sequence[str] | None = None,
     material: str | None = None,
+    censored: str = "exclude",
 ) -> pd.DataFrame:
-    """One row per attribute, material, stage, batch kind and group (``by``)."""
+    """One row per attribute, material, stage, batch kind and group (``by``). ``censored``
+    counts each group's censored results ("<0.5"): left out of n, mean and SD unless
+    ``censored`` is ``limit`` or ``half-limit`` (see ``cmckg.attributes.CENSORED_CHOICES``)."""
+    if censored not in CENSORED_CHOICES:
+        raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
     names = [attributes] if isinstance(attributes, str) else list(attributes)
     if not names:
         raise QueryError("name at least one attribute to summarise")
@@ -51,12 +58,14 @@ def summary(
     material_iri = resolve_material(store, material) if material else None
     frames = []
     for attribute in resolve_attributes(store, names):
-        values = batch_values(store, attribute, material=material_iri)
+        values = batch_values(store, attribute, material=material_iri, censored=censored)
         if values.empty:
             raise QueryError(f"no batch has a value of {attribute.label!r}")
         values["month"] = values["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d)
                                              else None)
-        frames.append(_summarise(store, attribute, values, groups))
+        frame = _summarise(store, attribute, values, groups)
+        frames.append(_with_censored(frame, censored_values(store, attribute,
+                                                            material=material_iri), groups))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -72,10 +81,34 @@ def _summarise(store: Store, attribute: Attribute, values: pd.DataFrame, groups:
                "n": len(x), "mean": float(x.mean()),
                "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
                "min": float(x.min()), "max": float(x.max()), "unit": unit_symbol(unit)}
-        row.update(_capability(group, specs, unit))
+        row.update(capability(group, specs, unit))
         rows.append({k: (None if isinstance(v, float) and math.isnan(v) and k in keys else v)
                      for k, v in row.items()})
     return pd.DataFrame(rows)
+
+
+def _with_censored(frame: pd.DataFrame, found: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Add ``censored``: how many censored results each row's group has."""
+    keys = ["material", "stage", "kind", *groups]
+    frame["censored"] = 0
+    if found.empty:
+        return frame
+    if "month" in groups:
+        found["month"] = found["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d)
+                                           else None)
+    counts = found.groupby(keys, dropna=False)["n_values"].sum()
+    for index, row in frame.iterrows():
+        key = tuple(row[k] for k in keys)
+        for found_key, n in counts.items():
+            found_key = found_key if isinstance(found_key, tuple) else (found_key,)
+            if all(_same(a, b) for a, b in zip(key, found_key, strict=True)):
+                frame.at[index, "censored"] = int(n)
+    return frame
+
+
+def _same(a: object, b: object) -> bool:
+    missing = [x is None or (isinstance(x, float) and math.isnan(x)) for x in (a, b)]
+    return all(missing) or (not any(missing) and a == b)
 
 
 def specifications(store: Store, attribute: Attribute) -> pd.DataFrame:
@@ -93,7 +126,9 @@ def specifications(store: Store, attribute: Attribute) -> pd.DataFrame:
     return frame
 
 
-def _capability(group: pd.DataFrame, specs: pd.DataFrame, unit: str | None) -> dict[str, float]:
+def capability(group: pd.DataFrame, specs: pd.DataFrame, unit: str | None) -> dict[str, float]:
+    """LSL, USL, Ppk and Cpk of one group of batch values against its product's latest
+    specification (NaN where there is none, or fewer than two values)."""
     empty = {"lsl": math.nan, "usl": math.nan, "ppk": math.nan, "cpk": math.nan}
     products = set(group["product"].dropna())
     if specs.empty or len(products) != 1 or len(group) < 2:

@@ -132,9 +132,9 @@ class UnitDeclaration:
 def units_declared_in(graph: Graph) -> list[UnitDeclaration]:
     """The ``qudt:Unit``s a vocabulary graph declares with a ``qudt:symbol``, sorted by IRI."""
     found = []
-    for iri in sorted(set(graph.subjects(RDF.type, QUDT.Unit))):
+    for iri in sorted({u for u in graph.subjects(RDF.type, QUDT.Unit) if isinstance(u, URIRef)}):
         symbol_ = graph.value(iri, QUDT.symbol)
-        if not isinstance(iri, URIRef) or symbol_ is None:
+        if symbol_ is None:
             continue
         label = graph.value(iri, RDFS.label)
         multiplier = graph.value(iri, CMC.conversionMultiplier)

@@ -12,7 +12,9 @@ its concepts and units without the file (``stored_vocabularies``).
 
 from __future__ import annotations
 
+import difflib
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,8 +30,8 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS, XSD
 
 from . import ntriples
 from .errors import ConfigError, MappingError
-from .schemas import load_yaml_with_lines, validate_document
-from .units import bundled_unit_table, units_declared_in
+from .schemas import KeyPath, load_yaml_with_lines, validate_document
+from .units import UnitTable, bundled_unit_table, units_declared_in
 from .vocab import (
     CMC,
     CMCT,
@@ -81,7 +83,10 @@ def load_vocabularies(paths: Iterable[str | Path], others: Sequence[Vocabulary] 
     """Load and validate vocabulary files in order; each is checked against the bundled terms,
     ``others`` (those of another name: stored ones) and the files before it."""
     loaded: list[Vocabulary] = []
-    for path in dict.fromkeys(Path(p) for p in paths):
+    unique: dict[Path, Path] = {}  # a file named twice (relative, absolute) loads once
+    for given in paths:
+        unique.setdefault(Path(given).resolve(), Path(given))
+    for path in unique.values():
         name = path.stem
         same = [v for v in loaded if v.name == name]
         if same:
@@ -126,7 +131,7 @@ def _read_turtle(path: Path, text: str, vocab_iri: URIRef
     lines: dict[URIRef, int] = {}
     subjects = set(graph.subjects(RDF.type, SKOS.Concept)) | set(graph.subjects(RDF.type,
                                                                                QUDT.Unit))
-    for subject in subjects:
+    for subject in (s for s in subjects if isinstance(s, URIRef)):
         local = re.split(r"[#/:]", str(subject))[-1]
         for number, line in enumerate(text_lines, 1):
             if local and local in line and not line.lstrip().startswith(("#", "@prefix")):
@@ -167,15 +172,15 @@ class _YamlVocabulary:
             self.unit(unit, namespace, ("units", index), key_lines)
         return g, self.lines, self.fields
 
-    def place(self, iri: URIRef, path: tuple, key_lines: Mapping[tuple, int],
+    def place(self, iri: URIRef, path: KeyPath, key_lines: Mapping[KeyPath, int],
               keys: Iterable[str]) -> None:
         self.lines.setdefault(iri, key_lines.get(path, 0))
         for key in keys:
             if (*path, key) in key_lines:
                 self.fields[(iri, key)] = key_lines[(*path, key)]
 
-    def concept(self, raw: Mapping[str, Any], namespace: str, path: tuple,
-                key_lines: Mapping[tuple, int], labels: Mapping[str, URIRef]) -> None:
+    def concept(self, raw: Mapping[str, Any], namespace: str, path: KeyPath,
+                key_lines: Mapping[KeyPath, int], labels: Mapping[str, URIRef]) -> None:
         label = str(raw["label"])
         iri = _concept_iri(namespace, label)
         if iri in self.lines:
@@ -210,8 +215,8 @@ class _YamlVocabulary:
             if plausible.get(key) is not None:
                 g.add((iri, prop, Literal(float(plausible[key]), datatype=XSD.double)))
 
-    def unit(self, raw: Mapping[str, Any], namespace: str, path: tuple,
-             key_lines: Mapping[tuple, int]) -> None:
+    def unit(self, raw: Mapping[str, Any], namespace: str, path: KeyPath,
+             key_lines: Mapping[KeyPath, int]) -> None:
         symbol = str(raw["symbol"])
         iri = URIRef(namespace + "unit-" + _unit_slug(symbol))
         if iri in self.lines:
@@ -260,7 +265,7 @@ def _schemes() -> dict[str, URIRef]:
         if label is not None:
             names += [str(label), str(label).removeprefix("testing ")]
         for name in names:
-            found[normalise_label(name)] = URIRef(scheme)
+            found[normalise_label(name)] = URIRef(str(scheme))
     return found
 
 
@@ -304,13 +309,14 @@ class _Checker:
         for concept in sorted(mine.terms(), key=lambda t: self.vocabulary.lines.get(t.iri, 0)):
             self.concept(concept.iri, table, mine)
 
-    def units(self) -> Any:
+    def units(self) -> UnitTable:
         """Resolve conversion units written as text, then build the unit table with these
         units (a symbol clash or an impossible conversion is an error on its unit)."""
         g = self.vocabulary.graph
         table = bundled_unit_table().extended(
             [u for o in self.others for u in units_declared_in(o.graph)])
-        for unit in sorted(set(g.subjects(RDF.type, QUDT.Unit)), key=str):
+        for unit in sorted({u for u in g.subjects(RDF.type, QUDT.Unit) if isinstance(u, URIRef)},
+                           key=str):
             kind = g.value(unit, QUDT.hasQuantityKind)
             if kind is None:
                 raise self.fail(unit, f"unit '{g.value(unit, QUDT.symbol)}' has no quantity "
@@ -326,7 +332,8 @@ class _Checker:
             return table.extended(units_declared_in(g))
         except MappingError as exc:
             symbol = re.search(r"'([^']*)'", exc.message)
-            units = list(g.subjects(QUDT.symbol, Literal(symbol.group(1)))) if symbol else []
+            units = [u for u in g.subjects(QUDT.symbol, Literal(symbol.group(1)))
+                     if isinstance(u, URIRef)] if symbol else []
             raise (self.fail(units[0], exc.message, exc.field or "symbol") if units else
                    ConfigError(exc.message, self.vocabulary.source)) from exc
 
@@ -334,13 +341,11 @@ class _Checker:
         name = str(kind).removeprefix(str(QUANTITYKIND))
         kinds = bundled_unit_table().data["quantity_kinds"]
         if name not in kinds:
-            import difflib
-
             near = difflib.get_close_matches(name, list(kinds), n=3)
             hint = f"; nearest QUDT kinds: {', '.join(near)}" if near else ""
             raise self.fail(subject, f"unknown quantity kind '{name}'{hint}", "quantity_kind")
 
-    def concept(self, iri: URIRef, table: Any, mine: TermIndex) -> None:
+    def concept(self, iri: URIRef, table: UnitTable, mine: TermIndex) -> None:
         g = self.vocabulary.graph
         label = str(g.value(iri, SKOS.prefLabel) or "")
         if not label:
@@ -364,14 +369,16 @@ class _Checker:
         self.names(iri, label, scheme, mine)
         broader = g.value(iri, SKOS.broader)
         if broader is not None and broader not in mine:
-            found = self.known.candidates(str(broader), scheme) if isinstance(broader, Literal) \
+            in_scheme = URIRef(str(scheme))
+            found = self.known.candidates(str(broader), in_scheme) \
+                if isinstance(broader, Literal) \
                 else ({broader} if broader in self.known else set())
             if len(found) != 1:
                 raise self.fail(iri, f"unknown broader concept '{broader}' (a label or IRI of a "
                                 "concept of the same scheme)", "broader")
             g.set((iri, SKOS.broader, next(iter(found))))
 
-    def unit(self, iri: URIRef, label: str, unit: Any, kind: Any, table: Any) -> None:
+    def unit(self, iri: URIRef, label: str, unit: Any, kind: Any, table: UnitTable) -> None:
         key = table.lookup(str(unit))
         if key is None:
             near = table.nearest(str(unit))
@@ -392,8 +399,8 @@ class _Checker:
         line = self.vocabulary.lines.get(iri, 0)
         before = {t.iri for t in mine.terms()
                   if (self.vocabulary.lines.get(t.iri, 0), str(t.iri)) < (line, str(iri))}
-        for name, key in [(label, "label")] + [(str(a), "alt_labels")
-                                                for a in sorted(g.objects(iri, SKOS.altLabel))]:
+        aliases = sorted(map(str, g.objects(iri, SKOS.altLabel)))
+        for name, key in [(label, "label")] + [(a, "alt_labels") for a in aliases]:
             for index, among in ((self.known, None), (mine, before)):
                 clash = {c for s in group for c in index.candidates(name, s)} - {iri}
                 clash = clash if among is None else clash & among
@@ -425,25 +432,24 @@ SELECT ?g ?name ?s ?p ?o WHERE {{
   GRAPH ?g {{ ?v a cmc:ProjectVocabulary ; rdfs:label ?name . ?s ?p ?o }}
 }}"""
 
-_STORED: dict[tuple[int, int], list[Vocabulary]] = {}
+_STORED: weakref.WeakKeyDictionary[Any, tuple[int, list[Vocabulary]]] = (
+    weakref.WeakKeyDictionary())
 
 
 def stored_vocabularies(store: Any) -> list[Vocabulary]:
     """The project vocabularies an ingest stored (each graph holding a cmc:ProjectVocabulary),
-    sorted by name; kept per store revision when every write goes through this store."""
-    key = (id(store), store.revision)
+    sorted by name; kept per store and revision when every write goes through this store."""
     cacheable = getattr(store, "sole_writer", False)
-    if cacheable and key in _STORED:
-        return _STORED[key]
+    kept = _STORED.get(store) if cacheable else None
+    if kept is not None and kept[0] == store.revision:
+        return kept[1]
     graphs: dict[tuple[Any, str], Graph] = {}
     for g, name, s, p, o in store.query(_STORED_QUERY).rows:
         graphs.setdefault((g, str(name)), Graph()).add((s, p, o))
     found = sorted((Vocabulary(name, _stored_source(graph, name), graph)
                     for (_, name), graph in graphs.items()), key=lambda v: v.name)
     if cacheable:
-        if len(_STORED) >= 8:
-            _STORED.clear()
-        _STORED[key] = found
+        _STORED[store] = (store.revision, found)
     return found
 
 
@@ -517,13 +523,14 @@ def concept_table(vocabularies: Sequence[Vocabulary], scheme: str | None = None)
                 kind = graph.value(iri, QUDT.hasQuantityKind)
                 common = {
                     "concept": label, "iri": str(iri), "scheme": _short(everything, in_scheme),
-                    "unit": unit_symbol(unit) if unit is not None else "",
+                    "unit": unit_symbol(str(unit)) if unit is not None else "",
                     "quantity_kind": str(kind).removeprefix(str(QUANTITYKIND)) if kind else "",
                     "source": source,
                 }
                 names = [(label, "label")]
-                names += [(str(a), "alias") for a in sorted(graph.objects(iri, SKOS.altLabel))]
-                names += [(str(n), "notation") for n in sorted(graph.objects(iri, SKOS.notation))]
+                names += [(a, "alias") for a in sorted(map(str, graph.objects(iri, SKOS.altLabel)))]
+                names += [(n, "notation")
+                          for n in sorted(map(str, graph.objects(iri, SKOS.notation)))]
                 rows += [{"name": name, "kind": kind_, **common} for name, kind_ in names]
     return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
 

@@ -9,9 +9,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-# Piped or captured output gets room for wide tables instead of the 80-column fallback.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+# Piped or captured output gets room for wide tables instead of the 80-column fallback, and
+# lines are never hard-wrapped there (a log keeps one message per line).
+# No emoji codes: ":x:" in an IRI or a message stays as written.
+out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty(),
+              emoji=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160,
+              soft_wrap=not sys.stderr.isatty(), emoji=False)
 
 
 def progress_bar() -> Progress:

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pandas as pd
 
 from ..errors import CmckgError
 from ..examples import example_groups
 from ..kg import KnowledgeGraph
-from . import add_store_argument, add_vocab_argument
+from . import add_change_arguments, add_command, add_store_argument, add_vocab_argument, plural
 from .console import err, out, print_frame, progress_bar
+from .dossier import write_text
 
 DEMO_DP_LOT = "A-DP-1003"
 DEMO_MEDIUM_LOT = "A-MED-002"
 DEMO_ATTRIBUTES = ["HMW (SEC)", "Main peak (CEX)", "Relative potency", "HCP"]
+DEMO_DOSSIER_LOT = "A-DP-1020"  # the planted out-of-specification drug-product lot
+REPORTS = Path("cmckg-reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="ingest the bundled examples and answer lineage, comparability and quality questions",
-        description=(
+    parser = add_command(subparsers, "demo", description=(
             "Ingest everything under examples/ (a generated two-site mAb data set with planted "
             "effects, 15 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
             "from Žagar & Mihelič 2022) into the store, then show lineage, a comparability "
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_store_argument(parser)
+    add_change_arguments(parser)
     add_vocab_argument(parser)
     parser.add_argument("--skip-validation", action="store_true",
                         help="do not run the SHACL validation step")
@@ -38,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     with KnowledgeGraph.open(args.store, vocab=args.vocab) as kg:
         out.rule(f"[bold]1. Ingest the bundled examples into {kg.store.location}")
-        _ingest(kg)
+        _ingest(kg, args.by, args.reason)
         print_frame(kg.stats(), title="What the store holds")
 
         out.rule("[bold]2. Lineage: what went into a drug-product lot, and where a lot went")
@@ -68,6 +70,13 @@ def run_demo(args: argparse.Namespace) -> int:
         if not args.skip_validation:
             out.rule("[bold]5. Validate every record (SHACL, specifications as shapes)")
             _validation(kg)
+
+        out.rule("[bold]6. Look: a batch dossier and a comparability report")
+        dossier = kg.dossier(DEMO_DOSSIER_LOT)  # with the open results step 5 recorded
+        written = [_write(f"dossier-{DEMO_DOSSIER_LOT}.html", dossier.to_html()),
+                   _write("comparability-v1-v2.html", comparison.to_html())]
+        for path in written:
+            out.print(f"wrote {path}", highlight=False)
     out.print(
         "\nNext: [bold]cmckg query --list[/bold], [bold]cmckg lineage ID[/bold], "
         "[bold]cmckg compare --help[/bold], [bold]cmckg validate --format github[/bold].",
@@ -76,18 +85,18 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingest(kg: KnowledgeGraph) -> None:
+def _ingest(kg: KnowledgeGraph, by: str | None, reason: str | None) -> None:
     groups = example_groups()
     with progress_bar() as bar:
         task = bar.add_task("ingesting", total=len(groups))
         for group in groups:
             bar.update(task, description=f"ingesting {group.name}")
-            report = kg.ingest(group.files, mapping=group.mapping)
+            report = kg.ingest(group.files, mapping=group.mapping, by=by, reason=reason)
             bar.advance(task)
             out.print(
-                f"{group.name}: {len(group.files)} files, {report.records} records, "
-                f"{report.triples} triples, {report.changed} changed, "
-                f"{len(report.warnings)} warnings",
+                f"{group.name}: {plural(len(group.files), 'file')}, "
+                f"{plural(report.records, 'record')}, {plural(report.triples, 'triple')}, "
+                f"{report.changed} changed, {plural(len(report.warnings), 'warning')}",
                 highlight=False,
             )
 
@@ -104,11 +113,19 @@ def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
     return frame.dropna(axis="columns", how="all")
 
 
+def _write(name: str, text: str) -> Path:
+    REPORTS.mkdir(exist_ok=True)
+    path = REPORTS / name
+    write_text(str(path), text)
+    return path.resolve()
+
+
 def _validation(kg: KnowledgeGraph) -> None:
     from ..validate import Severity, validate_store
 
     try:
-        with kg.vocabulary():
+        with kg.vocabulary(), progress_bar() as bar:
+            bar.add_task("validating every record", total=None)
             report = validate_store(kg.store, kg.minter, full=True)
     except CmckgError as exc:
         err.print(f"validation could not run: {exc}", markup=False)
@@ -116,7 +133,7 @@ def _validation(kg: KnowledgeGraph) -> None:
     counts = report.counts()
     out.print(
         f"{report.focus_nodes} focus nodes, {report.triples} triples in {report.seconds:.1f} s: "
-        + ", ".join(f"{counts[s]} {s.name.lower()}" for s in sorted(counts, reverse=True)),
+        + ", ".join(plural(counts[s], s.name.lower()) for s in sorted(counts, reverse=True)),
         highlight=False,
     )
     rows = [

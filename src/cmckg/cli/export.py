@@ -6,29 +6,38 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..kg import KnowledgeGraph
-from . import add_store_argument
+from . import add_command, add_store_argument, check_output
+from .console import progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "export",
-        help="write the store as RDF",
-        description="Write every named graph in the store. Turtle merges all graphs into one.",
-    )
-    parser.add_argument("--format", choices=["trig", "nquads", "turtle", "jsonld"], default="trig")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
-    add_store_argument(parser)
+    parser = add_command(
+        subparsers, "export",
+        description="Write every named graph in the store. Turtle merges all graphs into one.")
+    parser.add_argument("--format", choices=["trig", "nquads", "turtle", "jsonld"], default="trig",
+                        help="RDF format (default: trig)")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write here instead of standard output")
+    add_store_argument(parser, read_only_flag=False)
     parser.set_defaults(handler=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    with KnowledgeGraph.open(args.store, read_only=True) as kg:
+    check_output(args.output, "the export")
+    with KnowledgeGraph.open(args.store, read_only=True) as kg, progress_bar() as bar:
+        bar.add_task(f"exporting {args.format}", total=None)
         data = kg.export(args.format)
     if args.output:
         tmp = Path(args.output).with_suffix(Path(args.output).suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(args.output)
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(args.output)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ConfigError(f"cannot write the export: {exc.strerror or exc}",
+                              args.output) from None
     else:
         sys.stdout.buffer.write(data)
     return 0

@@ -7,17 +7,14 @@ import sys
 
 from ..kg import KnowledgeGraph
 from ..lineage import KINDS, Lineage
-from . import add_store_argument, add_vocab_argument
+from . import add_command, add_store_argument, add_vocab_argument
 from .console import print_frame
 
 FORMATS = ["table", "json", "csv", "dot", "mermaid", "graphml"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "lineage",
-        help="trace a lot backward (what went in) or forward (where it went)",
-        description=(
+    parser = add_command(subparsers, "lineage", description=(
             "Trace a lot, run or sample through the genealogy. Backward lists every run, "
             "intermediate and raw-material lot upstream; forward lists every run, lot and sample "
             "downstream (the recall question). An identifier that names several nodes is an "
@@ -27,17 +24,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="Example: cmckg lineage 2 --material lactose --direction forward",
     )
     parser.add_argument("node", metavar="ID", help="identifier or IRI of a lot, run or sample")
-    parser.add_argument("--direction", choices=["backward", "forward"], default="backward")
+    parser.add_argument("--direction", choices=["backward", "forward"], default="backward",
+                        help="backward: what went in; forward: where it went (default: backward)")
     parser.add_argument("--depth", type=int, metavar="N",
                         help="stop after N lot generations (default: all)")
-    parser.add_argument("--kind", choices=list(KINDS), help="only consider nodes of this kind")
+    parser.add_argument("--kind", choices=list(KINDS),
+                        help="only consider nodes of this kind (default: any)")
     parser.add_argument("--material", metavar="NAME",
                         help="only consider lots of this material (a term, alias, label or id)")
     parser.add_argument("--supplier", metavar="ID", help="only consider lots from this supplier")
-    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format (default: table)")
     parser.add_argument("--edges", action="store_true",
                         help="with table or csv: print the edges instead of the nodes")
-    add_store_argument(parser)
+    add_store_argument(parser, read_only_flag=False)
     add_vocab_argument(parser)
     parser.set_defaults(handler=run_lineage)
 

@@ -1,4 +1,5 @@
-"""``cmckg serve``: expose the embedded store as a SPARQL 1.1 endpoint on loopback.
+"""``cmckg serve``: expose the embedded store as a SPARQL 1.1 endpoint on loopback, with
+read-only review pages beside it (``cmckg.present.review``, on the next port by default).
 
 It runs Oxigraph's own server (the ``oxigraph`` program from the ``oxigraph`` package) over the
 same store directory. The store's default graph already holds the union of its record graphs
@@ -22,16 +23,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ..errors import ConfigError, StoreError
 from ..stores import default_location
-from ..stores.oxigraph import OxigraphStore
+from ..stores.oxigraph import IN_USE, OxigraphStore
+from . import add_command
 from .console import err
 
+if TYPE_CHECKING:
+    from ..present.review import ReviewServer
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-IN_USE = ("the store is in use by another process (Oxigraph locks it); close that program "
-          "(a Python session, another 'cmckg serve') and try again")
 
 
 def oxigraph_program() -> str:
@@ -141,10 +144,7 @@ class OxigraphServer:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="expose the store as a SPARQL 1.1 endpoint",
-        description=(
+    parser = add_command(subparsers, "serve", description=(
             "Serve the embedded store as a SPARQL 1.1 endpoint (query at /query, update at "
             "/update, Graph Store Protocol at /store) with Oxigraph's server, so SPARQL clients, "
             "notebooks and BI tools can query it. The default graph is the union of the record "
@@ -159,6 +159,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the address to listen on (default 127.0.0.1, loopback only)")
     parser.add_argument("--read-only", action="store_true",
                         help="refuse every update and Graph Store write (HTTP 403)")
+    parser.add_argument("--pages-port", type=int, default=None, metavar="PORT",
+                        help="the port of the read-only review pages (search, lot dossiers, "
+                        "products, latest validation; default: --port + 1)")
+    parser.add_argument("--no-pages", action="store_true",
+                        help="serve the SPARQL endpoint only, without review pages")
     parser.set_defaults(handler=run_serve)
 
 
@@ -167,8 +172,12 @@ def run_serve(args: argparse.Namespace) -> int:
     if location.startswith(("http://", "https://")) or location in {"memory:", "oxigraph:memory"}:
         raise ConfigError(f"cmckg serve serves an Oxigraph store directory, not {location!r}")
     path = Path(location.removeprefix("oxigraph:"))
-    if not 0 < args.port < 65536:
-        raise ConfigError(f"--port must be between 1 and 65535, not {args.port}")
+    pages_port = args.port + 1 if args.pages_port is None else args.pages_port
+    for name, port in (("--port", args.port), ("--pages-port", pages_port)):
+        if not 0 < port < 65536:
+            raise ConfigError(f"{name} must be between 1 and 65535, not {port}")
+    if not args.no_pages and pages_port == args.port:
+        raise ConfigError("--pages-port must differ from --port")
     if args.read_only:
         _check_not_written(path)
     if args.bind not in LOOPBACK:
@@ -177,12 +186,16 @@ def run_serve(args: argparse.Namespace) -> int:
                   + ("read" if args.read_only else "read and change") + " the store")
     server = OxigraphServer(path, args.port, args.bind, args.read_only,
                             union_default_graph=not _union_copy(path, args.read_only))
+    pages: ReviewServer | None = None
     with _StopSignals():
         try:
             server.start()
             print(f"SPARQL endpoint: {server.query_url}")
             if not args.read_only:
                 print(f"update: {server.base_url}/update   graph store: {server.base_url}/store")
+            if not args.no_pages:
+                pages = _start_pages(server.query_url, args.bind, pages_port)
+                print(f"review pages: {pages.url}")
             # Flushed: scripts wait for these lines before they connect.
             print(f"serving {path} {'read-only ' if args.read_only else ''}(Ctrl-C to stop)",
                   flush=True)
@@ -191,10 +204,27 @@ def run_serve(args: argparse.Namespace) -> int:
         except _Stop:
             return 0
         finally:
+            if pages is not None:
+                pages.stop()
             server.stop()
     if code != 0:
         raise StoreError(f"the Oxigraph server stopped with exit code {code}", str(path))
     return 0
+
+
+def _start_pages(query_url: str, bind: str, port: int) -> ReviewServer:
+    """The review pages over the endpoint (read-only)."""
+    from ..kg import KnowledgeGraph
+    from ..present.review import ReviewServer, ReviewSite
+
+    site = ReviewSite(KnowledgeGraph.open(query_url, read_only=True))
+    pages = ReviewServer(site, bind, port)
+    try:
+        pages.start()
+    except OSError as exc:
+        raise StoreError(f"the review pages cannot listen on {bind}:{port}: {exc.strerror}; "
+                         "choose another --pages-port (or --no-pages)") from None
+    return pages
 
 
 def _union_copy(path: Path, read_only: bool) -> bool:

@@ -20,7 +20,8 @@ from ..validate import (
     validate_sources,
 )
 from ..vocab import bind_prefixes
-from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_store_argument, add_vocab_argument
+from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_command, add_store_argument, add_vocab_argument
+from .console import progress_bar
 
 DESCRIPTION = """\
 Check records against the SHACL shapes in shapes/ (lots, runs, samples, measurements,
@@ -57,10 +58,7 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        help="check records with SHACL; reports for people and CI",
-        description=DESCRIPTION,
+    parser = add_command(subparsers, "validate", description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -134,7 +132,10 @@ def _validate(
                              str(path))
     with KnowledgeGraph.open(args.store, read_only=args.read_only,
                              vocab=args.vocab) as kg, kg.vocabulary():
-        run = run_validation(kg.store, kg.minter, full=args.full, shapes=args.shapes)
+        kg.require_trusted_answers()
+        with progress_bar() as bar:
+            bar.add_task("validating", total=None)
+            run = run_validation(kg.store, kg.minter, full=args.full, shapes=args.shapes)
         if args.export_shapes:
             _write(args.export_shapes,
                    bind_prefixes(store_shapes(kg.store, args.shapes)).serialize(format="turtle"))

@@ -18,17 +18,14 @@ from ..uservocab import (
     stored_vocabularies,
     unit_declarations_table,
 )
-from . import EXIT_FAILED, EXIT_OK, add_vocab_argument
+from . import EXIT_FAILED, EXIT_OK, add_command, add_vocab_argument
 from .console import out, print_frame
 
 FORMATS = ["table", "csv", "json"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "vocab",
-        help="check project vocabularies (HermiT) and list what resolves to what",
-        description=(
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = add_command(subparsers, "vocab", description=(
             "Project vocabularies (YAML or SKOS Turtle, given with --vocab or stored by an "
             "earlier ingest) add your own concepts and units. 'check' validates them and runs "
             "the HermiT OWL reasoner over the ontology, the bundled terms and them (needs Java; "
@@ -37,12 +34,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     commands = parser.add_subparsers(dest="vocab_command", metavar="ACTION", required=True)
-    check = commands.add_parser("check", help="validate and reason; exit 1 if inconsistent")
-    listing = commands.add_parser("list", help="labels and aliases → concept, unit, kind")
+    check = commands.add_parser(
+        "check", help="validate and reason; exit 1 if inconsistent",
+        description="Validate the project vocabularies and run the HermiT OWL reasoner over the "
+        "ontology, the bundled terms and them (needs Java; skipped otherwise); exit 1 if they "
+        "are inconsistent.")
+    listing = commands.add_parser(
+        "list", help="labels and aliases → concept, unit, kind",
+        description="List every label and alias with the concept, unit and quantity kind it "
+        "resolves to.")
     listing.add_argument("--scheme", metavar="SCHEME",
                          help="only this scheme (quality attributes, process parameters, "
                          "materials, unit operations, stages), or 'units' for declared units")
-    listing.add_argument("--format", choices=FORMATS, default="table")
+    listing.add_argument("--format", choices=FORMATS, default="table",
+                         help="output format (default: table)")
     for sub in (check, listing):
         sub.add_argument("--store", metavar="PATH|URL", default=None,
                          help="also the vocabularies this store holds (default ./cmckg-store "

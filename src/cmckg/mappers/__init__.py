@@ -18,7 +18,7 @@ def register(mapper: Mapper) -> Mapper:
     return mapper
 
 
-BUILTIN_MAPPERS = ["asm", "b2mml", "tables"]
+BUILTIN_MAPPERS = ["asm", "b2mml", "tables", "workbook", "documents"]
 
 
 def _load_builtin() -> None:
@@ -53,7 +53,7 @@ def mapper_for(
             return mapper
     raise MappingError(
         "cannot tell the format from the content (not ASM JSON or B2MML XML); "
-        "tables need --mapping FILE, or name the format with --format",
+        "tables need --mapping FILE, or name the format with --source-format",
         str(path),
     )
 

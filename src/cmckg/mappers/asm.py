@@ -14,8 +14,9 @@ supersedes its previous version. What becomes what:
   with the key as ``skos:prefLabel``, in the scheme :data:`ASM_LOCAL_SCHEME`. Settings,
   processed results, peak values, distribution bins, log and fraction events and calculated
   results are all measurements: the property IRI says which.
-* **Missing values.** A quantity whose value is ``NaN``, infinite, null or not a number is read
-  as missing: no measurement, one warning on the record graph naming its pointer.
+* **Missing values.** A quantity whose value is ``NaN``, infinite or null is read as missing: no
+  measurement, one warning on the record graph naming its pointer. A number written as a JSON
+  string (``"68.2"``) is that number; other text (``"high"``) stops the ingest naming the pointer.
 * **Context.** A quantity takes from its enclosing documents: the sample (``cmc:onEntity``), the
   technique and detection type (``cmc:method``, e.g. ``"plate reader / Absorbance"``), the
   instrument of the ``device system document`` (``cmc:device``), ``measurement time`` (else the
@@ -166,6 +167,10 @@ def asm_property_iri(key: str, manifest: str | None = None) -> URIRef | None:
         )
 
     return URIRef(min(rows, key=rank).iri)
+
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 @cache
@@ -417,6 +422,16 @@ class _FileMapping:
             self.add((iri, SKOS.inScheme, ASM_LOCAL_SCHEME))
         return iri
 
+    def number_text(self, text: str, ptr: str, key: str) -> float:
+        """A number written as a JSON string (``"68.2"``) is that number; ``"NaN"`` and
+        ``"Infinity"`` are as their JSON counterparts (missing); any other text is an error."""
+        stripped = text.strip()
+        if _DECIMAL.fullmatch(stripped):
+            return float(stripped)
+        if stripped in _NON_FINITE:
+            return _NON_FINITE[stripped]
+        raise MappingError(f"{json.dumps(text)} is not a number", self.source, ptr, key)
+
     def observed(self, iri: URIRef, prop: URIRef, scope: _Scope, ptr: str) -> None:
         """Triples a measurement and a data cube share: property, context, location."""
         self.add((iri, CMC.measuredProperty, prop))
@@ -431,6 +446,8 @@ class _FileMapping:
 
     def quantity(self, node: dict[str, Any], ptr: str, key: str, scope: _Scope) -> None:
         value = node["value"]
+        if isinstance(value, str):
+            value = self.number_text(value, f"{ptr}/value", key)
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
             value
         ):

@@ -2,15 +2,17 @@
 ``cmckg.build``) reads them, so a value means the same whichever format it came in.
 
 Each function raises :class:`~cmckg.errors.MappingError` naming ``where`` (file, place, field);
-the message says what was expected.
+the message says what was expected — except ``parse_date`` (the document mappers' date forms),
+whose ValueError the caller turns into an error naming the sheet cell or JSON pointer.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
@@ -171,6 +173,81 @@ def _formatted_literal(text: str, fmt: str, months: tuple[tuple[str, int], ...])
     if re.search(r"%[mbB]", fmt):
         return Literal(f"{parsed.year:04d}-{parsed.month:02d}", datatype=XSD.gYearMonth)
     return Literal(f"{parsed.year:04d}", datatype=XSD.gYear)
+
+
+# -- dates as batch records write them (document mappings: day/month order declared, never
+#    guessed; Excel serial numbers only when declared)
+
+DATE_ORDERS = ("day-first", "month-first")
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # the 1900 date system, past its 1900-02-29 bug
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T](\d{1,2}):(\d{2})"
+                           r"(?::(\d{2}))?)?$")
+_NAMED_DATE = re.compile(r"^(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})(?:[ T](\d{1,2}):(\d{2})"
+                         r"(?::(\d{2}))?)?$")
+
+
+@dataclass(frozen=True)
+class DateOptions:
+    """How a mapping reads dates: the order of day and month in numeric text dates (declared,
+    never guessed) and whether a number in a date field is an Excel serial date."""
+
+    order: str | None = None
+    serial: bool = False
+
+
+def parse_date(cell: Any, options: DateOptions) -> Literal:
+    """A date or date-time cell as an XSD literal. Accepts date cells, ISO 8601 text,
+    ``09-May-2024`` (English month names), numeric text dates in the declared order, and Excel
+    serial numbers when declared. ValueError says what is missing."""
+    if isinstance(cell, datetime):
+        if cell.time() == datetime.min.time():
+            return Literal(cell.date().isoformat(), datatype=XSD.date)
+        return Literal(cell.isoformat(), datatype=XSD.dateTime)
+    if isinstance(cell, date):
+        return Literal(cell.isoformat(), datatype=XSD.date)
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        if not options.serial:
+            raise ValueError(f"{cell!r} is a number, not a date (if the workbook stores Excel "
+                             "serial dates, declare dates: {serial: true})")
+        moment = _EXCEL_EPOCH + timedelta(minutes=round(float(cell) * 1440))  # to the minute
+        return parse_date(moment, options)
+    text = str(cell).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return Literal(date.fromisoformat(text).isoformat(), datatype=XSD.date)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?", text):
+            return Literal(datetime.fromisoformat(text).isoformat(), datatype=XSD.dateTime)
+    except ValueError:
+        raise ValueError(f"not a date: '{text}'") from None
+    named = _NAMED_DATE.match(text)
+    if named:
+        month = _MONTHS.get(named.group(2)[:3].casefold())
+        if month is None:
+            raise ValueError(f"unknown month '{named.group(2)}' in '{text}'")
+        return _literal(text, int(named.group(3)), month, int(named.group(1)), named.groups()[3:])
+    numeric = _NUMERIC_DATE.match(text)
+    if numeric:
+        if options.order is None:
+            raise ValueError(f"'{text}' could be day-first or month-first; declare "
+                             "dates: {order: day-first} (or month-first) in the mapping")
+        first, second = int(numeric.group(1)), int(numeric.group(2))
+        day, month = (first, second) if options.order == "day-first" else (second, first)
+        return _literal(text, int(numeric.group(3)), month, day, numeric.groups()[3:])
+    raise ValueError(f"not a date: '{text}' (expected ISO 8601, '09-May-2024', a numeric date "
+                     "in the declared order or a date cell)")
+
+
+def _literal(text: str, year: int, month: int, day: int, time: tuple[str | None, ...]
+             ) -> Literal:
+    try:
+        if time[0] is None:
+            return Literal(date(year, month, day).isoformat(), datatype=XSD.date)
+        moment = datetime(year, month, day, int(time[0]), int(time[1] or 0), int(time[2] or 0))
+    except ValueError:
+        raise ValueError(f"not a date: '{text}'") from None
+    return Literal(moment.isoformat(), datatype=XSD.dateTime)
 
 
 # -- units

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..validate.results import Severity, ValidationReport, ValidationResult
 from .locate import SourceLines
 
-FORMATS = ("text", "json", "junit", "sarif", "github", "markdown", "turtle")
+FORMATS = ("text", "json", "junit", "sarif", "github", "markdown", "turtle", "html")
 PER_SHAPE = 5  # results below --fail-on listed per shape in the human-readable reports
 
 __all__ = ["FORMATS", "Omitted", "SourceLines", "condensed", "render", "summary_line"]

@@ -23,7 +23,10 @@ from ..errors import ConfigError
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 
-__all__ = ["SCHEMA_DIR", "key_path", "load_yaml_with_lines", "schema", "schema_path",
+KeyPath = tuple[str | int, ...]
+"""A place in a document: mapping keys and list indices, outermost first."""
+
+__all__ = ["SCHEMA_DIR", "KeyPath", "key_path", "load_yaml_with_lines", "schema", "schema_path",
            "validate_document", "yaml_lines"]
 
 
@@ -35,7 +38,8 @@ def schema_path(name: str) -> Path:
 @cache
 def schema(name: str) -> dict[str, Any]:
     with open(schema_path(name), encoding="utf-8") as handle:
-        return json.load(handle)
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
 
 
 @cache
@@ -43,7 +47,7 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema(name))
 
 
-def load_yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
+def load_yaml_with_lines(text: str) -> tuple[Any, dict[KeyPath, int]]:
     """A YAML document and the 1-based line of each of its nodes by key path (PyYAML's
     composed nodes keep their marks); YAMLError as PyYAML raises it."""
     node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -52,7 +56,7 @@ def load_yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
     return yaml.SafeLoader("").construct_document(node), yaml_lines(node)
 
 
-def yaml_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+def yaml_lines(node: yaml.Node, path: KeyPath = ()) -> dict[KeyPath, int]:
     """1-based line of every node of a composed YAML document, by its key path (a key's own
     line for a mapping entry)."""
     lines = {path: node.start_mark.line + 1}
@@ -75,7 +79,7 @@ def key_path(parts: Any) -> str:
 
 
 def validate_document(document: Any, name: str, source: str | None,
-                      lines: Mapping[tuple, int] | None = None) -> None:
+                      lines: Mapping[KeyPath, int] | None = None) -> None:
     """Raise ConfigError for the first place ``document`` breaks schema ``name``, naming the
     source, the line (when ``lines`` maps key paths to lines) and the key path."""
     errors = sorted(_validator(name).iter_errors(document),
@@ -97,17 +101,17 @@ def _unexpected(error: ValidationError) -> str | None:
     if error.validator not in ("additionalProperties", "unevaluatedProperties"):
         return None
     match = _UNEXPECTED.search(error.message)
-    return (match.group(1) or match.group(2)) if match else None
+    return str(match.group(1) or match.group(2)) if match else None
 
 
-def _place(error: ValidationError) -> tuple:
+def _place(error: ValidationError) -> KeyPath:
     """The key path of an error; for an unknown key, the key itself (a typo's own line)."""
     path = tuple(error.absolute_path)
     key = _unexpected(error)
     return (*path, key) if key is not None else path
 
 
-def _line(path: tuple, lines: Mapping[tuple, int] | None) -> int:
+def _line(path: KeyPath, lines: Mapping[KeyPath, int] | None) -> int:
     if not lines:
         return 0
     while path not in lines and path:
@@ -122,16 +126,17 @@ def _message(error: ValidationError) -> str:
         return f"unknown key '{key}'"
     if error.validator in ("required", "const", "enum", "pattern",
                            "minLength", "exclusiveMinimum"):
-        return error.message
+        return str(error.message)
     if error.validator == "type":
         return f"must be {_types(error.validator_value)}, not {type(error.instance).__name__}"
     if error.validator in ("anyOf", "oneOf"):
         return "does not match any of the allowed forms"
-    return error.message if len(error.message) < 200 else error.message[:200] + "…"
+    message = str(error.message)
+    return message if len(message) < 200 else message[:200] + "…"
 
 
 def _types(value: Any) -> str:
     names = {"string": "text", "object": "a mapping", "array": "a list", "number": "a number",
              "integer": "an integer", "boolean": "true or false", "null": "empty"}
     values = value if isinstance(value, list) else [value]
-    return " or ".join(names.get(v, v) for v in values)
+    return " or ".join(names.get(str(v), str(v)) for v in values)

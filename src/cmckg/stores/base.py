@@ -52,6 +52,11 @@ class Store(ABC):
     #: changed: true for embedded stores, false for a SPARQL server others may write to.
     sole_writer: bool = True
 
+    def limitation(self) -> str | None:
+        """Why cmckg's questions (lineage, analyses, validation, export) cannot be trusted on
+        this store, or None: they can. Storing and ingesting are unaffected."""
+        return None
+
     def apply(self, changes: ChangeSet) -> None:
         """Apply a change set atomically: all of it or, on failure, none of it. Counts in
         ``revision`` even when it fails (a backend may have written before failing)."""

@@ -21,11 +21,16 @@ from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import from_ox, inline_values
 from .update import prune_union_copy, scratch_graph, stash_for_pruning
 
+IN_USE = ("the store is in use by another process (Oxigraph locks it); close that program "
+          "(a Python session, a 'cmckg serve') and try again")
+
 
 class OxigraphStore(Store):
     def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
         self.location = f"oxigraph:{path}" if path else "oxigraph:memory"
         self.read_only = read_only
+        if path is not None:
+            _check_folder(Path(path), read_only)
         try:
             if path is None:
                 self._store = ox.Store()
@@ -33,8 +38,15 @@ class OxigraphStore(Store):
                 self._store = ox.Store.read_only(str(path))
             else:
                 self._store = ox.Store(str(path))
-        except OSError as exc:
-            raise StoreError(f"cannot open the store: {exc}", str(path)) from exc
+        except (OSError, RuntimeError) as exc:  # RocksDB reports some failures as RuntimeError
+            if "lock" in str(exc).lower():
+                raise StoreError(IN_USE, str(path)) from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            hint = ("; if another process is writing it, close that process and try again"
+                    if read_only else "")
+            raise StoreError(f"cannot open the store: {first}{hint}", str(path)) from None
+        if path is not None and not read_only:
+            _remove_orphaned_bulk_files(Path(path))
         self.has_union_copy = self._has_union_copy()
 
     def _has_union_copy(self) -> bool:
@@ -189,6 +201,35 @@ class OxigraphStore(Store):
         if not self.read_only and hasattr(self, "_store"):
             self._store.flush()
         self._store = None  # type: ignore[assignment]
+
+
+def is_store_folder(path: Path) -> bool:
+    """Whether ``path`` holds an Oxigraph (RocksDB) store."""
+    return (path / "CURRENT").is_file()
+
+
+def _check_folder(path: Path, read_only: bool) -> None:
+    """Refuse, with one line, a folder Oxigraph should not open: none there (read-only), no
+    parent to create it in, a file, or a non-empty folder that is not a store (Oxigraph would
+    write its files among the others)."""
+    if path.is_dir() and is_store_folder(path):
+        return
+    if read_only:
+        raise StoreError("no store here; ingest records first (cmckg ingest)", str(path))
+    if path.exists() and not path.is_dir():
+        raise StoreError("not a folder; give a folder for the store", str(path))
+    if path.is_dir() and any(path.iterdir()):
+        raise StoreError("the folder holds other files and is not a cmckg store; give a new "
+                         "or empty folder", str(path))
+    if not path.parent.is_dir():
+        raise StoreError(f"the folder {path.parent} does not exist", str(path))
+
+
+def _remove_orphaned_bulk_files(path: Path) -> None:
+    """Delete the files a killed bulk load left behind (``bulk-*.sst``: never part of the
+    database, whose own files are numbered). Safe now that this process holds the lock."""
+    for orphan in path.glob("bulk-*.sst"):
+        orphan.unlink(missing_ok=True)
 
 
 BULK_THRESHOLD = 20_000  # quads; fewer load faster in one transaction (bulk loads cost ~0.1 s)

@@ -15,6 +15,14 @@ Guarantees:
 - Queries must see the union of the named graphs as their default graph, as on the embedded
   backends. That is server configuration (Oxigraph ``--union-default-graph``; see the README),
   checked on first use; queries are never rewritten with FROM clauses.
+- Queries are POSTed URL-encoded (``query=…``), the form every SPARQL 1.1 server must accept
+  (Virtuoso 7 never answers a query POSTed directly); updates are POSTed directly as
+  ``application/sparql-update`` (no encoding cost on large ingests). Both are settings
+  (``query_form``, ``update_form``: ``form`` or ``direct``).
+- Server profiles (``server``: ``auto``, ``generic``, ``virtuoso``): on first contact cmckg reads
+  the ``Server`` header; for Virtuoso, settings not given explicitly default to its layout
+  (update at the query URL, Graph Store at ``/sparql-graph-crud``, ``default_graph: union``), and
+  its own system graphs (``virtrdf#``…) are left out of ``graph_names``, ``quads`` and counts.
 - Credentials (basic or bearer) come from environment variables or the config file, are sent
   only in the ``Authorization`` header and never appear in messages, ``repr`` or logs.
 """
@@ -40,7 +48,17 @@ from typing import Any, TypeVar
 import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier
-from SPARQLWrapper import CONSTRUCT, INSERT, JSON, POST, POSTDIRECTLY, SELECT, TURTLE, SPARQLWrapper
+from SPARQLWrapper import (
+    CONSTRUCT,
+    INSERT,
+    JSON,
+    POST,
+    POSTDIRECTLY,
+    SELECT,
+    TURTLE,
+    URLENCODED,
+    SPARQLWrapper,
+)
 from SPARQLWrapper.SPARQLExceptions import (
     EndPointInternalError,
     EndPointNotFound,
@@ -77,6 +95,46 @@ _WRAPPER_STATUS = {
 
 
 DEFAULT_GRAPH_MODES = ("copy", "union")
+REQUEST_FORMS = {"form": URLENCODED, "direct": POSTDIRECTLY}
+SERVERS = ("auto", "generic", "virtuoso")
+
+
+@dataclass(frozen=True)
+class ServerProfile:
+    """What one server product needs beyond the SPARQL 1.1 defaults."""
+
+    name: str
+    update_path: str | None  # None: the query URL itself
+    store_path: str | None
+    default_graph: str
+    hidden_graphs: tuple[str, ...] = ()
+    # Virtuoso's GRAPH ?g { } matches no graph: list graphs by their quads instead.
+    lists_graphs_by_quads: bool = False
+    # Virtuoso's SPARQL parser runs out of stack near 5,000 triples in one DATA block.
+    quads_per_operation: int | None = None
+    # The largest update request the server takes (Virtuoso: 10,000,000 bytes, error SR578).
+    max_request_bytes: int | None = None
+    # Why answers read from this server cannot be trusted (None: they can).
+    limitation: str | None = None
+
+
+#: Virtuoso 7: one /sparql endpoint for queries and updates, the Graph Store at
+#: /sparql-graph-crud, a default graph that is the union of all graphs, and system graphs of its
+#: own (RDF views, LDP, URIQA) that no cmckg record wrote.
+VIRTUOSO = ServerProfile(
+    "virtuoso", None, "/sparql-graph-crud", "union",
+    ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org/ns/ldp#",
+     "http://localuriqaserver/sparql"),
+    lists_graphs_by_quads=True,
+    quads_per_operation=1000,
+    max_request_bytes=10_000_000,
+    limitation=(
+        "Virtuoso 7.2 can store and ingest cmckg records, but its answers to cmckg's questions "
+        "are wrong: it writes xsd:double values with 6 significant digits, returns no rows for "
+        "the lineage query and fails on the upstream-values query (README, 'Running on a "
+        "SPARQL server'); lineage, analyses, validation and export are refused"),
+)
+GENERIC = ServerProfile("generic", None, None, "copy")
 
 
 @dataclass(frozen=True)
@@ -99,6 +157,10 @@ class EndpointSettings:
     retries: int = 2
     backoff: float = 0.25
     default_graph: str = "copy"
+    query_form: str = "form"
+    update_form: str = "direct"
+    server: str = "auto"
+    explicit: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
     def resolve(
@@ -113,7 +175,7 @@ class EndpointSettings:
         config = _config_file(environ)
         if config is not None:
             settings = settings._merge(_config_entry(config, query), str(config))
-        for name in (f.name for f in fields(cls) if f.name not in {"query", "backoff"}):
+        for name in (f.name for f in fields(cls) if f.name not in _INTERNAL):
             variable = ENV_PREFIX + name.upper()
             if environ.get(variable):
                 settings = settings._merge({name: environ[variable]}, variable)
@@ -129,7 +191,7 @@ class EndpointSettings:
 
     def _merge(self, values: Mapping[str, Any], origin: str) -> EndpointSettings:
         numbers = {"timeout": float, "update_timeout": float, "retries": int}
-        known = {f.name for f in fields(self)} - {"query", "backoff"}
+        known = {f.name for f in fields(self)} - _INTERNAL
         changes: dict[str, Any] = {}
         for key, value in values.items():
             if key not in known:
@@ -145,11 +207,23 @@ class EndpointSettings:
                     raise ConfigError("must be positive", origin, field=key)
             elif not isinstance(value, str):
                 raise ConfigError("must be a string", origin, field=key)
-            elif key == "default_graph" and value not in DEFAULT_GRAPH_MODES:
-                raise ConfigError(f"{value!r} is not one of {', '.join(DEFAULT_GRAPH_MODES)}",
+            elif key in _CHOICES and value not in _CHOICES[key]:
+                raise ConfigError(f"{value!r} is not one of {', '.join(_CHOICES[key])}",
                                   origin, field=key)
             changes[key] = value
-        return replace(self, **changes)
+        return replace(self, **changes, explicit=self.explicit | set(changes))
+
+    def with_profile(self, profile: ServerProfile) -> EndpointSettings:
+        """These settings with a server profile's defaults for what was not set explicitly."""
+        parts = urllib.parse.urlsplit(self.query)
+        def at(path: str | None) -> str:
+            return self.query if path is None else urllib.parse.urlunsplit(
+                parts._replace(path=path, query="", fragment=""))
+        defaults: dict[str, Any] = {"update": at(profile.update_path),
+                                    "store": at(profile.store_path),
+                                    "default_graph": profile.default_graph}
+        return replace(self, server=profile.name,
+                       **{k: v for k, v in defaults.items() if k not in self.explicit})
 
     @property
     def authorization(self) -> str | None:
@@ -159,6 +233,12 @@ class EndpointSettings:
         if self.user and self.password:
             return "Basic " + b64encode(f"{self.user}:{self.password}".encode()).decode()
         return None
+
+
+_INTERNAL = {"query", "backoff", "explicit"}
+_CHOICES = {"default_graph": DEFAULT_GRAPH_MODES, "query_form": tuple(REQUEST_FORMS),
+            "update_form": tuple(REQUEST_FORMS), "server": SERVERS}
+_PROFILES = {"virtuoso": VIRTUOSO, "generic": GENERIC}
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -241,15 +321,52 @@ class RemoteStore(Store):
         self.location = self.settings.query
         self.read_only = read_only
         self._union_checked = False
+        self.profile: ServerProfile | None = None
+        if self.settings.server != "auto":
+            self._use(_PROFILES[self.settings.server])
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.location!r}, read_only={self.read_only})"
+
+    # -- server profile -------------------------------------------------------------------------
+
+    def _use(self, profile: ServerProfile) -> None:
+        if profile is not GENERIC:
+            self.settings = self.settings.with_profile(profile)
+        self.profile = profile
+
+    def _identify(self) -> ServerProfile:
+        """The server's profile, from the ``Server`` header of one small query (once)."""
+        if self.profile is None:
+            wrapper = self._sparql("ASK { }")
+            header = self._call(self.settings.query,
+                                lambda: wrapper.query().response.headers.get("Server", ""))
+            self._use(VIRTUOSO if header.lower().startswith("virtuoso") else GENERIC)
+        assert self.profile is not None
+        return self.profile
+
+    def _without_hidden(self, variable: str) -> str:
+        """A FILTER leaving out the server's system graphs (empty if it has none)."""
+        hidden = self._identify().hidden_graphs
+        return f"FILTER({variable} NOT IN ({', '.join(f'<{g}>' for g in hidden)}))" \
+            if hidden else ""
+
+    def limitation(self) -> str | None:
+        return self._identify().limitation
 
     # -- writes ---------------------------------------------------------------------------------
 
     def _apply(self, changes: ChangeSet) -> None:
         """Send the change set as one SPARQL Update request (one transaction on the server)."""
-        text = update_text(changes, union_copy=self.settings.default_graph == "copy")
+        profile = self._identify()
+        text = update_text(changes, union_copy=self.settings.default_graph == "copy",
+                           chunk=profile.quads_per_operation)
+        size = len(text.encode())
+        if profile.max_request_bytes and size > profile.max_request_bytes:
+            raise StoreError(
+                f"this change set is {size / 1e6:.1f} MB as one update request, over the "
+                f"{profile.max_request_bytes / 1e6:g} MB {profile.name} takes in one request; "
+                "nothing was sent: ingest fewer or smaller files per call", self.settings.update)
         self._call(self.settings.update, lambda: self._sparql(text, update=True).query(),
                    writing=True)
 
@@ -275,11 +392,14 @@ class RemoteStore(Store):
         return self._parse_rdf(body, _RDF_FORMATS.get(content_type, "turtle"), self.settings.query)
 
     def graph_names(self) -> set[URIRef]:
-        result = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        pattern = "?s ?p ?o" if self._identify().lists_graphs_by_quads else ""
+        result = self._select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {pattern} }} "
+                              f"{self._without_hidden('?g')} }}")
         return {row[0] for row in result.rows if isinstance(row[0], URIRef)}
 
     def graph(self, graph_iri: URIRef) -> Graph:
         """GET the graph from the Graph Store endpoint (an absent graph is an empty graph)."""
+        self._identify()
         store = self.settings.store
         iri = check_iri(str(graph_iri))
         url = f"{store}{'&' if '?' in store else '?'}graph={urllib.parse.quote(iri, safe='')}"
@@ -309,21 +429,24 @@ class RemoteStore(Store):
         return self._parse_rdf(body, _RDF_FORMATS.get(content_type, "nt"), store)
 
     def quads(self) -> Iterator[Quad]:
-        result = self._select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        result = self._select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+                              f"{self._without_hidden('?g')} }}")
         yield from result.rows  # type: ignore[misc]  (all four are always bound)
 
     def count_quads(self) -> int:
-        result = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        result = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                              f"{self._without_hidden('?g')} }}")
         return int(str(result.rows[0][0]))
 
     def _check_union_default(self) -> None:
         """Refuse to answer if the server's default graph is not the union of the named graphs
-        (answers would silently be empty): one quad must also be visible without GRAPH."""
+        (answers would silently be empty): one quad must also be visible without GRAPH. The
+        quad has IRIs only, since servers may print a literal differently (Virtuoso: doubles)."""
         if self._union_checked:
             return
         sample = self._select(
             "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
-            "FILTER(!isBlank(?s) && !isBlank(?o)) } LIMIT 1"
+            f"FILTER(isIRI(?s) && isIRI(?o)) {self._without_hidden('?g')} }} LIMIT 1"
         )
         if sample.rows:
             s, p, o = (to_sparql(term) for term in sample.rows[0])  # type: ignore[arg-type]
@@ -364,7 +487,9 @@ class RemoteStore(Store):
         since ``setTimeout`` truncates it to whole seconds."""
         wrapper = SPARQLWrapper(self.settings.query, updateEndpoint=self.settings.update)
         wrapper.setMethod(POST)
-        wrapper.setRequestMethod(POSTDIRECTLY)
+        form = self.settings.update_form if update else self.settings.query_form
+        wrapper.setRequestMethod(REQUEST_FORMS[form])
+        wrapper.setOnlyConneg(True)  # the Accept header only, no format=… parameters
         wrapper.timeout = self.settings.update_timeout if update else self.settings.timeout
         wrapper.setReturnFormat(TURTLE if construct else JSON)
         wrapper.queryString = text

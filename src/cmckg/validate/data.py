@@ -103,6 +103,19 @@ class DataGraph:
                 facts.add((unit, QUDT.conversionOffset, Literal(found["offset"])))
         self.add_graph(facts)
 
+    def add_plausible_ranges(self, store: Store) -> None:
+        """Add the plausible ranges the store declares (a project vocabulary's concepts and
+        kinds) with their units and labels: found through the two range predicates, so the
+        cost follows the vocabulary, not the store."""
+        self.construct(store, (
+            "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
+            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+            "CONSTRUCT { ?c ?p ?o } WHERE { "
+            "{ SELECT DISTINCT ?c WHERE { ?c cmc:plausibleMinimum|cmc:plausibleMaximum ?x } } "
+            "?c ?p ?o FILTER (?p IN (cmc:plausibleMinimum, cmc:plausibleMaximum, "
+            "cmc:defaultUnit, skos:prefLabel, skos:exactMatch)) }"
+        ))
+
     def typed_record_nodes(self, among: set[URIRef] | None = None) -> set[URIRef]:
         """Nodes with a cmc: class: the focus nodes of the shapes."""
         rows = self.select(
@@ -147,17 +160,19 @@ def _inbound(store: Store, nodes: Iterable[URIRef], data: DataGraph) -> list[ox.
 
 
 def _upstream(store: Store, nodes: Iterable[URIRef], data: DataGraph) -> None:
-    """prov:wasDerivedFrom chains upstream of ``nodes``, with the types of the nodes reached."""
+    """prov:wasDerivedFrom chains upstream of ``nodes``, with the types and materials of the
+    nodes reached."""
     seen = set(nodes)
     frontier = sorted(seen)
-    derived = to_sparql(PROV.wasDerivedFrom)
+    derived, material = to_sparql(PROV.wasDerivedFrom), to_sparql(CMC.ofMaterial)
     while frontier:
         step: list[ox.Triple] = []
         for batch in batches(frontier):
             step += data.construct(
                 store,
-                f"CONSTRUCT {{ ?n {derived} ?up . ?up a ?type }} WHERE {{ "
-                f"{values_clause('n', batch)} ?n {derived} ?up . OPTIONAL {{ ?up a ?type }} }}",
+                f"CONSTRUCT {{ ?n {derived} ?up . ?up a ?type ; {material} ?m }} WHERE {{ "
+                f"{values_clause('n', batch)} ?n {derived} ?up . OPTIONAL {{ ?up a ?type }} "
+                f"OPTIONAL {{ ?up {material} ?m }} }}",
             )
         reached = {
             URIRef(t.object.value) for t in step
@@ -190,7 +205,7 @@ def add_neighbourhood(store: Store, core: set[URIRef], data: DataGraph) -> None:
     graph; the runs that used them, the lots they generated and the results about them, with
     those nodes' own triples (not followed further: a raw-material lot used by hundreds of runs
     must not pull in their whole neighbourhood); a few hops of the nodes they reference; and the
-    upstream lineage of drug-product lots."""
+    upstream lineage (types and materials) of the derived lots among them."""
     inbound = mentioned(_inbound(store, core, data)) - core
     _outbound(store, inbound, data)
     fetched = set(inbound)
@@ -202,9 +217,9 @@ def add_neighbourhood(store: Store, core: set[URIRef], data: DataGraph) -> None:
         if not frontier:
             break
     rows = data.select(
-        f"SELECT DISTINCT ?lot WHERE {{ ?lot a {to_sparql(CMC.DrugProductBatch)} }}"
+        f"SELECT DISTINCT ?lot WHERE {{ ?lot {to_sparql(PROV.wasDerivedFrom)} ?input }}"
     )
-    products = {row[0] for row in rows} & core
-    if products:
-        _upstream(store, products, data)
+    derived = {row[0] for row in rows} & core
+    if derived:
+        _upstream(store, derived, data)
 

@@ -144,6 +144,11 @@ class ValidationReport:
     def conforms(self) -> bool:
         return not self.results
 
+    def _repr_html_(self) -> str:
+        from ..reports.html import repr_html
+
+        return repr_html(self)
+
     def to_graph(self) -> Graph:
         """The W3C ``sh:ValidationReport``, each result with its ``cmc:`` source trace."""
         graph = bind_prefixes(Graph())
@@ -227,12 +232,14 @@ def read_results(triples: Iterable[tuple[Identifier, Identifier, Identifier]]
     for node, props in about.items():
         if SH.ValidationResult not in props.get(RDF.type, ()):
             continue
-        shape = one(node, SH.sourceShape)
+        focus, shape = one(node, SH.focusNode), one(node, SH.sourceShape)
+        if focus is None or shape is None:
+            continue  # not a result cmckg wrote
         path = one(node, SH.resultPath)
         graph = one(node, PROV.wasDerivedFrom)
         results.append(ValidationResult(
-            severity=Severity.from_iri(one(node, SH.resultSeverity)),
-            focus=one(node, SH.focusNode),
+            severity=Severity.from_iri(one(node, SH.resultSeverity) or SH.Violation),
+            focus=focus,
             path=path,
             value=one(node, SH.value),
             shape=shape,

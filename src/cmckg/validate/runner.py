@@ -13,7 +13,7 @@ from typing import Any
 from pyshacl import validate as pyshacl_validate
 from pyshacl.errors import ReportableRuntimeError, ShapeLoadError, ValidationFailure
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SH, XSD
+from rdflib.namespace import PROV, RDF, RDFS, SH, XSD
 from rdflib.term import Identifier
 
 from ..errors import ConfigError
@@ -206,6 +206,7 @@ def run_validation(
     results: list[ValidationResult] = []
     if focus_count:
         data.add_graph(terms())
+        data.add_plausible_ranges(store)
         data.add_unit_facts()
         results = _run_pyshacl(data.rdflib_graph(), shape_graph, focus)
     results = trace(store, minter, results, {g: s.info for g, s in states.items()})
@@ -220,7 +221,7 @@ def run_validation(
         triples=triples,
         shapes=len(set(shape_graph.subjects(RDF.type, SH.NodeShape))
                    | set(shape_graph.subjects(RDF.type, SH.PropertyShape))),
-        specification_shapes=len(set(spec_shapes.subjects(RDF.type, SH.NodeShape))),
+        specification_shapes=len(set(spec_shapes.objects(None, PROV.wasDerivedFrom))),
         seconds=time.perf_counter() - started,
         note=note,
         carried=len(carried),

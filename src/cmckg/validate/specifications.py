@@ -1,6 +1,7 @@
 """Specification records → SHACL shapes: one property shape per specification (latest version per
 product, property, stage and lot class) for results in its unit, and one SHACL-SPARQL node shape
-for results in another unit, converted through QUDT factors."""
+for results in another unit, converted through QUDT factors; censored results are judged by
+``cmckg.censoring``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Identifier
 
+from ..censoring import add_censored_shapes
 from ..stores import Store
 from ..stores.terms import to_sparql
 from ..vocab import CMC, QUDT, bind_prefixes
@@ -119,11 +121,13 @@ def latest_specifications(specs: Iterable[Specification]) -> list[Specification]
 def specification_shapes(specs: Iterable[Specification]) -> Graph:
     """SHACL shapes that flag results outside each specification's limits.
 
-    Per specification (its latest version per scope): a property shape on ``qudt:numericValue``
-    holding the limits, whose SPARQL target selects the measurements of the property (or a
-    concept's exact matches) and stage on lots (or samples of lots) of the product and lot class,
-    in the specification's unit; and a node shape for results in another unit, converted through
-    QUDT factors, which also flags a unit that cannot be converted.
+    Per specification (its latest version per scope), two SHACL-SPARQL node shapes whose targets
+    select the measurements of the property (or a concept's exact matches) and stage on lots (or
+    samples of lots) of the product and lot class that break it: one for results in the
+    specification's unit, outside its limits; one for results in another unit, converted through
+    QUDT factors, which also flags a unit that cannot be converted; and the censored-result
+    shapes of ``cmckg.censoring`` (out: Violation; indeterminate: Warning). Messages name the
+    lot, the value and its unit.
     All nodes have IRIs under the specification's IRI, so the graph is stable and storable.
     """
     graph = bind_prefixes(Graph())
@@ -136,22 +140,24 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
         text = spec.describe()
 
         node = URIRef(f"{spec.iri}/shape")
-        target = URIRef(f"{node}/target")
-        graph.add((node, RDF.type, SH.PropertyShape))
+        outside = _outside(spec)
+        in_unit = f"?this <{QUDT.unit}> {to_sparql(spec.unit)} ; <{QUDT.numericValue}> ?value . "
+        graph.add((node, RDF.type, SH.NodeShape))
         graph.add((node, RDFS.label, Literal(f"{label} within {text}")))
         graph.add((node, PROV.wasDerivedFrom, spec.iri))
-        graph.add((node, SH.target, target))
-        graph.add((target, RDF.type, SH.SPARQLTarget))
-        graph.add((target, SH.select, Literal(
-            f"SELECT ?this WHERE {{ {match} ?this <{QUDT.unit}> {to_sparql(spec.unit)} . }}"
-        )))
-        graph.add((node, SH.path, QUDT.numericValue))
         graph.add((node, SH.severity, SH.Violation))
-        graph.add((node, SH.message, Literal(f"Out of specification: {label} is outside {text}")))
-        if spec.lower is not None:
-            graph.add((node, SH.minInclusive, Literal(spec.lower)))
-        if spec.upper is not None:
-            graph.add((node, SH.maxInclusive, Literal(spec.upper)))
+        graph.add((node, SH.message, Literal(
+            f"Out of specification: {label} of {{?lotName}} is {{?valueText}} "
+            f"{unit_symbol(spec.unit)}, outside {text}"
+        )))
+        _sparql_target(graph, node, f"SELECT DISTINCT ?this WHERE {{ {match} {in_unit} "
+                                    f"FILTER ({outside}) }}")
+        _sparql_constraint(graph, node, (
+            f"SELECT DISTINCT $this ?path ?value ?lotName ?valueText WHERE {{ "
+            f"{(match + in_unit).replace('?this', '$this')} FILTER ({outside}) "
+            f"BIND (<{QUDT.numericValue}> AS ?path) BIND (STR(?value) AS ?valueText) "
+            f"{_LOT_NAME} }}"
+        ))
 
         converted = URIRef(f"{node}/converted")
         check = _converted_check(spec)
@@ -160,24 +166,48 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
         graph.add((converted, PROV.wasDerivedFrom, spec.iri))
         graph.add((converted, SH.severity, SH.Violation))
         graph.add((converted, SH.message, Literal(
-            f"Out of specification or not comparable: {label} {{?value}} {{?unitSymbol}} "
-            f"({{?reason}}) against {text}"
+            f"Out of specification or not comparable: {label} of {{?lotName}} is {{?value}} "
+            f"{{?unitSymbol}} ({{?reason}}) against {text}"
         )))
-        converted_target = URIRef(f"{converted}/target")
-        graph.add((converted, SH.target, converted_target))
-        graph.add((converted_target, RDF.type, SH.SPARQLTarget))
-        graph.add((converted_target, SH.select, Literal(
-            f"SELECT DISTINCT ?this WHERE {{ {match} {check.replace('$this', '?this')} }}"
-        )))
-        constraint = URIRef(f"{converted}/constraint")
-        graph.add((converted, SH.sparql, constraint))
-        graph.add((constraint, RDF.type, SH.SPARQLConstraint))
-        graph.add((constraint, SH.select, Literal(
-            f"SELECT $this ?path ?value ?unitSymbol ?reason WHERE {{ {check} "
+        _sparql_target(graph, converted, f"SELECT DISTINCT ?this WHERE {{ {match} "
+                                         f"{check.replace('$this', '?this')} }}")
+        _sparql_constraint(graph, converted, (
+            f"SELECT DISTINCT $this ?path ?value ?unitSymbol ?reason ?lotName WHERE {{ "
+            f"{match.replace('?this', '$this')} {check} "
             f"OPTIONAL {{ ?unit <{QUDT.symbol}> ?symbol }} BIND (<{QUDT.numericValue}> AS ?path) "
-            "BIND (COALESCE(?symbol, STR(?unit)) AS ?unitSymbol) }"
-        )))
+            f"BIND (COALESCE(?symbol, STR(?unit)) AS ?unitSymbol) {_LOT_NAME} }}"
+        ))
+        add_censored_shapes(graph, spec, match, label, text)
     return graph
+
+
+# binds ?lotName: the identifier of the lot (?lot of the specification match) the result is about
+_LOT_NAME = (f"OPTIONAL {{ ?lot <{CMC.identifier}> ?lotId }} "
+             "BIND (COALESCE(?lotId, STR(?lot)) AS ?lotName)")
+
+
+def _outside(spec: Specification) -> str:
+    """SPARQL condition: ?value is outside the specification's limits (in its unit)."""
+    bounds = []
+    if spec.lower is not None:
+        bounds.append(f"?value < {_double(spec.lower)}")
+    if spec.upper is not None:
+        bounds.append(f"?value > {_double(spec.upper)}")
+    return " || ".join(bounds)
+
+
+def _sparql_target(graph: Graph, shape: URIRef, select: str) -> None:
+    target = URIRef(f"{shape}/target")
+    graph.add((shape, SH.target, target))
+    graph.add((target, RDF.type, SH.SPARQLTarget))
+    graph.add((target, SH.select, Literal(select)))
+
+
+def _sparql_constraint(graph: Graph, shape: URIRef, select: str) -> None:
+    constraint = URIRef(f"{shape}/constraint")
+    graph.add((shape, SH.sparql, constraint))
+    graph.add((constraint, RDF.type, SH.SPARQLConstraint))
+    graph.add((constraint, SH.select, Literal(select)))
 
 
 def _spec_match(spec: Specification, properties: list[URIRef]) -> str:

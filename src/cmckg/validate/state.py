@@ -121,8 +121,12 @@ def open_results(store: Store, minter: IriMinter) -> dict[URIRef, StoredResults]
         f"?g {to_sparql(CMC.openResults)} ?text }} }}"
     ).rows
     for g, text in rows:
-        triples = ((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object))
-                   for t in ox.parse(str(text).encode(), format=ox.RdfFormat.N_TRIPLES))
+        if not isinstance(g, URIRef) or not isinstance(text, Literal):
+            continue
+        triples = [(s, p, o) for s, p, o in (
+            (from_ox(t.subject), from_ox(t.predicate), from_ox(t.object))
+            for t in ox.parse(str(text).encode(), format=ox.RdfFormat.N_TRIPLES)
+        ) if s is not None and p is not None and o is not None]
         entry = stored.setdefault(g, StoredResults([], []))
         entry.literals.append(text)
         entry.results += read_results(triples)

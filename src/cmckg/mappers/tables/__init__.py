@@ -16,7 +16,8 @@ from ...errors import ConfigError, MappingError
 from ...vocab import term_index
 from .. import register
 from ..base import MapContext, RecordGraph
-from .config import MAPPING_FORMAT_VERSION, TableMapping, lookup_term
+from ..wide import expand_header_columns
+from .config import MAPPING_FORMAT_VERSION, TableMapping, lookup_term, source_options
 from .reading import read_table
 from .rows import RowMapper
 
@@ -36,8 +37,12 @@ class TablesMapper:
         if config is None:
             raise ConfigError("a table needs a mapping (--mapping FILE)", context.display_path)
         terms = term_index()
-        mapping = TableMapping.parse(config, terms)
-        header, rows = read_table(context.source_path, mapping.source, context.display_path)
+        wide = _has_header_columns(config)
+        mapping = None if wide else TableMapping.parse(config, terms)
+        options = mapping.source if mapping is not None else source_options(config, terms)
+        header, rows = read_table(context.source_path, options, context.display_path)
+        if mapping is None:  # "columns:" items become one measurement per matching column
+            mapping = TableMapping.parse(expand_header_columns(config, header), terms)
         present = set(header)
         for column, path in mapping.columns.items():
             if column not in present:
@@ -55,6 +60,14 @@ class TablesMapper:
         for record in records:
             record.origin = origin
         return iter(records)
+
+
+def _has_header_columns(config: Mapping[str, Any]) -> bool:
+    entities = config.get("entities")
+    return isinstance(entities, Mapping) and any(
+        isinstance(spec, Mapping) and isinstance(spec.get("measurements"), list)
+        and any(isinstance(m, Mapping) and "columns" in m for m in spec["measurements"])
+        for spec in entities.values())
 
 
 register(TablesMapper())

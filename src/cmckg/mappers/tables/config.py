@@ -36,7 +36,7 @@ KIND_OF_TYPE: dict[str, str] = {
 }
 
 # field name → (value kind, predicate); value kinds: link:<kind>, date, term:<scheme>, number,
-# unit, text, lotclass
+# unit, text, lotclass, lots (lot links), materials (material links)
 FIELDS: dict[str, tuple[str, URIRef | None]] = {
     "material": ("link:material", CMC.ofMaterial),
     "supplier": ("link:supplier", CMC.suppliedBy),
@@ -54,20 +54,25 @@ FIELDS: dict[str, tuple[str, URIRef | None]] = {
     "property": ("term:", CMC.forProperty),
     "stage": ("term:Stages", CMC.stage),
     "lower": ("number", CMC.lowerLimit),
+    "criterion": ("criterion", CMC.specificationText),
     "upper": ("number", CMC.upperLimit),
     "unit": ("unit", QUDT.unit),
     "version": ("text", CMC.version),
     "lot_class": ("lotclass", CMC.lotClass),
     "used": ("lots", PROV.used),
     "produced": ("lots", PROV.wasGeneratedBy),
+    "bill_of_materials": ("materials", CMC.requiresMaterial),
 }
 _FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "lot": ("material", "supplier", "product", "site", "manufacture_date", "expiry_date"),
     "material": ("material_type",),
+    "product": ("bill_of_materials",),
+    "process-version": ("bill_of_materials",),
     "run": ("unit_operation", "used", "produced", "equipment", "site", "process_version",
             "start", "end"),
     "sample": ("sample_of",),
-    "specification": ("product", "property", "stage", "lower", "upper", "unit", "version",
+    "specification": ("product", "property", "stage", "lower", "upper", "criterion", "unit",
+                      "version",
                       "lot_class"),
 }
 _COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "required",
@@ -252,6 +257,7 @@ class MeasurementSpec:
     text: bool
     id: tuple[Template, ...]
     alias: str | None  # the wide column's name, an alias of the property
+    reported: dict[str, float] | None = None  # results as reported ("<0.5", "NT"); LOQ etc.
 
     @cached_property
     def constant_id(self) -> tuple[str, ...] | None:
@@ -276,11 +282,13 @@ class EntitySpec:
     reference: str | None = None  # a link to a named entity instead of an inline one
     links: dict[str, EntitySpec] = field(default_factory=dict)
     lots: dict[str, list[LotLink]] = field(default_factory=dict)
+    materials: dict[str, list[EntitySpec]] = field(default_factory=dict)
     dates: dict[str, DateField] = field(default_factory=dict)
     terms: dict[str, TermField] = field(default_factory=dict)
     numbers: dict[str, str] = field(default_factory=dict)
     units: dict[str, UnitField] = field(default_factory=dict)
     texts: dict[str, Template] = field(default_factory=dict)
+    criterion: str | None = None  # a column of acceptance criteria as written ("NMT 2.0")
     lot_class: TypeChoice | None = None
     measurements: list[MeasurementSpec] = field(default_factory=list)
     reads: tuple[str, ...] = ()  # every column whose cell can change what this entity writes
@@ -320,12 +328,17 @@ class TableMapping:
         return _MappingParser(config, terms or term_index()).parse()
 
 
+def source_options(config: Mapping[str, Any], terms: TermIndex | None = None) -> SourceOptions:
+    """Only the ``source:`` section (how to read the table), checked like the whole mapping."""
+    return _MappingParser(config, terms or term_index()).source(config.get("source") or {})
+
+
 class _MappingParser:
     TOP_KEYS = ("mapping", "mapper", "issuer", "source", "where", "terms", "entities", "vocab",
                 "__file__")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
-                        "pattern", "text", "id")
+                        "pattern", "text", "id", "reported")
 
     def __init__(self, config: Mapping[str, Any], terms: TermIndex) -> None:
         self.config = config
@@ -533,6 +546,13 @@ class _MappingParser:
             items = raw if isinstance(raw, list) else [raw]
             spec.lots[key] = [self.lot_link(item, f"{path}[{i}]", spec.name, names, raw_entities)
                               for i, item in enumerate(items)]
+        elif value_kind == "materials":
+            items = raw if isinstance(raw, list) else [raw]
+            spec.materials[key] = [
+                self.entity(item, f"{path}[{i}]", f"{spec.name}.{key}", names, raw_entities,
+                            inline_kind="material")
+                for i, item in enumerate(items)
+            ]
         elif value_kind == "date":
             spec.dates[key] = self.date(raw, path)
         elif value_kind.startswith("term:"):
@@ -544,6 +564,8 @@ class _MappingParser:
             spec.units[key] = self.unit(raw, path)
         elif value_kind == "text":
             spec.texts[key] = self.template(raw, path)
+        elif value_kind == "criterion":
+            spec.criterion = self.column(raw, path)
         elif value_kind == "lotclass":
             spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_TYPES, "lot"))
 
@@ -590,7 +612,8 @@ class _MappingParser:
             text = spec.get("text", False)
             if not isinstance(text, bool):
                 raise r.fail(f"{item_path}.text", "expected true or false")
-            if not text and "unit" not in spec:
+            reported = self.reported(spec.get("reported"), f"{item_path}.reported")
+            if not text and reported is None and "unit" not in spec:
                 raise r.fail(f"{item_path}.unit", "required for a numeric value (or text: true)")
             pattern = None
             if "pattern" in spec:
@@ -622,9 +645,22 @@ class _MappingParser:
                                     raw_entities, inline_kind="equipment")
                         if "device" in spec else None),
                 pattern=pattern, text=text, id=ids,
-                alias=value if isinstance(raw, Mapping) else None,
+                alias=value if isinstance(raw, Mapping) else None, reported=reported,
             ))
         return out
+
+    def reported(self, raw: Any, path: str) -> dict[str, float] | None:
+        """``reported: true`` or ``reported: {LOQ: 0.5}``: read cells as reported results."""
+        if raw is None or raw is False:
+            return None
+        if raw is True:
+            return {}
+        limits = {}
+        for name, value in self.r.mapping(raw, path).items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.r.fail(f"{path}.{name}", "expected the limit as a number")
+            limits[str(name)] = float(value)
+        return limits
 
     # -- values
 
@@ -711,7 +747,8 @@ class _MappingParser:
     def check_references(self, entities: dict[str, EntitySpec]) -> None:
         """Named links were checked by kind on parse; make sure none points at itself."""
         for name, spec in entities.items():
-            for key, link in spec.links.items():
+            for key, link in [*spec.links.items(),
+                              *((k, m) for k, ms in spec.materials.items() for m in ms)]:
                 if link.reference == name:
                     raise self.r.fail(f"{spec.path}.{key}", "an entity cannot link to itself")
 
@@ -726,8 +763,9 @@ def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[s
                  *(u.template for u in spec.units.values())]
     columns = {c for t in templates if t is not None for c in t.columns}
     columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
+    columns |= {spec.criterion} if spec.criterion else set()
     columns |= {c.column for c in (spec.type, spec.lot_class) if c is not None and c.column}
-    for link in spec.links.values():
+    for link in [*spec.links.values(), *(m for ms in spec.materials.values() for m in ms)]:
         columns |= _columns_read(link, entities)
     for lot_links in spec.lots.values():
         for lot_link in lot_links:

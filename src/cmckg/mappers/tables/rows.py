@@ -16,6 +16,7 @@ from rdflib.namespace import PROV, RDF, RDFS, XSD
 from rdflib.term import Identifier
 
 from ...errors import MappingError
+from ...results import Censoring, parse_result, parse_specification, result_triples
 from ...vocab import CMC, QUDT, IriMinter, TermIndex, normalise_label
 from .. import values as vals
 from ..base import MapContext, RecordGraph, number_literal, text_literal
@@ -168,6 +169,11 @@ class RowMapper:
                 self.set(record, s, FIELDS[key][1], target.iri, number, field_name)
                 if key == "material":
                     self.check_identity(s, CMC.ofMaterial, target.iri, number, field_name)
+        for links in spec.materials.values():  # bill_of_materials
+            for link in links:
+                target = self.link(link, record, named, row, number)
+                if target is not None:
+                    record.graph.triples.add((s, CMC.requiresMaterial, target.iri))
         for key, date_field in spec.dates.items():
             value = self.parse_date(date_field, row, where)
             if value is not None:
@@ -189,6 +195,8 @@ class RowMapper:
         for key, template in spec.texts.items():
             if (text := template.render(row)) is not None:
                 self.set(record, s, FIELDS[key][1], text_literal(text), number, template.text)
+        if spec.criterion is not None and row[spec.criterion] is not None:
+            self.criterion(record, s, row[spec.criterion], number, spec.criterion)
         if spec.lot_class is not None:
             lot_class = self.choose_type(spec.lot_class, row, where, f"{spec.path}.lot_class")
             if lot_class is not None:
@@ -197,6 +205,20 @@ class RowMapper:
             self.emit_run_lots(inst, record, named, row, number)
         for measurement in spec.measurements:
             self.measure(inst, record, measurement, named, row, number)
+
+    def criterion(self, record: _Record, s: URIRef, cell: Any, number: int, column: str
+                  ) -> None:
+        """Acceptance criteria as written → limits, report-only or a qualitative criterion."""
+        try:
+            parsed = parse_specification(cell_text(cell), decimal=self.m.source.decimal)
+        except ValueError as exc:
+            raise MappingError(str(exc), self.file, f"row={number}", column) from None
+        self.set(record, s, CMC.specificationText, text_literal(parsed.text), number, column)
+        for predicate, limit in ((CMC.lowerLimit, parsed.lower), (CMC.upperLimit, parsed.upper)):
+            if limit is not None:
+                self.set(record, s, predicate, number_literal(limit), number, column)
+        if parsed.report_only:
+            self.set(record, s, CMC.reportOnly, Literal(True), number, column)
 
     def field_name(self, link: EntitySpec, key: str) -> str:
         if link.reference is not None:
@@ -290,6 +312,15 @@ class RowMapper:
         if cell is None:
             return
         where = f"row={number}"
+        result = None
+        if spec.reported is not None:
+            try:
+                result = parse_result(cell, decimal=self.m.source.decimal, limits=spec.reported,
+                                      missing=self.m.source.missing)
+            except ValueError as exc:
+                raise MappingError(str(exc), self.file, where, spec.value) from None
+            if result.kind is Censoring.MISSING:
+                return  # "NT": no result, not an error
         concept, alias = self.term_with_alias(spec.property, row, where)
         if concept is None:
             raise MappingError(f"the property is missing ({spec.path}.property)", self.file,
@@ -305,19 +336,23 @@ class RowMapper:
         alias = spec.alias or alias
         if alias is not None:
             add((m, _LOCAL_TERM, self.alias(alias, concept, "row=1" if spec.alias else where)))
-        if spec.text:
+        if result is not None and result.kind is not Censoring.NONE:
+            self.reported_result(record, m, spec, result, concept, row, number)
+        elif spec.text:
             self.set(record, m, _TEXT_VALUE, text_literal(cell_text(cell)), number, spec.value)
         else:
+            if result is not None:
+                cell = result.value
             value = self.parse_number(cell, where, spec.value, spec.pattern)
             self.set(record, m, _NUMERIC_VALUE, number_literal(value), number, spec.value)
-            assert spec.unit is not None
-            unit = self.unit(spec.unit, row, where)
+            unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
             if unit is None:
                 default = self.index.get(concept).default_unit if concept in self.index else None
                 if default is None:
                     raise MappingError("the unit is missing and the property has no default "
                                        "unit", self.file, where,
-                                       ", ".join(spec.unit.template.columns))
+                                       ", ".join(spec.unit.template.columns) if spec.unit
+                                       else spec.value)
                 unit = default
             self.set(record, m, _UNIT, unit, number, spec.value)
         if spec.stage is not None and (stage := self.term(spec.stage, row, where)) is not None:
@@ -426,6 +461,21 @@ class RowMapper:
             unit = self._unit_cache[text] = vals.unit_iri(
                 text, vals.Where(self.file, where, ", ".join(unit_field.template.columns)))
         return unit
+
+    def reported_result(self, record: _Record, m: URIRef, spec: MeasurementSpec,
+                        result: Any, concept: URIRef, row: dict[str, Any], number: int) -> None:
+        """A censored or qualitative result's triples (``cmckg.results``)."""
+        where = f"row={number}"
+        unit = None
+        if result.kind is Censoring.CENSORED:
+            unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
+            unit = unit or (self.index.get(concept).default_unit if concept in self.index
+                            else None)
+            if unit is None:
+                raise MappingError("the unit of a censored result is missing", self.file,
+                                   where, spec.value)
+        for _, p, o in result_triples(m, result, unit):
+            self.set(record, m, p, o, number, spec.value)
 
     def parse_number(self, cell: Any, where: str, column: str,
                      pattern: re.Pattern[str] | None = None) -> float:
