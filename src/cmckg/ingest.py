@@ -378,9 +378,9 @@ def _graphs_from_source(store: Store, minter: IriMinter, source_path: str,
     when it is named: another mapping of the same file keeps its own records."""
     result = store.query(
         f"SELECT ?g ?mapping WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} "
-        "{ ?g a ?type ; ?path ?source OPTIONAL { ?g ?mapped ?mapping } } }",
-        {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path),
-         "mapped": CMC.mappingFile},
+        f"{{ ?g a ?type ; ?path ?source OPTIONAL {{ ?g {to_sparql(CMC.mappingFile)} ?mapping }} "
+        "} }",
+        {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path)},
     )
     return {graph for graph, mapping in result.rows
             if origin is None or mapping is None or str(mapping) == origin}
