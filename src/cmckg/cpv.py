@@ -38,7 +38,8 @@ from .attributes import (
 )
 from .errors import QueryError
 from .stores import Store
-from .summary import capability, specifications
+from .summary import capability as capability_of
+from .summary import specifications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -300,15 +301,15 @@ def _chart(group: str | None, part: pd.DataFrame, span: tuple[str, str] | None,
           "batch": ids[s.index], "date": points["date"].iloc[s.index], "value": x[s.index],
           "lots": ";".join(ids[j] for j in s.points)} for s in signals],
         columns=["group", "rule", "description", "batch", "date", "value", "lots"])
-    capability_table = _capability_rows(group, part, start, end, specs, unit)
-    whole = capability(part, specs, unit) if len(part) > 1 else {}
+    capability = _capability_rows(group, part, start, end, specs, unit)
+    whole = capability_of(part, specs, unit) if len(part) > 1 else {}
     limit_row: dict[str, object] = {"group": group, "n": len(part), "n_baseline": limits.n,
                  "baseline_first": ids[start], "baseline_last": ids[end],
                  "center": limits.center, "sigma": limits.sigma, "lcl": limits.lcl,
                  "ucl": limits.ucl, "mr_center": limits.mr_center, "mr_ucl": limits.mr_ucl,
                  "lsl": whole.get("lsl", math.nan), "usl": whole.get("usl", math.nan),
                  "signals": len(signals)}
-    return limit_row, points, signal_rows, capability_table
+    return limit_row, points, signal_rows, capability
 
 
 def _capability_rows(group: str | None, part: pd.DataFrame, start: int, end: int,
@@ -327,7 +328,7 @@ def _capability_rows(group: str | None, part: pd.DataFrame, start: int, end: int
         if subset.empty:
             continue
         x = subset["value"].to_numpy(float)
-        found = capability(subset, specs, unit)
+        found = capability_of(subset, specs, unit)
         rows.append({"group": group, "by": what, "window": name, "n": len(x),
                      "first": subset["identifier"].iloc[0], "last": subset["identifier"].iloc[-1],
                      "mean": float(x.mean()),

@@ -1,7 +1,9 @@
 """The ``cmckg`` command: thin wrappers that parse, call the API, and print.
 
-Each sub-command lives in its own module here with ``register(subparsers)``. User mistakes
-(bad input, unknown terms, unreachable stores) print one line and exit 2; a traceback means a bug.
+``COMMANDS`` is the one registry: each command, the module here that registers it with
+``register(subparsers)``, and its one-line summary. Only the module of the command being run is
+imported, so ``cmckg --help`` needs none of the heavy libraries. User mistakes (bad input, unknown
+terms, unreachable stores) print one line and exit 2; a traceback means a bug.
 """
 
 from __future__ import annotations
@@ -17,13 +19,32 @@ from pathlib import Path
 from .. import __version__
 from ..errors import CmckgError, ConfigError
 
-COMMAND_MODULES = ["demo", "ingest", "query", "export", "validate", "lineage", "analyses", "cpv",
-                   "dossier", "serve", "vocab", "audit"]
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "ingest the bundled examples and answer lineage, comparability and quality "
+             "questions"),
+    "ingest": ("ingest", "map source files into the store"),
+    "stats": ("ingest", "count what the store holds"),
+    "query": ("query", "run a saved SPARQL query"),
+    "export": ("export", "write the store as RDF"),
+    "validate": ("validate", "check records with SHACL; reports for people and CI"),
+    "lineage": ("lineage", "trace a lot backward (what went in) or forward (where it went)"),
+    "compare": ("analyses", "comparability of test batches against reference batches"),
+    "drivers": ("analyses", "rank raw-material attributes against a product quality attribute"),
+    "summary": ("analyses", "n, mean, SD, min, max and Ppk/Cpk per attribute and group"),
+    "cpv": ("cpv", "I-MR control chart with Nelson / Western Electric run rules"),
+    "dossier": ("dossier", "write a lot's batch dossier (HTML or JSON-LD)"),
+    "serve": ("serve", "expose the store as a SPARQL 1.1 endpoint"),
+    "vocab": ("vocab", "check project vocabularies (HermiT) and list what resolves to what"),
+    "verify": ("audit", "check that no record was altered outside cmckg"),
+    "history": ("audit", "every revision of a record or lot: who, why, when, what changed"),
+}
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command listed; the module of ``command`` (``None``: every
+    module) registers its full sub-parsers, the others stand as one-line summaries."""
     parser = argparse.ArgumentParser(
         prog="cmckg",
         description=(
@@ -35,24 +56,40 @@ def build_parser() -> argparse.ArgumentParser:
             "The store defaults to ./cmckg-store (an embedded Oxigraph directory) or $CMCKG_STORE; "
             "--store also takes memory: or a SPARQL endpoint URL. Exit codes: 0 success, "
             "1 a check failed (e.g. validation found violations), 2 cmckg could not run "
-            "(bad input, unreachable store)."
+            "(bad input, unreachable store). 'cmckg COMMAND --help' explains each command."
         ),
     )
     parser.add_argument("--version", action="version", version=f"cmckg {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{module_name}":
-                continue
-            raise
-        module.register(subparsers)
+    if command is None:
+        loaded = dict.fromkeys(module for module, _ in COMMANDS.values())
+    else:
+        loaded = dict.fromkeys([COMMANDS[command][0]] if command in COMMANDS else [])
+    for name, (module_name, summary) in COMMANDS.items():
+        if module_name not in loaded:
+            subparsers.add_parser(name, help=summary, add_help=False)
+    for module_name in loaded:
+        importlib.import_module(f"{__name__}.{module_name}").register(subparsers)
+    missing = [name for name, (module, _) in COMMANDS.items()
+               if module in loaded and name not in subparsers.choices]
+    if missing:
+        raise RuntimeError(f"cmckg commands not registered by their modules: {missing}")
     for sub in subparsers.choices.values():
         raw = isinstance(sub.formatter_class, type) and issubclass(
             sub.formatter_class, argparse.RawDescriptionHelpFormatter)
         sub.formatter_class = RawDefaultsHelpFormatter if raw else DefaultsHelpFormatter
     return parser
+
+
+def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                **kwargs: object) -> argparse.ArgumentParser:
+    """Add the sub-parser of command ``name`` with its summary from ``COMMANDS``."""
+    return subparsers.add_parser(name, help=COMMANDS[name][1], **kwargs)  # type: ignore[arg-type]
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (the first argument that is not an option)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
@@ -129,8 +166,9 @@ def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(arguments) or "")
+    args = parser.parse_args(arguments)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_ERROR

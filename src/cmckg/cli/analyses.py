@@ -12,7 +12,7 @@ from ..drivers import METHODS as DRIVER_METHODS
 from ..errors import ConfigError
 from ..kg import KnowledgeGraph
 from ..summary import GROUPINGS
-from . import add_store_argument, add_vocab_argument, check_output
+from . import add_command, add_store_argument, add_vocab_argument, check_output
 from .console import err, print_frame
 from .dossier import write_text
 
@@ -20,10 +20,7 @@ FORMATS = ["table", "csv", "json"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    compare = subparsers.add_parser(
-        "compare",
-        help="comparability of test batches against reference batches",
-        description=(
+    compare = add_command(subparsers, "compare", description=(
             "Compare the batches selected by --test with those selected by --reference, per "
             "attribute: quality range (reference mean ± k·SD, pass when ≥ 90 % of test lots are "
             "inside), TOST equivalence (90 % CI of the mean difference inside ±margin·SD_R, "
@@ -69,10 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_vocab_argument(compare)
     compare.set_defaults(handler=run_compare)
 
-    drivers = subparsers.add_parser(
-        "drivers",
-        help="rank raw-material attributes against a product quality attribute",
-        description=(
+    drivers = add_command(subparsers, "drivers", description=(
             "Pair every raw-material lot attribute reachable through lineage with the PQA of "
             "the batches made from the lot (several lots of one material in a batch: their "
             "mean), then rank the pairs by correlation p with Benjamini–Hochberg q; --method pls "
@@ -100,10 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_vocab_argument(drivers)
     drivers.set_defaults(handler=run_drivers)
 
-    summary = subparsers.add_parser(
-        "summary",
-        help="n, mean, SD, min, max and Ppk/Cpk per attribute and group",
-        description=(
+    summary = add_command(subparsers, "summary", description=(
             "Summarise attributes over batches, as in an annual product quality review: a "
             "raw-material attribute is joined through lineage to the batches that used the lot. "
             "Ppk and Cpk are given where a specification has limits."

@@ -7,15 +7,12 @@ import json
 
 from ..audit import HistoryEntry, iter_history_lines, verify
 from ..kg import KnowledgeGraph
-from . import EXIT_FAILED, EXIT_OK, add_store_argument, plural
+from . import EXIT_FAILED, EXIT_OK, add_command, add_store_argument, plural
 from .console import out, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    verify_parser = subparsers.add_parser(
-        "verify",
-        help="check that no record was altered outside cmckg",
-        description=(
+    verify_parser = add_command(subparsers, "verify", description=(
             "Recompute the sha256 of every record graph and superseded revision and the hash "
             "chain of the change sets, and compare them with the audit trail. Each mismatch is "
             "one line naming the graph and its source file. Exit 0 when everything matches, "
@@ -25,10 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_store_argument(verify_parser, read_only_flag=False)
     verify_parser.set_defaults(handler=run_verify)
 
-    history_parser = subparsers.add_parser(
-        "history",
-        help="every revision of a record or lot: who, why, when, what changed",
-        description=(
+    history_parser = add_command(subparsers, "history", description=(
             "Show every revision of the record graphs that TARGET names (a record graph IRI, a "
             "record id, or a lot, run or sample identifier or IRI), oldest first: the change "
             "set that made it (who, when, why, tool version) and the triples it added (+) and "

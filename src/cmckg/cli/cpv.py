@@ -7,17 +7,14 @@ import json
 
 from ..cpv import DEFAULT_BASELINE, GROUPINGS, KINDS
 from ..kg import KnowledgeGraph
-from . import add_store_argument
+from . import add_command, add_store_argument
 from .console import err, out, print_frame
 
 FORMATS = ["table", "csv", "json"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cpv = subparsers.add_parser(
-        "cpv",
-        help="I-MR control chart with Nelson / Western Electric run rules",
-        description=(
+    cpv = add_command(subparsers, "cpv", description=(
             "Individuals and moving-range chart of one attribute over a product's batches in "
             "date order (manufacture date, else the producing run's start; same date: batch "
             "identifier in natural order; undated batches are left out with a note). Limits "

@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import CmckgError
 from ..examples import example_groups
 from ..kg import KnowledgeGraph
-from . import add_change_arguments, add_store_argument, add_vocab_argument, plural
+from . import add_change_arguments, add_command, add_store_argument, add_vocab_argument, plural
 from .console import err, out, print_frame, progress_bar
 from .dossier import write_text
 
@@ -22,10 +22,7 @@ REPORTS = Path("cmckg-reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="ingest the bundled examples and answer lineage, comparability and quality questions",
-        description=(
+    parser = add_command(subparsers, "demo", description=(
             "Ingest everything under examples/ (a generated two-site mAb data set with planted "
             "effects, 15 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
             "from Žagar & Mihelič 2022) into the store, then show lineage, a comparability "

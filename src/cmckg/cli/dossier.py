@@ -8,15 +8,12 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..kg import KnowledgeGraph
-from . import add_store_argument
+from . import add_command, add_store_argument
 from .console import err
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "dossier",
-        help="write a lot's batch dossier (HTML or JSON-LD)",
-        description=(
+    parser = add_command(subparsers, "dossier", description=(
             "Everything known about one lot and what went into it: identity, the lineage "
             "picture (raw-material lots with supplier and CoA values, intermediates, runs with "
             "equipment and process parameters), every result against its specification with "

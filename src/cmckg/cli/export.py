@@ -8,16 +8,14 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..kg import KnowledgeGraph
-from . import add_store_argument, check_output
+from . import add_command, add_store_argument, check_output
 from .console import progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "export",
-        help="write the store as RDF",
-        description="Write every named graph in the store. Turtle merges all graphs into one.",
-    )
+    parser = add_command(
+        subparsers, "export",
+        description="Write every named graph in the store. Turtle merges all graphs into one.")
     parser.add_argument("--format", choices=["trig", "nquads", "turtle", "jsonld"], default="trig",
                         help="RDF format (default: trig)")
     parser.add_argument("--output", "-o", metavar="FILE",

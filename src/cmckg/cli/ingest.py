@@ -9,17 +9,21 @@ from ..errors import ConfigError
 from ..ingest import IngestReport
 from ..kg import KnowledgeGraph
 from ..mappers import BUILTIN_MAPPERS
-from . import EXIT_ERROR, add_change_arguments, add_store_argument, add_vocab_argument, plural
+from . import (
+    EXIT_ERROR,
+    add_change_arguments,
+    add_command,
+    add_store_argument,
+    add_vocab_argument,
+    plural,
+)
 from .console import err, out, print_frame, progress_bar
 
 OUTPUT_FORMATS = ["text", "json"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
-        "ingest",
-        help="map source files into the store",
-        description=(
+    parser = add_command(subparsers, "ingest", description=(
             "Map source files (ASM JSON, B2MML XML, or CSV/TSV/XLSX with a --mapping) into one "
             "named graph per source record. The whole ingest is atomic: if any file fails, "
             "nothing is written (with --each, each file is all-or-nothing on its own). "
@@ -52,8 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_vocab_argument(parser)
     parser.set_defaults(handler=run_ingest)
 
-    stats = subparsers.add_parser(
-        "stats", help="count what the store holds",
+    stats = add_command(
+        subparsers, "stats",
         description="Count the record graphs, superseded revisions, products, sites, lots by "
         "kind, runs, samples, measurements and specifications in the store, and its quads.")
     add_store_argument(stats, read_only_flag=False)

@@ -7,17 +7,14 @@ import sys
 
 from ..kg import KnowledgeGraph
 from ..lineage import KINDS, Lineage
-from . import add_store_argument, add_vocab_argument
+from . import add_command, add_store_argument, add_vocab_argument
 from .console import print_frame
 
 FORMATS = ["table", "json", "csv", "dot", "mermaid", "graphml"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "lineage",
-        help="trace a lot backward (what went in) or forward (where it went)",
-        description=(
+    parser = add_command(subparsers, "lineage", description=(
             "Trace a lot, run or sample through the genealogy. Backward lists every run, "
             "intermediate and raw-material lot upstream; forward lists every run, lot and sample "
             "downstream (the recall question). An identifier that names several nodes is an "

@@ -7,15 +7,12 @@ import argparse
 from .. import queries
 from ..errors import QueryError
 from ..kg import KnowledgeGraph
-from . import add_store_argument
+from . import add_command, add_store_argument
 from .console import out, print_frame
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "query",
-        help="run a saved SPARQL query",
-        description=(
+    parser = add_command(subparsers, "query", description=(
             "Run a saved query from queries/ by name. Parameters are bound as typed RDF terms, "
             "never pasted into the query text. 'cmckg query --list' shows the saved queries "
             "with their parameters."

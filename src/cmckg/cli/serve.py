@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING
 from ..errors import ConfigError, StoreError
 from ..stores import default_location
 from ..stores.oxigraph import IN_USE, OxigraphStore
+from . import add_command
 from .console import err
 
 if TYPE_CHECKING:
@@ -143,10 +144,7 @@ class OxigraphServer:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="expose the store as a SPARQL 1.1 endpoint",
-        description=(
+    parser = add_command(subparsers, "serve", description=(
             "Serve the embedded store as a SPARQL 1.1 endpoint (query at /query, update at "
             "/update, Graph Store Protocol at /store) with Oxigraph's server, so SPARQL clients, "
             "notebooks and BI tools can query it. The default graph is the union of the record "

@@ -24,6 +24,7 @@ from . import (
     EXIT_ERROR,
     EXIT_FAILED,
     EXIT_OK,
+    add_command,
     add_store_argument,
     add_vocab_argument,
     check_output,
@@ -65,10 +66,7 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        help="check records with SHACL; reports for people and CI",
-        description=DESCRIPTION,
+    parser = add_command(subparsers, "validate", description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -18,17 +18,14 @@ from ..uservocab import (
     stored_vocabularies,
     unit_declarations_table,
 )
-from . import EXIT_FAILED, EXIT_OK, add_vocab_argument
+from . import EXIT_FAILED, EXIT_OK, add_command, add_vocab_argument
 from .console import out, print_frame
 
 FORMATS = ["table", "csv", "json"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "vocab",
-        help="check project vocabularies (HermiT) and list what resolves to what",
-        description=(
+    parser = add_command(subparsers, "vocab", description=(
             "Project vocabularies (YAML or SKOS Turtle, given with --vocab or stored by an "
             "earlier ingest) add your own concepts and units. 'check' validates them and runs "
             "the HermiT OWL reasoner over the ontology, the bundled terms and them (needs Java; "
