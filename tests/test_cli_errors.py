@@ -38,6 +38,8 @@ VERBS: dict[str, list[str]] = {
     "verify": [],
     "history": ["A-MED-001"],
     "vocab": ["list"],
+    "cpv": ["HMW", "--product", "mAb-1"],
+    "dossier": ["A-DP-1003"],
 }
 # The verbs that write to the store (the others open it read-only).
 WRITERS = {"demo", "ingest", "validate", "serve"}
@@ -240,7 +242,7 @@ def test_every_command_has_a_description_and_every_option_help() -> None:
 
 
 @pytest.mark.parametrize("verb", ["stats", "query", "export", "lineage", "compare", "drivers",
-                                  "summary", "verify", "history"])
+                                  "summary", "verify", "history", "cpv", "dossier"])
 def test_read_only_verbs_offer_no_read_only_flag(verb: str) -> None:
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices[verb]  # type: ignore[union-attr]

@@ -7,36 +7,50 @@ import json
 import subprocess
 import sys
 
-from conftest import EXAMPLES
+import pytest
+from conftest import EXAMPLES, TEST_DATA
 
 from cmckg.cli import main
 
-# 68 NaN quantities, counted by hand-run walks of the raw JSON (tests/test_asm.py, EXPECTED).
-MSD = EXAMPLES / "asm" / "msd_workbench__msd_workbench_test_2.json"
+TINY = TEST_DATA / "asm" / "tiny_cell_counting.json"
 PES = EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml"
 NAN_KIND = "value NaN read as missing (no measurement)"
 
 
-def test_warnings_are_summarised_by_kind_with_counts(capsys) -> None:
-    assert main(["ingest", "--store", "memory:", str(MSD)]) == 0
+@pytest.fixture
+def three_nans(tmp_path) -> str:
+    """The tiny ASM file (one NaN, the viability) with two more values made NaN: 3 warnings of
+    one kind."""
+    text = TINY.read_text(encoding="utf-8")
+    assert text.count("NaN") == 1
+    for value in ('"value": 2.5,', '"value": 1.25,'):
+        assert text.count(value) == 1
+        text = text.replace(value, '"value": NaN,')
+    path = tmp_path / "three-nans.json"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_warnings_are_summarised_by_kind_with_counts(three_nans, capsys) -> None:
+    assert main(["ingest", "--store", "memory:", three_nans]) == 0
     captured = capsys.readouterr()
     warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
-    assert warnings[0].startswith(f"warning: 68 times {NAN_KIND} (e.g. {MSD} /")
-    assert len(warnings) < 68
+    assert warnings == [f"warning: 3 times {NAN_KIND} (e.g. {three_nans} /"
+                        + warnings[0].split(f"(e.g. {three_nans} /", 1)[1]]
+    assert warnings[0].endswith(f": {NAN_KIND})")
     assert "ingested 1 record, " in captured.out  # singular
 
 
-def test_verbose_and_json_list_every_warning(capsys) -> None:
-    assert main(["ingest", "--store", "memory:", str(MSD), "--verbose"]) == 0
+def test_verbose_and_json_list_every_warning(three_nans, capsys) -> None:
+    assert main(["ingest", "--store", "memory:", three_nans, "--verbose"]) == 0
     every = [line for line in capsys.readouterr().err.splitlines()
              if line.startswith("warning: ") and line.endswith(NAN_KIND)]
-    assert len(every) == 68
-    assert main(["ingest", "--store", "memory:", str(MSD), "--format", "json"]) == 0
+    assert len(every) == 3
+    assert main(["ingest", "--store", "memory:", three_nans, "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     [source] = report["sources"]
-    assert sum(w.endswith(NAN_KIND) for w in source["warnings"]) == 68
-    first = report["warning_kinds"][0]
-    assert (first["kind"], first["count"]) == (NAN_KIND, 68)
+    assert sum(w.endswith(NAN_KIND) for w in source["warnings"]) == 3
+    assert [(k["kind"], k["count"]) for k in report["warning_kinds"]] == [(NAN_KIND, 3)]
 
 
 def test_the_old_format_flag_still_names_a_mapper_with_a_deprecation_warning(capsys) -> None:

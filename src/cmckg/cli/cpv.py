@@ -27,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog="Example: cmckg cpv HMW --product mAb-X --kind drug_substance "
                "--baseline A-DS-1001:A-DS-1014 --plot hmw.png",
     )
-    cpv.add_argument("attribute", metavar="ATTRIBUTE")
-    cpv.add_argument("--product", required=True, metavar="PRODUCT")
+    cpv.add_argument("attribute", metavar="ATTRIBUTE",
+                     help="the attribute to chart (a term, alias or label)")
+    cpv.add_argument("--product", required=True, metavar="PRODUCT",
+                     help="the product whose batches are charted (identifier or label)")
     cpv.add_argument("--stage", metavar="STAGE", help="testing stage (release, in-process…)")
     cpv.add_argument("--kind", choices=KINDS, help="batch kind, where both have the attribute")
     base = cpv.add_mutually_exclusive_group()
@@ -40,9 +42,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                      help="nelson (all 8), weco (Western Electric: 1, 2 with a run of 8, 5, 6) "
                           "or Nelson rule numbers such as 1,2,5")
     cpv.add_argument("--by", choices=GROUPINGS, help="one chart per site or process version")
-    cpv.add_argument("--format", choices=FORMATS, default="table")
+    cpv.add_argument("--format", choices=FORMATS, default="table",
+                     help="output format (default: table)")
     cpv.add_argument("--plot", metavar="FILE.png|FILE.svg", help="write the chart as a picture")
-    add_store_argument(cpv)
+    add_store_argument(cpv, read_only_flag=False)
     cpv.set_defaults(handler=run_cpv)
 
 

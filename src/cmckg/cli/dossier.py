@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--validate", action="store_true",
                         help="run a full SHACL validation now (not recorded) for the open "
                         "results, instead of reading those the last recorded validation left")
-    add_store_argument(parser)
+    add_store_argument(parser, read_only_flag=False)
     parser.set_defaults(handler=run_dossier)
 
 

@@ -20,7 +20,15 @@ from ..validate import (
     validate_sources,
 )
 from ..vocab import bind_prefixes
-from . import EXIT_ERROR, EXIT_FAILED, EXIT_OK, add_command, add_store_argument, add_vocab_argument
+from . import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_command,
+    add_store_argument,
+    add_vocab_argument,
+    check_output,
+)
 from .console import progress_bar
 
 DESCRIPTION = """\
@@ -93,6 +101,8 @@ def run_validate(args: argparse.Namespace) -> int:
     try:
         fail_on = Severity.parse(args.fail_on)
         also = [_format_and_file(item) for item in args.also]
+        for target in (args.output, args.export_shapes, *(t for _, t in also)):
+            check_output(target, "the report")  # before the run, not after it
 
         def deliver(report: ValidationReport) -> None:
             _write(args.output, render(report, args.format, fail_on))
