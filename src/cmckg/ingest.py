@@ -535,7 +535,7 @@ def _refresh_metadata(
             changes.add.append((record.graph_iri, predicate, value, meta))
 
 
-def _value(pairs: list | None, predicate: URIRef, raw: bool = False):
+def _value(pairs: list[tuple[Any, Any]] | None, predicate: URIRef, raw: bool = False) -> Any:
     for p, o in pairs or []:
         if p == predicate:
             return o if raw else str(o)
@@ -575,4 +575,4 @@ def _vocabulary(files: tuple[tuple[Path, int, int], ...]) -> RecordTriples:
     vocabulary = Graph()
     for path, _, _ in files:
         vocabulary.parse(path, format="turtle")
-    return RecordTriples(vocabulary)
+    return RecordTriples(vocabulary.triples((None, None, None)))  # type: ignore[arg-type]

@@ -134,7 +134,8 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
     graph.bind("sh", SH)
     term_graph = terms()
     for spec in latest_specifications(specs):
-        properties = sorted({spec.property, *term_graph.objects(spec.property, SKOS.exactMatch)})
+        matches = term_graph.objects(spec.property, SKOS.exactMatch)
+        properties = sorted({spec.property, *(o for o in matches if isinstance(o, URIRef))})
         label = _label(term_graph, spec.property)
         match = _spec_match(spec, properties)
         on_this = _spec_match(spec, properties, constraint=True)
