@@ -23,6 +23,10 @@ from cmckg.kg import load_mapping
 from cmckg.validate import Severity, validate_sources
 from cmckg.vocab import CMC, CMCT, QUDT, UNIT
 
+OPT_IN = pytest.mark.skip(
+    reason="shapes/opt-in/plausibility.ttl is opt-in: its SPARQL target takes minutes on "
+    "store-sized data; re-enable with its rewrite (see the note at the top of that file)")
+
 EX = Namespace("https://example.org/acme/terms#")
 PLAUSIBLE = "PlausibleValueShape"
 BOM = "BillOfMaterialsShape"
@@ -43,6 +47,7 @@ def implausible(report) -> list[tuple]:
             for r in report.results if r.shape_name == PLAUSIBLE]
 
 
+@OPT_IN
 @pytest.mark.parametrize(("prop", "value", "unit", "message"), [
     (CMCT.HighMolecularWeightSpecies, -40.0, UNIT.PERCENT,
      "high molecular weight species of DS-1 is -40 %, below the plausible minimum 0 %"),
@@ -79,6 +84,7 @@ def test_plausible_values_pass(prop, value, unit):
     assert implausible(measured(prop, value, unit)) == []
 
 
+@OPT_IN
 def test_a_project_vocabulary_concept_brings_its_own_range():
     """A concept declared as the vocabulary helper writes it (plausible: {min: 0, max: 200} in
     g/L); a result of 250 mg/mL is 250 g/L, over the maximum."""
@@ -130,6 +136,7 @@ def broken_zagar(tmp_path_factory) -> tuple[Path, int, int, str, str]:
             data[12][header.index("batch")])
 
 
+@OPT_IN
 def test_broken_zagar_copy_gives_violations_traced_to_both_rows(broken_zagar):
     path, dissolution_row, lactose_row, dissolution_batch, lactose_batch = broken_zagar
     report = validate_sources([path], load_mapping(EXAMPLES / "zagar2022" / "mapping.yaml"))

@@ -292,11 +292,6 @@ CASES = [
       (RESIN, CMC.identifier, Literal("RESIN"), SPECS)],
      [expect(V, DS, None, RESIN, "BillOfMaterialsShape"),
       expect(V, DP, None, RESIN, "BillOfMaterialsShape")]),
-    # shapes/plausibility.ttl: HMW is a percentage of a whole (0 to 100 %); also out of spec
-    ("implausible-value", [(M1, QUDT.numericValue, None, LIMS)],
-     [(M1, QUDT.numericValue, Literal(-40.0), LIMS)],
-     [expect(V, M1, "qudt:numericValue", Literal(-40.0), "PlausibleValueShape"),
-      expect(V, M1, "qudt:numericValue", Literal(-40.0), SPEC_SHAPE)]),
     ("unit-quantity-kind", [(M1, QUDT.unit, None, LIMS)],
      [(M1, QUDT.unit, UNIT["GM-PER-L"], LIMS)],
      [expect(V, M1, "qudt:unit", UNIT["GM-PER-L"], "UnitQuantityKindShape"),
