@@ -126,8 +126,9 @@ def test_each_file_holds_one_scheme_and_its_concepts() -> None:
         assert set(g.subjects(RDF.type, SKOS.ConceptScheme)) == {scheme}
         members = set(g.subjects(RDF.type, SKOS.Concept))
         assert members and set(g.subjects(SKOS.inScheme, scheme)) == members
-    # units.ttl declares units QUDT lacks (qudt:Unit), no concepts
-    assert {p.name for p in TERMS_DIR.glob("*.ttl")} == set(SCHEMES) | {"units.ttl"}
+    # units.ttl declares units QUDT lacks (qudt:Unit), plausibility.ttl ranges; no concepts
+    extra = {"units.ttl", "plausibility.ttl"}
+    assert {p.name for p in TERMS_DIR.glob("*.ttl")} == set(SCHEMES) | extra
 
 
 def test_every_concept_is_documented() -> None:

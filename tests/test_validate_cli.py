@@ -214,24 +214,31 @@ def test_help_explains_severities_and_exit_codes(capsys):
         assert needle in text
 
 
-def test_the_demo_sequence_keeps_failing_on_its_two_planted_violations(tmp_path, capsys):
+def test_the_demo_sequence_keeps_failing_on_its_planted_violations(tmp_path, capsys):
     """``cmckg demo`` (which validates and records the state), then ``cmckg validate``, then
-    ``cmckg validate --format github``: each reports the two planted out-of-specification
-    results, on the rows of examples/mab/site-a/lims_results.csv that hold them (read from
-    the file here), and the two validate runs exit 1."""
+    ``cmckg validate --format github``: each reports the planted out-of-specification results
+    and nothing else: the mAb example's two, on the rows of examples/mab/site-a/lims_results.csv
+    that hold them (read from the file here), and one each planted by the techtransfer and
+    batchrecords generators (their README/truth files name R-DS-2007 and ZS-24102); the two
+    validate runs exit 1."""
     with open(EXAMPLES / "mab" / "site-a" / "lims_results.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    planted = sorted((f"row={i + 2}", r["value"]) for i, r in enumerate(rows)
+    planted = sorted((f"row={i + 2}", float(r["value"])) for i, r in enumerate(rows)
                      if r["lot"] in ("A-DS-1020", "A-DP-1020") and r["test"] == "HMW (SEC)")
     store = str(tmp_path / "store")
     assert main(["demo", "--store", store]) == 0
-    assert ": 2 violation," in capsys.readouterr().out
+    assert ": 4 violations," in capsys.readouterr().out
     assert main(["validate", "--store", store, "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["mode"] == "incremental"
-    assert sorted((loc, float(value)) for _, value, loc in violations(report)) == [
-        (loc, float(value)) for loc, value in planted]
+    found = [r for r in report["results"] if r["severity"] == "Violation"]
+    mab = sorted((r["source"]["location"], float(r["value"])) for r in found
+                 if r["source"]["file"].endswith("mab/site-a/lims_results.csv"))
+    assert mab == planted
+    assert sorted(r["source"]["recordId"] for r in found) == [
+        "A-DP-1020", "A-DS-1020", "R-DS-2007", "ZS-24102"]
     assert main(["validate", "--store", store, "--format", "github"]) == 1
     errors = [line for line in capsys.readouterr().out.splitlines()
               if line.startswith("::error ")]
-    assert len(errors) == 2 and all("lims_results.csv" in line for line in errors)
+    assert len(errors) == 4
+    assert sum("mab/site-a/lims_results.csv" in line for line in errors) == 2
