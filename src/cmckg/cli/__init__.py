@@ -152,6 +152,21 @@ def check_output(target: str | None, what: str = "the output") -> None:
         raise ConfigError(f"cannot write {what}: permission denied", target)
 
 
+def write_text(target: str | None, text: str, what: str = "the output") -> None:
+    """Write ``text`` to ``target`` atomically (a partial file never stands), or to stdout."""
+    if not target:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    partial = path.with_name(path.name + ".part")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {what}: {exc.strerror}", str(path)) from exc
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 file``, ``2 files`` (``nouns`` for an irregular plural)."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"

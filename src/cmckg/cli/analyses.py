@@ -12,9 +12,8 @@ from ..drivers import METHODS as DRIVER_METHODS
 from ..errors import ConfigError
 from ..kg import KnowledgeGraph
 from ..summary import GROUPINGS
-from . import add_command, add_store_argument, add_vocab_argument, check_output
+from . import add_command, add_store_argument, add_vocab_argument, check_output, write_text
 from .console import err, print_frame
-from .dossier import write_text
 
 FORMATS = ["table", "csv", "json"]
 

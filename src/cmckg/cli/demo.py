@@ -10,9 +10,15 @@ import pandas as pd
 from ..errors import CmckgError
 from ..examples import example_groups
 from ..kg import KnowledgeGraph
-from . import add_change_arguments, add_command, add_store_argument, add_vocab_argument, plural
+from . import (
+    add_change_arguments,
+    add_command,
+    add_store_argument,
+    add_vocab_argument,
+    plural,
+    write_text,
+)
 from .console import err, out, print_frame, progress_bar
-from .dossier import write_text
 
 DEMO_DP_LOT = "A-DP-1003"
 DEMO_MEDIUM_LOT = "A-MED-002"

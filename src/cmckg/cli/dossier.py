@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from ..errors import ConfigError
 from ..kg import KnowledgeGraph
-from . import add_command, add_store_argument
+from . import add_command, add_store_argument, write_text
 from .console import err
 
 
@@ -62,15 +59,3 @@ def run_dossier(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_text(target: str | None, text: str) -> None:
-    """Write to a file (atomically: a partial file never stands) or to stdout."""
-    if not target:
-        sys.stdout.write(text)
-        return
-    path = Path(target)
-    partial = path.with_name(path.name + ".part")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write: {exc.strerror}", str(path)) from exc

@@ -28,6 +28,7 @@ from . import (
     add_store_argument,
     add_vocab_argument,
     check_output,
+    write_text,
 )
 from .console import progress_bar
 
@@ -165,14 +166,4 @@ def _format_and_file(item: str) -> tuple[str, str]:
 
 
 def _write(target: str | None, text: str) -> None:
-    if not target:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    path = Path(target)
-    partial = path.with_name(path.name + ".part")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the report: {exc.strerror}", str(path)) from exc
+    write_text(target, text, "the report")
