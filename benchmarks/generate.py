@@ -78,24 +78,60 @@ SITES = (
 
 # Test names and units per site style (the canonical unit is the first style's).
 TESTS = {
-    "a": {"titer": "Titer", "hmw": "HMW (SEC)", "monomer": "Monomer (SEC)",
-          "main_peak": "Main peak (CEX)", "acidic": "Acidic variants (CEX)",
-          "afucosylation": "Afucosylation", "hcp": "HCP", "potency": "Relative potency",
-          "concentration": "Protein concentration", "ph": "pH", "osmolality": "Osmolality"},
-    "b": {"titer": "IgG titre", "hmw": "aggregates", "monomer": "SEC main",
-          "main_peak": "CEX main", "acidic": "CEX acidic", "afucosylation": "afucose",
-          "hcp": "CHO HCP", "potency": "potency", "concentration": "conc. (A280)", "ph": "pH",
-          "osmolality": "osmo"},
+    "a": {
+        "titer": "Titer",
+        "hmw": "HMW (SEC)",
+        "monomer": "Monomer (SEC)",
+        "main_peak": "Main peak (CEX)",
+        "acidic": "Acidic variants (CEX)",
+        "afucosylation": "Afucosylation",
+        "hcp": "HCP",
+        "potency": "Relative potency",
+        "concentration": "Protein concentration",
+        "ph": "pH",
+        "osmolality": "Osmolality",
+    },
+    "b": {
+        "titer": "IgG titre",
+        "hmw": "aggregates",
+        "monomer": "SEC main",
+        "main_peak": "CEX main",
+        "acidic": "CEX acidic",
+        "afucosylation": "afucose",
+        "hcp": "CHO HCP",
+        "potency": "potency",
+        "concentration": "conc. (A280)",
+        "ph": "pH",
+        "osmolality": "osmo",
+    },
 }
-CANONICAL = {"titer": "titer", "hmw": "high molecular weight species", "monomer": "monomer",
-             "main_peak": "main charge isoform", "acidic": "acidic variants",
-             "afucosylation": "afucosylation", "hcp": "host cell protein",
-             "potency": "relative potency", "concentration": "protein concentration",
-             "ph": "pH", "osmolality": "osmolality"}
-UNITS = {"a": {"titer": "g/L", "hcp": "ng/mg", "concentration": "mg/mL"},
-         "b": {"titer": "mg/mL", "hcp": "ppm", "concentration": "g/L"}}
-FIXED_UNITS = {"hmw": "%", "monomer": "%", "main_peak": "%", "acidic": "%",
-               "afucosylation": "%", "potency": "%", "ph": "pH", "osmolality": "mOsm/kg"}
+CANONICAL = {
+    "titer": "titer",
+    "hmw": "high molecular weight species",
+    "monomer": "monomer",
+    "main_peak": "main charge isoform",
+    "acidic": "acidic variants",
+    "afucosylation": "afucosylation",
+    "hcp": "host cell protein",
+    "potency": "relative potency",
+    "concentration": "protein concentration",
+    "ph": "pH",
+    "osmolality": "osmolality",
+}
+UNITS = {
+    "a": {"titer": "g/L", "hcp": "ng/mg", "concentration": "mg/mL"},
+    "b": {"titer": "mg/mL", "hcp": "ppm", "concentration": "g/L"},
+}
+FIXED_UNITS = {
+    "hmw": "%",
+    "monomer": "%",
+    "main_peak": "%",
+    "acidic": "%",
+    "afucosylation": "%",
+    "potency": "%",
+    "ph": "pH",
+    "osmolality": "mOsm/kg",
+}
 DS_RELEASE = ("hmw", "monomer", "main_peak", "acidic", "afucosylation", "hcp", "potency")
 DP_RELEASE = ("concentration", "ph", "hmw")
 STEPS = {  # step key → (style a name, style b name)
@@ -131,11 +167,11 @@ def batch_records_mapping(site: Site) -> str:
 mapping: 1
 issuer: {ISSUER}
 terms:
-  {names['seed']}: N-1 bioreactor
-  {names['production']}: production bioreactor
-  {names['capture']}: protein A capture
-  {names['polishing']}: anion exchange chromatography
-  {names['fill']}: fill-finish
+  {names["seed"]}: N-1 bioreactor
+  {names["production"]}: production bioreactor
+  {names["capture"]}: protein A capture
+  {names["polishing"]}: anion exchange chromatography
+  {names["fill"]}: fill-finish
 entities:
   run:
     type: ProcessRun
@@ -149,7 +185,7 @@ entities:
     produced:
       - type:
           column: step
-          map: {{"{names['polishing']}": DrugSubstanceBatch, "{names['fill']}": DrugProductBatch}}
+          map: {{"{names["polishing"]}": DrugSubstanceBatch, "{names["fill"]}": DrugProductBatch}}
           default: IntermediateLot
         id: "{{output}}"
         product: {{id: "{{product}}"}}
@@ -285,15 +321,50 @@ SPECIFICATIONS = (  # test, material stage, lower, upper, unit (canonical names 
     ("hmw", "drug product", 0.0, 3.5, "%"),
 )
 
-RUN_COLUMNS = ["run", "step", "upstream", "materials", "material_quantities_kg", "other_lots",
-               "output", "product", "equipment", "site", "process_version", "start", "end",
-               "temperature", "ph", "do", "column_load"]
+RUN_COLUMNS = [
+    "run",
+    "step",
+    "upstream",
+    "materials",
+    "material_quantities_kg",
+    "other_lots",
+    "output",
+    "product",
+    "equipment",
+    "site",
+    "process_version",
+    "start",
+    "end",
+    "temperature",
+    "ph",
+    "do",
+    "column_load",
+]
 LIMS_COLUMNS = ["lot", "test", "value", "unit", "stage", "date"]
 LOT_COLUMNS = ["lot", "material", "supplier", "site", "manufactured", "expiry"]
 COA_COLUMNS = ["lot", "test", "result", "unit", "tested"]
-TRUTH_COLUMNS = ["ds_batch", "dp_lot", "site", "product", "process_version", "seq", "start",
-                 "seed_lot", "harvest_lot", "eluate_lot", "MED", "FEED", "WCB", "PRA", "AEX",
-                 "SUC", "PS80", "medium_osmolality", "hmw", "afucosylation"]
+TRUTH_COLUMNS = [
+    "ds_batch",
+    "dp_lot",
+    "site",
+    "product",
+    "process_version",
+    "seq",
+    "start",
+    "seed_lot",
+    "harvest_lot",
+    "eluate_lot",
+    "MED",
+    "FEED",
+    "WCB",
+    "PRA",
+    "AEX",
+    "SUC",
+    "PS80",
+    "medium_osmolality",
+    "hmw",
+    "afucosylation",
+]
 
 
 class Writer:
@@ -377,58 +448,118 @@ def generate(out: Path, n_batches: int, seed: int = SEED) -> dict:
 
     for name, text in FIXED_MAPPINGS.items():
         writer.text(f"mappings/{name}", text)
-    writer.csv("master/products.csv", ["product", "label", "site", "process_version"], (
-        (p, PRODUCTS[p][0], s.code, v) for s in SITES for p in s.products for v in ("v1", "v2")
-    ))
+    writer.csv(
+        "master/products.csv",
+        ["product", "label", "site", "process_version"],
+        ((p, PRODUCTS[p][0], s.code, v) for s in SITES for p in s.products for v in ("v1", "v2")),
+    )
     equipment = []
     for s in SITES:
         p = s.prefix
         equipment += [(f"{p}-BR-200-{i}", f"{s.code} 200 L N-1 seed bioreactor") for i in (1, 2)]
-        equipment += [(f"{p}-BR-2000-{i}", f"{s.code} 2000 L production bioreactor")
-                      for i in (1, 2, 3, 4)]
+        equipment += [
+            (f"{p}-BR-2000-{i}", f"{s.code} 2000 L production bioreactor") for i in (1, 2, 3, 4)
+        ]
         equipment += [(f"{p}-AKTA-{i}", f"{s.code} chromatography skid") for i in (1, 2)]
         equipment += [(f"{p}-FILL-1", f"{s.code} vial filling line")]
     writer.csv("master/equipment.csv", ["equipment", "description"], equipment)
-    writer.csv("specifications.csv", ["spec_id", "product", "material_stage", "test",
-                                      "lower_limit", "upper_limit", "unit", "stage", "version"],
-               ((f"SPEC-{p}-{i + 1:02d}", p, stage, CANONICAL[t], lo, hi, unit, "release", "1")
-                for p in PRODUCTS
-                for i, (t, stage, lo, hi, unit) in enumerate(SPECIFICATIONS)))
+    writer.csv(
+        "specifications.csv",
+        [
+            "spec_id",
+            "product",
+            "material_stage",
+            "test",
+            "lower_limit",
+            "upper_limit",
+            "unit",
+            "stage",
+            "version",
+        ],
+        (
+            (f"SPEC-{p}-{i + 1:02d}", p, stage, CANONICAL[t], lo, hi, unit, "release", "1")
+            for p in PRODUCTS
+            for i, (t, stage, lo, hi, unit) in enumerate(SPECIFICATIONS)
+        ),
+    )
 
     groups: list[dict] = [
-        {"name": "master data: products", "files": ["master/products.csv"],
-         "mapping": "mappings/master_products.yaml"},
-        {"name": "master data: equipment", "files": ["master/equipment.csv"],
-         "mapping": "mappings/master_equipment.yaml"},
-        {"name": "specifications", "files": ["specifications.csv"],
-         "mapping": "mappings/specifications.yaml"},
+        {
+            "name": "master data: products",
+            "files": ["master/products.csv"],
+            "mapping": "mappings/master_products.yaml",
+        },
+        {
+            "name": "master data: equipment",
+            "files": ["master/equipment.csv"],
+            "mapping": "mappings/master_equipment.yaml",
+        },
+        {
+            "name": "specifications",
+            "files": ["specifications.csv"],
+            "mapping": "mappings/specifications.yaml",
+        },
     ]
     lot_files: list[str] = []
     coa_files: list[str] = []
     per_site_groups: list[dict] = []
     truth_rows: list[list] = []
-    counts = {"ds_batches": 0, "dp_lots": 0, "runs": 0, "intermediate_lots": 0,
-              "raw_material_lots": 0, "lims_results": 0, "coa_results": 0,
-              "asm_files": 0, "asm_samples": 0}
+    counts = {
+        "ds_batches": 0,
+        "dp_lots": 0,
+        "runs": 0,
+        "intermediate_lots": 0,
+        "raw_material_lots": 0,
+        "lims_results": 0,
+        "coa_results": 0,
+        "asm_files": 0,
+        "asm_samples": 0,
+    }
     for site, n_site in zip(SITES, ent.site_batches(), strict=True):
         if n_site == 0:
             continue
         files = site_files(writer, ent, site, n_site, start, truth_rows, counts)
         lot_files += files["lots"]
         coa_files += files["coa"]
-        writer.text(f"mappings/batch_records_{site.prefix.lower()}.yaml",
-                    batch_records_mapping(site))
+        writer.text(
+            f"mappings/batch_records_{site.prefix.lower()}.yaml", batch_records_mapping(site)
+        )
         writer.text(f"mappings/lims_{site.prefix.lower()}.yaml", lims_mapping(site))
-        per_site_groups.append({"name": f"{site.code} batch records", "files": files["runs"],
-                                "mapping": f"mappings/batch_records_{site.prefix.lower()}.yaml"})
-        per_site_groups.append({"name": f"{site.code} LIMS results", "files": files["lims"],
-                                "mapping": f"mappings/lims_{site.prefix.lower()}.yaml"})
-        per_site_groups.append({"name": f"{site.code} cell counts (ASM)", "files": files["asm"],
-                                "mapping": "mappings/asm.yaml"})
-    groups.append({"name": "raw-material lots", "files": lot_files,
-                   "mapping": "mappings/raw_material_lots.yaml"})
-    groups.append({"name": "certificates of analysis", "files": coa_files,
-                   "mapping": "mappings/coa_results.yaml"})
+        per_site_groups.append(
+            {
+                "name": f"{site.code} batch records",
+                "files": files["runs"],
+                "mapping": f"mappings/batch_records_{site.prefix.lower()}.yaml",
+            }
+        )
+        per_site_groups.append(
+            {
+                "name": f"{site.code} LIMS results",
+                "files": files["lims"],
+                "mapping": f"mappings/lims_{site.prefix.lower()}.yaml",
+            }
+        )
+        per_site_groups.append(
+            {
+                "name": f"{site.code} cell counts (ASM)",
+                "files": files["asm"],
+                "mapping": "mappings/asm.yaml",
+            }
+        )
+    groups.append(
+        {
+            "name": "raw-material lots",
+            "files": lot_files,
+            "mapping": "mappings/raw_material_lots.yaml",
+        }
+    )
+    groups.append(
+        {
+            "name": "certificates of analysis",
+            "files": coa_files,
+            "mapping": "mappings/coa_results.yaml",
+        }
+    )
     groups += per_site_groups
     writer.csv("batches.csv", TRUTH_COLUMNS, truth_rows)
     writer.text("ingest.yaml", _ingest_yaml(groups))
@@ -451,8 +582,11 @@ def generate(out: Path, n_batches: int, seed: int = SEED) -> dict:
 
 
 def _ingest_yaml(groups: list[dict]) -> str:
-    lines = ["# What to ingest, in order: each group's files with the mapping that reads them",
-             "# (paths relative to this folder). Written by benchmarks/generate.py.", "groups:"]
+    lines = [
+        "# What to ingest, in order: each group's files with the mapping that reads them",
+        "# (paths relative to this folder). Written by benchmarks/generate.py.",
+        "groups:",
+    ]
     for group in groups:
         lines.append(f"  - name: {json.dumps(group['name'])}")
         lines.append(f"    mapping: {group['mapping']}")
@@ -461,8 +595,15 @@ def _ingest_yaml(groups: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def site_files(writer: Writer, ent: Enterprise, site: Site, n: int, start: np.datetime64,
-               truth_rows: list[list], counts: dict[str, int]) -> dict[str, list[str]]:
+def site_files(
+    writer: Writer,
+    ent: Enterprise,
+    site: Site,
+    n: int,
+    start: np.datetime64,
+    truth_rows: list[list],
+    counts: dict[str, int],
+) -> dict[str, list[str]]:
     """Generate one site's batches and write its files; return the file lists per kind."""
     rng = ent.rng
     p = site.prefix
@@ -482,9 +623,11 @@ def site_files(writer: Writer, ent: Enterprise, site: Site, n: int, start: np.da
         ids = np.empty(n, dtype=object)
         first: list[np.datetime64] = []
         names: list[str] = []
-        groups = ([(prod, np.flatnonzero(product_idx == i))
-                   for i, prod in enumerate(site.products)] if per_product
-                  else [("", np.arange(n))])
+        groups = (
+            [(prod, np.flatnonzero(product_idx == i)) for i, prod in enumerate(site.products)]
+            if per_product
+            else [("", np.arange(n))]
+        )
         for prod, members in groups:
             which = lots_for(len(members), low, high, rng)
             base = len(names)
@@ -502,24 +645,36 @@ def site_files(writer: Writer, ent: Enterprise, site: Site, n: int, start: np.da
     by_year: dict[str, tuple[list, list]] = {}
     for code, (material, supplier, _, _, _) in MATERIALS.items():
         made = lot_first_use[code] - rng.integers(20, 90, len(lot_names[code])).astype(
-            "timedelta64[D]")
+            "timedelta64[D]"
+        )
         for k, name in enumerate(lot_names[code]):
             year = str(made[k].astype("datetime64[Y]"))
             lots, coa = by_year.setdefault(year, ([], []))
-            lots.append((name, material, supplier, site.code, _day(made[k]),
-                         _day(made[k] + np.timedelta64(730, "D"))))
+            lots.append(
+                (
+                    name,
+                    material,
+                    supplier,
+                    site.code,
+                    _day(made[k]),
+                    _day(made[k] + np.timedelta64(730, "D")),
+                )
+            )
             tested = _day(made[k] + np.timedelta64(3, "D"))
             if code == "MED":
                 coa.append((name, "Osmolality", round(osmolality[k], 2), "mOsm/kg", tested))
                 coa.append((name, "pH", round(float(rng.normal(7.1, 0.05)), 3), "pH", tested))
-                coa.append((name, "Endotoxin", round(float(rng.uniform(0.05, 0.4)), 3),
-                            "EU/mL", tested))
+                coa.append(
+                    (name, "Endotoxin", round(float(rng.uniform(0.05, 0.4)), 3), "EU/mL", tested)
+                )
             elif code == "FEED":
-                coa.append((name, "Osmolality", round(float(rng.normal(1200, 30)), 1),
-                            "mOsm/kg", tested))
+                coa.append(
+                    (name, "Osmolality", round(float(rng.normal(1200, 30)), 1), "mOsm/kg", tested)
+                )
             else:
-                coa.append((name, "Endotoxin", round(float(rng.uniform(0.01, 0.2)), 3),
-                            "EU/mL", tested))
+                coa.append(
+                    (name, "Endotoxin", round(float(rng.uniform(0.01, 0.2)), 3), "EU/mL", tested)
+                )
     files: dict[str, list[str]] = {"lots": [], "coa": [], "runs": [], "lims": [], "asm": []}
     for year, (lots, coa) in sorted(by_year.items()):
         writer.csv(f"raw-materials/lots_{tag}_{year}.csv", LOT_COLUMNS, lots)
@@ -548,13 +703,18 @@ def site_files(writer: Writer, ent: Enterprise, site: Site, n: int, start: np.da
         "monomer": 100.0 - hmw - rng.normal(0.6, 0.08, n),
         "main_peak": rng.normal(62.0, 1.2, n),
         "acidic": rng.normal(24.0, 1.0, n),
-        "afucosylation": 8.0 + afuc_offset + AFUC_PER_MOSM * (osmo - 300.0)
+        "afucosylation": 8.0
+        + afuc_offset
+        + AFUC_PER_MOSM * (osmo - 300.0)
         + rng.normal(0, 0.15, n),
         "hcp": np.abs(rng.normal(12.0, 3.0, n)),
         "potency": rng.normal(100.0, 4.0, n),
     }
-    dp_values = {"concentration": rng.normal(50.0, 1.0, n), "ph": rng.normal(6.0, 0.05, n),
-                 "hmw": hmw + rng.normal(0.1, 0.05, n)}
+    dp_values = {
+        "concentration": rng.normal(50.0, 1.0, n),
+        "ph": rng.normal(6.0, 0.05, n),
+        "hmw": hmw + rng.normal(0.1, 0.05, n),
+    }
     vcd = rng.normal(22.0, 1.5, n)
     viability = np.minimum(99.5, rng.normal(91.0, 1.5, n))
     seed_vcd = rng.normal(5.0, 0.4, n)
@@ -571,31 +731,102 @@ def site_files(writer: Writer, ent: Enterprise, site: Site, n: int, start: np.da
         product = site.products[product_idx[b]]
         version = "v2" if v2[b] else "v1"
         d0 = day0[b]
-        seed_lot, harvest, eluate, ds, dp = (f"{p}-N1-{num}", f"{p}-HV-{num}", f"{p}-CE-{num}",
-                                             f"{p}-DS-{num}", f"{p}-DP-{num}")
+        seed_lot, harvest, eluate, ds, dp = (
+            f"{p}-N1-{num}",
+            f"{p}-HV-{num}",
+            f"{p}-CE-{num}",
+            f"{p}-DS-{num}",
+            f"{p}-DP-{num}",
+        )
         raw = {code: lot_names[code][lot_of[code][b]] for code in MATERIALS}
         rows = [
-            (f"{p}-SEED-{num}", names["seed"], "", raw["MED"], "40", raw["WCB"], seed_lot,
-             f"{p}-BR-200-{1 + b % 2}", 0, 4,
-             (round(temp_seed[b], 2), round(ph_seed[b], 3), round(do_seed[b], 1), "")),
-            (f"{p}-PROD-{num}", names["production"], seed_lot, f"{raw['MED']};{raw['FEED']}",
-             f"{MATERIALS['MED'][4]:g};{MATERIALS['FEED'][4]:g}", "", harvest,
-             f"{p}-BR-2000-{1 + b % 4}", 4, 18,
-             (round(temp_prod[b], 2), round(ph_prod[b], 3), round(do_prod[b], 1), "")),
-            (f"{p}-CAP-{num}", names["capture"], harvest, "", "", raw["PRA"], eluate,
-             f"{p}-AKTA-1", 18, 19, ("", "", "", round(load[b], 1))),
-            (f"{p}-POL-{num}", names["polishing"], eluate, "", "", raw["AEX"], ds,
-             f"{p}-AKTA-2", 19, 20, ("", "", "", "")),
-            (f"{p}-FILL-{num}", names["fill"], ds, f"{raw['SUC']};{raw['PS80']}",
-             f"{MATERIALS['SUC'][4]:g};{MATERIALS['PS80'][4]:g}", "", dp, f"{p}-FILL-1", 30, 31,
-             ("", "", "", "")),
+            (
+                f"{p}-SEED-{num}",
+                names["seed"],
+                "",
+                raw["MED"],
+                "40",
+                raw["WCB"],
+                seed_lot,
+                f"{p}-BR-200-{1 + b % 2}",
+                0,
+                4,
+                (round(temp_seed[b], 2), round(ph_seed[b], 3), round(do_seed[b], 1), ""),
+            ),
+            (
+                f"{p}-PROD-{num}",
+                names["production"],
+                seed_lot,
+                f"{raw['MED']};{raw['FEED']}",
+                f"{MATERIALS['MED'][4]:g};{MATERIALS['FEED'][4]:g}",
+                "",
+                harvest,
+                f"{p}-BR-2000-{1 + b % 4}",
+                4,
+                18,
+                (round(temp_prod[b], 2), round(ph_prod[b], 3), round(do_prod[b], 1), ""),
+            ),
+            (
+                f"{p}-CAP-{num}",
+                names["capture"],
+                harvest,
+                "",
+                "",
+                raw["PRA"],
+                eluate,
+                f"{p}-AKTA-1",
+                18,
+                19,
+                ("", "", "", round(load[b], 1)),
+            ),
+            (
+                f"{p}-POL-{num}",
+                names["polishing"],
+                eluate,
+                "",
+                "",
+                raw["AEX"],
+                ds,
+                f"{p}-AKTA-2",
+                19,
+                20,
+                ("", "", "", ""),
+            ),
+            (
+                f"{p}-FILL-{num}",
+                names["fill"],
+                ds,
+                f"{raw['SUC']};{raw['PS80']}",
+                f"{MATERIALS['SUC'][4]:g};{MATERIALS['PS80'][4]:g}",
+                "",
+                dp,
+                f"{p}-FILL-1",
+                30,
+                31,
+                ("", "", "", ""),
+            ),
         ]
         month = _month(d0)
         bucket = runs_by_month.setdefault(month, [])
         for run, step, upstream, mats, qty, other, output, equip, s_day, e_day, params in rows:
-            bucket.append((run, step, upstream, mats, qty, other, output, product, equip,
-                           site.code, version, _iso(d0 + s_day * day),
-                           _iso(d0 + e_day * day, 6), *params))
+            bucket.append(
+                (
+                    run,
+                    step,
+                    upstream,
+                    mats,
+                    qty,
+                    other,
+                    output,
+                    product,
+                    equip,
+                    site.code,
+                    version,
+                    _iso(d0 + s_day * day),
+                    _iso(d0 + e_day * day, 6),
+                    *params,
+                )
+            )
 
         harvest_day, ds_day, dp_day = d0 + 18 * day, d0 + 25 * day, d0 + 40 * day
         results = [(harvest, "titer", titer[b], "in-process", harvest_day)]
@@ -604,16 +835,44 @@ def site_files(writer: Writer, ent: Enterprise, site: Site, n: int, start: np.da
         for lot, test, value, stage, when in results:
             unit = units.get(test, FIXED_UNITS.get(test, ""))
             lims_by_month.setdefault(_month(when), []).append(
-                (lot, tests[test], round(float(value), 4), unit, stage, _day(when)))
-        asm_by_month.setdefault(month, []).extend([
-            {"sample": f"{p}-SEED-{num}-D04", "lot": seed_lot, "time": d0 + 4 * day,
-             "vcd": float(seed_vcd[b]), "viability": float(seed_viability[b])},
-            {"sample": f"{p}-PROD-{num}-D14", "lot": harvest, "time": d0 + 18 * day,
-             "vcd": float(vcd[b]), "viability": float(viability[b])},
-        ])
-        truth_rows.append([ds, dp, site.code, product, version, int(seq[b]), _day(d0), seed_lot,
-                           harvest, eluate, *(raw[c] for c in MATERIALS), round(osmo[b], 2),
-                           round(float(hmw[b]), 4), round(float(values["afucosylation"][b]), 4)])
+                (lot, tests[test], round(float(value), 4), unit, stage, _day(when))
+            )
+        asm_by_month.setdefault(month, []).extend(
+            [
+                {
+                    "sample": f"{p}-SEED-{num}-D04",
+                    "lot": seed_lot,
+                    "time": d0 + 4 * day,
+                    "vcd": float(seed_vcd[b]),
+                    "viability": float(seed_viability[b]),
+                },
+                {
+                    "sample": f"{p}-PROD-{num}-D14",
+                    "lot": harvest,
+                    "time": d0 + 18 * day,
+                    "vcd": float(vcd[b]),
+                    "viability": float(viability[b]),
+                },
+            ]
+        )
+        truth_rows.append(
+            [
+                ds,
+                dp,
+                site.code,
+                product,
+                version,
+                int(seq[b]),
+                _day(d0),
+                seed_lot,
+                harvest,
+                eluate,
+                *(raw[c] for c in MATERIALS),
+                round(osmo[b], 2),
+                round(float(hmw[b]), 4),
+                round(float(values["afucosylation"][b]), 4),
+            ]
+        )
     for month, rows in sorted(runs_by_month.items()):
         relative = f"{tag}/batch-records/{month}.csv"
         writer.csv(relative, RUN_COLUMNS, rows)
@@ -641,32 +900,57 @@ def asm_document(samples: list[dict], serial: str) -> dict:
     documents = []
     for index, s in enumerate(samples):
         when = datetime.fromisoformat(_day(s["time"])) + timedelta(hours=9, minutes=index % 60)
-        documents.append({
-            "measurement aggregate document": {"measurement document": [{
-                "measurement identifier": f"{s['sample']}-M1",
-                "measurement time": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-                "sample document": {"sample identifier": s["sample"], "batch identifier": s["lot"]},
-                "device control aggregate document": {"device control document": [
-                    {"device type": "brightfield imager (cell counter)",
-                     "detection type": "brightfield"}]},
-                "processed data aggregate document": {"processed data document": [{
-                    "viability (cell counter)": {"value": round(s["viability"], 2), "unit": "%"},
-                    "viable cell density (cell counter)": {"value": round(s["vcd"], 3),
-                                                           "unit": "10^6 cells/mL"},
-                    "total cell density (cell counter)": {
-                        "value": round(s["vcd"] / (s["viability"] / 100.0), 3),
-                        "unit": "10^6 cells/mL"},
-                }]},
-            }]},
-            "analyst": "benchmarks/generate.py",
-        })
+        documents.append(
+            {
+                "measurement aggregate document": {
+                    "measurement document": [
+                        {
+                            "measurement identifier": f"{s['sample']}-M1",
+                            "measurement time": when.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                            "sample document": {
+                                "sample identifier": s["sample"],
+                                "batch identifier": s["lot"],
+                            },
+                            "device control aggregate document": {
+                                "device control document": [
+                                    {
+                                        "device type": "brightfield imager (cell counter)",
+                                        "detection type": "brightfield",
+                                    }
+                                ]
+                            },
+                            "processed data aggregate document": {
+                                "processed data document": [
+                                    {
+                                        "viability (cell counter)": {
+                                            "value": round(s["viability"], 2),
+                                            "unit": "%",
+                                        },
+                                        "viable cell density (cell counter)": {
+                                            "value": round(s["vcd"], 3),
+                                            "unit": "10^6 cells/mL",
+                                        },
+                                        "total cell density (cell counter)": {
+                                            "value": round(s["vcd"] / (s["viability"] / 100.0), 3),
+                                            "unit": "10^6 cells/mL",
+                                        },
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                },
+                "analyst": "benchmarks/generate.py",
+            }
+        )
     return {
-        "$asm.manifest":
-            "http://purl.allotrope.org/manifests/cell-counting/REC/2024/09/cell-counting.manifest",
+        "$asm.manifest": "http://purl.allotrope.org/manifests/cell-counting/REC/2024/09/cell-counting.manifest",
         "cell counting aggregate document": {
             "cell counting document": documents,
-            "device system document": {"equipment serial number": serial,
-                                       "model number": "Vi-Cell XR"},
+            "device system document": {
+                "equipment serial number": serial,
+                "model number": "Vi-Cell XR",
+            },
             "data system document": {"ASM converter name": "cmckg benchmarks/generate.py"},
         },
     }
@@ -681,8 +965,10 @@ def main() -> None:
     if args.batches < 1:
         parser.error("--batches must be at least 1")
     manifest = generate(args.out, args.batches, args.seed)
-    print(f"{manifest['batches']} batches, {manifest['record_files']} record files, "
-          f"{manifest['source_rows']} rows in {manifest['seconds']} s → {args.out}")
+    print(
+        f"{manifest['batches']} batches, {manifest['record_files']} record files, "
+        f"{manifest['source_rows']} rows in {manifest['seconds']} s → {args.out}"
+    )
 
 
 if __name__ == "__main__":

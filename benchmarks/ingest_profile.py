@@ -40,8 +40,10 @@ from cmckg.vocab import IriMinter
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS: dict[str, tuple[Callable[[], list[Path]], Path | None]] = {
-    "zagar2022": (lambda: [ROOT / "examples/zagar2022/Laboratory.csv"],
-                  ROOT / "examples/zagar2022/mapping.yaml"),
+    "zagar2022": (
+        lambda: [ROOT / "examples/zagar2022/Laboratory.csv"],
+        ROOT / "examples/zagar2022/mapping.yaml",
+    ),
     "asm (14 files)": (lambda: sorted((ROOT / "examples/asm").glob("*.json")), None),
 }
 
@@ -152,18 +154,26 @@ def run(name: str, kind: str, profile: bool, changed: bool) -> None:
     rate = triples / total
     base_rate = quads / base_seconds
     print(f"{name} on {kind}: {records:,} records, {triples:,} triples, {quads:,} quads stored")
-    print(f"  ingest      {total:7.2f} s  {records / total:9,.0f} records/s  {rate:9,.0f} "
-          f"triples/s  cpu {cpu:.2f} s  (mapping {mapped_at - start:.2f} s, "
-          f"plan+write {end - mapped_at:.2f} s)")
-    print(f"  re-ingest   {again_seconds:7.2f} s  {triples / again_seconds:9,.0f} triples/s  "
-          f"cpu {again_cpu:.2f} s  ({again.changed} changed)")
+    print(
+        f"  ingest      {total:7.2f} s  {records / total:9,.0f} records/s  {rate:9,.0f} "
+        f"triples/s  cpu {cpu:.2f} s  (mapping {mapped_at - start:.2f} s, "
+        f"plan+write {end - mapped_at:.2f} s)"
+    )
+    print(
+        f"  re-ingest   {again_seconds:7.2f} s  {triples / again_seconds:9,.0f} triples/s  "
+        f"cpu {again_cpu:.2f} s  ({again.changed} changed)"
+    )
     if changed:
         replaced = sum(s.replaced for s in edit.sources)
         rate_changed = edit.triples / edit_seconds
-        print(f"  changed     {edit_seconds:7.2f} s  {rate_changed:9,.0f} triples/s  "
-              f"cpu {edit_cpu:.2f} s  ({replaced:,} records replaced)")
-    print(f"  bulk load   {base_seconds:7.2f} s  {base_rate:9,.0f} quads/s    cpu {base_cpu:.2f} s"
-          f"  ratio ingest/bulk = {rate / base_rate:.2f} (cpu {base_cpu / cpu:.2f})")
+        print(
+            f"  changed     {edit_seconds:7.2f} s  {rate_changed:9,.0f} triples/s  "
+            f"cpu {edit_cpu:.2f} s  ({replaced:,} records replaced)"
+        )
+    print(
+        f"  bulk load   {base_seconds:7.2f} s  {base_rate:9,.0f} quads/s    cpu {base_cpu:.2f} s"
+        f"  ratio ingest/bulk = {rate / base_rate:.2f} (cpu {base_cpu / cpu:.2f})"
+    )
     if profiler:
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(35)
@@ -172,11 +182,13 @@ def run(name: str, kind: str, profile: bool, changed: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", choices=["oxigraph", "oxigraph-memory", "memory"],
-                        default="oxigraph")
+    parser.add_argument(
+        "--store", choices=["oxigraph", "oxigraph-memory", "memory"], default="oxigraph"
+    )
     parser.add_argument("--only", choices=list(DATASETS), help="run one data set")
-    parser.add_argument("--changed", action="store_true",
-                        help="also ingest edited copies (the replace path)")
+    parser.add_argument(
+        "--changed", action="store_true", help="also ingest edited copies (the replace path)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the first ingest")
     args = parser.parse_args(argv)
     for name in DATASETS:

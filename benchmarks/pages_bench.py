@@ -46,9 +46,19 @@ def build(size_dir: Path, batches: int, seed: int) -> Path:
     """The generated sources and the ingested store of ``batches`` (made once, then reused)."""
     src, store = size_dir / "src", size_dir / "store"
     if not (src / "ingest.yaml").is_file():
-        subprocess.run([sys.executable, str(Path(__file__).with_name("generate.py")),
-                        "--batches", str(batches), "--seed", str(seed), "--out", str(src)],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("generate.py")),
+                "--batches",
+                str(batches),
+                "--seed",
+                str(seed),
+                "--out",
+                str(src),
+            ],
+            check=True,
+        )
     if not (store / "CURRENT").is_file() or not (size_dir / "ingested").is_file():
         started = time.perf_counter()
         with KnowledgeGraph.open(str(store)) as kg:
@@ -82,8 +92,11 @@ def timed(call, repeat: int, cpu: list[float] | None = None) -> list[float]:  # 
 def report(name: str, times: list[float]) -> None:
     median = statistics.median(times)
     verdict = "met" if median <= TARGET_MS else "MISSED"
-    print(f"{name:<34} median {median:7.1f} ms   p90 {percentile(times, 0.9):7.1f} ms   "
-          f"n = {len(times):3d}   target {TARGET_MS:.0f} ms: {verdict}", flush=True)
+    print(
+        f"{name:<34} median {median:7.1f} ms   p90 {percentile(times, 0.9):7.1f} ms   "
+        f"n = {len(times):3d}   target {TARGET_MS:.0f} ms: {verdict}",
+        flush=True,
+    )
 
 
 def in_process(store: Path, size_dir: Path, lots: list[str], repeat: int) -> None:
@@ -93,8 +106,9 @@ def in_process(store: Path, size_dir: Path, lots: list[str], repeat: int) -> Non
         pages, searches, cpu = [], [], []
         for lot in lots:
             iri = str(lot_iri(kg, size_dir, lot))
-            pages += timed(lambda i=iri: _ok(site.page(f"/lot?iri={quote(i, safe='')}")),
-                           repeat, cpu)
+            pages += timed(
+                lambda i=iri: _ok(site.page(f"/lot?iri={quote(i, safe='')}")), repeat, cpu
+            )
             searches += timed(lambda x=lot: _ok(site.page(f"/search?q={quote(x)}")), repeat)
         report("lot page, in process (wall)", pages)
         report("lot page, in process (CPU)", cpu)
@@ -109,10 +123,23 @@ def _ok(answer: tuple[int, str]) -> None:
 def served(store: Path, size_dir: Path, lots: list[str], repeat: int, port: int) -> None:
     log = (size_dir / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from cmckg.cli import main; sys.exit(main())",
-         "serve", "--store", str(store), "--read-only",
-         "--port", str(port), "--pages-port", str(port + 1)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cmckg.cli import main; sys.exit(main())",
+            "serve",
+            "--store",
+            str(store),
+            "--read-only",
+            "--port",
+            str(port),
+            "--pages-port",
+            str(port + 1),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port + 1}"
     try:
         _wait(f"{base}/", 120)
@@ -155,16 +182,25 @@ def load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batches", type=int, default=10_000,
-                        help="drug-substance batches (10,000 ≈ 4.5 M quads; at least 1,000)")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=10_000,
+        help="drug-substance batches (10,000 ≈ 4.5 M quads; at least 1,000)",
+    )
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cmckg-pages-bench"))
     parser.add_argument("--lots", type=int, default=5, help="drug-product lots timed")
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per lot and page")
-    parser.add_argument("--port", type=int, default=17_900,
-                        help="the SPARQL port of the served run (the pages take the next one)")
-    parser.add_argument("--skip-served", action="store_true",
-                        help="time in process only (no cmckg serve)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=17_900,
+        help="the SPARQL port of the served run (the pages take the next one)",
+    )
+    parser.add_argument(
+        "--skip-served", action="store_true", help="time in process only (no cmckg serve)"
+    )
     args = parser.parse_args()
     if args.batches < 1000:
         parser.error("--batches must be at least 1000")

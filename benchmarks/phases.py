@@ -35,8 +35,11 @@ from cmckg.validate import store_shapes
 
 ROWS_PER_CALL = 40_000  # source rows per ingest call: bounds the mapped records held in memory
 LINEAGE_ROOTS = 5
-COMPARE = {"attributes": ["HMW", "afucosylation", "main charge isoform"],
-           "reference": "product=mAb-1,site=Site-A", "test": "product=mAb-1,site=Site-B"}
+COMPARE = {
+    "attributes": ["HMW", "afucosylation", "main charge isoform"],
+    "reference": "product=mAb-1,site=Site-A",
+    "test": "product=mAb-1,site=Site-B",
+}
 DRIVERS = {"pqa": "afucosylation", "material": "cell culture medium"}
 NEW_BATCH = 900_001  # sequence number of the batch added before incremental validation
 SLOW_CALL_MS = 5_000  # a call this slow is not repeated
@@ -56,8 +59,13 @@ class Recorder:
         self.backend = backend
 
     def __call__(self, key: str, **values: Any) -> None:
-        entry = {"phase": self.phase, "backend": self.backend, "key": key, **values,
-                 "rss_mib": rss_mib()}
+        entry = {
+            "phase": self.phase,
+            "backend": self.backend,
+            "key": key,
+            **values,
+            "rss_mib": rss_mib(),
+        }
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
 
@@ -115,8 +123,16 @@ def phase_ingest(args: argparse.Namespace, record: Recorder) -> None:
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu
     quads = kg.store.count_quads()
-    record("ingest", seconds=round(seconds, 2), cpu_seconds=round(cpu, 2), files=files,
-           calls=len(calls), records=records, triples=triples, quads=quads)
+    record(
+        "ingest",
+        seconds=round(seconds, 2),
+        cpu_seconds=round(cpu, 2),
+        files=files,
+        calls=len(calls),
+        records=records,
+        triples=triples,
+        quads=quads,
+    )
     if args.backend == "embedded":
         dump = args.size_dir / "dump.nq"
         started = time.perf_counter()
@@ -141,10 +157,12 @@ def lineage_roots(size_dir: Path) -> dict[str, list[str]]:
     with open(size_dir / "src" / "batches.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     step = max(1, len(rows) // LINEAGE_ROOTS)
-    picked = rows[step // 2::step][:LINEAGE_ROOTS]
+    picked = rows[step // 2 :: step][:LINEAGE_ROOTS]
     media = list(dict.fromkeys(r["MED"] for r in rows))
-    return {"backward": [r["dp_lot"] for r in picked],
-            "forward": media[len(media) // 2 - LINEAGE_ROOTS // 2:][:LINEAGE_ROOTS]}
+    return {
+        "backward": [r["dp_lot"] for r in picked],
+        "forward": media[len(media) // 2 - LINEAGE_ROOTS // 2 :][:LINEAGE_ROOTS],
+    }
 
 
 def lot_iri(kg: KnowledgeGraph, size_dir: Path, identifier: str) -> URIRef:
@@ -160,11 +178,14 @@ def phase_lineage(args: argparse.Namespace, record: Recorder) -> None:
         for root in roots:
             iri = lot_iri(kg, args.size_dir, root)
             if args.variant == "query":
+
                 def call(iri=iri, d=direction):
                     return len(queries.run(kg.store, f"lineage-{d}", {"root": iri}).rows)
             else:
+
                 def call(iri=iri, r=root, d=direction):
                     return len(kg.lineage(str(iri) if args.variant == "iri" else r, d).nodes)
+
             times, found = timed_ms(call, args.repeat)
             record(f"lineage-{direction}-{args.variant}", root=root, ms=times, found=found)
             if times[0] >= SLOW_CALL_MS:
@@ -183,32 +204,46 @@ def phase_rdflib(args: argparse.Namespace, record: Recorder) -> None:
             iri = minter.mint("lot", manifest["issuer"], root)
             times, rows = timed_ms(
                 lambda iri=iri, d=direction: queries.run(store, f"lineage-{d}", {"root": iri}),
-                args.repeat)
+                args.repeat,
+            )
             record(f"lineage-{direction}-query", root=root, ms=times, rows=len(rows.rows))
 
 
 def phase_compare(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
-    times, result = timed_ms(lambda: kg.compare(COMPARE["attributes"], COMPARE["reference"],
-                                                COMPARE["test"]), args.repeat)
-    record("compare", ms=times, rows=len(result.table),
-           n_ref=[int(n) for n in result.table["n_ref"]])
+    times, result = timed_ms(
+        lambda: kg.compare(COMPARE["attributes"], COMPARE["reference"], COMPARE["test"]),
+        args.repeat,
+    )
+    record(
+        "compare", ms=times, rows=len(result.table), n_ref=[int(n) for n in result.table["n_ref"]]
+    )
 
 
 def phase_drivers(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
-    times, result = timed_ms(lambda: kg.drivers(DRIVERS["pqa"], material=DRIVERS["material"]),
-                             args.repeat)
+    times, result = timed_ms(
+        lambda: kg.drivers(DRIVERS["pqa"], material=DRIVERS["material"]), args.repeat
+    )
     top = result.table.iloc[0].to_dict() if len(result.table) else {}
-    record("drivers", ms=times, rows=len(result.table),
-           top=f"{top.get('material')} {top.get('attribute')} n={top.get('n')}")
+    record(
+        "drivers",
+        ms=times,
+        rows=len(result.table),
+        top=f"{top.get('material')} {top.get('attribute')} n={top.get('n')}",
+    )
 
 
 def phase_validate(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location)
     report = kg.validate(full=True)
-    record("validate-full", seconds=round(report.seconds, 2), triples=report.triples,
-           focus=report.focus_nodes, results=len(report.results))
+    record(
+        "validate-full",
+        seconds=round(report.seconds, 2),
+        triples=report.triples,
+        focus=report.focus_nodes,
+        results=len(report.results),
+    )
     shapes = store_shapes(kg.store)
     shapes.serialize(args.size_dir / "shapes.ttl", format="turtle")
     new_dir = args.size_dir / "new-batch"
@@ -218,8 +253,14 @@ def phase_validate(args: argparse.Namespace, record: Recorder) -> None:
         kg.ingest(files, mapping=mapping)
     record("ingest-one-batch", seconds=round(time.perf_counter() - started, 3))
     report = kg.validate()
-    record("validate-incremental", seconds=round(report.seconds, 3), triples=report.triples,
-           focus=report.focus_nodes, results=len(report.results), mode=report.mode)
+    record(
+        "validate-incremental",
+        seconds=round(report.seconds, 3),
+        triples=report.triples,
+        focus=report.focus_nodes,
+        results=len(report.results),
+        mode=report.mode,
+    )
     kg.close()
 
 
@@ -247,8 +288,9 @@ def write_new_batch(src: Path, out: Path) -> list[tuple[list[Path], Path]]:
             writer = csv.DictWriter(handle, fieldnames=header)
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: v.replace(old, new) if v.endswith(old) else v
-                                 for k, v in row.items()})
+                writer.writerow(
+                    {k: v.replace(old, new) if v.endswith(old) else v for k, v in row.items()}
+                )
         written.append(([target], src / group["mapping"]))
     return written
 
@@ -257,24 +299,37 @@ def phase_pyshacl(args: argparse.Namespace, record: Recorder) -> None:
     from pyshacl import validate
 
     merged = ox.Store()
-    merged.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-                       for q in ox.parse(path=str(args.size_dir / "dump.nq"),
-                                         format=ox.RdfFormat.N_QUADS))
+    merged.bulk_extend(
+        ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
+        for q in ox.parse(path=str(args.size_dir / "dump.nq"), format=ox.RdfFormat.N_QUADS)
+    )
     started = time.perf_counter()
     data = Graph()
-    data.parse(data=merged.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()),
-               format="nt")
+    data.parse(
+        data=merged.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()), format="nt"
+    )
     record("pyshacl-load", seconds=round(time.perf_counter() - started, 2), triples=len(data))
     del merged
     shapes = Graph().parse(args.size_dir / "shapes.ttl", format="turtle")
     ontology = Graph().parse(ontology_path(), format="turtle")
     started = time.perf_counter()
-    conforms, report, _ = validate(data, shacl_graph=shapes, ont_graph=ontology,
-                                   inference="none", advanced=True, allow_warnings=False)
+    conforms, report, _ = validate(
+        data,
+        shacl_graph=shapes,
+        ont_graph=ontology,
+        inference="none",
+        advanced=True,
+        allow_warnings=False,
+    )
     seconds = time.perf_counter() - started
-    results = len(list(report.subjects(predicate=URIRef(
-        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-        object=URIRef("http://www.w3.org/ns/shacl#ValidationResult"))))
+    results = len(
+        list(
+            report.subjects(
+                predicate=URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                object=URIRef("http://www.w3.org/ns/shacl#ValidationResult"),
+            )
+        )
+    )
     record("pyshacl", seconds=round(seconds, 2), triples=len(data), results=results)
 
 
@@ -297,8 +352,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--location", default=None, help="store location (default: DIR/store)")
     parser.add_argument("--backend", default="embedded", choices=["embedded", "remote", "virtuoso"])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--variant", default="query", choices=["query", "iri", "api"],
-                        help="lineage: how to ask")
+    parser.add_argument(
+        "--variant", default="query", choices=["query", "iri", "api"], help="lineage: how to ask"
+    )
     args = parser.parse_args(argv)
     args.location = args.location or f"oxigraph:{args.size_dir / 'store'}"
     PHASES[args.phase](args, Recorder(args.size_dir, args.phase, args.backend))

@@ -93,14 +93,32 @@ def resident_gib(pid: int) -> float:
     return 0.0
 
 
-def run_phase(phase: str, size_dir: Path, timeout: float, memory_limit: float, repeat: int,
-              location: str | None = None, backend: str = "embedded", variant: str = "query"
-              ) -> PhaseRun:
+def run_phase(
+    phase: str,
+    size_dir: Path,
+    timeout: float,
+    memory_limit: float,
+    repeat: int,
+    location: str | None = None,
+    backend: str = "embedded",
+    variant: str = "query",
+) -> PhaseRun:
     """Run one phase in a child process (output in ``size_dir/PHASE-BACKEND.log``); stop it
     after ``timeout`` seconds or above ``memory_limit`` GiB resident, so a runaway query
     cannot take the machine's memory from other processes."""
-    command = [sys.executable, str(HERE / "phases.py"), phase, "--size-dir", str(size_dir),
-               "--repeat", str(repeat), "--backend", backend, "--variant", variant]
+    command = [
+        sys.executable,
+        str(HERE / "phases.py"),
+        phase,
+        "--size-dir",
+        str(size_dir),
+        "--repeat",
+        str(repeat),
+        "--backend",
+        backend,
+        "--variant",
+        variant,
+    ]
     if location:
         command += ["--location", location]
     log = size_dir / f"{phase}-{variant if phase == 'lineage' else ''}-{backend}.log"
@@ -109,9 +127,13 @@ def run_phase(phase: str, size_dir: Path, timeout: float, memory_limit: float, r
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
         while (code := process.poll()) is None:
             seconds = time.perf_counter() - started
-            stop = (f"stopped after {timeout:g} s" if seconds > timeout
-                    else f"stopped at {memory_limit:g} GiB resident"
-                    if resident_gib(process.pid) > memory_limit else None)
+            stop = (
+                f"stopped after {timeout:g} s"
+                if seconds > timeout
+                else f"stopped at {memory_limit:g} GiB resident"
+                if resident_gib(process.pid) > memory_limit
+                else None
+            )
             if stop:
                 process.kill()
                 process.wait()
@@ -132,8 +154,9 @@ def results(size_dir: Path) -> list[dict]:
 
 
 def pick(entries: list[dict], phase: str, key: str, backend: str) -> list[dict]:
-    return [e for e in entries if e["phase"] == phase and e["key"] == key
-            and e["backend"] == backend]
+    return [
+        e for e in entries if e["phase"] == phase and e["key"] == key and e["backend"] == backend
+    ]
 
 
 def median_ms(entries: list[dict]) -> float | None:
@@ -169,8 +192,13 @@ def verdict(ok: bool | None) -> str:
     return "" if ok is None else ("pass" if ok else "MISS")
 
 
-def size_rows(n: int, backend: str, entries: list[dict], phases: dict[str, PhaseRun],
-              baseline_backend: str = "embedded") -> list[Row]:
+def size_rows(
+    n: int,
+    backend: str,
+    entries: list[dict],
+    phases: dict[str, PhaseRun],
+    baseline_backend: str = "embedded",
+) -> list[Row]:
     """The table rows of one size and backend."""
     ingest = pick(entries, "ingest", "ingest", backend)
     quads = ingest[0]["quads"] if ingest else 0
@@ -187,23 +215,42 @@ def size_rows(n: int, backend: str, entries: list[dict], phases: dict[str, Phase
         e = ingest[0]
         rate = e["quads"] / e["seconds"]
         ratio = rate / bulk_rate if bulk_rate else None
-        rows.append(Row(label, "ingest records/s (end to end)",
-                        fmt_rate(e["records"] / e["seconds"], "rec/s"),
-                        target="", verdict=""))
-        rows.append(Row(label, "ingest quads/s vs bulk load", fmt_rate(rate, "q/s"),
-                        fmt_rate(bulk_rate, "q/s"), fmt_ratio(ratio),
-                        "≥ 100,000 q/s, ≥ 0.25×",
-                        verdict(rate >= 100_000 and (ratio or 0) >= 0.25)))
-        rows.append(Row(label, "  ingest: files, calls, records, quads",
-                        f"{e['files']} files, {e['calls']} calls, {e['records']:,} rec, "
-                        f"{e['quads']:,} q, {e['seconds']:,.0f} s ({e['cpu_seconds']:,.0f} s CPU)"))
+        rows.append(
+            Row(
+                label,
+                "ingest records/s (end to end)",
+                fmt_rate(e["records"] / e["seconds"], "rec/s"),
+                target="",
+                verdict="",
+            )
+        )
+        rows.append(
+            Row(
+                label,
+                "ingest quads/s vs bulk load",
+                fmt_rate(rate, "q/s"),
+                fmt_rate(bulk_rate, "q/s"),
+                fmt_ratio(ratio),
+                "≥ 100,000 q/s, ≥ 0.25×",
+                verdict(rate >= 100_000 and (ratio or 0) >= 0.25),
+            )
+        )
+        rows.append(
+            Row(
+                label,
+                "  ingest: files, calls, records, quads",
+                f"{e['files']} files, {e['calls']} calls, {e['records']:,} rec, "
+                f"{e['quads']:,} q, {e['seconds']:,.0f} s ({e['cpu_seconds']:,.0f} s CPU)",
+            )
+        )
     else:
         rows.append(Row(label, "ingest", missing(f"ingest-{backend}")))
 
     target_ms = lineage_target(quads)
     for direction in ("backward", "forward"):
-        baseline = median_ms(pick(entries, "rdflib", f"lineage-{direction}-query",
-                                  baseline_backend))
+        baseline = median_ms(
+            pick(entries, "rdflib", f"lineage-{direction}-query", baseline_backend)
+        )
         api = median_ms(pick(entries, "lineage", f"lineage-{direction}-api", backend))
         query = median_ms(pick(entries, "lineage", f"lineage-{direction}-query", backend))
         by_iri = median_ms(pick(entries, "lineage", f"lineage-{direction}-iri", backend))
@@ -217,21 +264,37 @@ def size_rows(n: int, backend: str, entries: list[dict], phases: dict[str, Phase
             ok = None
             if judged and value is not None:
                 ok = value <= target_ms and (speedup is None or speedup >= 30)
-            rows.append(Row(label, name, fmt_ms(value) if value is not None
-                            else missing(f"lineage-{variant}-{backend}"),
-                            rdflib_note, fmt_ratio(speedup),
-                            f"≤ {target_ms:g} ms, ≥ 30× rdflib" if judged else "",
-                            verdict(ok)))
+            rows.append(
+                Row(
+                    label,
+                    name,
+                    fmt_ms(value) if value is not None else missing(f"lineage-{variant}-{backend}"),
+                    rdflib_note,
+                    fmt_ratio(speedup),
+                    f"≤ {target_ms:g} ms, ≥ 30× rdflib" if judged else "",
+                    verdict(ok),
+                )
+            )
 
     for key, figure, target, limit in (
-        ("compare", "compare: 3 attributes, all batches of mAb-1, 2 sites", "≤ 1 s (at 15 M)",
-         1000.0),
+        (
+            "compare",
+            "compare: 3 attributes, all batches of mAb-1, 2 sites",
+            "≤ 1 s (at 15 M)",
+            1000.0,
+        ),
         ("drivers", "drivers: afucosylation vs medium lot attributes", "", None),
     ):
         value = median_ms(pick(entries, key, key, backend))
-        rows.append(Row(label, figure, fmt_ms(value) if value is not None
-                        else missing(f"{key}-{backend}"), target=target,
-                        verdict=verdict(value <= limit) if limit and value is not None else ""))
+        rows.append(
+            Row(
+                label,
+                figure,
+                fmt_ms(value) if value is not None else missing(f"{key}-{backend}"),
+                target=target,
+                verdict=verdict(value <= limit) if limit and value is not None else "",
+            )
+        )
 
     full = pick(entries, "validate", "validate-full", backend)
     plain = pick(entries, "pyshacl", "pyshacl", baseline_backend)
@@ -246,19 +309,30 @@ def size_rows(n: int, backend: str, entries: list[dict], phases: dict[str, Phase
         plain_text, bound = f"< {plain_rate:,.0f} t/s (stopped)", "> "
     if full:
         rate = full[0]["triples"] / full[0]["seconds"]
-        rows.append(Row(label, "validation full: triples/s",
-                        f"{rate:,.0f} t/s ({full[0]['seconds']:,.0f} s, "
-                        f"{full[0]['results']} results)", plain_text,
-                        bound + fmt_ratio(rate / plain_rate if plain_rate else None)))
+        rows.append(
+            Row(
+                label,
+                "validation full: triples/s",
+                f"{rate:,.0f} t/s ({full[0]['seconds']:,.0f} s, {full[0]['results']} results)",
+                plain_text,
+                bound + fmt_ratio(rate / plain_rate if plain_rate else None),
+            )
+        )
     else:
         rows.append(Row(label, "validation full: triples/s", missing(f"validate-{backend}")))
     one = pick(entries, "validate", "ingest-one-batch", backend)
     incremental = pick(entries, "validate", "validate-incremental", backend)
     if incremental:
         e = incremental[0]
-        rows.append(Row(label, "validation incremental after one new batch",
-                        f"{e['seconds']:,.2f} s ({e['triples']:,} t, {e['focus']} focus)",
-                        target="≤ 2 s (at 15 M)", verdict=verdict(e["seconds"] <= 2.0)))
+        rows.append(
+            Row(
+                label,
+                "validation incremental after one new batch",
+                f"{e['seconds']:,.2f} s ({e['triples']:,} t, {e['focus']} focus)",
+                target="≤ 2 s (at 15 M)",
+                verdict=verdict(e["seconds"] <= 2.0),
+            )
+        )
     if one:
         rows.append(Row(label, "  ingest of that one batch", f"{one[0]['seconds']:,.2f} s"))
 
@@ -269,8 +343,15 @@ def size_rows(n: int, backend: str, entries: list[dict], phases: dict[str, Phase
     if peaks:
         worst = max(peaks.values())
         detail = ", ".join(f"{p} {v / GIB:.1f}" for p, v in peaks.items())
-        rows.append(Row(label, "peak memory per phase (GiB)", detail,
-                        target="≤ 24 GiB (at 15 M)", verdict=verdict(worst <= 24 * GIB)))
+        rows.append(
+            Row(
+                label,
+                "peak memory per phase (GiB)",
+                detail,
+                target="≤ 24 GiB (at 15 M)",
+                verdict=verdict(worst <= 24 * GIB),
+            )
+        )
     return rows
 
 
@@ -281,21 +362,28 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
     size_dir.mkdir(parents=True)
     started = time.perf_counter()
     manifest = generate(size_dir / "src", n, args.seed)
-    console.print(f"[bold]N = {n:,}[/]: generated {manifest['record_files']} files, "
-                  f"{manifest['source_rows']:,} rows in {time.perf_counter() - started:.1f} s")
+    console.print(
+        f"[bold]N = {n:,}[/]: generated {manifest['record_files']} files, "
+        f"{manifest['source_rows']:,} rows in {time.perf_counter() - started:.1f} s"
+    )
     phases: dict[str, PhaseRun] = {}
 
-    def phase(name: str, backend: str = "embedded", location: str | None = None,
-              variant: str = "query") -> PhaseRun:
-        timeout = {"lineage": args.query_timeout, "compare": args.query_timeout,
-                   "drivers": args.query_timeout, "rdflib": args.baseline_timeout,
-                   "pyshacl": args.baseline_timeout}.get(name, args.timeout)
-        run = run_phase(name, size_dir, timeout, args.memory_limit, args.repeat, location,
-                        backend, variant)
+    def phase(
+        name: str, backend: str = "embedded", location: str | None = None, variant: str = "query"
+    ) -> PhaseRun:
+        timeout = {
+            "lineage": args.query_timeout,
+            "compare": args.query_timeout,
+            "drivers": args.query_timeout,
+            "rdflib": args.baseline_timeout,
+            "pyshacl": args.baseline_timeout,
+        }.get(name, args.timeout)
+        run = run_phase(
+            name, size_dir, timeout, args.memory_limit, args.repeat, location, backend, variant
+        )
         label = f"{name}-{variant}" if name == "lineage" else name
         phases[f"{label}-{backend}"] = run
-        console.print(f"  {label:14s} {backend:8s} {run.status:7s} {run.seconds:8.1f} s "
-                      f"{run.note}")
+        console.print(f"  {label:14s} {backend:8s} {run.status:7s} {run.seconds:8.1f} s {run.note}")
         return run
 
     def queries(backend: str = "embedded", location: str | None = None) -> None:
@@ -318,8 +406,7 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
     if small:
         phase("pyshacl")
     else:
-        phases["pyshacl-embedded"] = PhaseRun("skipped", 0,
-                                              f"> {args.rdflib_max_quads:,} quads")
+        phases["pyshacl-embedded"] = PhaseRun("skipped", 0, f"> {args.rdflib_max_quads:,} quads")
     rows = size_rows(n, "embedded", results(size_dir), phases)
     if "oxigraph" in args.remote:
         server = OxigraphServer(size_dir / "remote-store", free_port())
@@ -343,8 +430,9 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
     return rows
 
 
-def virtuoso_rows(n: int, size_dir: Path, phase: Callable[..., PhaseRun],
-                  phases: dict[str, PhaseRun]) -> list[Row]:
+def virtuoso_rows(
+    n: int, size_dir: Path, phase: Callable[..., PhaseRun], phases: dict[str, PhaseRun]
+) -> list[Row]:
     """Ingest into a Virtuoso server started here; the questions cmckg refuses there are shown
     as refused."""
     sys.path.insert(0, str(HERE.parent / "tests"))
@@ -378,14 +466,27 @@ def servers(text: str) -> list[str]:
 
 def render(rows: list[Row], console: Console, header: str) -> None:
     table = Table(title=header, show_lines=False)
-    for name, justify in (("N (quads)", "left"), ("figure", "left"), ("value", "right"),
-                          ("baseline", "right"), ("ratio", "right"), ("target", "left"),
-                          ("", "left")):
+    for name, justify in (
+        ("N (quads)", "left"),
+        ("figure", "left"),
+        ("value", "right"),
+        ("baseline", "right"),
+        ("ratio", "right"),
+        ("target", "left"),
+        ("", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     previous = None
     for row in rows:
-        table.add_row("" if row.size == previous else row.size, row.figure, row.value,
-                      row.baseline, row.ratio, row.target, row.verdict)
+        table.add_row(
+            "" if row.size == previous else row.size,
+            row.figure,
+            row.value,
+            row.baseline,
+            row.ratio,
+            row.target,
+            row.verdict,
+        )
         previous = row.size
     console.print(table)
 
@@ -395,8 +496,9 @@ def batch_counts(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list of batch counts, "
-                                         "e.g. 1000,10000") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of batch counts, e.g. 1000,10000"
+        ) from None
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError("batch counts must be positive, e.g. 1000,10000")
     return sizes
@@ -404,25 +506,52 @@ def batch_counts(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=batch_counts, default="1000,10000",
-                        help="comma-separated numbers of drug-substance batches")
+    parser.add_argument(
+        "--sizes",
+        type=batch_counts,
+        default="1000,10000",
+        help="comma-separated numbers of drug-substance batches",
+    )
     parser.add_argument("--with-100k", action="store_true", help="add N = 100,000")
-    parser.add_argument("--remote", nargs="?", type=servers, const=["oxigraph"], default=[],
-                        metavar="SERVERS",
-                        help="also run against SPARQL servers started here: oxigraph "
-                             "(default), virtuoso, or oxigraph,virtuoso")
+    parser.add_argument(
+        "--remote",
+        nargs="?",
+        type=servers,
+        const=["oxigraph"],
+        default=[],
+        metavar="SERVERS",
+        help="also run against SPARQL servers started here: oxigraph "
+        "(default), virtuoso, or oxigraph,virtuoso",
+    )
     parser.add_argument("--repeat", type=int, default=7, help="timed calls per query")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--timeout", type=float, default=1800,
-                        help="seconds before an ingest or validation phase is stopped")
-    parser.add_argument("--query-timeout", type=float, default=600,
-                        help="seconds before a lineage, compare or drivers phase is stopped")
-    parser.add_argument("--baseline-timeout", type=float, default=600,
-                        help="seconds before an rdflib or plain pyshacl baseline is stopped")
-    parser.add_argument("--memory-limit", type=float, default=12,
-                        help="GiB resident before a phase is stopped")
-    parser.add_argument("--rdflib-max-quads", type=int, default=2_000_000,
-                        help="largest store loaded into rdflib / pyshacl for the baselines")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        help="seconds before an ingest or validation phase is stopped",
+    )
+    parser.add_argument(
+        "--query-timeout",
+        type=float,
+        default=600,
+        help="seconds before a lineage, compare or drivers phase is stopped",
+    )
+    parser.add_argument(
+        "--baseline-timeout",
+        type=float,
+        default=600,
+        help="seconds before an rdflib or plain pyshacl baseline is stopped",
+    )
+    parser.add_argument(
+        "--memory-limit", type=float, default=12, help="GiB resident before a phase is stopped"
+    )
+    parser.add_argument(
+        "--rdflib-max-quads",
+        type=int,
+        default=2_000_000,
+        help="largest store loaded into rdflib / pyshacl for the baselines",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cmckg-bench"))
     parser.add_argument("--keep", action="store_true", help="keep stores and dumps")
     parser.add_argument("--json", type=Path, help="also write every row as JSON here")
@@ -432,19 +561,24 @@ def main() -> None:
         sizes.append(100_000)
     console = Console(width=200)
     load = os.getloadavg()
-    console.print(f"cmckg benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} "
-                  f"cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
-                  f"command: {' '.join(sys.argv)}")
+    console.print(
+        f"cmckg benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} "
+        f"cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+        f"command: {' '.join(sys.argv)}"
+    )
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
     for n in sizes:
         rows += run_size(n, args, console)
     load = os.getloadavg()
-    render(rows, console, f"cmckg at N = {', '.join(f'{n:,}' for n in sizes)} batches "
-                          f"(load at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
+    render(
+        rows,
+        console,
+        f"cmckg at N = {', '.join(f'{n:,}' for n in sizes)} batches "
+        f"(load at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})",
+    )
     if args.json:
-        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=1),
-                             encoding="utf-8")
+        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ def split_mappings(mapping: Path, folder: Path) -> tuple[Path, Path]:
     config = yaml.safe_load(mapping.read_text(encoding="utf-8"))
     run = config["entities"]["run"]
     inputs = copy.deepcopy(config)
-    inputs["entities"] = {"run_input": {"type": "ProcessRun", "id": run["id"],
-                                        "required": True, "used": run["used"]}}
+    inputs["entities"] = {
+        "run_input": {"type": "ProcessRun", "id": run["id"], "required": True, "used": run["used"]}
+    }
     outputs = copy.deepcopy(config)
     outputs["entities"]["run"] = {k: v for k, v in run.items() if k != "used"}
     paths = (folder / f"{mapping.stem}_inputs.yaml", folder / f"{mapping.stem}_outputs.yaml")
@@ -80,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         store = size_dir / name.replace(" ", "-")
         if not store.exists():
             built[name] = build(src, f"oxigraph:{store}", split, size_dir)
-    stores = {name: KnowledgeGraph.open(f"oxigraph:{size_dir / name.replace(' ', '-')}",
-                                        read_only=True) for name in ("one table", "split")}
+    stores = {
+        name: KnowledgeGraph.open(f"oxigraph:{size_dir / name.replace(' ', '-')}", read_only=True)
+        for name in ("one table", "split")
+    }
     roots = lineage_roots(size_dir)
     table = Table(title=f"lineage, N = {args.batches:,}: one table vs split tables (ms, median)")
     for column in ("question", "one table", "split", "same answer"):
@@ -97,17 +100,21 @@ def main(argv: list[str] | None = None) -> int:
                     started = time.perf_counter()
                     rows = queries.run(kg.store, f"lineage-{direction}", {"root": iri}).rows
                     times.setdefault(("query", name), []).append(
-                        (time.perf_counter() - started) * 1000)
+                        (time.perf_counter() - started) * 1000
+                    )
                     started = time.perf_counter()
                     nodes = kg.lineage(identifier, direction).nodes
                     times.setdefault(("kg.lineage", name), []).append(
-                        (time.perf_counter() - started) * 1000)
+                        (time.perf_counter() - started) * 1000
+                    )
                     answers[name] = (len(rows), sorted(nodes["iri"]))
             same &= answers["one table"][1] == answers["split"][1]
         for how in ("query", "kg.lineage"):
-            table.add_row(f"{direction} {how} ({len(identifiers)} roots)",
-                          *(f"{statistics.median(times[(how, n)]):.1f}" for n in stores),
-                          "yes" if same else "NO")
+            table.add_row(
+                f"{direction} {how} ({len(identifiers)} roots)",
+                *(f"{statistics.median(times[(how, n)]):.1f}" for n in stores),
+                "yes" if same else "NO",
+            )
     for name, (seconds, quads) in built.items():
         table.caption = (table.caption or "") + f"{name}: ingest {seconds:.0f} s, {quads:,} quads. "
     for kg in stores.values():

@@ -47,14 +47,22 @@ from cmckg.vocab import CMC, CMCT, QUDT, UNIT, IriMinter
 ISSUER = "bench"
 SITES = ["Site-A", "Site-B", "Site-C"]
 STEPS = [  # (unit operation, output lot class, parameters: (concept, unit, mean, sd))
-    (CMCT.SeedTrain, CMC.IntermediateLot,
-     [(CMCT.Temperature, UNIT.DEG_C, 36.8, 0.2), (CMCT.PH, UNIT.PH, 7.05, 0.03)]),
-    (CMCT.ProductionBioreactor, CMC.IntermediateLot,
-     [(CMCT.Temperature, UNIT.DEG_C, 36.5, 0.2), (CMCT.PH, UNIT.PH, 6.95, 0.03),
-      (CMCT.DissolvedOxygen, UNIT.PERCENT, 40.0, 3.0)]),
+    (
+        CMCT.SeedTrain,
+        CMC.IntermediateLot,
+        [(CMCT.Temperature, UNIT.DEG_C, 36.8, 0.2), (CMCT.PH, UNIT.PH, 7.05, 0.03)],
+    ),
+    (
+        CMCT.ProductionBioreactor,
+        CMC.IntermediateLot,
+        [
+            (CMCT.Temperature, UNIT.DEG_C, 36.5, 0.2),
+            (CMCT.PH, UNIT.PH, 6.95, 0.03),
+            (CMCT.DissolvedOxygen, UNIT.PERCENT, 40.0, 3.0),
+        ],
+    ),
     (CMCT.ProteinACapture, CMC.IntermediateLot, [(CMCT.Temperature, UNIT.DEG_C, 20.0, 0.5)]),
-    (CMCT.Polishing, CMC.DrugSubstanceBatch,
-     [(CMCT.Temperature, UNIT.DEG_C, 20.0, 0.5)]),
+    (CMCT.Polishing, CMC.DrugSubstanceBatch, [(CMCT.Temperature, UNIT.DEG_C, 20.0, 0.5)]),
     (CMCT.FillFinish, CMC.DrugProductBatch, [(CMCT.Temperature, UNIT.DEG_C, 20.0, 0.5)]),
 ]
 RELEASE = [  # (concept, unit, mean, sd) on the drug substance
@@ -77,8 +85,12 @@ class Generator:
         self.mint = self.minter.mint
 
     def graph(self, record_id: str) -> RecordGraph:
-        return RecordGraph(self.mint("graph", ISSUER, record_id), record_id,
-                           f"generated/{record_id}.csv", RecordTriples())
+        return RecordGraph(
+            self.mint("graph", ISSUER, record_id),
+            record_id,
+            f"generated/{record_id}.csv",
+            RecordTriples(),
+        )
 
     def master(self) -> list[RecordGraph]:
         """Sites, equipment, process version, product, materials, suppliers, raw-material lots
@@ -112,12 +124,18 @@ class Generator:
     def specification(self, product: URIRef) -> RecordGraph:
         record = self.graph("specifications")
         spec = self.mint("specification", ISSUER, "SPEC-HMW")
-        for p, o in [(RDF.type, CMC.Specification), (CMC.identifier, Literal("SPEC-HMW")),
-                     (CMC.version, Literal("1")), (CMC.ofProduct, product),
-                     (CMC.forProperty, CMCT.HighMolecularWeightSpecies),
-                     (CMC.stage, CMCT.Release), (CMC.lotClass, CMC.DrugSubstanceBatch),
-                     (CMC.lowerLimit, Literal(0.0)), (CMC.upperLimit, Literal(3.0)),
-                     (QUDT.unit, UNIT.PERCENT)]:
+        for p, o in [
+            (RDF.type, CMC.Specification),
+            (CMC.identifier, Literal("SPEC-HMW")),
+            (CMC.version, Literal("1")),
+            (CMC.ofProduct, product),
+            (CMC.forProperty, CMCT.HighMolecularWeightSpecies),
+            (CMC.stage, CMCT.Release),
+            (CMC.lotClass, CMC.DrugSubstanceBatch),
+            (CMC.lowerLimit, Literal(0.0)),
+            (CMC.upperLimit, Literal(3.0)),
+            (QUDT.unit, UNIT.PERCENT),
+        ]:
             record.triples.add((spec, p, o))
         record.locate(spec, "row=2")
         return record
@@ -131,26 +149,49 @@ class Generator:
         add((material_iri, RDFS.label, Literal(material)))
         lot = self.raw_lot_iri(material, number)
         made = 2020 + number % 4
-        for p, o in [(RDF.type, CMC.RawMaterialLot),
-                     (CMC.identifier, Literal(f"{material}-{number}")),
-                     (CMC.ofMaterial, material_iri), (CMC.suppliedBy, supplier),
-                     (CMC.atSite, self.mint("site", ISSUER, SITES[number % len(SITES)])),
-                     (CMC.manufactureDate, Literal(f"{made}-01-15", datatype=XSD.date)),
-                     (CMC.expiryDate, Literal(f"{made + 3}-01-15", datatype=XSD.date))]:
+        for p, o in [
+            (RDF.type, CMC.RawMaterialLot),
+            (CMC.identifier, Literal(f"{material}-{number}")),
+            (CMC.ofMaterial, material_iri),
+            (CMC.suppliedBy, supplier),
+            (CMC.atSite, self.mint("site", ISSUER, SITES[number % len(SITES)])),
+            (CMC.manufactureDate, Literal(f"{made}-01-15", datatype=XSD.date)),
+            (CMC.expiryDate, Literal(f"{made + 3}-01-15", datatype=XSD.date)),
+        ]:
             add((lot, p, o))
         record.locate(lot, "row=2")
         for index, (concept, unit, mean) in enumerate(
-                [(CMCT.Osmolality, UNIT["MilliOSM-PER-KiloGM"], 300.0), (CMCT.PH, UNIT.PH, 7.1)]):
-            self.measurement(record, lot, concept, unit, mean, mean * 0.02, CMCT.CoA,
-                             f"{made}-01-20T09:00:00", index)
+            [(CMCT.Osmolality, UNIT["MilliOSM-PER-KiloGM"], 300.0), (CMCT.PH, UNIT.PH, 7.1)]
+        ):
+            self.measurement(
+                record,
+                lot,
+                concept,
+                unit,
+                mean,
+                mean * 0.02,
+                CMCT.CoA,
+                f"{made}-01-20T09:00:00",
+                index,
+            )
         return record
 
     def raw_lot_iri(self, material: str, number: int) -> URIRef:
         return self.mint("lot", ISSUER, material, number)
 
-    def measurement(self, record: RecordGraph, entity: URIRef, concept: URIRef, unit: URIRef,
-                    mean: float, sd: float, stage: URIRef | None, when: str | None,
-                    index: int, value: float | None = None) -> None:
+    def measurement(
+        self,
+        record: RecordGraph,
+        entity: URIRef,
+        concept: URIRef,
+        unit: URIRef,
+        mean: float,
+        sd: float,
+        stage: URIRef | None,
+        when: str | None,
+        index: int,
+        value: float | None = None,
+    ) -> None:
         m = self.mint("measurement", ISSUER, record.record_id, index)
         add = record.triples.add
         add((m, RDF.type, CMC.Measurement))
@@ -179,31 +220,44 @@ class Generator:
             begins, ends = _iso(start + step * 2 * 86_400), _iso(start + (step * 2 + 1) * 86_400)
             inputs = [previous] if previous is not None else []
             if step < 2:
-                inputs.append(self.raw_lot_iri("medium" if step == 0 else "feed",
-                                               self.rng.randrange(RAW_MATERIALS[step][1])))
+                inputs.append(
+                    self.raw_lot_iri(
+                        "medium" if step == 0 else "feed",
+                        self.rng.randrange(RAW_MATERIALS[step][1]),
+                    )
+                )
             if step == 2:
                 inputs.append(self.raw_lot_iri("resin", number // 200 % RAW_MATERIALS[2][1]))
-            for p, o in [(RDF.type, CMC.ProcessRun),
-                         (CMC.identifier, Literal(f"R-{number}-{step}")),
-                         (CMC.unitOperation, operation),
-                         (CMC.atSite, self.mint("site", ISSUER, site)),
-                         (CMC.usedEquipment, self.mint("equipment", ISSUER, site, step)),
-                         (CMC.processVersion, self.mint("process-version", ISSUER, "v1")),
-                         (PROV.startedAtTime, Literal(begins, datatype=XSD.dateTime)),
-                         (PROV.endedAtTime, Literal(ends, datatype=XSD.dateTime))]:
+            for p, o in [
+                (RDF.type, CMC.ProcessRun),
+                (CMC.identifier, Literal(f"R-{number}-{step}")),
+                (CMC.unitOperation, operation),
+                (CMC.atSite, self.mint("site", ISSUER, site)),
+                (CMC.usedEquipment, self.mint("equipment", ISSUER, site, step)),
+                (CMC.processVersion, self.mint("process-version", ISSUER, "v1")),
+                (PROV.startedAtTime, Literal(begins, datatype=XSD.dateTime)),
+                (PROV.endedAtTime, Literal(ends, datatype=XSD.dateTime)),
+            ]:
                 add((run, p, o))
             for position, used in enumerate(inputs, 1):
                 usage = self.mint("run", ISSUER, number, step, "usage", position)
                 add((run, PROV.used, used))
                 add((lot, PROV.wasDerivedFrom, used))
-                for p, o in [(RDF.type, CMC.Usage), (CMC.ofRun, run), (CMC.usedLot, used),
-                             (QUDT.numericValue, Literal(round(self.rng.uniform(1, 500), 2))),
-                             (QUDT.unit, UNIT.KiloGM)]:
+                for p, o in [
+                    (RDF.type, CMC.Usage),
+                    (CMC.ofRun, run),
+                    (CMC.usedLot, used),
+                    (QUDT.numericValue, Literal(round(self.rng.uniform(1, 500), 2))),
+                    (QUDT.unit, UNIT.KiloGM),
+                ]:
                     add((usage, p, o))
                 record.locate(usage, f"row={step + 2}")
-            for p, o in [(RDF.type, lot_class), (CMC.identifier, Literal(f"L-{number}-{step}")),
-                         (CMC.atSite, self.mint("site", ISSUER, site)),
-                         (PROV.wasGeneratedBy, run)]:
+            for p, o in [
+                (RDF.type, lot_class),
+                (CMC.identifier, Literal(f"L-{number}-{step}")),
+                (CMC.atSite, self.mint("site", ISSUER, site)),
+                (PROV.wasGeneratedBy, run),
+            ]:
                 add((lot, p, o))
             if lot_class in (CMC.DrugSubstanceBatch, CMC.DrugProductBatch):
                 add((lot, CMC.ofProduct, self.mint("product", ISSUER, "mAb-1")))
@@ -211,19 +265,31 @@ class Generator:
             record.locate(run, f"row={step + 2}")
             record.locate(lot, f"row={step + 2}")
             for concept, unit, mean, sd in parameters:
-                self.measurement(record, run, concept, unit, mean, sd, CMCT.InProcess, ends,
-                                 index)
+                self.measurement(record, run, concept, unit, mean, sd, CMCT.InProcess, ends, index)
                 index += 1
             if lot_class == CMC.DrugSubstanceBatch:
                 sample = self.mint("sample", ISSUER, number, "release")
-                for p, o in [(RDF.type, CMC.Sample), (CMC.identifier, Literal(f"S-{number}")),
-                             (CMC.sampleOf, lot)]:
+                for p, o in [
+                    (RDF.type, CMC.Sample),
+                    (CMC.identifier, Literal(f"S-{number}")),
+                    (CMC.sampleOf, lot),
+                ]:
                     add((sample, p, o))
                 record.locate(sample, f"row={step + 2}")
                 for concept, unit, mean, sd in RELEASE:
                     value = hmw if concept == CMCT.HighMolecularWeightSpecies else None
-                    self.measurement(record, sample, concept, unit, mean, sd, CMCT.Release,
-                                     _iso(start + 12 * 86_400), index, value)
+                    self.measurement(
+                        record,
+                        sample,
+                        concept,
+                        unit,
+                        mean,
+                        sd,
+                        CMCT.Release,
+                        _iso(start + 12 * 86_400),
+                        index,
+                        value,
+                    )
                     index += 1
             previous = lot
         return record
@@ -243,8 +309,9 @@ def _pyshacl_baseline(path: str, queue: multiprocessing.Queue) -> None:
     loaded = time.perf_counter()
     shapes = Graph().parse(Path(path).with_suffix(".shapes.ttl"), format="turtle")
     ontology = Graph().parse(ontology_path(), format="turtle")
-    _, report, _ = validate(data, shacl_graph=shapes, ont_graph=ontology, inference="none",
-                            advanced=True, inplace=True)
+    _, report, _ = validate(
+        data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True, inplace=True
+    )
     results = len(set(report.subjects(RDF.type, SH.ValidationResult)))
     queue.put((loaded - started, time.perf_counter() - loaded, results))
 
@@ -253,8 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=4300)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--baseline-timeout", type=float, default=1800.0,
-                        help="stop plain pyshacl after this many seconds (0: skip it)")
+    parser.add_argument(
+        "--baseline-timeout",
+        type=float,
+        default=1800.0,
+        help="stop plain pyshacl after this many seconds (0: skip it)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep the store and data in DIR")
     args = parser.parse_args(argv)
 
@@ -266,12 +337,16 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         records = generator.master()
         excursions = set(generator.rng.sample(range(args.batches), max(1, args.batches // 300)))
-        records += [generator.batch(n, 3.4 if n in excursions else None)
-                    for n in range(args.batches)]
+        records += [
+            generator.batch(n, 3.4 if n in excursions else None) for n in range(args.batches)
+        ]
         generated = time.perf_counter() - started
         triples = sum(len(r.triples) for r in records)
-        print(f"generated {len(records)} record graphs, {triples:,} triples in {generated:.1f} s "
-              f"({len(excursions)} planted HMW excursions)", file=sys.stderr)
+        print(
+            f"generated {len(records)} record graphs, {triples:,} triples in {generated:.1f} s "
+            f"({len(excursions)} planted HMW excursions)",
+            file=sys.stderr,
+        )
 
         store = open_store(f"oxigraph:{work / 'store'}")
         started = time.perf_counter()
@@ -279,16 +354,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingested in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
         full = validate_store(store, generator.minter, full=True)
-        rows.append(("cmckg validate --full", full.seconds, full.triples, full.focus_nodes,
-                     len(full.results), full.counts()))
+        rows.append(
+            (
+                "cmckg validate --full",
+                full.seconds,
+                full.triples,
+                full.focus_nodes,
+                len(full.results),
+                full.counts(),
+            )
+        )
 
         started = time.perf_counter()
         ingest_records(store, [generator.batch(args.batches, 3.6)], generator.minter)
         one = time.perf_counter() - started
         incremental = validate_store(store, generator.minter)
         rows.append(("ingest one batch", one, None, None, None, None))
-        rows.append(("cmckg validate (incremental)", incremental.seconds, incremental.triples,
-                     incremental.focus_nodes, len(incremental.results), incremental.counts()))
+        rows.append(
+            (
+                "cmckg validate (incremental)",
+                incremental.seconds,
+                incremental.triples,
+                incremental.focus_nodes,
+                len(incremental.results),
+                incremental.counts(),
+            )
+        )
 
         if args.baseline_timeout > 0:
             # the same data cmckg validates: the records, the term schemes and the unit facts
@@ -298,8 +389,7 @@ def main(argv: list[str] | None = None) -> int:
                 data.add_graph(record.triples.to_graph())
             data.add_graph(terms())
             data.add_unit_facts()
-            data.native.dump(str(dump), format=ox.RdfFormat.N_TRIPLES,
-                             from_graph=ox.DefaultGraph())
+            data.native.dump(str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
             store_shapes(store).serialize(dump.with_suffix(".shapes.ttl"), format="turtle")
             queue: multiprocessing.Queue = multiprocessing.Queue()
             child = multiprocessing.Process(target=_pyshacl_baseline, args=(str(dump), queue))
@@ -310,12 +400,28 @@ def main(argv: list[str] | None = None) -> int:
             if child.is_alive():
                 child.terminate()
                 child.join()
-                rows.append((f"plain pyshacl.validate (stopped at {args.baseline_timeout:.0f} s)",
-                             elapsed, triples, None, None, None))
+                rows.append(
+                    (
+                        f"plain pyshacl.validate (stopped at {args.baseline_timeout:.0f} s)",
+                        elapsed,
+                        triples,
+                        None,
+                        None,
+                        None,
+                    )
+                )
             else:
                 load, run, results = queue.get()
-                rows.append(("plain pyshacl.validate (rdflib, load excluded)", run, triples, None,
-                             results, None))
+                rows.append(
+                    (
+                        "plain pyshacl.validate (rdflib, load excluded)",
+                        run,
+                        triples,
+                        None,
+                        results,
+                        None,
+                    )
+                )
                 rows.append(("  its N-Triples load into rdflib", load, triples, None, None, None))
         store.close()
     finally:
@@ -323,14 +429,17 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nValidation on a generated store ({args.batches:,} batches)\n")
-    print(f"{'run':<52} {'seconds':>9} {'triples':>11} {'triples/s':>10} {'focus':>8} "
-          f"{'results':>8}")
+    print(
+        f"{'run':<52} {'seconds':>9} {'triples':>11} {'triples/s':>10} {'focus':>8} {'results':>8}"
+    )
     for label, seconds, count, focus, results, _ in rows:
         rate = f"{count / seconds:,.0f}" if count and seconds else ""
         if label.startswith("plain pyshacl.validate (stopped") and rate:
             rate = "< " + rate
-        print(f"{label:<52} {seconds:>9.2f} {count or '':>11} {rate:>10} "
-              f"{'' if focus is None else focus:>8} {'' if results is None else results:>8}")
+        print(
+            f"{label:<52} {seconds:>9.2f} {count or '':>11} {rate:>10} "
+            f"{'' if focus is None else focus:>8} {'' if results is None else results:>8}"
+        )
     return 0
 
 

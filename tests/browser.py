@@ -22,25 +22,42 @@ from pathlib import Path
 
 import pytest
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions", "--mute-audio",
-         "--window-size=1280,900", "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--window-size=1280,900",
+    "--remote-debugging-port=0",
+]
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("CMCKG_CHROMIUM") or shutil.which("chromium") \
+    return (
+        os.environ.get("CMCKG_CHROMIUM")
+        or shutil.which("chromium")
         or shutil.which("chromium-browser")
+    )
 
 
 def require_browser() -> str:
     """The Chromium binary, or skip the test saying why there is none."""
-    pytest.importorskip("websocket", reason="websocket-client is not installed "
-                        "(pip install -e '.[test]')")
+    pytest.importorskip(
+        "websocket", reason="websocket-client is not installed (pip install -e '.[test]')"
+    )
     path = chromium_path()
     if path is None:
-        pytest.skip("no Chromium: install Debian's 'chromium' package (.ci/run does when it "
-                    "can) or set CMCKG_CHROMIUM to a Chromium binary")
+        pytest.skip(
+            "no Chromium: install Debian's 'chromium' package (.ci/run does when it "
+            "can) or set CMCKG_CHROMIUM to a Chromium binary"
+        )
     return path
 
 
@@ -62,13 +79,17 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="cmckg-chromium-")
         self._process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port = self._devtools_port()
-        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list",
-                                                    timeout=10).read())
+        targets = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read()
+        )
         page = next(t for t in targets if t["type"] == "page")
-        self._ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                               suppress_origin=True)
+        self._ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self._id = 0
         self._events: list[dict] = []
         for domain in ("Page", "Runtime", "Network", "Log"):
@@ -110,8 +131,9 @@ class Browser:
             loaded = message.get("method") == "Page.loadEventFired"
         if not loaded:
             raise TimeoutError(f"{url} did not load within {timeout:.0f} s")
-        self.call("Runtime.evaluate", expression="new Promise(r => setTimeout(r, 300))",
-                  awaitPromise=True)
+        self.call(
+            "Runtime.evaluate", expression="new Promise(r => setTimeout(r, 300))", awaitPromise=True
+        )
         page = Page(url)
         for event in self._events:
             method, params = event.get("method"), event.get("params", {})
@@ -127,8 +149,9 @@ class Browser:
 
     def dom(self, expression: str) -> object:
         """The JSON value of a JavaScript expression evaluated in the page."""
-        answer = self.call("Runtime.evaluate", expression=f"JSON.stringify({expression})",
-                           returnByValue=True)
+        answer = self.call(
+            "Runtime.evaluate", expression=f"JSON.stringify({expression})", returnByValue=True
+        )
         if "exceptionDetails" in answer:
             raise RuntimeError(f"{expression}: {answer['exceptionDetails']}")
         return json.loads(answer["result"]["value"])

@@ -60,9 +60,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The number of cases the property-based tests tried (tests/test_mapper_properties.py)."""
-    cases = [value for report in terminalreporter.stats.get("passed", [])
-             for name, value in getattr(report, "user_properties", ())
-             if name == "hypothesis_cases"]
+    cases = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "hypothesis_cases"
+    ]
     if cases:
         terminalreporter.write_sep("-", "property-based cases tried")
         for line in sorted(cases):

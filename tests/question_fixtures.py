@@ -41,8 +41,10 @@ def zagar_graph() -> KnowledgeGraph:
 def zagar_rows() -> tuple[dict[str, str | None], ...]:
     """The CSV rows read with the csv module; blank or space-only cells are None."""
     with ZAGAR_CSV.open(newline="", encoding="utf-8") as handle:
-        return tuple({k: (v.strip() or None) for k, v in row.items()}
-                     for row in csv.DictReader(handle, delimiter=";"))
+        return tuple(
+            {k: (v.strip() or None) for k, v in row.items()}
+            for row in csv.DictReader(handle, delimiter=";")
+        )
 
 
 MAB_TRUTH = QUESTIONS.parents[2] / "examples" / "mab" / "truth.csv"

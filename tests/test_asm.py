@@ -53,8 +53,9 @@ EXPECTED = {
 }
 
 
-def map_file(path: Path, config: dict[str, Any] | None = None,
-             minter: IriMinter | None = None) -> RecordGraph:
+def map_file(
+    path: Path, config: dict[str, Any] | None = None, minter: IriMinter | None = None
+) -> RecordGraph:
     context = MapContext(minter or IriMinter(), path, file_sha256(path))
     records = list(AsmMapper().map(context, config))
     assert len(records) == 1
@@ -109,18 +110,23 @@ def test_all_fifteen_files_are_covered() -> None:
 
 BIACORE = "cytiva_biacore_t200_control__Fig.4b_Her3 immobilization.json"
 # jq path of the first report point's absolute resonance (25856.7369791667 RU in the file)
-BIACORE_POINT = ("/binding affinity analyzer aggregate document/binding affinity analyzer "
-                 "document/0/measurement aggregate document/measurement document/7/processed "
-                 "data aggregate document/processed data document/0/report point aggregate "
-                 "document/report point document/0/absolute resonance")
+BIACORE_POINT = (
+    "/binding affinity analyzer aggregate document/binding affinity analyzer "
+    "document/0/measurement aggregate document/measurement document/7/processed "
+    "data aggregate document/processed data document/0/report point aggregate "
+    "document/report point document/0/absolute resonance"
+)
 
 
 def test_biacore_values_land_in_resonance_units(mapped: dict[str, RecordGraph]) -> None:
     """QUDT has no RU: ontology/terms/units.ttl declares it, so the Biacore file maps and its
     values stay in RU (never converted), the number as the JSON states it."""
     record = mapped[BIACORE]
-    [point] = [s for s, o in ((s, o) for s, _, o in record.triples.triples(
-        (None, CMC.sourceLocation, None))) if str(o) == BIACORE_POINT]
+    [point] = [
+        s
+        for s, o in ((s, o) for s, _, o in record.triples.triples((None, CMC.sourceLocation, None)))
+        if str(o) == BIACORE_POINT
+    ]
     assert float(record.triples.value(point, QUDT.numericValue)) == 25856.7369791667
     ru = URIRef(str(CMC) + "unit-RU")
     assert record.triples.value(point, QUDT.unit) == ru
@@ -128,8 +134,11 @@ def test_biacore_values_land_in_resonance_units(mapped: dict[str, RecordGraph]) 
     assert ru in units_used and URIRef(str(CMC) + "unit-RU-PER-SEC") in units_used
     raw = json.loads((ASM_DIR / BIACORE).read_text(encoding="utf-8"))
     ru_quantities = _count_unit(raw, "RU")
-    in_ru = [s for s, _, o in record.triples.triples((None, QUDT.unit, ru))
-             if (s, RDF.type, CMC.Measurement) in record.triples]
+    in_ru = [
+        s
+        for s, _, o in record.triples.triples((None, QUDT.unit, ru))
+        if (s, RDF.type, CMC.Measurement) in record.triples
+    ]
     assert len(in_ru) == ru_quantities
 
 
@@ -141,8 +150,10 @@ def test_biacore_calculated_data_derive_from_their_report_points(
     resonance is 25856.7369791667 RU (read from the JSON)."""
     record = mapped[BIACORE]
     t = record.triples
-    calc_ptr = ("/binding affinity analyzer aggregate document/calculated data aggregate "
-                "document/calculated data document/0/calculated result")
+    calc_ptr = (
+        "/binding affinity analyzer aggregate document/calculated data aggregate "
+        "document/calculated data document/0/calculated result"
+    )
     [calc] = [s for s, _, o in t.triples((None, CMC.sourceLocation, None)) if str(o) == calc_ptr]
     assert float(t.value(calc, QUDT.numericValue)) == 25856.390625
     [source] = list(t.objects(calc, PROV.wasDerivedFrom))
@@ -296,10 +307,14 @@ def test_empower_chromatogram_cube_is_summarised(mapped: dict[str, RecordGraph])
     retention = cube_raw["data"]["dimensions"][0]
     assert t.value(dimension, CMC.maxValue).toPython() == pytest.approx(max(retention))
     # The cube sits on the same sample as the peaks beside it.
-    peak = at(record, base.replace(
-        "chromatogram data cube",
-        "processed data aggregate document/processed data document/0/peak list/peak/0/peak area",
-    ))
+    peak = at(
+        record,
+        base.replace(
+            "chromatogram data cube",
+            "processed data aggregate document/processed data document/0/"
+            "peak list/peak/0/peak area",
+        ),
+    )
     assert t.value(cube, CMC.onEntity) == t.value(peak, CMC.onEntity)
 
 
@@ -324,8 +339,11 @@ def test_nanodrop_ratio_is_derived_from_the_absorbances_it_names(
     for k, calc in enumerate(agg["calculated data aggregate document"]["calculated data document"]):
         sources = calc["data source aggregate document"]["data source document"]
         expected = {absorbance_at[s["data source identifier"]] for s in sources}
-        m = at(record, "/spectrophotometry aggregate document/calculated data aggregate document"
-                       f"/calculated data document/{k}/calculated result")
+        m = at(
+            record,
+            "/spectrophotometry aggregate document/calculated data aggregate document"
+            f"/calculated data document/{k}/calculated result",
+        )
         derived = {
             str(t.value(src, CMC.sourceLocation)) for src in t.objects(m, PROV.wasDerivedFrom)
         }
@@ -355,9 +373,12 @@ def test_run_log_events_take_the_runs_only_sample_and_time(
         "Sample 001"
     }
     t = record.triples
-    event = at(record, "/liquid chromatography aggregate document/liquid chromatography document/0"
-                       "/measurement aggregate document/log aggregate document/log document/0"
-                       "/retention time")
+    event = at(
+        record,
+        "/liquid chromatography aggregate document/liquid chromatography document/0"
+        "/measurement aggregate document/log aggregate document/log document/0"
+        "/retention time",
+    )
     assert t.value(event, QUDT.numericValue) == Literal(4.3999098, datatype=XSD_DOUBLE)
     sample = t.value(event, CMC.onEntity)
     assert t.value(sample, CMC.identifier) == Literal("Sample 001")
@@ -383,8 +404,11 @@ def test_plate_wide_statistics_are_on_no_single_sample(mapped: dict[str, RecordG
     sources = calc["data source aggregate document"]["data source document"]
     assert len(sources) == 48
     t = record.triples
-    mean = at(record, "/plate reader aggregate document/calculated data aggregate document"
-                      "/calculated data document/0/calculated result")
+    mean = at(
+        record,
+        "/plate reader aggregate document/calculated data aggregate document"
+        "/calculated data document/0/calculated result",
+    )
     inputs = set(t.objects(mean, PROV.wasDerivedFrom))
     assert len(inputs) == 48
     # asm-property-iris.csv: luminescence → AFR_0002507.
@@ -393,10 +417,16 @@ def test_plate_wide_statistics_are_on_no_single_sample(mapped: dict[str, RecordG
     # A mean over 48 wells is about none of them: no cmc:onEntity (the lineage says where from).
     assert t.value(mean, CMC.onEntity) is None
     # The plate well count beside each well's measurement is about that well's sample.
-    well = at(record, "/plate reader aggregate document/plate reader document/0"
-                      "/measurement aggregate document/plate well count")
-    reading = at(record, "/plate reader aggregate document/plate reader document/0"
-                         "/measurement aggregate document/measurement document/0/luminescence")
+    well = at(
+        record,
+        "/plate reader aggregate document/plate reader document/0"
+        "/measurement aggregate document/plate well count",
+    )
+    reading = at(
+        record,
+        "/plate reader aggregate document/plate reader document/0"
+        "/measurement aggregate document/measurement document/0/luminescence",
+    )
     assert t.value(well, CMC.onEntity) == t.value(reading, CMC.onEntity) is not None
 
 
@@ -419,10 +449,15 @@ def test_both_micro_signs_resolve_to_one_unit(tmp_path: Path) -> None:
         "/cell counting aggregate document/cell counting document/0/measurement aggregate document"
         "/measurement document/0"
     )
-    micro_sign = at(record, base + "/device control aggregate document/device control document/0"
-                                   "/sample volume setting")
-    greek_mu = at(record, base + "/processed data aggregate document/processed data document/0"
-                                 "/custom information document/dilution volume")
+    micro_sign = at(
+        record,
+        base + "/device control aggregate document/device control document/0/sample volume setting",
+    )
+    greek_mu = at(
+        record,
+        base + "/processed data aggregate document/processed data document/0"
+        "/custom information document/dilution volume",
+    )
     assert record.triples.value(micro_sign, QUDT.unit) == UNIT.MicroL
     assert record.triples.value(greek_mu, QUDT.unit) == UNIT.MicroL
     # Real files: the Cedex HiRes file writes μL (U+03BC) and µm (U+00B5).
@@ -447,21 +482,30 @@ def test_tiny_file_maps_every_part() -> None:
     assert len(subjects_of(record, CMC.Measurement)) == 5
     assert len(record.warnings) == 1
     assert "viability (cell counter)" in record.warnings[0] and "NaN" in record.warnings[0]
-    calc = at(record, "/cell counting aggregate document/calculated data aggregate document"
-                      "/calculated data document/0/calculated result")
-    vcd = at(record, "/cell counting aggregate document/cell counting document/0"
-                     "/measurement aggregate document/measurement document/0"
-                     "/processed data aggregate document/processed data document/0"
-                     "/viable cell density (cell counter)")
+    calc = at(
+        record,
+        "/cell counting aggregate document/calculated data aggregate document"
+        "/calculated data document/0/calculated result",
+    )
+    vcd = at(
+        record,
+        "/cell counting aggregate document/cell counting document/0"
+        "/measurement aggregate document/measurement document/0"
+        "/processed data aggregate document/processed data document/0"
+        "/viable cell density (cell counter)",
+    )
     assert set(t.objects(calc, PROV.wasDerivedFrom)) == {vcd}
     assert t.value(calc, CMC.onEntity) == sample
     assert t.value(calc, CMC.resultTime) == Literal(
         "2024-05-06T07:08:09-04:00", datatype=XSD_DATETIME
     )
-    dilution = at(record, "/cell counting aggregate document/cell counting document/0"
-                          "/measurement aggregate document/measurement document/0"
-                          "/processed data aggregate document/processed data document/0"
-                          "/custom information document/dilution volume")
+    dilution = at(
+        record,
+        "/cell counting aggregate document/cell counting document/0"
+        "/measurement aggregate document/measurement document/0"
+        "/processed data aggregate document/processed data document/0"
+        "/custom information document/dilution volume",
+    )
     term = local_term("dilution volume")
     assert t.value(dilution, CMC.measuredProperty) == term
     assert str(term) == ASM_LOCAL + "dilution%20volume"
@@ -477,8 +521,11 @@ def test_tiny_file_maps_every_part() -> None:
 
 def test_same_lot_from_two_sources_is_one_node() -> None:
     minter = IriMinter()
-    record = map_file(ASM_DIR / "roche_cedex_hires__roche_cedex_hires_example_1.json",
-                      {"lot_issuer": "site-a"}, minter)
+    record = map_file(
+        ASM_DIR / "roche_cedex_hires__roche_cedex_hires_example_1.json",
+        {"lot_issuer": "site-a"},
+        minter,
+    )
     lots = subjects_of(record, CMC.MaterialLot)
     assert lots == {minter.mint("lot", "site-a", "TechDev_CD_N-1")}
 
@@ -544,8 +591,10 @@ def test_detect() -> None:
 def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "broken.json"
     text = TINY.read_text(encoding="utf-8")
-    bad.write_text(text.replace('"sample identifier": "TEST_ID_1",', '"sample identifier" "x",'),
-                   encoding="utf-8")
+    bad.write_text(
+        text.replace('"sample identifier": "TEST_ID_1",', '"sample identifier" "x",'),
+        encoding="utf-8",
+    )
     with pytest.raises(MappingError) as caught:
         map_file(bad)
     message = str(caught.value)
@@ -556,8 +605,10 @@ def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
 
 def test_unknown_unit_names_file_pointer_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "odd_unit.json"
-    bad.write_text(TINY.read_text(encoding="utf-8").replace('"(unitless)"', '"furlongs/fortnight"'),
-                   encoding="utf-8")
+    bad.write_text(
+        TINY.read_text(encoding="utf-8").replace('"(unitless)"', '"furlongs/fortnight"'),
+        encoding="utf-8",
+    )
     with pytest.raises(MappingError) as caught:
         map_file(bad)
     message = str(caught.value)
@@ -619,23 +670,34 @@ def _tiny_with(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_a_number_written_as_a_string_is_that_number(tmp_path: Path) -> None:
-    path = _tiny_with(tmp_path, '{"value": 2.5, "unit": "10^6 cells/mL"}',
-                      '{"value": " 68.2 ", "unit": "10^6 cells/mL"}')
+    path = _tiny_with(
+        tmp_path,
+        '{"value": 2.5, "unit": "10^6 cells/mL"}',
+        '{"value": " 68.2 ", "unit": "10^6 cells/mL"}',
+    )
     record = map_file(path)
-    pointer = ("/cell counting aggregate document/cell counting document/0/measurement aggregate "
-               "document/measurement document/0/processed data aggregate document/processed "
-               "data document/0/viable cell density (cell counter)")
+    pointer = (
+        "/cell counting aggregate document/cell counting document/0/measurement aggregate "
+        "document/measurement document/0/processed data aggregate document/processed "
+        "data document/0/viable cell density (cell counter)"
+    )
     assert record.triples.value(at(record, pointer), QUDT.numericValue) == Literal(
-        68.2, datatype=XSD_DOUBLE)
+        68.2, datatype=XSD_DOUBLE
+    )
     assert not any("viable cell density" in w for w in record.warnings)
 
 
 def test_text_that_is_not_a_number_is_an_error_naming_its_pointer(tmp_path: Path) -> None:
-    path = _tiny_with(tmp_path, '{"value": 2.5, "unit": "10^6 cells/mL"}',
-                      '{"value": "high", "unit": "10^6 cells/mL"}')
+    path = _tiny_with(
+        tmp_path,
+        '{"value": 2.5, "unit": "10^6 cells/mL"}',
+        '{"value": "high", "unit": "10^6 cells/mL"}',
+    )
     with pytest.raises(MappingError) as caught:
         map_file(path)
     message = str(caught.value)
     assert message.startswith(f"{path} /cell counting aggregate document/")
-    assert "/viable cell density (cell counter)/value, field 'viable cell density (cell " \
-           "counter)': \"high\" is not a number" in message
+    assert (
+        "/viable cell density (cell counter)/value, field 'viable cell density (cell "
+        'counter)\': "high" is not a number' in message
+    )

@@ -65,12 +65,18 @@ def test_each_ingest_that_changes_something_is_one_change_set(tmp_path, lots):
         sets = change_set_facts(kg)
         assert sorted(sets) == [1, 2]  # the unchanged re-ingest recorded nothing
         first, second = sets[1], sets[2]
-        labels = {n: kg.store.query(f"SELECT ?l WHERE {{ GRAPH <{META}> {{ ?a ?label ?l }} }}",
-                                    {"a": s[PROV.wasAssociatedWith][0], "label": RDFS.label}
-                                    ).rows[0][0] for n, s in sets.items()}
+        labels = {
+            n: kg.store.query(
+                f"SELECT ?l WHERE {{ GRAPH <{META}> {{ ?a ?label ?l }} }}",
+                {"a": s[PROV.wasAssociatedWith][0], "label": RDFS.label},
+            ).rows[0][0]
+            for n, s in sets.items()
+        }
         assert {n: str(v) for n, v in labels.items()} == {1: "alice", 2: "bob"}
         assert [str(s[CMC.reason][0]) for s in (first, second)] == [
-            "initial load", "CAPA-12: supplier renamed"]
+            "initial load",
+            "CAPA-12: supplier renamed",
+        ]
         assert str(second[CMC.toolVersion][0]) == f"cmckg {__version__}"
         started = second[PROV.startedAtTime][0].toPython()
         ended = second[PROV.endedAtTime][0].toPython()
@@ -80,20 +86,36 @@ def test_each_ingest_that_changes_something_is_one_change_set(tmp_path, lots):
         assert second[CMC.previousChangeSetSha256] == first[CMC.changeSetSha256]
         assert CMC.previousChangeSetSha256 not in first
         # the record's revisions: 1 made by change set 1, superseded by change set 2
-        current = {p: o for p, o in kg.store.query(
-            f"SELECT ?p ?o WHERE {{ GRAPH <{META}> {{ ?g ?p ?o }} }}", {"g": LOT_GRAPH}).rows}
+        current = {
+            p: o
+            for p, o in kg.store.query(
+                f"SELECT ?p ?o WHERE {{ GRAPH <{META}> {{ ?g ?p ?o }} }}", {"g": LOT_GRAPH}
+            ).rows
+        }
         revision = URIRef(f"{LOT_GRAPH}/revision/1")
-        old = {p: o for p, o in kg.store.query(
-            f"SELECT ?p ?o WHERE {{ GRAPH <{META}> {{ ?g ?p ?o }} }}", {"g": revision}).rows}
+        old = {
+            p: o
+            for p, o in kg.store.query(
+                f"SELECT ?p ?o WHERE {{ GRAPH <{META}> {{ ?g ?p ?o }} }}", {"g": revision}
+            ).rows
+        }
         assert current[PROV.wasGeneratedBy] == URIRef(BASE + "change/2")
         assert old[PROV.wasGeneratedBy] == URIRef(BASE + "change/1")
         assert old[PROV.wasInvalidatedBy] == URIRef(BASE + "change/2")
         assert current[CMC.previousContentSha256] == old[CMC.contentSha256]
         # the recorded content hash is the sha256 of the graph's sorted N-Triples lines
-        lines = sorted(line.removesuffix(" .") for line in Graph().parse(
-            data=str(old[CMC.snapshot]), format="nt").serialize(format="nt").splitlines() if line)
-        assert str(old[CMC.contentSha256]) == hashlib.sha256(
-            " .\n".join(lines).encode() + b" .").hexdigest()
+        lines = sorted(
+            line.removesuffix(" .")
+            for line in Graph()
+            .parse(data=str(old[CMC.snapshot]), format="nt")
+            .serialize(format="nt")
+            .splitlines()
+            if line
+        )
+        assert (
+            str(old[CMC.contentSha256])
+            == hashlib.sha256(" .\n".join(lines).encode() + b" .").hexdigest()
+        )
 
 
 def test_who_defaults_to_the_environment_then_the_os_user(tmp_path, lots, monkeypatch):
@@ -112,11 +134,41 @@ def test_who_defaults_to_the_environment_then_the_os_user(tmp_path, lots, monkey
 
 def _store_with_two_change_sets(tmp_path: Path, lots: Path) -> str:
     location = str(tmp_path / "store")
-    assert main(["ingest", "--store", location, str(lots), "--mapping", str(MAPPING),
-                 "--by", "alice", "--reason", "initial load"]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--store",
+                location,
+                str(lots),
+                "--mapping",
+                str(MAPPING),
+                "--by",
+                "alice",
+                "--reason",
+                "initial load",
+            ]
+        )
+        == 0
+    )
     rename_supplier_of_first_lot(lots)
-    assert main(["ingest", "--store", location, str(lots), "--mapping", str(MAPPING),
-                 "--by", "bob", "--reason", "CAPA-12"]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--store",
+                location,
+                str(lots),
+                "--mapping",
+                str(MAPPING),
+                "--by",
+                "bob",
+                "--reason",
+                "CAPA-12",
+            ]
+        )
+        == 0
+    )
     return location
 
 
@@ -131,7 +183,8 @@ def test_verify_passes_an_untouched_store_and_flags_a_raw_sparql_edit(tmp_path, 
     with KnowledgeGraph.open(location, base_iri=BASE) as kg:
         kg.store.native.update(  # an edit outside cmckg: straight through the store
             f"DELETE DATA {{ GRAPH <{LOT_GRAPH}> {{ <{LOT}> <{CMC.suppliedBy}> "
-            f"<{NEW_SUPPLIER}> }} }}")
+            f"<{NEW_SUPPLIER}> }} }}"
+        )
     assert main(["verify", "--store", location]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"record graph <{LOT_GRAPH}> (source {lots}): content differs")
@@ -144,22 +197,26 @@ def test_verify_flags_altered_metadata_snapshots_and_foreign_graphs(tmp_path, lo
     with KnowledgeGraph.open(location, base_iri=BASE) as kg:
         kg.store.native.update(  # the reason of change set 1 rewritten
             f"DELETE {{ GRAPH <{META}> {{ ?c <{CMC.reason}> ?r }} }} INSERT {{ GRAPH <{META}> "
-            f"{{ ?c <{CMC.reason}> \"routine\" }} }} WHERE {{ GRAPH <{META}> {{ "
-            f"BIND(<{BASE}change/1> AS ?c) ?c <{CMC.reason}> ?r }} }}")
+            f'{{ ?c <{CMC.reason}> "routine" }} }} WHERE {{ GRAPH <{META}> {{ '
+            f"BIND(<{BASE}change/1> AS ?c) ?c <{CMC.reason}> ?r }} }}"
+        )
         kg.store.native.update(  # a snapshot of a superseded revision rewritten
             f"DELETE {{ GRAPH <{META}> {{ ?r <{CMC.snapshot}> ?s }} }} INSERT {{ GRAPH <{META}> "
-            f"{{ ?r <{CMC.snapshot}> \"\" }} }} WHERE {{ GRAPH <{META}> {{ "
-            f"BIND(<{LOT_GRAPH}/revision/1> AS ?r) ?r <{CMC.snapshot}> ?s }} }}")
+            f'{{ ?r <{CMC.snapshot}> "" }} }} WHERE {{ GRAPH <{META}> {{ '
+            f"BIND(<{LOT_GRAPH}/revision/1> AS ?r) ?r <{CMC.snapshot}> ?s }} }}"
+        )
         kg.store.native.update("INSERT DATA { GRAPH <urn:x:sneaky> { <urn:a> <urn:b> <urn:c> } }")
     capsys.readouterr()
     assert main(["verify", "--store", location]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert any(line.startswith(f"revision 1 of record graph <{LOT_GRAPH}> (source {lots})")
-               for line in out)
-    assert any(line.startswith("change set 1: its recorded sha256 does not match")
-               for line in out)
-    assert "graph <urn:x:sneaky>: a named graph no record of cmckg's metadata describes " \
-           "(written outside cmckg)" in out
+    assert any(
+        line.startswith(f"revision 1 of record graph <{LOT_GRAPH}> (source {lots})") for line in out
+    )
+    assert any(line.startswith("change set 1: its recorded sha256 does not match") for line in out)
+    assert (
+        "graph <urn:x:sneaky>: a named graph no record of cmckg's metadata describes "
+        "(written outside cmckg)" in out
+    )
     assert out[-1].endswith("3 problems found")
 
 
@@ -173,9 +230,8 @@ def test_history_shows_who_why_when_and_the_changed_triples(tmp_path, lots, caps
     assert headings[0].startswith(f"<{LOT_GRAPH}> revision 1: change set 1 by alice at ")
     assert headings[0].endswith(f"— initial load (cmckg {__version__})")
     assert headings[1].startswith(f"<{LOT_GRAPH}> current: change set 2 by bob at ")
-    second = lines[lines.index(headings[1]):]
-    changed = [line.strip() for line in second if line.startswith("  +") or
-               line.startswith("  -")]
+    second = lines[lines.index(headings[1]) :]
+    changed = [line.strip() for line in second if line.startswith("  +") or line.startswith("  -")]
     # the supplier link, and the supplier the lot's record restates (row 2 of the file)
     assert changed == [
         f"+ <{LOT}> cmc:suppliedBy <{NEW_SUPPLIER}>",
@@ -194,8 +250,23 @@ def test_history_of_a_removed_record_ends_with_its_removal(tmp_path, lots, capsy
     lines = lots.read_text(encoding="utf-8").splitlines(keepends=True)
     assert lines[2].startswith("A-MED-002,")
     lots.write_text("".join(lines[:2] + lines[3:]), encoding="utf-8")
-    assert main(["ingest", "--store", location, str(lots), "--mapping", str(MAPPING),
-                 "--by", "carol", "--reason", "lot withdrawn"]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--store",
+                location,
+                str(lots),
+                "--mapping",
+                str(MAPPING),
+                "--by",
+                "carol",
+                "--reason",
+                "lot withdrawn",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["history", "--store", location, "A-MED-002"]) == 0  # by its record id
     lines = capsys.readouterr().out.splitlines()
@@ -206,7 +277,7 @@ def test_history_of_a_removed_record_ends_with_its_removal(tmp_path, lots, capsy
         f"<{graph}> removed: change set 3 by carol",
     ]
     assert headings[1].endswith("— lot withdrawn (cmckg " + __version__ + ")")
-    removed = lines[lines.index(headings[1]):]
+    removed = lines[lines.index(headings[1]) :]
     lot = MINT.mint("lot", "mab-example", "A-MED-002")
     assert f'  - <{lot}> cmc:identifier "A-MED-002"' in removed
     assert not any(line.startswith("  +") for line in removed)

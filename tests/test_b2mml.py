@@ -154,16 +154,23 @@ def test_production_schedule_names_lots_but_no_lineage():
     lot_ids = {r.findtext("b2mml:MaterialLotID", namespaces=NS) for r in requirements} - {None}
     materials = {r.findtext("b2mml:MaterialDefinitionID", namespaces=NS) for r in requirements}
     assert lot_ids == {"CRBN0001_LOT01", "CRBN0002_LOT01"}
-    found_lots = {str(o) for s, p, o in triples if p == CMC.identifier
-                  and (s, RDF.type, CMC.MaterialLot) in triples}
+    found_lots = {
+        str(o)
+        for s, p, o in triples
+        if p == CMC.identifier and (s, RDF.type, CMC.MaterialLot) in triples
+    }
     assert lot_ids <= found_lots
-    found_materials = {str(o) for s, p, o in triples if p == CMC.identifier
-                       and (s, RDF.type, CMC.Material) in triples}
+    found_materials = {
+        str(o)
+        for s, p, o in triples
+        if p == CMC.identifier and (s, RDF.type, CMC.Material) in triples
+    }
     assert found_materials == materials
     assert not any(p in {PROV.used, PROV.wasGeneratedBy} for _, p, _ in triples)
     warnings = [w for r in records for w in r.warnings]
-    assert any("is a plan" in w and f"{len(requirements)} material requirements" in w
-               for w in warnings)
+    assert any(
+        "is a plan" in w and f"{len(requirements)} material requirements" in w for w in warnings
+    )
 
 
 def test_master_recipe_is_a_process_version_with_its_elements():
@@ -173,8 +180,11 @@ def test_master_recipe_is_a_process_version_with_its_elements():
     root = ET.parse(RECIPE).getroot()
     elements = root.findall(".//b:RecipeElement", ns)
     kinds = [e.findtext("b:RecipeElementType", namespaces=ns) for e in elements]
-    expected = {e.findtext("b:ID", namespaces=ns): k for e, k in zip(elements, kinds, strict=True)
-                if k not in {"Begin", "End", "Procedure"}}
+    expected = {
+        e.findtext("b:ID", namespaces=ns): k
+        for e, k in zip(elements, kinds, strict=True)
+        if k not in {"Begin", "End", "Procedure"}
+    }
     assert kinds.count("UnitProcedure") == 2
     plans = {s for s, p, o in triples if p == RDF.type and o == PROV.Plan}
     assert len(plans) == len(expected)
@@ -187,19 +197,25 @@ def test_master_recipe_is_a_process_version_with_its_elements():
     master = root.find("b:MasterRecipe", ns)
     assert (recipe, CMC.version, Literal(master.findtext("b:Version", namespaces=ns))) in triples
     unit_procedures = {s for s, p, o in triples if str(o) == "UnitProcedure"}
-    assert all(any(s == up and o == recipe for s, p, o in triples if p.endswith("isPartOf"))
-               for up in unit_procedures)
+    assert all(
+        any(s == up and o == recipe for s, p, o in triples if p.endswith("isPartOf"))
+        for up in unit_procedures
+    )
     with_values = sum(
-        1 for p in root.iter(f"{{{BATCHML}}}Parameter")
-        for v in p.findall("b:Value", ns) if (v.findtext("b:ValueString", namespaces=ns) or "")
-        .strip()
+        1
+        for p in root.iter(f"{{{BATCHML}}}Parameter")
+        for v in p.findall("b:Value", ns)
+        if (v.findtext("b:ValueString", namespaces=ns) or "").strip()
     )
     assert any(f"{with_values} recipe parameters" in w for r in records for w in r.warnings)
 
 
 def test_every_source_location_is_an_xpath_to_the_element():
-    for path, namespaces in ((PES, NS), (RECIPE, {"batchml": BATCHML}),
-                             (TEST_DATA / "b2mml" / "performance-produced.xml", NS)):
+    for path, namespaces in (
+        (PES, NS),
+        (RECIPE, {"batchml": BATCHML}),
+        (TEST_DATA / "b2mml" / "performance-produced.xml", NS),
+    ):
         root = ET.parse(path).getroot()
         records = map_file(path)
         checked = 0
@@ -242,8 +258,10 @@ def test_lot_properties_become_dates_supplier_and_measurements():
     assert any("StorageCondition" in w for w in warnings)
     sublot = URIRef(BASE + "lot/b2mml/LAC-2024-017/LAC-2024-017-D01")
     assert (sublot, PROV.wasDerivedFrom, lot) in triples
-    assert {r.record_id for r in records} == {"lot/LAC-2024-017",
-                                              "sub-lot/LAC-2024-017/LAC-2024-017-D01"}
+    assert {r.record_id for r in records} == {
+        "lot/LAC-2024-017",
+        "sub-lot/LAC-2024-017/LAC-2024-017-D01",
+    }
 
 
 def test_produced_lot_lineage_times_equipment_and_nesting():
@@ -253,25 +271,35 @@ def test_produced_lot_lineage_times_equipment_and_nesting():
     run = URIRef(BASE + "run/b2mml/PO-4711/BLEND-01")
     lot = BASE + "lot/b2mml/"
     produced = URIRef(lot + "BL-24-0301")
-    consumed = {URIRef(lot + "LAC-2024-017"), URIRef(lot + "LAC-2024-017/LAC-2024-017-D01"),
-                URIRef(lot + "MGS-88")}
+    consumed = {
+        URIRef(lot + "LAC-2024-017"),
+        URIRef(lot + "LAC-2024-017/LAC-2024-017-D01"),
+        URIRef(lot + "MGS-88"),
+    }
     assert {o for s, p, o in triples if s == run and p == PROV.used} == consumed
     assert (produced, PROV.wasGeneratedBy, run) in triples
     assert {o for s, p, o in triples if s == produced and p == PROV.wasDerivedFrom} == consumed
-    assert (run, PROV.startedAtTime,
-            Literal("2024-03-02T08:00:00+01:00", datatype=XSD.dateTime)) in triples
+    assert (
+        run,
+        PROV.startedAtTime,
+        Literal("2024-03-02T08:00:00+01:00", datatype=XSD.dateTime),
+    ) in triples
     assert (run, CMC.usedEquipment, URIRef(BASE + "equipment/b2mml/BLENDER-07")) in triples
     assert (run, CMC.unitOperation, CMCT.Blending) in triples
     nested = URIRef(BASE + "run/b2mml/PO-4711/BLEND-01/DISCHARGE")
     assert (nested, RDF.type, CMC.ProcessRun) in triples
     assert any(s == nested and o == run and p.endswith("isPartOf") for s, p, o in triples)
-    usages = {s: {p: o for s2, p, o in triples if s2 == s}
-              for s, p, o in triples if p == RDF.type and o == CMC.Usage}
-    units = {str(u[CMC.usedLot]).rsplit("/", 1)[-1]: (float(u[QUDT.numericValue]), u[QUDT.unit])
-             for u in usages.values()}
+    usages = {
+        s: {p: o for s2, p, o in triples if s2 == s}
+        for s, p, o in triples
+        if p == RDF.type and o == CMC.Usage
+    }
+    units = {
+        str(u[CMC.usedLot]).rsplit("/", 1)[-1]: (float(u[QUDT.numericValue]), u[QUDT.unit])
+        for u in usages.values()
+    }
     assert units == {"LAC-2024-017": (24.5, UNIT.KiloGM), "MGS-88": (250.0, UNIT.GM)}
-    temperature = [s for s, p, o in triples if p == CMC.measuredProperty
-                   and o == CMCT.Temperature]
+    temperature = [s for s, p, o in triples if p == CMC.measuredProperty and o == CMCT.Temperature]
     assert len(temperature) == 1
     assert (temperature[0], QUDT.unit, UNIT.DEG_C) in triples
     assert (temperature[0], CMC.onEntity, run) in triples

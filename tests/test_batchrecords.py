@@ -96,15 +96,24 @@ def test_runs_read_by_label_with_set_points_actuals_and_cells(kg):
              cmc:setPoint ?set ; cmc:sourceLocation ?where .
           ?r cmc:identifier ?run . ?p <http://www.w3.org/2004/02/skos/core#prefLabel> ?property
         }""")
-    found = {(r.run, str(r.property), float(r.actual), float(r.set), str(r.where))
-             for r in rows.itertuples()}
+    found = {
+        (r.run, str(r.property), float(r.actual), float(r.set), str(r.where))
+        for r in rows.itertuples()
+    }
     expected = set()
     for batch, truth in TRUTH["batches"].items():
         for run in truth["runs"]:
             for name, values in run["parameters"].items():
                 cell = truth["cells"][run["sheet"]][name]
-                expected.add((f"{batch}/{run['sheet']}", name, values["actual"],
-                              values["set_point"], f"sheet={run['sheet']}!{cell}"))
+                expected.add(
+                    (
+                        f"{batch}/{run['sheet']}",
+                        name,
+                        values["actual"],
+                        values["set_point"],
+                        f"sheet={run['sheet']}!{cell}",
+                    )
+                )
     assert found == expected
 
 
@@ -112,20 +121,25 @@ def test_unit_operations_dates_and_item_codes(kg):
     graph = kg.graph
     for batch, truth in TRUTH["batches"].items():
         # the cover's start date, day-first text (Site-North) or a date cell (Site-South)
-        assert graph.value(lot(batch), CMC.manufactureDate) == Literal(truth["start"],
-                                                                       datatype=XSD.date)
+        assert graph.value(lot(batch), CMC.manufactureDate) == Literal(
+            truth["start"], datatype=XSD.date
+        )
         for run in truth["runs"]:
             iri = IriMinter().mint("run", "mabz-example", batch, run["sheet"])
             concept = graph.value(iri, CMC.unitOperation)
             assert concept is not None
-            assert str(graph.value(concept, URIRef(
-                "http://www.w3.org/2004/02/skos/core#prefLabel"))) == run["unit_operation"]
+            assert (
+                str(graph.value(concept, URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")))
+                == run["unit_operation"]
+            )
     # both sites' item codes resolve to the master's materials
     for ident, material_type in TRUTH["raw_material_lots"].items():
         material = graph.value(lot(ident), CMC.ofMaterial)
         kind = graph.value(material, CMC.materialType)
-        assert str(graph.value(kind, URIRef(
-            "http://www.w3.org/2004/02/skos/core#prefLabel"))) == material_type
+        assert (
+            str(graph.value(kind, URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")))
+            == material_type
+        )
 
 
 def test_two_lots_in_one_cell_with_their_quantities(kg):
@@ -153,8 +167,9 @@ def test_exactly_the_planted_out_of_specification_result(report):
     assert result.value == Literal(float(oos["value"]))
     assert oos["specification"] in result.message
     with open(HERE / "qc" / "SEC.csv", encoding="utf-8") as handle:
-        row = next(i + 2 for i, r in enumerate(csv.DictReader(handle))
-                   if r["Batch"] == oos["batch"])
+        row = next(
+            i + 2 for i, r in enumerate(csv.DictReader(handle)) if r["Batch"] == oos["batch"]
+        )
     assert result.source.path.endswith("batchrecords/qc/SEC.csv")
     assert result.source.location == f"row={row}"
 
@@ -175,33 +190,41 @@ def test_loq_result_passes_and_is_never_read_as_its_limit(kg, report):
 
 
 def test_not_tested_is_missing_not_an_error(kg):
-    nt = [(b, test) for b, values in TRUTH["qc"].items() for test, v in values.items()
-          if v == "NT"]
+    nt = [(b, test) for b, values in TRUTH["qc"].items() for test, v in values.items() if v == "NT"]
     assert nt  # the generator planted at least one
     graph = kg.graph
     for batch, test in nt:
         concept = {"Osmolality": CMCT.Osmolality}[test]
-        on_batch = {m for m in graph.subjects(CMC.onEntity, lot(batch))
-                    if graph.value(m, CMC.measuredProperty) == concept}
+        on_batch = {
+            m
+            for m in graph.subjects(CMC.onEntity, lot(batch))
+            if graph.value(m, CMC.measuredProperty) == concept
+        }
         assert on_batch == set()
     # the ChemSupply certificates' "NT" endotoxin: no measurement either
     for ident, coa in TRUTH["certificates"].items():
-        endotoxins = {m for m in graph.subjects(CMC.onEntity, lot(ident))
-                      if graph.value(m, CMC.measuredProperty) == CMCT.Endotoxin}
+        endotoxins = {
+            m
+            for m in graph.subjects(CMC.onEntity, lot(ident))
+            if graph.value(m, CMC.measuredProperty) == CMCT.Endotoxin
+        }
         assert len(endotoxins) == (0 if coa["endotoxin"] == "NT" else 1)
 
 
 def test_vendor_certificates_keep_what_was_reported(kg):
     graph = kg.graph
     for ident, coa in TRUTH["certificates"].items():
-        results = {graph.value(m, CMC.measuredProperty): m
-                   for m in graph.subjects(CMC.onEntity, lot(ident))}
+        results = {
+            graph.value(m, CMC.measuredProperty): m
+            for m in graph.subjects(CMC.onEntity, lot(ident))
+        }
         if coa["vendor"] == "ResinCo":
             assert float(graph.value(results[CMCT.PH], QUDT.numericValue)) == coa["pH"]
             endotoxin = results[CMCT.Endotoxin]
             assert str(graph.value(endotoxin, CMC.reportedText)) == coa["endotoxin"]
             assert float(graph.value(endotoxin, CMC.censoringLimit)) == float(
-                coa["endotoxin"].strip("< "))
+                coa["endotoxin"].strip("< ")
+            )
             appearance = results[CMCT.Appearance]
             assert graph.value(appearance, CMC.reportedConformance) == Literal(True)
         else:
@@ -226,7 +249,8 @@ def test_specifications_as_written(kg):
         else:
             assert (lower, upper) == (None, None)
             assert (graph.value(iri, CMC.reportOnly) == Literal(True)) == (
-                criterion == "Report result")
+                criterion == "Report result"
+            )
 
 
 def test_site_comparison_excludes_censored_results(kg):
@@ -254,9 +278,12 @@ def test_censored_result_survives_export_and_reingest(kg, tmp_path):
     dump.write_bytes(kg.export("trig"))
     dataset = Dataset()
     dataset.parse(dump, format="trig")
-    censored = [(s, o) for s, _, o, _ in dataset.quads((None, CMC.reportedText, None, None))
-                if str(o) == planted["reported"]]
-    (measurement, text), = censored
+    censored = [
+        (s, o)
+        for s, _, o, _ in dataset.quads((None, CMC.reportedText, None, None))
+        if str(o) == planted["reported"]
+    ]
+    ((measurement, text),) = censored
     facts = {(p, _plain(o)) for s, p, o, _ in dataset.quads((measurement, None, None, None))}
     assert (CMC.resultQualifier, Literal("<")) in facts
     assert (CMC.censoringLimit, Literal(planted["limit"])) in facts
@@ -279,8 +306,7 @@ def test_validation_result_on_a_workbook_value_names_file_sheet_and_cell(tmp_pat
     sheet = batch.site.step_sheets[2]
     with KnowledgeGraph.open("oxigraph:memory") as graph:
         graph.ingest(path, mapping=HERE / "mappings" / "batch_record.yaml")
-        graph.ingest(HERE / "specifications.csv",
-                     mapping=HERE / "mappings" / "specifications.yaml")
+        graph.ingest(HERE / "specifications.csv", mapping=HERE / "mappings" / "specifications.yaml")
         report = validate_store(graph.store, graph.minter, full=True)
     (result,) = report.at_or_above(Severity.VIOLATION)
     assert result.value == Literal(8.4)
@@ -292,8 +318,19 @@ def test_validation_result_on_a_workbook_value_names_file_sheet_and_cell(tmp_pat
 def test_bad_workbook_is_one_line_naming_file_sheet_and_cell(tmp_path, capsys):
     store = f"oxigraph:{tmp_path / 'store'}"
     good = HERE / "site-south" / "ZS-24101.xlsx"
-    assert main(["ingest", str(good), "--mapping", str(HERE / "mappings" / "batch_record.yaml"),
-                 "--store", store]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                str(good),
+                "--mapping",
+                str(HERE / "mappings" / "batch_record.yaml"),
+                "--store",
+                store,
+            ]
+        )
+        == 0
+    )
     before = KnowledgeGraph.open(store)
     quads = before.store.count_quads()
     before.close()
@@ -305,8 +342,17 @@ def test_bad_workbook_is_one_line_naming_file_sheet_and_cell(tmp_path, capsys):
     workbook[sheet][cell] = "31/02/2024 08:00"  # no 31 February
     workbook.save(bad)
     capsys.readouterr()
-    code = main(["ingest", str(good), str(bad), "--mapping",
-                 str(HERE / "mappings" / "batch_record.yaml"), "--store", store])
+    code = main(
+        [
+            "ingest",
+            str(good),
+            str(bad),
+            "--mapping",
+            str(HERE / "mappings" / "batch_record.yaml"),
+            "--store",
+            store,
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1
@@ -363,8 +409,9 @@ def test_censored_results_are_counted_and_substituted_only_when_asked(kg, capsys
     excluded = kg.compare("host cell protein", "site=Site-North", "site=Site-South")
     (note,) = [n for n in excluded.notes if "censored" in n]
     assert "1 in the reference group and 0 in the test group" in note and "left out" in note
-    half = kg.compare("host cell protein", "site=Site-North", "site=Site-South",
-                      censored="half-limit").table.iloc[0]
+    half = kg.compare(
+        "host cell protein", "site=Site-North", "site=Site-South", censored="half-limit"
+    ).table.iloc[0]
     expected = [loq / 2 if v == "<LOQ" else v for b, v in hcp.items() if b in north]
     assert half["n_ref"] == len(north)
     assert half["mean_ref"] == pytest.approx(statistics.mean(expected))
@@ -374,8 +421,9 @@ def test_censored_results_are_counted_and_substituted_only_when_asked(kg, capsys
     assert (row["n"], row["censored"]) == (len(hcp) - 1, 1)
     full = kg.summary("host cell protein", censored="limit").iloc[0]
     assert full["n"] == len(hcp)
-    assert full["mean"] == pytest.approx(statistics.mean(
-        [loq if v == "<LOQ" else v for v in hcp.values()]))
+    assert full["mean"] == pytest.approx(
+        statistics.mean([loq if v == "<LOQ" else v for v in hcp.values()])
+    )
     with pytest.raises(Exception, match="censored is one of"):
         kg.summary("host cell protein", censored="zero")
 

@@ -24,8 +24,9 @@ sys.path.insert(0, str(BENCHMARKS))
 from generate import generate  # noqa: E402
 
 N = 20
-PREFIX = ("PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
-          "PREFIX prov: <http://www.w3.org/ns/prov#>\n")
+PREFIX = (
+    "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\nPREFIX prov: <http://www.w3.org/ns/prov#>\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,7 @@ def csv_rows(out: Path, pattern: str) -> list[dict[str, str]]:
 
 
 def count(kg: KnowledgeGraph, where: str) -> int:
-    return int(kg.query(PREFIX + f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ {where} }}")
-               ["n"][0])
+    return int(kg.query(PREFIX + f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ {where} }}")["n"][0])
 
 
 def upstream(runs: list[dict[str, str]], lot: str) -> set[str]:
@@ -83,7 +83,8 @@ def test_counts_follow_from_the_parameters_and_files(enterprise):
     cell_counts = 0
     for path in out.glob("*/asm/*.json"):
         documents = json.loads(path.read_text(encoding="utf-8"))[
-            "cell counting aggregate document"]["cell counting document"]
+            "cell counting aggregate document"
+        ]["cell counting document"]
         cell_counts += 3 * len(documents)  # viability, viable and total cell density
     assert len(lims) == N * (1 + 7 + 3)  # titer, seven DS and three DP release tests
     assert count(kg, "?x a cmc:Measurement") == len(lims) + len(coa) + parameters + cell_counts
@@ -104,8 +105,11 @@ def test_a_medium_lot_feeds_several_batches(enterprise):
     out, kg = enterprise
     runs = csv_rows(out, "*/batch-records/*.csv")
     medium = "A-MED-00001"  # Site-A makes 8 of the 20 batches; a medium lot lasts 5-20
-    expected = {r["output"] for r in runs
-                if r["output"].startswith("A-DP-") and medium in upstream(runs, r["output"])}
+    expected = {
+        r["output"]
+        for r in runs
+        if r["output"].startswith("A-DP-") and medium in upstream(runs, r["output"])
+    }
     assert len(expected) >= 5
     found = kg.lineage(medium, "forward").nodes
     dp_lots = {i for i in found["identifier"].dropna() if i.startswith("A-DP-")}

@@ -22,8 +22,12 @@ TERMS = REPO / "ontology" / "terms"
 def concept_named(label: str, scheme_file: str) -> URIRef:
     """Read a term scheme with plain rdflib: the one concept whose pref/alt label is ``label``."""
     g = Graph().parse(TERMS / scheme_file)
-    found = {s for p in (SKOS.prefLabel, SKOS.altLabel) for s, o in g.subject_objects(p)
-             if str(o).casefold() == label.casefold()}
+    found = {
+        s
+        for p in (SKOS.prefLabel, SKOS.altLabel)
+        for s, o in g.subject_objects(p)
+        if str(o).casefold() == label.casefold()
+    }
     assert len(found) == 1, found
     return found.pop()
 
@@ -39,17 +43,34 @@ def by_subject(graph: Graph, subject: URIRef) -> dict:
 @pytest.fixture
 def record() -> build.Record:
     rec = build.Record("batch-record-B1", issuer="site-a", minter=MINT)
-    lactose = rec.lot("L1", material="lactose", kind="raw_material_lot", supplier="DFE",
-                      expires="2026-01-31")
+    lactose = rec.lot(
+        "L1", material="lactose", kind="raw_material_lot", supplier="DFE", expires="2026-01-31"
+    )
     api = rec.lot("API-7", material="API-X", kind="raw_material")
-    batch = rec.lot("B1", kind="drug_product", product="P-25", site="Site-A",
-                    manufactured="2024-03-02")
-    run = rec.run("R1", inputs=[build.Input(lactose, 12.5, "kg"), api], outputs=[batch],
-                  unit_operation="blending", site="Site-A", equipment=["BL-1", "SCALE-2"],
-                  process_version="v2", start="2024-03-02T08:00:00Z",
-                  end="2024-03-02T09:30:00Z")
-    rec.measurement(batch, "dissolution", 91.2, "%", stage="release", method="USP <711>",
-                    device="DISSO-3", time="2024-03-05T10:00:00Z")
+    batch = rec.lot(
+        "B1", kind="drug_product", product="P-25", site="Site-A", manufactured="2024-03-02"
+    )
+    run = rec.run(
+        "R1",
+        inputs=[build.Input(lactose, 12.5, "kg"), api],
+        outputs=[batch],
+        unit_operation="blending",
+        site="Site-A",
+        equipment=["BL-1", "SCALE-2"],
+        process_version="v2",
+        start="2024-03-02T08:00:00Z",
+        end="2024-03-02T09:30:00Z",
+    )
+    rec.measurement(
+        batch,
+        "dissolution",
+        91.2,
+        "%",
+        stage="release",
+        method="USP <711>",
+        device="DISSO-3",
+        time="2024-03-05T10:00:00Z",
+    )
     rec.measurement(batch, "pH", 6.5)
     rec.measurement(run, "pH", 7.02)
     rec.measurement(batch, "appearance", "white round tablets")
@@ -61,9 +82,18 @@ def record() -> build.Record:
 def test_iris_are_minted_from_kind_issuer_and_local_id(record):
     g = record.graph()
     assert record.graph_iri == URIRef(BASE + "graph/site-a/batch-record-B1")
-    for kind, local in (("lot", "L1"), ("lot", "B1"), ("run", "R1"), ("material", "lactose"),
-                        ("supplier", "DFE"), ("product", "P-25"), ("site", "Site-A"),
-                        ("equipment", "BL-1"), ("process-version", "v2"), ("sample", "S-1")):
+    for kind, local in (
+        ("lot", "L1"),
+        ("lot", "B1"),
+        ("run", "R1"),
+        ("material", "lactose"),
+        ("supplier", "DFE"),
+        ("product", "P-25"),
+        ("site", "Site-A"),
+        ("equipment", "BL-1"),
+        ("process-version", "v2"),
+        ("sample", "S-1"),
+    ):
         iri = URIRef(f"{BASE}{kind}/site-a/{local}")
         assert (iri, CMC.identifier, Literal(local)) in g, iri
         assert (iri, CMC.sourceLocation, None) in g
@@ -72,8 +102,9 @@ def test_iris_are_minted_from_kind_issuer_and_local_id(record):
 
 def test_lots_runs_and_lineage(record):
     g = record.graph()
-    lot, batch, run = (URIRef(BASE + p) for p in ("lot/site-a/L1", "lot/site-a/B1",
-                                                  "run/site-a/R1"))
+    lot, batch, run = (
+        URIRef(BASE + p) for p in ("lot/site-a/L1", "lot/site-a/B1", "run/site-a/R1")
+    )
     api = URIRef(BASE + "lot/site-a/API-7")
     assert (lot, RDF.type, CMC.RawMaterialLot) in g
     assert (api, RDF.type, CMC.RawMaterialLot) in g
@@ -88,8 +119,11 @@ def test_lots_runs_and_lineage(record):
     assert (run, PROV.startedAtTime, None) in g and (run, PROV.endedAtTime, None) in g
     usage = URIRef(BASE + "run/site-a/R1/usage/1")
     assert by_subject(g, usage) | {CMC.sourceLocation: None} == {
-        RDF.type: CMC.Usage, CMC.ofRun: run, CMC.usedLot: lot,
-        QUDT.numericValue: Literal(12.5, datatype=XSD.double), QUDT.unit: UNIT.KiloGM,
+        RDF.type: CMC.Usage,
+        CMC.ofRun: run,
+        CMC.usedLot: lot,
+        QUDT.numericValue: Literal(12.5, datatype=XSD.double),
+        QUDT.unit: UNIT.KiloGM,
         CMC.sourceLocation: None,
     }
     assert len(list(g.subjects(RDF.type, CMC.Usage))) == 1  # the api input has no quantity
@@ -116,8 +150,9 @@ def test_measurements_resolve_terms_units_and_stages(record):
     lot_ph = concept_named("pH", "quality-attributes.ttl")
     run_ph = concept_named("pH", "process-parameters.ttl")
     assert lot_ph != run_ph
-    assert measurements[(batch, lot_ph)][QUDT.unit] == default_unit(lot_ph,
-                                                                    "quality-attributes.ttl")
+    assert measurements[(batch, lot_ph)][QUDT.unit] == default_unit(
+        lot_ph, "quality-attributes.ttl"
+    )
     assert float(measurements[(run, run_ph)][QUDT.numericValue]) == 7.02
     text = measurements[(batch, concept_named("appearance", "quality-attributes.ttl"))]
     assert text[CMC.textValue] == Literal("white round tablets")
@@ -135,9 +170,12 @@ def test_same_iris_and_shapes_as_the_b2mml_mapper():
     rec.run("Weighing", inputs=[build.Input(lot, 0.41, "kg")])
     built = rec.graph()
     material = URIRef(BASE + "material/b2mml/CRBN0001")
-    for triple in ((lot.iri, RDF.type, CMC.MaterialLot), (lot.iri, CMC.ofMaterial, material),
-                   (lot.iri, CMC.identifier, Literal("CRBN0001_LOT01")),
-                   (material, RDF.type, CMC.Material)):
+    for triple in (
+        (lot.iri, RDF.type, CMC.MaterialLot),
+        (lot.iri, CMC.ofMaterial, material),
+        (lot.iri, CMC.identifier, Literal("CRBN0001_LOT01")),
+        (material, RDF.type, CMC.Material),
+    ):
         assert triple in built and triple in mapped_graph
     mapped_usage = next(mapped_graph.subjects(RDF.type, CMC.Usage))
     built_usage = next(built.subjects(RDF.type, CMC.Usage))
@@ -158,14 +196,19 @@ def test_micro_signs_and_symbols_resolve_to_one_unit():
 @pytest.mark.parametrize(
     ("call", "field", "text"),
     [
-        (lambda r, lot: r.measurement(lot, "titr", 1.0, "g/L"), "property",
-         "nearest known labels"),
-        (lambda r, lot: r.measurement(lot, "titer", 1.0, "furlongs per fortnight"), "unit",
-         "unknown unit"),
+        (lambda r, lot: r.measurement(lot, "titr", 1.0, "g/L"), "property", "nearest known labels"),
+        (
+            lambda r, lot: r.measurement(lot, "titer", 1.0, "furlongs per fortnight"),
+            "unit",
+            "unknown unit",
+        ),
         (lambda r, lot: r.measurement(lot, "titer", "high", "g/L"), "unit", "text result"),
         (lambda r, lot: r.measurement(lot, "titer", True, "g/L"), "value", "not a number"),
-        (lambda r, lot: r.measurement(lot, "titer", 1.0, "g/L", stage="somewhen"), "stage",
-         "unknown term"),
+        (
+            lambda r, lot: r.measurement(lot, "titer", 1.0, "g/L", stage="somewhen"),
+            "stage",
+            "unknown term",
+        ),
         (lambda r, lot: r.lot("X", kind="finished_goods"), "kind", "unknown lot kind"),
         (lambda r, lot: r.lot("X", expires="31/01/2026"), "expires", "not a date"),
         (lambda r, lot: r.run("R", start="yesterday"), "start", "not a date and time"),

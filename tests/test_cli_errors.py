@@ -94,9 +94,17 @@ def locked_store(built_store: Path) -> Iterator[Path]:
     locked = built_store.parent / "locked"
     shutil.copytree(built_store, locked)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, pyoxigraph; s = pyoxigraph.Store(sys.argv[1]); "
-         "print('ready', flush=True); sys.stdin.read()", str(locked)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, pyoxigraph; s = pyoxigraph.Store(sys.argv[1]); "
+            "print('ready', flush=True); sys.stdin.read()",
+            str(locked),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
     try:
         yield locked
@@ -127,8 +135,11 @@ def test_missing_store(verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[
     code = main([verb, *VERBS[verb], "--store", str(store)])
     line = assert_one_line_error(verb, code, capsys.readouterr().err)
     assert str(store) in line
-    assert ("does not exist" in line) if verb in {"demo", "ingest", "serve"} else (
-        "no store here" in line)
+    assert (
+        ("does not exist" in line)
+        if verb in {"demo", "ingest", "serve"}
+        else ("no store here" in line)
+    )
     assert not store.parent.exists()  # nothing was created
 
 
@@ -138,9 +149,11 @@ def test_locked_store(verb: str, locked_store: Path, capsys: pytest.CaptureFixtu
     captured = capsys.readouterr()
     if verb in WRITERS:
         line = assert_one_line_error(verb, code, captured.err)
-        assert line.endswith(f"{locked_store}: the store is in use by another process (Oxigraph "
-                             "locks it); close that program (a Python session, a 'cmckg serve') "
-                             "and try again")
+        assert line.endswith(
+            f"{locked_store}: the store is in use by another process (Oxigraph "
+            "locks it); close that program (a Python session, a 'cmckg serve') "
+            "and try again"
+        )
     else:  # reading beside a writer may work; if it cannot, it says so in one line
         assert code in (0, 1) or assert_one_line_error(verb, code, captured.err)
         assert "Traceback" not in captured.err
@@ -158,8 +171,9 @@ def test_unreadable_input(case: str, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize("verb", ["export", "validate", "compare", "drivers"])
-def test_unwritable_output(verb: str, built_store: Path, tmp_path: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_output(
+    verb: str, built_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = output_cases(tmp_path)[verb]
     code = main([verb, "--store", str(built_store), *args])
     line = assert_one_line_error(verb, code, capsys.readouterr().err)
@@ -167,8 +181,9 @@ def test_unwritable_output(verb: str, built_store: Path, tmp_path: Path,
     assert not (tmp_path / "no-such-folder").exists()
 
 
-def test_a_plot_in_an_unknown_image_format_is_one_line(built_store: Path, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_plot_in_an_unknown_image_format_is_one_line(
+    built_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "plot.notanimage"
     code = main(["drivers", "--store", str(built_store), *VERBS["drivers"], "--plot", str(target)])
     line = assert_one_line_error("drivers", code, capsys.readouterr().err)
@@ -178,28 +193,43 @@ def test_a_plot_in_an_unknown_image_format_is_one_line(built_store: Path, tmp_pa
 @pytest.mark.parametrize("verb", ["stats", "export", "lineage", "verify"])
 def test_standard_output_on_a_full_device(verb: str, built_store: Path) -> None:
     with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-c", "import sys; from cmckg.cli import main; "
-                               "sys.exit(main())", verb, "--store", str(built_store),
-                               *VERBS[verb]], stdout=full,
-                              stderr=subprocess.PIPE, text=True, timeout=300)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from cmckg.cli import main; sys.exit(main())",
+                verb,
+                "--store",
+                str(built_store),
+                *VERBS[verb],
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
     line = assert_one_line_error(verb, done.returncode, done.stderr)
     assert line.endswith("cannot write standard output: No space left on device")
 
 
-def test_a_folder_with_other_files_is_not_made_a_store(tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_with_other_files_is_not_made_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "documents"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine", encoding="utf-8")
     code = main(["ingest", "--store", str(folder), str(LOTS), "--mapping", str(LOTS_MAPPING)])
     line = assert_one_line_error("ingest", code, capsys.readouterr().err)
-    assert line == (f"cmckg ingest: error: {folder}: the folder holds other files and is not a "
-                    "cmckg store; give a new or empty folder")
+    assert line == (
+        f"cmckg ingest: error: {folder}: the folder holds other files and is not a "
+        "cmckg store; give a new or empty folder"
+    )
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
 
-def test_orphaned_bulk_files_are_removed_on_the_next_writable_open(built_store: Path,
-                                                                   tmp_path: Path) -> None:
+def test_orphaned_bulk_files_are_removed_on_the_next_writable_open(
+    built_store: Path, tmp_path: Path
+) -> None:
     orphan = built_store / "bulk-12345.sst"
     orphan.write_bytes(b"left by a killed ingest")
     with KnowledgeGraph.open(built_store, read_only=True):
@@ -210,10 +240,14 @@ def test_orphaned_bulk_files_are_removed_on_the_next_writable_open(built_store: 
     assert numbered  # the database's own files stay
 
 
-def test_an_unwritable_output_stops_before_the_work(built_store: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unwritable_output_stops_before_the_work(
+    built_store: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """An unwritable --values is refused before the comparison runs (no work thrown away)."""
+
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the comparison ran")
 
@@ -241,8 +275,22 @@ def test_every_command_has_a_description_and_every_option_help() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("verb", ["stats", "query", "export", "lineage", "compare", "drivers",
-                                  "summary", "verify", "history", "cpv", "dossier"])
+@pytest.mark.parametrize(
+    "verb",
+    [
+        "stats",
+        "query",
+        "export",
+        "lineage",
+        "compare",
+        "drivers",
+        "summary",
+        "verify",
+        "history",
+        "cpv",
+        "dossier",
+    ],
+)
 def test_read_only_verbs_offer_no_read_only_flag(verb: str) -> None:
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices[verb]  # type: ignore[union-attr]

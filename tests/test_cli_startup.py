@@ -7,8 +7,16 @@ import sys
 
 from cmckg.cli import COMMANDS, build_parser
 
-HEAVY = ["pandas", "rdflib", "scipy", "pyoxigraph", "pyshacl", "matplotlib", "statsmodels",
-         "cmckg.kg"]
+HEAVY = [
+    "pandas",
+    "rdflib",
+    "scipy",
+    "pyoxigraph",
+    "pyshacl",
+    "matplotlib",
+    "statsmodels",
+    "cmckg.kg",
+]
 
 
 def test_help_imports_no_heavy_library() -> None:
@@ -20,8 +28,9 @@ def test_help_imports_no_heavy_library() -> None:
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
         "print(all(name in out.getvalue() for name in %r))\n" % sorted(COMMANDS)
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     loaded, listed = result.stdout.splitlines()
     assert loaded == "[]"
     assert listed == "True"

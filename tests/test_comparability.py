@@ -29,30 +29,42 @@ HMW_V2 = [1.87, 1.97, 2.00, 1.83, 2.02, 1.99, 1.95, 2.03, 1.88, 1.90]
 HMW_B = [1.79, 1.70, 1.85, 1.92, 1.76, 1.81, 1.88, 1.74]
 MONO_V1 = [98.25, 98.02, 98.24, 98.10, 98.15, 98.26, 98.32, 98.34, 98.22, 97.84, 98.27, 98.02]
 MONO_V2 = [98.20, 98.12, 98.26, 98.21, 98.18, 98.05, 98.30, 98.16, 98.22, 98.11]
-CONC_V1 = [50.8, 46.3, 50.9, 50.7, 50.1, 46.7, 49.2, 51.7, 50.7, 53.1, 51.1, 49.4]   # mg/mL
-CONC_B = [49800, 50200, 48900, 51000, 50500, 49700, 50100, 50900]                   # µg/mL
+CONC_V1 = [50.8, 46.3, 50.9, 50.7, 50.1, 46.7, 49.2, 51.7, 50.7, 53.1, 51.1, 49.4]  # mg/mL
+CONC_B = [49800, 50200, 48900, 51000, 50500, 49700, 50100, 50900]  # µg/mL
 
 
 def records() -> list[build.Record]:
     made = []
-    groups = [("Site-A", "v1", "A1", {"HMW": HMW_V1, "monomer": MONO_V1}, "mg/mL"),
-              ("Site-A", "v2", "A2", {"HMW": HMW_V2, "monomer": MONO_V2}, "mg/mL"),
-              ("Site-B", "v2", "B", {"aggregates": HMW_B}, "µg/mL")]
+    groups = [
+        ("Site-A", "v1", "A1", {"HMW": HMW_V1, "monomer": MONO_V1}, "mg/mL"),
+        ("Site-A", "v2", "A2", {"HMW": HMW_V2, "monomer": MONO_V2}, "mg/mL"),
+        ("Site-B", "v2", "B", {"aggregates": HMW_B}, "µg/mL"),
+    ]
     for site, version, prefix, attributes, conc_unit in groups:
         count = len(next(iter(attributes.values())))
         for i in range(count):
             rec = build.Record(f"{prefix}-{i}", issuer=site.lower())
-            batch = rec.lot(f"DS-{prefix}-{i}", kind="drug_substance", product="mAb-X",
-                            site=site, manufactured=f"2025-{1 + i % 12:02d}-15")
+            batch = rec.lot(
+                f"DS-{prefix}-{i}",
+                kind="drug_substance",
+                product="mAb-X",
+                site=site,
+                manufactured=f"2025-{1 + i % 12:02d}-15",
+            )
             harvest = rec.lot(f"HV-{prefix}-{i}", kind="intermediate", site=site)
-            rec.run(f"POL-{prefix}-{i}", inputs=[harvest], outputs=[batch], site=site,
-                    process_version=version, unit_operation="anion exchange chromatography")
+            rec.run(
+                f"POL-{prefix}-{i}",
+                inputs=[harvest],
+                outputs=[batch],
+                site=site,
+                process_version=version,
+                unit_operation="anion exchange chromatography",
+            )
             for name, values in attributes.items():
                 rec.measurement(batch, name, values[i], "%", stage="release")
             conc = CONC_V1 if prefix == "A1" else CONC_B if prefix == "B" else None
             if conc is not None:
-                rec.measurement(batch, "protein concentration", conc[i], conc_unit,
-                                stage="release")
+                rec.measurement(batch, "protein concentration", conc[i], conc_unit, stage="release")
             rec.measurement(batch, "batch size", 2000 if prefix != "B" else 500, "L")
             made.append(rec)
     return made
@@ -88,7 +100,8 @@ def test_welch_tost_matches_statsmodels(seed):
     assert ours["p_tost"] == pytest.approx(p_value, rel=1e-9)
     assert ours["df"] == pytest.approx(lower[2], rel=1e-9)
     ci = CompareMeans(DescrStatsW(test), DescrStatsW(reference)).tconfint_diff(
-        alpha=0.10, usevar="unequal")
+        alpha=0.10, usevar="unequal"
+    )
     assert (ours["ci_low"], ours["ci_high"]) == pytest.approx(ci, rel=1e-9)
 
 
@@ -107,8 +120,10 @@ def test_quality_range_and_tolerance_interval_by_hand():
 
 
 def test_filter_parsing():
-    assert parse_filter("site=Site-A, process_version=v1") == {"site": "Site-A",
-                                                               "process_version": "v1"}
+    assert parse_filter("site=Site-A, process_version=v1") == {
+        "site": "Site-A",
+        "process_version": "v1",
+    }
     assert parse_filter({"product": "mAb-X"}) == {"product": "mAb-X"}
     with pytest.raises(QueryError, match="unknown filter key 'sight'"):
         parse_filter("sight=Site-A")
@@ -132,10 +147,12 @@ def test_process_change_is_not_equivalent_and_unchanged_attribute_is(kg):
         assert row["sd_test"] == pytest.approx(tst.std(ddof=1))
         assert row["margin"] == pytest.approx(delta)
         assert row["p_tost"] == pytest.approx(
-            ttost_ind(tst, ref, -delta, delta, usevar="unequal")[0], rel=1e-9)
+            ttost_ind(tst, ref, -delta, delta, usevar="unequal")[0], rel=1e-9
+        )
     values = result.values
-    assert sorted(values[(values["group"] == "test")
-                         & (values["attribute"] == "monomer")]["value"]) == sorted(MONO_V2)
+    assert sorted(
+        values[(values["group"] == "test") & (values["attribute"] == "monomer")]["value"]
+    ) == sorted(MONO_V2)
 
 
 def test_site_alias_compares_both_sites_as_one_attribute(kg):
@@ -156,8 +173,9 @@ def test_values_are_converted_to_one_unit(kg):
 
 
 def test_filters_by_date_scale_and_kind(kg):
-    january_to_june = kg.compare("HMW", "site=Site-A,process_version=v1,date=2025-01..2025-06",
-                                 V2).table.iloc[0]
+    january_to_june = kg.compare(
+        "HMW", "site=Site-A,process_version=v1,date=2025-01..2025-06", V2
+    ).table.iloc[0]
     assert january_to_june["n_ref"] == 6
     assert january_to_june["mean_ref"] == pytest.approx(np.mean(HMW_V1[:6]))
     by_scale = kg.compare("HMW", "scale=2000", "scale=100..1000").table.iloc[0]
@@ -187,15 +205,37 @@ def test_cli_compare(tmp_path, capsys):
     location = f"oxigraph:{tmp_path / 'store'}"
     with KnowledgeGraph.open(location) as graph:
         graph.ingest_records(records())
-    assert main(["compare", "--attribute", "HMW", "monomer", "--reference", V1, "--test", V2,
-                 "--method", "tost", "--format", "json", "--store", location,
-                 "--values", str(tmp_path / "values.csv")]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "--attribute",
+                "HMW",
+                "monomer",
+                "--reference",
+                V1,
+                "--test",
+                V2,
+                "--method",
+                "tost",
+                "--format",
+                "json",
+                "--store",
+                location,
+                "--values",
+                str(tmp_path / "values.csv"),
+            ]
+        )
+        == 0
+    )
     rows = {r["attribute"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["monomer"]["verdict"] == "equivalent"
     assert rows["high molecular weight species"]["verdict"] == "not equivalent"
     assert (tmp_path / "values.csv").read_text().count("\n") == 2 * (12 + 10) + 1
-    assert main(["compare", "-a", "HMW", "--reference", "sight=A", "--test", V2,
-                 "--store", location]) == 2
+    assert (
+        main(["compare", "-a", "HMW", "--reference", "sight=A", "--test", V2, "--store", location])
+        == 2
+    )
     assert "unknown filter key" in capsys.readouterr().err
     assert not math.isnan(howe_k2(2))
 
@@ -212,8 +252,12 @@ def test_mab_process_change_is_flagged_and_unchanged_attributes_pass(mab):
     kg, truth = mab
     # generate.py: Site-A v2 (new polishing resin) raises HMW by 0.7 %; main peak, potency and
     # HCP do not change.
-    result = kg.compare(["HMW", "main charge isoform", "relative potency", "host cell protein"],
-                        V1, V2, method="tost")
+    result = kg.compare(
+        ["HMW", "main charge isoform", "relative potency", "host cell protein"],
+        V1,
+        V2,
+        method="tost",
+    )
     ds = result.table[result.table["kind"] == "drug_substance"].set_index("attribute")
     assert ds.loc["high molecular weight species", "verdict"] == "not equivalent"
     for name in ("main charge isoform", "relative potency", "host cell protein"):

@@ -73,9 +73,9 @@ def test_rule_2_nine_in_a_row_on_one_side_and_eight_for_western_electric():
 
 
 def test_rule_3_six_points_steadily_increasing_or_decreasing():
-    up = [0, 0.1, 0.2, 0.3, 0.4, 0.5]          # 6 points, 5 rises: fires at 5
-    down = [2, 1.5, 1, 0.5, 0, -0.5, -1]        # 7 points falling: fires at 5 and 6
-    tie = [0, 0.1, 0.2, 0.2, 0.3, 0.4, 0.5]     # a tie breaks the trend
+    up = [0, 0.1, 0.2, 0.3, 0.4, 0.5]  # 6 points, 5 rises: fires at 5
+    down = [2, 1.5, 1, 0.5, 0, -0.5, -1]  # 7 points falling: fires at 5 and 6
+    tie = [0, 0.1, 0.2, 0.2, 0.3, 0.4, 0.5]  # a tie breaks the trend
     assert fired(up, 3) == [(5, (0, 1, 2, 3, 4, 5))]
     assert [i for i, _ in fired(down, 3)] == [5, 6]
     assert fired(tie, 3) == []
@@ -83,10 +83,10 @@ def test_rule_3_six_points_steadily_increasing_or_decreasing():
 
 
 def test_rule_4_fourteen_points_alternating_up_and_down():
-    x = [0.1, -0.1] * 7                          # 14 points, 13 alternating steps
+    x = [0.1, -0.1] * 7  # 14 points, 13 alternating steps
     assert fired(x, 4) == [(13, tuple(range(14)))]
     assert [i for i, _ in fired([*x, 0.1], 4)] == [13, 14]
-    broken = x[:7] + [x[6]] + x[8:]              # a repeated value (no step) breaks it
+    broken = x[:7] + [x[6]] + x[8:]  # a repeated value (no step) breaks it
     assert fired(broken, 4) == []
 
 
@@ -102,14 +102,14 @@ def test_rule_6_four_of_five_beyond_one_sigma_on_one_side():
     x = [1.5, 1.5, 0, 1.5, 1.5, -1.2, 1.1]
     # Window 0..4 has 0, 1, 3, 4 above 1 sigma: fires at 4. Window 2..6: 3, 4, 6 (three).
     assert fired(x, 6) == [(4, (0, 1, 3, 4))]
-    assert fired([-1.1, -1.1, -1.1, -1.1], 6) == []        # fewer than five points
+    assert fired([-1.1, -1.1, -1.1, -1.1], 6) == []  # fewer than five points
     assert fired([0, -1.1, -1.1, -1.1, -1.1], 6) == [(4, (1, 2, 3, 4))]
 
 
 def test_rule_7_fifteen_points_within_one_sigma():
-    x = [0.5, -0.5] * 8                          # 16 points within: fires at 14 and 15
+    x = [0.5, -0.5] * 8  # 16 points within: fires at 14 and 15
     assert [i for i, _ in fired(x, 7)] == [14, 15]
-    assert fired(x[:14] + [1.0] + x[:1], 7) == []   # exactly 1 sigma is not within
+    assert fired(x[:14] + [1.0] + x[:1], 7) == []  # exactly 1 sigma is not within
 
 
 def test_rule_8_eight_points_beyond_one_sigma_either_side():
@@ -142,6 +142,7 @@ def test_rule_selection():
 
 # -- the mAb example -------------------------------------------------------------------------
 
+
 def truth_rows() -> list[dict[str, str]]:
     with MAB_TRUTH.open(newline="") as handle:
         return list(csv.DictReader(handle))
@@ -166,23 +167,25 @@ def test_mab_hmw_chart_with_a_v1_baseline_flags_the_v2_shift():
     v1 = x[:14]
     center = v1.mean()
     sigma = np.abs(np.diff(v1)).mean() / 1.128
-    chart = mab_graph().control_chart("HMW", "mAb-X", kind="drug_substance", stage="release",
-                                      baseline="A-DS-1001:A-DS-1014")
+    chart = mab_graph().control_chart(
+        "HMW", "mAb-X", kind="drug_substance", stage="release", baseline="A-DS-1001:A-DS-1014"
+    )
     limits = chart.limits.iloc[0]
     assert limits["n_baseline"] == 14 and limits["n"] == 42
     assert limits["center"] == pytest.approx(center, rel=1e-9)
     assert limits["sigma"] == pytest.approx(sigma, rel=1e-9)
     assert limits["ucl"] == pytest.approx(center + 3 * sigma, rel=1e-9)
     assert limits["mr_ucl"] == pytest.approx(3.267 * sigma * 1.128, rel=1e-9)
-    assert (limits["lsl"], limits["usl"]) == (0.0, 3.0)   # specifications.csv SPEC-mAb-X-01
+    assert (limits["lsl"], limits["usl"]) == (0.0, 3.0)  # specifications.csv SPEC-mAb-X-01
     assert list(chart.points["batch"]) == [r["batch"] for r in rows]
     signals = chart.signals
     rule_1 = set(signals[signals["rule"] == 1]["batch"])
-    assert rule_1 == {r["batch"] for r, v in zip(rows, x, strict=True)
-                      if abs(v - center) > 3 * sigma}
+    assert rule_1 == {
+        r["batch"] for r, v in zip(rows, x, strict=True) if abs(v - center) > 3 * sigma
+    }
     v2 = {r["batch"] for r in rows if r["process_version"] == "v2"}
-    assert "A-DS-1020" in rule_1                                  # the planted OOS lot
-    assert set(signals["batch"]) <= v2 and len(rule_1) >= 20      # the shift, and only it
+    assert "A-DS-1020" in rule_1  # the planted OOS lot
+    assert set(signals["batch"]) <= v2 and len(rule_1) >= 20  # the shift, and only it
     # Each signal names the lots that make it up, ending at the flagged one.
     for _, s in signals.iterrows():
         assert s["lots"].split(";")[-1] == s["batch"]
@@ -191,7 +194,8 @@ def test_mab_hmw_chart_with_a_v1_baseline_flags_the_v2_shift():
     assert cap.loc[("window", "baseline"), "ppk"] == pytest.approx(expected_ppk, rel=1e-9)
     v2x = x[14:]
     assert cap.loc[("process_version", "v2"), "ppk"] == pytest.approx(
-        (3.0 - v2x.mean()) / (3 * v2x.std(ddof=1)), rel=1e-9)
+        (3.0 - v2x.mean()) / (3 * v2x.std(ddof=1)), rel=1e-9
+    )
     assert cap.loc[("process_version", "v2"), "n"] == 28
 
 
@@ -204,14 +208,15 @@ def test_mab_chart_asks_for_the_kind_when_ds_and_dp_both_have_the_attribute():
 
 def test_plot_writes_png_and_svg_without_touching_the_backend(tmp_path):
     before = matplotlib.get_backend()
-    chart = mab_graph().control_chart("HMW", "mAb-X", kind="drug_substance",
-                                      baseline_n=14, rules="weco", by="site")
+    chart = mab_graph().control_chart(
+        "HMW", "mAb-X", kind="drug_substance", baseline_n=14, rules="weco", by="site"
+    )
     png = chart.plot(tmp_path / "hmw.png")
     svg = chart.plot(tmp_path / "hmw.svg")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
-    assert "USL 3" in text and "UCL" in text                      # spec and control limits
+    assert "USL 3" in text and "UCL" in text  # spec and control limits
     assert matplotlib.get_backend() == before
     with pytest.raises(QueryError, match="png or .svg"):
         chart.plot(tmp_path / "hmw.pdf")
@@ -219,18 +224,35 @@ def test_plot_writes_png_and_svg_without_touching_the_backend(tmp_path):
 
 # -- the Žagar batches -----------------------------------------------------------------------
 
-MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "maj": 5, "jun": 6, "jul": 7, "avg": 8,
-          "sep": 9, "okt": 10, "nov": 11, "dec": 12}
+MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "maj": 5,
+    "jun": 6,
+    "jul": 7,
+    "avg": 8,
+    "sep": 9,
+    "okt": 10,
+    "nov": 11,
+    "dec": 12,
+}
 
 
 def test_zagar_dissolution_chart_matches_the_raw_csv():
     with ZAGAR_CSV.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["code"] == "17"
-                and r["dissolution_min"].strip()]
+        rows = [
+            r
+            for r in csv.DictReader(handle, delimiter=";")
+            if r["code"] == "17" and r["dissolution_min"].strip()
+        ]
+
     # Month-precision dates: same month ordered by batch number.
     def key(r):
         month, year = r["start"].split(".")
         return (2000 + int(year), MONTHS[month], int(r["batch"]))
+
     rows.sort(key=key)
     x = np.array([float(r["dissolution_min"]) for r in rows])
     base = x[:30]
@@ -241,10 +263,9 @@ def test_zagar_dissolution_chart_matches_the_raw_csv():
     assert limits["n_baseline"] == 30 and limits["baseline_last"] == rows[29]["batch"]
     assert limits["center"] == pytest.approx(center, rel=1e-12)
     assert limits["sigma"] == pytest.approx(sigma, rel=1e-12)
-    expected = [r["batch"] for r, v in zip(rows, x, strict=True)
-                if abs(v - center) > 3 * sigma]
+    expected = [r["batch"] for r, v in zip(rows, x, strict=True) if abs(v - center) > 3 * sigma]
     assert list(chart.signals["batch"]) == expected and expected
-    assert chart.capability["ppk"].isna().all()                  # no specification given
+    assert chart.capability["ppk"].isna().all()  # no specification given
 
 
 # -- dates: ties, missing dates, units -------------------------------------------------------
@@ -273,17 +294,22 @@ id:graph\\/t\\/{name} {{
 
 
 def test_same_date_batches_are_in_natural_identifier_order_and_undated_ones_left_out(tmp_path):
-    trig = TIES + "".join([
-        lot("L-10", "2024-02-01", 1.4), lot("L-9", "2024-02-01", 1.0),
-        lot("L-1", "2024-01-15", 1.2), lot("L-11", "2024-03-01", 0.011, "FRACTION"),
-        lot("L-X", None, 9.9)])
+    trig = TIES + "".join(
+        [
+            lot("L-10", "2024-02-01", 1.4),
+            lot("L-9", "2024-02-01", 1.0),
+            lot("L-1", "2024-01-15", 1.2),
+            lot("L-11", "2024-03-01", 0.011, "FRACTION"),
+            lot("L-X", None, 9.9),
+        ]
+    )
     path = tmp_path / "ties.trig"
     path.write_text(trig)
     kg = KnowledgeGraph.open("memory:")
     load_trig(kg, path)
     chart = kg.control_chart("HMW", "P", baseline_n=3)
     assert list(chart.points["batch"]) == ["L-1", "L-9", "L-10", "L-11"]
-    assert list(chart.points["value"]) == pytest.approx([1.2, 1.0, 1.4, 1.1])   # 0.011 = 1.1 %
+    assert list(chart.points["value"]) == pytest.approx([1.2, 1.0, 1.4, 1.1])  # 0.011 = 1.1 %
     assert chart.unit == "%"
     assert any("L-X" in note for note in chart.notes)
     # Baseline L-1..L-10: mean 1.2, MR̄ = (0.2 + 0.4) / 2 = 0.3.
@@ -298,6 +324,7 @@ def test_same_date_batches_are_in_natural_identifier_order_and_undated_ones_left
 
 # -- the command line ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def mab_store(tmp_path_factory):
     from cmckg.examples import example_groups
@@ -311,8 +338,20 @@ def mab_store(tmp_path_factory):
 
 
 def test_cli_json_csv_and_plot(mab_store, tmp_path, capsys):
-    args = ["cpv", "HMW", "--product", "mAb-X", "--kind", "drug_substance", "--store", mab_store,
-            "--baseline", "A-DS-1001:A-DS-1014", "--rules", "1,2,5"]
+    args = [
+        "cpv",
+        "HMW",
+        "--product",
+        "mAb-X",
+        "--kind",
+        "drug_substance",
+        "--store",
+        mab_store,
+        "--baseline",
+        "A-DS-1001:A-DS-1014",
+        "--rules",
+        "1,2,5",
+    ]
     assert main([*args, "--format", "json", "--plot", str(tmp_path / "c.svg")]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["rules"] == [1, 2, 5] and data["unit"] == "%"
@@ -325,14 +364,28 @@ def test_cli_json_csv_and_plot(mab_store, tmp_path, capsys):
     assert lines[0].startswith("group,order,batch,date") and len(lines) == 1 + 42
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--rules", "9"], "rules '9'"),
-    (["--baseline", "A-DS-1001"], "FIRST:LAST"),
-    (["--baseline", "A-DS-1001:NOPE"], "'NOPE' is neither"),
-    (["--by", "site", "--baseline", "A-DS-1001:A-DS-1014"], "of Site-B"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--rules", "9"], "rules '9'"),
+        (["--baseline", "A-DS-1001"], "FIRST:LAST"),
+        (["--baseline", "A-DS-1001:NOPE"], "'NOPE' is neither"),
+        (["--by", "site", "--baseline", "A-DS-1001:A-DS-1014"], "of Site-B"),
+    ],
+)
 def test_cli_mistakes_are_one_line_and_exit_2(mab_store, capsys, extra, message):
-    code = main(["cpv", "HMW", "--product", "mAb-X", "--kind", "drug_substance",
-                 "--store", mab_store, *extra])
+    code = main(
+        [
+            "cpv",
+            "HMW",
+            "--product",
+            "mAb-X",
+            "--kind",
+            "drug_substance",
+            "--store",
+            mab_store,
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err

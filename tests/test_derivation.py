@@ -16,12 +16,24 @@ def _mapping(entities: dict) -> dict:
     return {"mapping": 1, "issuer": "t", "entities": entities}
 
 
-RUNS_MAPPING = _mapping({"run": {
-    "type": "ProcessRun", "id": "{run}", "produced": [{
-        "type": "DrugProductBatch", "id": "{output}",
-        "product": {"type": "Product", "id": "{product}"}}]}})
-INPUTS_MAPPING = _mapping({"run_input": {"type": "ProcessRun", "id": "{run}",
-                                         "used": [{"id": "{input}"}]}})
+RUNS_MAPPING = _mapping(
+    {
+        "run": {
+            "type": "ProcessRun",
+            "id": "{run}",
+            "produced": [
+                {
+                    "type": "DrugProductBatch",
+                    "id": "{output}",
+                    "product": {"type": "Product", "id": "{product}"},
+                }
+            ],
+        }
+    }
+)
+INPUTS_MAPPING = _mapping(
+    {"run_input": {"type": "ProcessRun", "id": "{run}", "used": [{"id": "{input}"}]}}
+)
 LOTS_MAPPING = _mapping({"lot": {"type": "RawMaterialLot", "id": "{lot}"}})
 
 
@@ -30,8 +42,7 @@ def _lineage_findings(kg: KnowledgeGraph) -> list[str]:
     return [str(r.focus) for r in report.results if "reaches no raw-material lot" in r.message]
 
 
-def test_a_lineage_completed_later_clears_its_finding_in_an_incremental_run(
-        tmp_path: Path) -> None:
+def test_a_lineage_completed_later_clears_its_finding_in_an_incremental_run(tmp_path: Path) -> None:
     for name, text in (("runs.csv", RUNS), ("inputs.csv", INPUTS), ("lots.csv", LOTS)):
         (tmp_path / name).write_text(text, encoding="utf-8")
     with KnowledgeGraph.open(f"oxigraph:{tmp_path / 'store'}") as kg:

@@ -17,8 +17,12 @@ from cmckg.drivers import vip_scores
 from cmckg.errors import QueryError
 from cmckg.kg import KnowledgeGraph
 
-LOT_COLUMNS = {"api": ("api_code", "api_batch"), "smcc": ("smcc_batch",),
-               "lactose": ("lactose_batch",), "starch": ("starch_batch",)}
+LOT_COLUMNS = {
+    "api": ("api_code", "api_batch"),
+    "smcc": ("smcc_batch",),
+    "lactose": ("lactose_batch",),
+    "starch": ("starch_batch",),
+}
 
 
 def lot_values(column: str) -> dict[tuple, float]:
@@ -62,9 +66,12 @@ def zagar_drivers():
 
 def test_zagar_pairs_have_n_equal_to_batches_with_both_values(zagar_drivers):
     table = zagar_drivers.table.set_index("attribute")
-    columns = [c for c in zagar_rows()[0] if c.split("_")[0] in LOT_COLUMNS
-               and c not in ("api_code", "api_batch", "smcc_batch", "lactose_batch",
-                             "starch_batch")]
+    columns = [
+        c
+        for c in zagar_rows()[0]
+        if c.split("_")[0] in LOT_COLUMNS
+        and c not in ("api_code", "api_batch", "smcc_batch", "lactose_batch", "starch_batch")
+    ]
     assert set(table.index) == set(columns)
     for column in columns:
         x, _ = pairs_from_csv("dissolution_av", column)
@@ -84,15 +91,18 @@ def test_zagar_correlations_match_scipy_on_the_csv(zagar_drivers, column):
 
 def test_zagar_q_values_are_benjamini_hochberg(zagar_drivers):
     table = zagar_drivers.table
-    np.testing.assert_allclose(table["q"], benjamini_hochberg(table["p"].to_numpy()),
-                               rtol=1e-12)
+    np.testing.assert_allclose(table["q"], benjamini_hochberg(table["p"].to_numpy()), rtol=1e-12)
     assert list(table["p"]) == sorted(table["p"])
 
 
 def test_material_narrows_the_pairs():
     table = zagar_graph().drivers("dissolution_av", material="lactose", method="pearson").table
-    assert set(table["attribute"]) == {"lactose_water", "lactose_sieve0045", "lactose_sieve015",
-                                       "lactose_sieve025"}
+    assert set(table["attribute"]) == {
+        "lactose_water",
+        "lactose_sieve0045",
+        "lactose_sieve015",
+        "lactose_sieve025",
+    }
     x, y = pairs_from_csv("dissolution_av", "lactose_water")
     row = table.set_index("attribute").loc["lactose_water"]
     assert row["effect"] == pytest.approx(stats.pearsonr(x, y).statistic, rel=1e-9)
@@ -183,8 +193,22 @@ def test_cli_drivers(tmp_path, capsys):
     with KnowledgeGraph.open(location) as graph:
         graph.ingest_records(planted_records()[0])
     plot = tmp_path / "top.png"
-    assert main(["drivers", "--pqa", "afucosylation", "--format", "csv", "--plot", str(plot),
-                 "--store", location]) == 0
+    assert (
+        main(
+            [
+                "drivers",
+                "--pqa",
+                "afucosylation",
+                "--format",
+                "csv",
+                "--plot",
+                str(plot),
+                "--store",
+                location,
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("material,attribute,unit,n,effect,p,q")
     assert lines[1].startswith("cell culture medium,osmolality,")

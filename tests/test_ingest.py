@@ -106,15 +106,17 @@ def test_a_changed_source_replaces_its_graph_and_keeps_one_revision(kg, src):
     assert set(old_graph) == old_triples
     current = meta_of(kg, LOT_GRAPH)
     assert len(current[CMC.contentSha256]) == 1 and current[CMC.contentSha256] != old_digest
-    assert current[CMC.sourceSha256] == [Literal(hashlib.sha256(lot_file.read_bytes())
-                                                 .hexdigest())]
+    assert current[CMC.sourceSha256] == [Literal(hashlib.sha256(lot_file.read_bytes()).hexdigest())]
 
 
 def test_changing_back_and_forth_keeps_one_revision_per_change(kg, src):
     lot_file = src / LOT_FILE.name
     kg.ingest(lot_file)
-    for new, old in [("2014-06-30", "2013-12-08"), ("2013-12-08", "2014-06-30"),
-                     ("2014-06-30", "2013-12-08")]:
+    for new, old in [
+        ("2014-06-30", "2013-12-08"),
+        ("2013-12-08", "2014-06-30"),
+        ("2014-06-30", "2013-12-08"),
+    ]:
         edit(lot_file, f"{old}T00:00:00.0Z", f"{new}T00:00:00.0Z")
         kg.ingest(lot_file)
     revisions = revisions_of(kg, LOT_GRAPH)
@@ -135,9 +137,11 @@ def test_a_vanished_record_is_superseded(kg, src):
     old_triples = set(kg.store.graph(API2_GRAPH))
     assert old_triples
     text = two.read_text()
-    start, end = text.index("<MaterialLot>\n        <ID>API-LOT-2"), text.index("</MaterialLot>",
-                                                                             text.index("API-LOT-2"))
-    two.write_text(text[:start] + text[end + len("</MaterialLot>"):])
+    start, end = (
+        text.index("<MaterialLot>\n        <ID>API-LOT-2"),
+        text.index("</MaterialLot>", text.index("API-LOT-2")),
+    )
+    two.write_text(text[:start] + text[end + len("</MaterialLot>") :])
 
     report = kg.ingest(two)
     assert sum(s.superseded for s in report.sources) == 1
@@ -155,8 +159,11 @@ def test_a_failed_ingest_leaves_the_store_exactly_as_before(kg, src):
     kg.ingest(lot_file)
     before = snapshot(kg)
     edit(lot_file, "2013-12-08", "2015-01-01")  # a change that would replace a graph
-    for sources in ([src / PES_FILE.name, MALFORMED], [lot_file, MALFORMED],
-                    [MALFORMED, src / TWO_LOTS.name]):
+    for sources in (
+        [src / PES_FILE.name, MALFORMED],
+        [lot_file, MALFORMED],
+        [MALFORMED, src / TWO_LOTS.name],
+    ):
         with pytest.raises(MappingError, match="malformed.xml"):
             kg.ingest(sources)
         assert snapshot(kg) == before
@@ -185,8 +192,10 @@ def test_source_sha_follows_the_file_when_a_record_is_unchanged(kg, src):
     kg.ingest(two)
     edit(two, "98.7", "98.9")  # changes API-LOT-2 only
     report = kg.ingest(two)
-    assert (sum(s.replaced for s in report.sources), sum(s.unchanged for s in report.sources)) \
-        == (1, 1)
+    assert (sum(s.replaced for s in report.sources), sum(s.unchanged for s in report.sources)) == (
+        1,
+        1,
+    )
     sha = Literal(hashlib.sha256(two.read_bytes()).hexdigest())
     assert meta_of(kg, API1_GRAPH)[CMC.sourceSha256] == [sha]
     assert meta_of(kg, API2_GRAPH)[CMC.sourceSha256] == [sha]
@@ -249,8 +258,11 @@ def test_builder_records_ingest_like_files(kg):
     assert meta[CMC.sourcePath] == [Literal("build:site-a/coa-L1")]
 
     kg.ingest_records([_record(5.1)])
-    values = {float(o) for _, p, o in kg.store.graph(graph)
-              if p == URIRef("http://qudt.org/schema/qudt/numericValue")}
+    values = {
+        float(o)
+        for _, p, o in kg.store.graph(graph)
+        if p == URIRef("http://qudt.org/schema/qudt/numericValue")
+    }
     assert values == {5.1}
     assert len(revisions_of(kg, graph)) == 1
 

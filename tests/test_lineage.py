@@ -22,8 +22,9 @@ API_5, API_7 = ID + "lot/test/api-5-2", ID + "lot/test/api-7-2"
 LAC_2, LAC_3, SMCC_7 = ID + "lot/test/lac-2", ID + "lot/test/lac-3", ID + "lot/test/smcc-7"
 TC_1, TC_2 = ID + "lot/test/TC-1", ID + "lot/test/TC-2"
 B_1, B_2, B_3 = ID + "lot/test/B-1", ID + "lot/test/B-2", ID + "lot/test/B-3"
-GRAN_1, COAT_1, GRAN_2, COAT_2 = (ID + f"run/test/{r}" for r in
-                                  ("GRAN-1", "COAT-1", "GRAN-2", "COAT-2"))
+GRAN_1, COAT_1, GRAN_2, COAT_2 = (
+    ID + f"run/test/{r}" for r in ("GRAN-1", "COAT-1", "GRAN-2", "COAT-2")
+)
 S_1 = ID + "sample/test/S-1"
 
 
@@ -49,8 +50,11 @@ def test_backward_lineage_of_a_batch_reaches_its_runs_intermediate_and_raw_lots(
     depth = dict(zip(result.nodes["iri"], result.nodes["depth"], strict=True))
     assert depth == {B_1: 0, COAT_1: 1, TC_1: 1, GRAN_1: 2, API_5: 2, LAC_2: 2, SMCC_7: 2}
     row = result.nodes.set_index("iri").loc[LAC_2]
-    assert (row["identifier"], row["kind"], row["material"]) == ("2", "raw_material_lot",
-                                                                 "Lactose monohydrate")
+    assert (row["identifier"], row["kind"], row["material"]) == (
+        "2",
+        "raw_material_lot",
+        "Lactose monohydrate",
+    )
     assert result.nodes.set_index("iri").loc[B_1, "site"] == "Site-A"
 
 
@@ -58,14 +62,18 @@ def test_edges_keep_prov_direction_and_show_runs_instead_of_shortcuts(kg):
     rows = kg.lineage("B-1").edges.to_dict("records")
     edges = {(r["from"], r["relation"], r["to"]) for r in rows}
     assert edges == {
-        (B_1, "prov:wasGeneratedBy", COAT_1), (COAT_1, "prov:used", TC_1),
-        (TC_1, "prov:wasGeneratedBy", GRAN_1), (GRAN_1, "prov:used", API_5),
-        (GRAN_1, "prov:used", LAC_2), (GRAN_1, "prov:used", SMCC_7),
+        (B_1, "prov:wasGeneratedBy", COAT_1),
+        (COAT_1, "prov:used", TC_1),
+        (TC_1, "prov:wasGeneratedBy", GRAN_1),
+        (GRAN_1, "prov:used", API_5),
+        (GRAN_1, "prov:used", LAC_2),
+        (GRAN_1, "prov:used", SMCC_7),
     }
     # B-3 has no known run: its wasDerivedFrom edge is the only way to lactose lot 3.
     edges = kg.lineage("B-3").edges
     assert list(zip(edges["from"], edges["relation"], edges["to"], strict=True)) == [
-        (B_3, "prov:wasDerivedFrom", LAC_3)]
+        (B_3, "prov:wasDerivedFrom", LAC_3)
+    ]
 
 
 def test_depth_limits_the_generations(kg):
@@ -141,8 +149,23 @@ def test_cli_lineage(tmp_path, capsys):
     location = f"oxigraph:{tmp_path / 'store'}"
     with KnowledgeGraph.open(location) as kg:
         load_trig(kg, QUESTIONS / "chain.trig")
-    assert main(["lineage", "2", "--material", "lactose", "--direction", "forward",
-                 "--format", "json", "--store", location]) == 0
+    assert (
+        main(
+            [
+                "lineage",
+                "2",
+                "--material",
+                "lactose",
+                "--direction",
+                "forward",
+                "--format",
+                "json",
+                "--store",
+                location,
+            ]
+        )
+        == 0
+    )
     document = json.loads(capsys.readouterr().out)
     assert {n["iri"] for n in document["nodes"] if n["kind"] == "batch"} == {B_1}
     assert main(["lineage", "B-1", "--format", "csv", "--store", location]) == 0
@@ -164,9 +187,12 @@ def zagar():
 
 
 def raw_lots_of(row):
-    return {ZAGAR_LOT + f"api/{row['api_code']}/{row['api_batch']}",
-            ZAGAR_LOT + f"smcc/{row['smcc_batch']}", ZAGAR_LOT + f"lactose/{row['lactose_batch']}",
-            ZAGAR_LOT + f"starch/{row['starch_batch']}"}
+    return {
+        ZAGAR_LOT + f"api/{row['api_code']}/{row['api_batch']}",
+        ZAGAR_LOT + f"smcc/{row['smcc_batch']}",
+        ZAGAR_LOT + f"lactose/{row['lactose_batch']}",
+        ZAGAR_LOT + f"starch/{row['starch_batch']}",
+    }
 
 
 @pytest.mark.parametrize("index", [0, 1, 211, 502, 777, 1004])
@@ -191,8 +217,9 @@ def test_zagar_forward_lineage_of_a_lactose_lot_is_every_batch_that_names_it(zag
 def test_zagar_forward_lineage_of_an_api_lot_needs_source_and_lot(zagar):
     rows = zagar_rows()
     code, lot = rows[600]["api_code"], rows[600]["api_batch"]
-    expected = {ZAGAR_LOT + r["batch"] for r in rows
-                if r["api_code"] == code and r["api_batch"] == lot}
+    expected = {
+        ZAGAR_LOT + r["batch"] for r in rows if r["api_code"] == code and r["api_batch"] == lot
+    }
     # Row 600's API lot number is used by two API sources: the lot number alone is ambiguous.
     assert len({r["api_code"] for r in rows if r["api_batch"] == lot}) == 2
     with pytest.raises(QueryError, match="narrow it"):

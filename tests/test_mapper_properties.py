@@ -22,28 +22,67 @@ from cmckg.kg import KnowledgeGraph
 from cmckg.stores.oxigraph import OxigraphStore
 
 SOURCES = {
-    "tables": (EXAMPLES / "mab" / "coa_results.csv",
-               EXAMPLES / "mab" / "mappings" / "coa_results.yaml"),
-    "asm": (EXAMPLES / "asm" / "chemometec_nucleoview__chemometec_nucleoview_example01.json",
-            None),
+    "tables": (
+        EXAMPLES / "mab" / "coa_results.csv",
+        EXAMPLES / "mab" / "mappings" / "coa_results.yaml",
+    ),
+    "asm": (EXAMPLES / "asm" / "chemometec_nucleoview__chemometec_nucleoview_example01.json", None),
     "b2mml": (EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml", None),
 }
 EXAMPLES_PER_MAPPER = 40
 
 # Bytes that matter to CSV, JSON and XML parsers, numbers and encodings.
-INTERESTING = [b",", b'"', b"'", b"\n", b"\r\n", b";", b"{", b"}", b"[", b"]", b"<", b">", b"&",
-               b":", b"/", b"\\", b"-", b".", b"0", b"9", b"1e999", b"NaN", b"e", b" ", b"\t",
-               b"\x00", b"\xff", b"\xc3", "é".encode(), "µ".encode(), b"<!DOCTYPE x>", b"null",
-               b"&amp;", b"]]>", b"--"]
+INTERESTING = [
+    b",",
+    b'"',
+    b"'",
+    b"\n",
+    b"\r\n",
+    b";",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"<",
+    b">",
+    b"&",
+    b":",
+    b"/",
+    b"\\",
+    b"-",
+    b".",
+    b"0",
+    b"9",
+    b"1e999",
+    b"NaN",
+    b"e",
+    b" ",
+    b"\t",
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    "é".encode(),
+    "µ".encode(),
+    b"<!DOCTYPE x>",
+    b"null",
+    b"&amp;",
+    b"]]>",
+    b"--",
+]
 
 
 @st.composite
 def mutations(draw: st.DrawFn, size: int) -> list[tuple[str, int, bytes]]:
     """One to three edits: (insert | delete | replace, position, bytes)."""
     chunk = st.one_of(st.sampled_from(INTERESTING), st.binary(min_size=1, max_size=3))
-    return [(draw(st.sampled_from(["insert", "delete", "replace"])),
-             draw(st.integers(0, size)), draw(chunk))
-            for _ in range(draw(st.integers(1, 3)))]
+    return [
+        (
+            draw(st.sampled_from(["insert", "delete", "replace"])),
+            draw(st.integers(0, size)),
+            draw(chunk),
+        )
+        for _ in range(draw(st.integers(1, 3)))
+    ]
 
 
 def mutate(data: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
@@ -52,9 +91,9 @@ def mutate(data: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
         if kind == "insert":
             data = data[:position] + chunk + data[position:]
         elif kind == "delete":
-            data = data[:position] + data[position + len(chunk):]
+            data = data[:position] + data[position + len(chunk) :]
         else:
-            data = data[:position] + chunk + data[position + len(chunk):]
+            data = data[:position] + chunk + data[position + len(chunk) :]
     return data
 
 
@@ -72,8 +111,11 @@ def quads(store: OxigraphStore) -> list[bytes]:
 
 @pytest.mark.parametrize("mapper", sorted(SOURCES))
 def test_a_mutated_file_ingests_or_fails_in_one_line_leaving_the_store_as_it_was(
-        mapper: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], record_property: Callable[[str, object], None],
+    mapper: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    record_property: Callable[[str, object], None],
 ) -> None:
     source, mapping = SOURCES[mapper]
     folder = tmp_path_factory.mktemp(f"mutated-{mapper}")
@@ -88,9 +130,12 @@ def test_a_mutated_file_ingests_or_fails_in_one_line_leaving_the_store_as_it_was
     capsys.readouterr()
     outcomes = {"ingested": 0, "refused": 0}
 
-    @settings(max_examples=EXAMPLES_PER_MAPPER, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @settings(
+        max_examples=EXAMPLES_PER_MAPPER,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(edits=mutations(len(original)))
     def check(edits: list[tuple[str, int, bytes]]) -> None:
         target.write_bytes(mutate(original, edits))
@@ -111,6 +156,9 @@ def test_a_mutated_file_ingests_or_fails_in_one_line_leaving_the_store_as_it_was
     check()
     tried = outcomes["ingested"] + outcomes["refused"]
     assert tried >= EXAMPLES_PER_MAPPER // 2
-    record_property("hypothesis_cases", f"{mapper}: {tried} mutated files "
-                    f"({outcomes['ingested']} ingested, {outcomes['refused']} refused)")
+    record_property(
+        "hypothesis_cases",
+        f"{mapper}: {tried} mutated files "
+        f"({outcomes['ingested']} ingested, {outcomes['refused']} refused)",
+    )
     print(f"{mapper}: {tried} cases tried")

@@ -35,23 +35,63 @@ QUDT = "http://qudt.org/schema/qudt/"
 IAO_DEFINITION = URIRef("http://purl.obolibrary.org/obo/IAO_0000115")
 
 ALIGNMENT_PREDICATES = {
-    RDFS.subClassOf, RDFS.subPropertyOf, OWL.equivalentClass, OWL.equivalentProperty,
-    OWL.inverseOf, SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch,
+    RDFS.subClassOf,
+    RDFS.subPropertyOf,
+    OWL.equivalentClass,
+    OWL.equivalentProperty,
+    OWL.inverseOf,
+    SKOS.exactMatch,
+    SKOS.closeMatch,
+    SKOS.broadMatch,
+    SKOS.narrowMatch,
 }
 
 # Terms with no counterpart in AFO, IOF biopharma, PROV-O, SOSA or QUDT (each listed, with the
 # reason, in ontology/README.md). Every other cmc: term must carry an alignment.
 NO_COUNTERPART = {
-    "Product", "LocalTerm", "ofProduct", "materialType", "unitOperation", "stage",
-    "forProperty", "lotClass", "lowerLimit", "upperLimit", "version", "sourceLocation",
-    "sourceSha256", "contentSha256", "validatedSha256", "validationPending", "shapesSha256",
-    "snapshot", "pointCount", "minValue", "maxValue", "aliasOf", "localTerm", "localName",
-    "issuer", "ofMaterial", "openResults", "plausibleMinimum", "plausibleMaximum",
+    "Product",
+    "LocalTerm",
+    "ofProduct",
+    "materialType",
+    "unitOperation",
+    "stage",
+    "forProperty",
+    "lotClass",
+    "lowerLimit",
+    "upperLimit",
+    "version",
+    "sourceLocation",
+    "sourceSha256",
+    "contentSha256",
+    "validatedSha256",
+    "validationPending",
+    "shapesSha256",
+    "snapshot",
+    "pointCount",
+    "minValue",
+    "maxValue",
+    "aliasOf",
+    "localTerm",
+    "localName",
+    "issuer",
+    "ofMaterial",
+    "openResults",
+    "plausibleMinimum",
+    "plausibleMaximum",
     "requiresMaterial",
-    "judgedAgainst", "withinSpecification",
-    "resultQualifier", "censoringLimit", "reportedConformance", "specificationText", "reportOnly",
-    "reason", "toolVersion", "sequenceNumber", "changeSetSha256",
-    "previousChangeSetSha256", "previousContentSha256",
+    "judgedAgainst",
+    "withinSpecification",
+    "resultQualifier",
+    "censoringLimit",
+    "reportedConformance",
+    "specificationText",
+    "reportOnly",
+    "reason",
+    "toolVersion",
+    "sequenceNumber",
+    "changeSetSha256",
+    "previousChangeSetSha256",
+    "previousContentSha256",
 }
 
 # Axioms of the external ontologies our alignments reach, transcribed from their published
@@ -210,7 +250,7 @@ def cmc_terms() -> dict[URIRef, URIRef]:
 
 
 def local(iri: URIRef) -> str:
-    return str(iri)[len(CMC):]
+    return str(iri)[len(CMC) :]
 
 
 # --- HermiT ---------------------------------------------------------------------------------
@@ -291,7 +331,8 @@ def test_every_cmc_term_has_label_and_definition() -> None:
     terms = cmc_terms()
     assert len(terms) > 60
     missing = [
-        local(t) for t in terms
+        local(t)
+        for t in terms
         if g.value(t, RDFS.label) is None
         or (g.value(t, SKOS.definition) is None and g.value(t, IAO_DEFINITION) is None)
     ]
@@ -303,7 +344,8 @@ def test_every_cmc_term_is_aligned_unless_documented_without_counterpart() -> No
 
     def external_alignments(term: URIRef) -> list[URIRef]:
         return [
-            o for p, o in g.predicate_objects(term)
+            o
+            for p, o in g.predicate_objects(term)
             if p in ALIGNMENT_PREDICATES and isinstance(o, URIRef) and not str(o).startswith(CMC)
         ]
 
@@ -333,7 +375,11 @@ def test_required_alignments() -> None:
         ("ProcessRun", SKOS.closeMatch, IOF + "construct/BatchRun"),
         ("Measurement", RDFS.subClassOf, sosa + "Observation"),
         ("Sample", RDFS.subClassOf, sosa + "Sample"),
-        ("Equipment", RDFS.subClassOf, "http://purl.allotrope.org/ontologies/equipment#AFE_0000354"),
+        (
+            "Equipment",
+            RDFS.subClassOf,
+            "http://purl.allotrope.org/ontologies/equipment#AFE_0000354",
+        ),
         ("Site", RDFS.subClassOf, IOF + "construct/PhysicalSite"),
         ("Supplier", RDFS.subClassOf, prov + "Organization"),
         ("Usage", RDFS.subClassOf, prov + "Usage"),
@@ -442,7 +488,8 @@ def test_afo_iris_are_in_the_vendored_lists() -> None:
 def test_iof_iris_are_declared_in_the_vendored_modules() -> None:
     g = iof_graph()
     declared = {
-        str(s) for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+        str(s)
+        for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
         for s in g.subjects(RDF.type, kind)
     }
     used = used_iris(re.escape(IOF) + "construct/[A-Za-z]+", {"iof": IOF + "construct/"})
@@ -460,7 +507,8 @@ def test_default_units_are_current_vendored_qudt_units() -> None:
     assert len(used) > 20
     not_units = sorted(u for u in used if (u, RDF.type, URIRef(QUDT + "Unit")) not in units)
     deprecated = sorted(
-        u for u in used
+        u
+        for u in used
         if (u, URIRef(QUDT + "deprecated"), Literal(True)) in units
         or units.value(u, DCTERMS.isReplacedBy) is not None
     )

@@ -25,7 +25,8 @@ from cmckg.vocab import CMC, CMCT, QUDT, UNIT
 
 OPT_IN = pytest.mark.skip(
     reason="shapes/opt-in/plausibility.ttl is opt-in: its SPARQL target takes minutes on "
-    "store-sized data; re-enable with its rewrite (see the note at the top of that file)")
+    "store-sized data; re-enable with its rewrite (see the note at the top of that file)"
+)
 
 EX = Namespace("https://example.org/acme/terms#")
 PLAUSIBLE = "PlausibleValueShape"
@@ -35,51 +36,95 @@ BOM = "BillOfMaterialsShape"
 def measured(prop: URIRef, value: float, unit: URIRef, extra: list | None = None):
     """The baseline with M1 measuring ``prop`` as ``value`` ``unit``."""
     return validated(
-        remove=[(M1, QUDT.numericValue, None, LIMS), (M1, QUDT.unit, None, LIMS),
-                (M1, CMC.measuredProperty, None, LIMS)],
-        add=[(M1, QUDT.numericValue, Literal(value), LIMS), (M1, QUDT.unit, unit, LIMS),
-             (M1, CMC.measuredProperty, prop, LIMS), *(extra or [])],
+        remove=[
+            (M1, QUDT.numericValue, None, LIMS),
+            (M1, QUDT.unit, None, LIMS),
+            (M1, CMC.measuredProperty, None, LIMS),
+        ],
+        add=[
+            (M1, QUDT.numericValue, Literal(value), LIMS),
+            (M1, QUDT.unit, unit, LIMS),
+            (M1, CMC.measuredProperty, prop, LIMS),
+            *(extra or []),
+        ],
     )
 
 
 def implausible(report) -> list[tuple]:
-    return [(r.severity, r.focus, r.value, r.source.location, r.message)
-            for r in report.results if r.shape_name == PLAUSIBLE]
+    return [
+        (r.severity, r.focus, r.value, r.source.location, r.message)
+        for r in report.results
+        if r.shape_name == PLAUSIBLE
+    ]
 
 
 @OPT_IN
-@pytest.mark.parametrize(("prop", "value", "unit", "message"), [
-    (CMCT.HighMolecularWeightSpecies, -40.0, UNIT.PERCENT,
-     "high molecular weight species of DS-1 is -40 %, below the plausible minimum 0 %"),
-    (CMCT.HighMolecularWeightSpecies, 140.0, UNIT.PERCENT,
-     "high molecular weight species of DS-1 is 140 %, above the plausible maximum 100 %"),
-    # 2,000,000 ppm = 200 %: converted through QUDT (ppm and % share DimensionlessRatio)
-    (CMCT.HighMolecularWeightSpecies, 2.0e6, UNIT.PPM,
-     "high molecular weight species of DS-1 is 2000000 PPM, above the plausible maximum 100 %"),
-    # no range of its own: the quantity kind's (AmountOfSubstancePerMass ≥ 0, in mOsm/kg)
-    (CMCT.Osmolality, -5.0, UNIT["MilliOSM-PER-KiloGM"],
-     "osmolality of DS-1 is -5 mOsmol/kg, below the plausible minimum 0 mOsmol/kg"),
-    (CMCT.PH, 15.0, UNIT.PH, "pH of DS-1 is 15 pH, above the plausible maximum 14 pH"),
-    # a concentration in g/L: kinds Density and MassDensity; MassDensity ≥ 0 g/L
-    (CMCT.ProteinConcentration, -1.5, UNIT["GM-PER-L"],
-     "protein concentration of DS-1 is -1.5 g/L, below the plausible minimum 0 g/L"),
-])
+@pytest.mark.parametrize(
+    ("prop", "value", "unit", "message"),
+    [
+        (
+            CMCT.HighMolecularWeightSpecies,
+            -40.0,
+            UNIT.PERCENT,
+            "high molecular weight species of DS-1 is -40 %, below the plausible minimum 0 %",
+        ),
+        (
+            CMCT.HighMolecularWeightSpecies,
+            140.0,
+            UNIT.PERCENT,
+            "high molecular weight species of DS-1 is 140 %, above the plausible maximum 100 %",
+        ),
+        # 2,000,000 ppm = 200 %: converted through QUDT (ppm and % share DimensionlessRatio)
+        (
+            CMCT.HighMolecularWeightSpecies,
+            2.0e6,
+            UNIT.PPM,
+            "high molecular weight species of DS-1 is 2000000 PPM, "
+            "above the plausible maximum 100 %",
+        ),
+        # no range of its own: the quantity kind's (AmountOfSubstancePerMass ≥ 0, in mOsm/kg)
+        (
+            CMCT.Osmolality,
+            -5.0,
+            UNIT["MilliOSM-PER-KiloGM"],
+            "osmolality of DS-1 is -5 mOsmol/kg, below the plausible minimum 0 mOsmol/kg",
+        ),
+        (CMCT.PH, 15.0, UNIT.PH, "pH of DS-1 is 15 pH, above the plausible maximum 14 pH"),
+        # a concentration in g/L: kinds Density and MassDensity; MassDensity ≥ 0 g/L
+        (
+            CMCT.ProteinConcentration,
+            -1.5,
+            UNIT["GM-PER-L"],
+            "protein concentration of DS-1 is -1.5 g/L, below the plausible minimum 0 g/L",
+        ),
+    ],
+)
 def test_an_implausible_value_is_a_violation_naming_lot_attribute_value_and_limit(
-        prop, value, unit, message):
+    prop, value, unit, message
+):
     assert implausible(measured(prop, value, unit)) == [
-        (Severity.VIOLATION, M1, Literal(value), "/samples/0/results/0",
-         f"Implausible value: {message}")]
+        (
+            Severity.VIOLATION,
+            M1,
+            Literal(value),
+            "/samples/0/results/0",
+            f"Implausible value: {message}",
+        )
+    ]
 
 
-@pytest.mark.parametrize(("prop", "value", "unit"), [
-    (CMCT.HighMolecularWeightSpecies, 0.0, UNIT.PERCENT),
-    (CMCT.HighMolecularWeightSpecies, 100.0, UNIT.PERCENT),
-    (CMCT.HighMolecularWeightSpecies, 5.0e5, UNIT.PPM),  # 50 %
-    (CMCT.Dissolution, 103.2, UNIT.PERCENT),  # % of label claim: no upper bound
-    (CMCT.Osmolality, 320.0, UNIT["MilliOSM-PER-KiloGM"]),
-    (CMCT.PH, 0.0, UNIT.PH),
-    (CMCT.Temperature, -20.0, UNIT.DEG_C),  # no range declared
-])
+@pytest.mark.parametrize(
+    ("prop", "value", "unit"),
+    [
+        (CMCT.HighMolecularWeightSpecies, 0.0, UNIT.PERCENT),
+        (CMCT.HighMolecularWeightSpecies, 100.0, UNIT.PERCENT),
+        (CMCT.HighMolecularWeightSpecies, 5.0e5, UNIT.PPM),  # 50 %
+        (CMCT.Dissolution, 103.2, UNIT.PERCENT),  # % of label claim: no upper bound
+        (CMCT.Osmolality, 320.0, UNIT["MilliOSM-PER-KiloGM"]),
+        (CMCT.PH, 0.0, UNIT.PH),
+        (CMCT.Temperature, -20.0, UNIT.DEG_C),  # no range declared
+    ],
+)
 def test_plausible_values_pass(prop, value, unit):
     assert implausible(measured(prop, value, unit)) == []
 
@@ -88,15 +133,18 @@ def test_plausible_values_pass(prop, value, unit):
 def test_a_project_vocabulary_concept_brings_its_own_range():
     """A concept declared as the vocabulary helper writes it (plausible: {min: 0, max: 200} in
     g/L); a result of 250 mg/mL is 250 g/L, over the maximum."""
-    concept = [(EX.DBC, RDF.type, SKOS.Concept, SPECS),
-               (EX.DBC, SKOS.prefLabel, Literal("dynamic binding capacity", lang="en"), SPECS),
-               (EX.DBC, CMC.defaultUnit, UNIT["GM-PER-L"], SPECS),
-               (EX.DBC, CMC.plausibleMinimum, Literal(0.0), SPECS),
-               (EX.DBC, CMC.plausibleMaximum, Literal(200.0), SPECS)]
+    concept = [
+        (EX.DBC, RDF.type, SKOS.Concept, SPECS),
+        (EX.DBC, SKOS.prefLabel, Literal("dynamic binding capacity", lang="en"), SPECS),
+        (EX.DBC, CMC.defaultUnit, UNIT["GM-PER-L"], SPECS),
+        (EX.DBC, CMC.plausibleMinimum, Literal(0.0), SPECS),
+        (EX.DBC, CMC.plausibleMaximum, Literal(200.0), SPECS),
+    ]
     report = measured(EX.DBC, 250.0, UNIT["MilliGM-PER-MilliL"], concept)
     assert [m for *_, m in implausible(report)] == [
         "Implausible value: dynamic binding capacity of DS-1 is 250 mg/mL, above the plausible "
-        "maximum 200 g/L"]
+        "maximum 200 g/L"
+    ]
     assert implausible(measured(EX.DBC, 150.0, UNIT["MilliGM-PER-MilliL"], concept)) == []
 
 
@@ -105,17 +153,31 @@ def test_a_batch_without_a_required_material_is_a_violation_naming_it():
     DP-1) and a resin no lot is made of: both batches lack the resin."""
     resin = URIRef("https://w3id.org/cmckg/id/material/test/RESIN")
     medium = URIRef("https://w3id.org/cmckg/id/material/test/MED")
-    report = validated(add=[(PRODUCT, CMC.requiresMaterial, medium, SPECS),
-                            (PRODUCT, CMC.requiresMaterial, resin, SPECS),
-                            (resin, RDF.type, CMC.Material, SPECS)])
-    found = sorted((str(r.focus), r.value, r.source.record_id, r.source.location, r.message)
-                   for r in report.results if r.shape_name == BOM)
+    report = validated(
+        add=[
+            (PRODUCT, CMC.requiresMaterial, medium, SPECS),
+            (PRODUCT, CMC.requiresMaterial, resin, SPECS),
+            (resin, RDF.type, CMC.Material, SPECS),
+        ]
+    )
+    found = sorted(
+        (str(r.focus), r.value, r.source.record_id, r.source.location, r.message)
+        for r in report.results
+        if r.shape_name == BOM
+    )
     assert found == [
-        (str(lot), resin, "batch-record-1", location,
-         f"Bill of materials not met: lot {name} has no {resin} lot upstream, which the "
-         "product's bill of materials (P-1) requires")
-        for lot, name, location in sorted([(DP, "DP-1", "row=6"), (DS, "DS-1", "row=4")],
-                                          key=lambda x: str(x[0]))]
+        (
+            str(lot),
+            resin,
+            "batch-record-1",
+            location,
+            f"Bill of materials not met: lot {name} has no {resin} lot upstream, which the "
+            "product's bill of materials (P-1) requires",
+        )
+        for lot, name, location in sorted(
+            [(DP, "DP-1", "row=6"), (DS, "DS-1", "row=4")], key=lambda x: str(x[0])
+        )
+    ]
     assert all(r.severity == Severity.VIOLATION for r in report.results if r.shape_name == BOM)
 
 
@@ -132,22 +194,33 @@ def broken_zagar(tmp_path_factory) -> tuple[Path, int, int, str, str]:
     with open(path, "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, delimiter=";").writerows([header, *data])
     # RFC 7111 rows: the header is row 1, so data[i] is row i + 2
-    return (path, 5 + 2, 12 + 2, data[5][header.index("batch")],
-            data[12][header.index("batch")])
+    return (path, 5 + 2, 12 + 2, data[5][header.index("batch")], data[12][header.index("batch")])
 
 
 @OPT_IN
 def test_broken_zagar_copy_gives_violations_traced_to_both_rows(broken_zagar):
     path, dissolution_row, lactose_row, dissolution_batch, lactose_batch = broken_zagar
     report = validate_sources([path], load_mapping(EXAMPLES / "zagar2022" / "mapping.yaml"))
-    found = [(r.shape_name, r.source.path, r.source.location, r.value, r.message)
-             for r in report.at_or_above(Severity.VIOLATION)]
+    found = [
+        (r.shape_name, r.source.path, r.source.location, r.value, r.message)
+        for r in report.at_or_above(Severity.VIOLATION)
+    ]
     lactose = URIRef("https://w3id.org/cmckg/id/material/zagar2022/lactose")
     assert found == [
-        (PLAUSIBLE, str(path), f"row={dissolution_row}", Literal(-40.0),
-         f"Implausible value: average dissolution of {dissolution_batch} is -40 %, below the "
-         "plausible minimum 0 %"),
-        (BOM, str(path), f"row={lactose_row}", lactose,
-         f"Bill of materials not met: lot {lactose_batch} has no lactose lot upstream, which "
-         "the product's bill of materials (25) requires"),
+        (
+            PLAUSIBLE,
+            str(path),
+            f"row={dissolution_row}",
+            Literal(-40.0),
+            f"Implausible value: average dissolution of {dissolution_batch} is -40 %, below the "
+            "plausible minimum 0 %",
+        ),
+        (
+            BOM,
+            str(path),
+            f"row={lactose_row}",
+            lactose,
+            f"Bill of materials not met: lot {lactose_batch} has no lactose lot upstream, which "
+            "the product's bill of materials (25) requires",
+        ),
     ]

@@ -48,8 +48,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def upstream(lot: str) -> dict[str, str]:
     """Every lot upstream of ``lot`` (itself included) by walking the batch records' inputs,
     each with the step that made it ('' for lots no run made)."""
-    runs = {r["output"]: r for site in ("site-a", "site-b")
-            for r in _rows(MAB / site / "batch_records.csv")}
+    runs = {
+        r["output"]: r
+        for site in ("site-a", "site-b")
+        for r in _rows(MAB / site / "batch_records.csv")
+    }
     found: dict[str, str] = {}
     todo = [lot]
     while todo:
@@ -72,10 +75,13 @@ def expected_results(lot: str) -> list[tuple[str, float, str, str]]:
     """(lot, value, verdict, row) for each LIMS result with a specification on ``lot`` or a
     lot upstream of it: the spec of its test, stage and material stage (drug substance for
     the polishing step's output, drug product for fill-finish's)."""
-    stage_of = {"anion exchange polishing": "drug substance",
-                "drug product fill finish": "drug product"}
-    specs = {(s["test"], s["stage"], s["material_stage"]): s
-             for s in _rows(MAB / "specifications.csv")}
+    stage_of = {
+        "anion exchange polishing": "drug substance",
+        "drug product fill finish": "drug product",
+    }
+    specs = {
+        (s["test"], s["stage"], s["material_stage"]): s for s in _rows(MAB / "specifications.csv")
+    }
     lots = upstream(lot)
     found = []
     for number, row in enumerate(_rows(MAB / "site-a" / "lims_results.csv"), start=2):
@@ -90,8 +96,9 @@ def expected_results(lot: str) -> list[tuple[str, float, str, str]]:
 
 def test_expected_results_hold_the_planted_failures() -> None:
     """The expectation itself: README's two out-of-specification lots, and nothing else."""
-    failures = {(lot, value) for lot, value, verdict, _ in expected_results(LOT)
-                if verdict == "fail"}
+    failures = {
+        (lot, value) for lot, value, verdict, _ in expected_results(LOT) if verdict == "fail"
+    }
     assert failures == {("A-DS-1020", 3.4), ("A-DP-1020", 3.5499)}
     assert raw_material_lots(LOT) == {"A-MED-007", "A-FEED-005", "A-PRA-002", "A-SUC-002"}
 
@@ -112,10 +119,14 @@ def dossier(kg: KnowledgeGraph, report):
 
 
 def test_dossier_judges_every_result_against_its_specification(dossier) -> None:
-    got = sorted((dossier.node_name(r.entity), round(r.value, 6), r.verdict)
-                 for r in dossier.results if r.limit is not None)
-    want = sorted((lot, round(value, 6), verdict)
-                  for lot, value, verdict, _ in expected_results(LOT))
+    got = sorted(
+        (dossier.node_name(r.entity), round(r.value, 6), r.verdict)
+        for r in dossier.results
+        if r.limit is not None
+    )
+    want = sorted(
+        (lot, round(value, 6), verdict) for lot, value, verdict, _ in expected_results(LOT)
+    )
     assert got == want
 
 
@@ -130,8 +141,10 @@ def test_dossier_traces_each_result_to_file_row_and_revision(kg, dossier) -> Non
         assert source.location == rows[key]
         stored = kg.query(
             "SELECT ?sha WHERE { GRAPH ?g { ?m ?p ?o } GRAPH ?meta { ?g ?has ?sha } }",
-            m=URIRef(result.measurement), meta=kg.minter.metadata_graph,
-            has=CMC.contentSha256)
+            m=URIRef(result.measurement),
+            meta=kg.minter.metadata_graph,
+            has=CMC.contentSha256,
+        )
         assert source.sha256 in set(stored["sha"])
         assert re.fullmatch(r"[0-9a-f]{64}", source.sha256)
 
@@ -168,13 +181,17 @@ def test_dossier_of_a_run_or_unknown_lot_is_a_clear_error() -> None:
 def test_dossier_jsonld_uses_the_published_context(dossier) -> None:
     text = dossier.to_jsonld()
     document = json.loads(text)
-    published = json.loads((Path(__file__).parents[1] / "ontology" / "context.jsonld")
-                           .read_text())["@context"]
+    published = json.loads((Path(__file__).parents[1] / "ontology" / "context.jsonld").read_text())[
+        "@context"
+    ]
     assert document["@context"] == published
     dataset = Dataset()
     dataset.parse(data=text, format="json-ld")
-    hmw = {(m, g) for m, _, v, g in dataset.quads((None, QUDT.numericValue, None, None))
-           if str(v) == "3.5499"}
+    hmw = {
+        (m, g)
+        for m, _, v, g in dataset.quads((None, QUDT.numericValue, None, None))
+        if str(v) == "3.5499"
+    }
     assert len(hmw) == 1  # stated in the one LIMS record that holds the result
     measurement, record = hmw.pop()
     assert dataset.value(measurement, CMC.withinSpecification) == Literal(False)
@@ -185,8 +202,19 @@ def test_dossier_jsonld_uses_the_published_context(dossier) -> None:
 
 def test_export_jsonld_round_trips_with_the_same_context(tmp_path: Path) -> None:
     store = f"oxigraph:{tmp_path / 'store'}"
-    assert main(["ingest", "--store", store, str(MAB / "raw_material_lots.csv"),
-                 "--mapping", str(MAB / "mappings" / "raw_material_lots.yaml")]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "--store",
+                store,
+                str(MAB / "raw_material_lots.csv"),
+                "--mapping",
+                str(MAB / "mappings" / "raw_material_lots.yaml"),
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "all.jsonld"
     assert main(["export", "--store", store, "--format", "jsonld", "-o", str(out)]) == 0
     document = json.loads(out.read_text())
@@ -208,12 +236,20 @@ def test_drivers_plot_leaves_the_matplotlib_backend_alone(kg, tmp_path: Path) ->
 
 
 def test_notebook_displays_are_html(kg, report, dossier) -> None:
-    shown = [kg.lineage(LOT)._repr_html_(), report._repr_html_(), dossier._repr_html_(),
-             kg.drivers("afucosylation")._repr_html_(),
-             kg.compare("HMW (SEC)", "site=Site-A,process_version=v1",
-                        "site=Site-A,process_version=v2", method="tost")._repr_html_()]
+    shown = [
+        kg.lineage(LOT)._repr_html_(),
+        report._repr_html_(),
+        dossier._repr_html_(),
+        kg.drivers("afucosylation")._repr_html_(),
+        kg.compare(
+            "HMW (SEC)",
+            "site=Site-A,process_version=v1",
+            "site=Site-A,process_version=v2",
+            method="tost",
+        )._repr_html_(),
+    ]
     for fragment in shown:
-        assert fragment.lstrip().startswith("<div class=\"cmckg\">")
+        assert fragment.lstrip().startswith('<div class="cmckg">')
         assert "<script" not in fragment and "<html" not in fragment
     assert "A-MED-007" in shown[0] and "<svg" in shown[0]
 
@@ -244,8 +280,10 @@ ROWS_JS = """Array.from(document.querySelectorAll('tr.result')).map(tr => ({
 
 def check_dossier_dom(browser: Browser, lot: str) -> None:
     assert browser.dom("document.getElementById('lot-identifier').textContent") == lot
-    raw = browser.dom("Array.from(document.querySelectorAll('tr.raw-material-lot'))"
-                      ".map(tr => [tr.dataset.identifier, tr.textContent])")
+    raw = browser.dom(
+        "Array.from(document.querySelectorAll('tr.raw-material-lot'))"
+        ".map(tr => [tr.dataset.identifier, tr.textContent])"
+    )
     assert {identifier for identifier, _ in raw} == raw_material_lots(lot)
     coa = [r for r in _rows(MAB / "coa_results.csv") if r["lot"] in raw_material_lots(lot)]
     text_of = dict(raw)
@@ -255,8 +293,13 @@ def check_dossier_dom(browser: Browser, lot: str) -> None:
     judged = [r for r in shown if r["verdict"] in ("pass", "fail")]
     assert len(judged) == len(expected_results(lot))
     for want_lot, value, verdict, row in expected_results(lot):
-        match = [r for r in judged if r["lot"] == want_lot and r["verdict"] == verdict
-                 and r["value"].startswith(f"{value:.6g}")]
+        match = [
+            r
+            for r in judged
+            if r["lot"] == want_lot
+            and r["verdict"] == verdict
+            and r["value"].startswith(f"{value:.6g}")
+        ]
         assert len(match) == 1, (want_lot, value, verdict)
         assert "lims_results.csv" in match[0]["text"] and row in match[0]["text"]
         assert all(re.fullmatch(r"[0-9a-f]{64}", s) for s in match[0]["sha"])
@@ -267,8 +310,9 @@ def test_dossier_page_offline(browser: Browser, dossier, tmp_path: Path) -> None
     path.write_text(dossier.to_html(), encoding="utf-8")
     _load(browser, path.as_uri(), tmp_path / "dossier.png", {path.as_uri()})
     check_dossier_dom(browser, LOT)
-    validation = browser.dom("Array.from(document.querySelectorAll('#validation "
-                             "tr.validation-result')).length")
+    validation = browser.dom(
+        "Array.from(document.querySelectorAll('#validation tr.validation-result')).length"
+    )
     assert validation == 2
 
 
@@ -277,25 +321,48 @@ def test_comparability_report_page(browser: Browser, kg, tmp_path: Path) -> None
     unchanged (equivalent)."""
     path = tmp_path / "compare.html"
     names = ["HMW (SEC)", "Main peak (CEX)", "Relative potency", "HCP"]
-    assert main(["compare", "--store", "memory:", "-a", "HMW", "--reference", "site=X",
-                 "--test", "site=Y"]) == 2  # nothing to compare: one line, exit 2
-    result = kg.compare(names, "site=Site-A,process_version=v1",
-                        "site=Site-A,process_version=v2", method="tost")
+    assert (
+        main(
+            [
+                "compare",
+                "--store",
+                "memory:",
+                "-a",
+                "HMW",
+                "--reference",
+                "site=X",
+                "--test",
+                "site=Y",
+            ]
+        )
+        == 2
+    )  # nothing to compare: one line, exit 2
+    result = kg.compare(
+        names, "site=Site-A,process_version=v1", "site=Site-A,process_version=v2", method="tost"
+    )
     path.write_text(result.to_html(), encoding="utf-8")
     _load(browser, path.as_uri(), tmp_path / "compare.png", {path.as_uri()})
-    sections = browser.dom("Array.from(document.querySelectorAll('section.attribute'))"
-                           ".map(s => [s.dataset.attribute, s.dataset.verdict, "
-                           "s.querySelectorAll('svg').length])")
+    sections = browser.dom(
+        "Array.from(document.querySelectorAll('section.attribute'))"
+        ".map(s => [s.dataset.attribute, s.dataset.verdict, "
+        "s.querySelectorAll('svg').length])"
+    )
     labels = {n: resolve_attribute(kg.store, n).label for n in names}  # the mapping's names
     hmw = labels["HMW (SEC)"]
     assert {a for a, _, _ in sections} == set(labels.values())
     for attribute, verdict, charts in sections:
         assert verdict == ("not equivalent" if attribute == hmw else "equivalent")
         assert charts == 1
-    headers = browser.dom("Array.from(new Set(Array.from(document.querySelectorAll("
-                          "'table.stats th')).map(th => th.textContent)))")
-    legend = dict(browser.dom("Array.from(document.querySelectorAll('#legend dt'))"
-                              ".map(dt => [dt.textContent, dt.nextElementSibling.textContent])"))
+    headers = browser.dom(
+        "Array.from(new Set(Array.from(document.querySelectorAll("
+        "'table.stats th')).map(th => th.textContent)))"
+    )
+    legend = dict(
+        browser.dom(
+            "Array.from(document.querySelectorAll('#legend dt'))"
+            ".map(dt => [dt.textContent, dt.nextElementSibling.textContent])"
+        )
+    )
     assert set(headers) <= set(legend) and all(len(legend[h]) > 10 for h in headers)
 
 
@@ -305,12 +372,17 @@ def test_validation_report_page(browser: Browser, report, tmp_path: Path) -> Non
     path = tmp_path / "validation.html"
     path.write_text(render(report, "html"), encoding="utf-8")
     _load(browser, path.as_uri(), tmp_path / "validation.png", {path.as_uri()})
-    rows = browser.dom("Array.from(document.querySelectorAll('tr.validation-result'))"
-                       ".map(tr => [tr.dataset.record, tr.querySelector('.value').textContent,"
-                       " tr.querySelector('.row').textContent, tr.closest('section')"
-                       ".dataset.shape])")
-    want = {(lot, f"{value:g}", row) for lot, value, verdict, row in expected_results(LOT)
-            if verdict == "fail"}
+    rows = browser.dom(
+        "Array.from(document.querySelectorAll('tr.validation-result'))"
+        ".map(tr => [tr.dataset.record, tr.querySelector('.value').textContent,"
+        " tr.querySelector('.row').textContent, tr.closest('section')"
+        ".dataset.shape])"
+    )
+    want = {
+        (lot, f"{value:g}", row)
+        for lot, value, verdict, row in expected_results(LOT)
+        if verdict == "fail"
+    }
     assert {(r, v, row) for r, v, row, _ in rows} == want
     assert len({shape for *_, shape in rows}) == 2  # one shape per specification
     assert browser.dom("document.getElementById('verdict').textContent") == "FAILED"
@@ -331,9 +403,21 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     pages = free_port()
     log = (folder / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from cmckg.cli import main; sys.exit(main())",
-         "serve", "--store", str(store), "--port", str(port), "--pages-port", str(pages)],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cmckg.cli import main; sys.exit(main())",
+            "serve",
+            "--store",
+            str(store),
+            "--port",
+            str(port),
+            "--pages-port",
+            str(pages),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{pages}"
     try:
         deadline = time.monotonic() + 120
@@ -362,41 +446,50 @@ def _lot_iri(identifier: str) -> str:
 
 def test_serve_home_and_search(browser: Browser, served: str, tmp_path: Path) -> None:
     _load(browser, f"{served}/", tmp_path / "home.png", {f"{served}/"})
-    products = browser.dom("Array.from(document.querySelectorAll('#products a'))"
-                           ".map(a => a.textContent)")
+    products = browser.dom(
+        "Array.from(document.querySelectorAll('#products a')).map(a => a.textContent)"
+    )
     assert products == sorted({r["product"] for r in _rows(MAB / "specifications.csv")})
-    for query, hits in ((f"q={LOT}", [LOT]), ("q=A-MED-007&kind=raw_material_lot",
-                                              ["A-MED-007"]),
-                        ("q=A-MED-007&kind=run", []),
-                        ("q=A-MED-007&material=sucrose", []),
-                        ("q=A-FILL-1020", ["A-FILL-1020"])):
+    for query, hits in (
+        (f"q={LOT}", [LOT]),
+        ("q=A-MED-007&kind=raw_material_lot", ["A-MED-007"]),
+        ("q=A-MED-007&kind=run", []),
+        ("q=A-MED-007&material=sucrose", []),
+        ("q=A-FILL-1020", ["A-FILL-1020"]),
+    ):
         url = f"{served}/search?{query}"
         _load(browser, url, tmp_path / "search.png", {url})
-        assert browser.dom("Array.from(document.querySelectorAll('tr.hit a'))"
-                           ".map(a => a.textContent)") == hits
+        assert (
+            browser.dom("Array.from(document.querySelectorAll('tr.hit a')).map(a => a.textContent)")
+            == hits
+        )
 
 
 def test_serve_lot_page_is_the_dossier(browser: Browser, served: str, tmp_path: Path) -> None:
     url = f"{served}/lot?iri={quote(_lot_iri(LOT), safe='')}"
     _load(browser, url, tmp_path / "lot.png", {url})
     check_dossier_dom(browser, LOT)
-    assert browser.dom("document.querySelectorAll('#validation tr.validation-result')"
-                       ".length") == 2
+    assert browser.dom("document.querySelectorAll('#validation tr.validation-result').length") == 2
 
 
 def test_serve_product_and_validation(browser: Browser, served: str, tmp_path: Path) -> None:
     product = "https://w3id.org/cmckg/id/product/mab-example/mAb-X"
     url = f"{served}/product?iri={quote(product, safe='')}"
     _load(browser, url, tmp_path / "product.png", {url})
-    rows = browser.dom("Array.from(document.querySelectorAll('tr.attribute-row'))"
-                       ".map(tr => tr.dataset.attribute)")
+    rows = browser.dom(
+        "Array.from(document.querySelectorAll('tr.attribute-row')).map(tr => tr.dataset.attribute)"
+    )
     specified = {s["test"] for s in _rows(MAB / "specifications.csv")}
     assert len(set(rows)) == len(specified)
     assert browser.dom("document.querySelectorAll('section.trend svg').length") == len(rows)
     url = f"{served}/validation"
     _load(browser, url, tmp_path / "validation.png", {url})
-    assert sorted(browser.dom("Array.from(document.querySelectorAll('tr.validation-result'))"
-                              ".map(tr => tr.dataset.record)")) == ["A-DP-1020", "A-DS-1020"]
+    assert sorted(
+        browser.dom(
+            "Array.from(document.querySelectorAll('tr.validation-result'))"
+            ".map(tr => tr.dataset.record)"
+        )
+    ) == ["A-DP-1020", "A-DS-1020"]
 
 
 def test_serve_pages_are_read_only(served: str) -> None:
@@ -413,8 +506,11 @@ def test_lineage_picture_groups_repeated_runs_and_collapses_depth(kg) -> None:
     """A-SUC-001 (sucrose) went into fill-finish runs: the batch records say which."""
     from cmckg.present.lineage_svg import lineage_svg
 
-    fills = [r for r in _rows(MAB / "site-a" / "batch_records.csv")
-             if "A-SUC-001" in r["inputs"].split(";")]
+    fills = [
+        r
+        for r in _rows(MAB / "site-a" / "batch_records.csv")
+        if "A-SUC-001" in r["inputs"].split(";")
+    ]
     assert len(fills) > 6  # more than one box's worth: they are grouped
     forward = kg.lineage("A-SUC-001", direction="forward")
     svg = lineage_svg(forward)

@@ -16,13 +16,29 @@ from cmckg.errors import QueryError
 from cmckg.kg import KnowledgeGraph
 
 SAVED = queries.saved_queries()
-HOSTILE = ['2" } ; DROP ALL ; { "', "} ; DROP ALL", "{ ?s ?p ?o }", "'; DROP ALL; '",
-           '\\" . } DELETE WHERE { ?s ?p ?o } #', "B-1\n}"]
+HOSTILE = [
+    '2" } ; DROP ALL ; { "',
+    "} ; DROP ALL",
+    "{ ?s ?p ?o }",
+    "'; DROP ALL; '",
+    '\\" . } DELETE WHERE { ?s ?p ?o } #',
+    "B-1\n}",
+]
 SAMPLE = {"iri": "https://w3id.org/cmckg/id/lot/test/B-1", "string": "B-1"}
-QUESTION_QUERIES = ["lineage-backward", "lineage-forward", "find-node", "node-details",
-                    "attribute-values", "attribute-values-upstream", "raw-material-values",
-                    "specifications", "local-terms", "reference-nodes", "measured-properties",
-                    "attribute-measured-upstream"]
+QUESTION_QUERIES = [
+    "lineage-backward",
+    "lineage-forward",
+    "find-node",
+    "node-details",
+    "attribute-values",
+    "attribute-values-upstream",
+    "raw-material-values",
+    "specifications",
+    "local-terms",
+    "reference-nodes",
+    "measured-properties",
+    "attribute-measured-upstream",
+]
 
 
 @pytest.fixture(scope="module", params=STORE_KINDS)
@@ -55,13 +71,17 @@ def test_header_columns_are_the_result_columns(kg, name):
 def test_optional_parameters_default_to_any(kg):
     every = kg.query("attribute-values", attribute="https://w3id.org/cmckg/terms#Dissolution")
     assert set(every["identifier"]) == {"B-1", "B-2", "B-3"}
-    site_b = kg.query("attribute-values", attribute="https://w3id.org/cmckg/terms#Dissolution",
-                      site="https://w3id.org/cmckg/id/site/test/B")
+    site_b = kg.query(
+        "attribute-values",
+        attribute="https://w3id.org/cmckg/terms#Dissolution",
+        site="https://w3id.org/cmckg/id/site/test/B",
+    )
     assert set(site_b["identifier"]) == {"B-2", "B-3"}
 
 
-@pytest.mark.parametrize("name", [n for n in QUESTION_QUERIES
-                                  if any(p.type == "string" for p in SAVED[n].parameters)])
+@pytest.mark.parametrize(
+    "name", [n for n in QUESTION_QUERIES if any(p.type == "string" for p in SAVED[n].parameters)]
+)
 def test_hostile_strings_are_literals_that_match_nothing(kg, name):
     saved = SAVED[name]
     before = sorted(kg.store.quads())
@@ -74,14 +94,19 @@ def test_hostile_strings_are_literals_that_match_nothing(kg, name):
     assert sorted(kg.store.quads()) == before
 
 
-@pytest.mark.parametrize("name", [n for n in QUESTION_QUERIES
-                                  if any(p.type == "iri" for p in SAVED[n].parameters)])
+@pytest.mark.parametrize(
+    "name", [n for n in QUESTION_QUERIES if any(p.type == "iri" for p in SAVED[n].parameters)]
+)
 def test_hostile_iris_are_refused(kg, name):
     before = kg.store.count_quads()
     saved = SAVED[name]
     iri = next(p.name for p in saved.parameters if p.type == "iri")
-    for text in ["http://x/> } ; DROP ALL ; <http://y", "http://x/{?s}", "not an iri",
-                 "http://x/\" ."]:
+    for text in [
+        "http://x/> } ; DROP ALL ; <http://y",
+        "http://x/{?s}",
+        "not an iri",
+        'http://x/" .',
+    ]:
         with pytest.raises(QueryError, match="not a valid absolute IRI"):
             kg.query(name, **{**sample_params(saved), iri: text})
     assert kg.store.count_quads() == before
@@ -101,15 +126,52 @@ def test_cli_query_binds_hostile_text_as_a_literal(tmp_path, capsys):
     with KnowledgeGraph.open(location) as graph:
         load_trig(graph, QUESTIONS / "chain.trig")
         before = sorted(graph.store.quads())
-    assert main(["query", "find-node", "--param", "identifier=B-1", "--format", "json",
-                 "--store", location]) == 0
+    assert (
+        main(
+            [
+                "query",
+                "find-node",
+                "--param",
+                "identifier=B-1",
+                "--format",
+                "json",
+                "--store",
+                location,
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     assert row["node"] == "https://w3id.org/cmckg/id/lot/test/B-1"
-    assert main(["query", "find-node", "--param", 'identifier=B-1" } ; DROP ALL ; { "',
-                 "--format", "json", "--store", location]) == 0
+    assert (
+        main(
+            [
+                "query",
+                "find-node",
+                "--param",
+                'identifier=B-1" } ; DROP ALL ; { "',
+                "--format",
+                "json",
+                "--store",
+                location,
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out) == []
-    assert main(["query", "lineage-backward", "--param", "root=http://x/> } DROP ALL {",
-                 "--store", location]) == 2
+    assert (
+        main(
+            [
+                "query",
+                "lineage-backward",
+                "--param",
+                "root=http://x/> } DROP ALL {",
+                "--store",
+                location,
+            ]
+        )
+        == 2
+    )
     assert "not a valid absolute IRI" in capsys.readouterr().err
     with KnowledgeGraph.open(location) as graph:
         assert sorted(graph.store.quads()) == before

@@ -84,8 +84,10 @@ def test_apply_query_graph_and_replace_on_the_server(tmp_path: Path) -> None:
     store = open_store(store_location("remote", tmp_path))
     assert isinstance(store, RemoteStore)
     record = graph_of(*[(u("lot/1"), u(f"p{i}"), value) for i, value in enumerate(TRICKY)])
-    meta = [(u("graph/1"), RDF.type, u("RecordGraph"), u("meta")),
-            (u("graph/1"), u("sha"), Literal("aaa"), u("meta"))]
+    meta = [
+        (u("graph/1"), RDF.type, u("RecordGraph"), u("meta")),
+        (u("graph/1"), u("sha"), Literal("aaa"), u("meta")),
+    ]
     store.apply(ChangeSet(put_graphs={u("graph/1"): record}, add=meta))
 
     expected = {(s, p, o, u("graph/1")) for s, p, o in record} | set(meta)
@@ -101,17 +103,23 @@ def test_apply_query_graph_and_replace_on_the_server(tmp_path: Path) -> None:
     found = store.query("SELECT ?p WHERE { ?s ?p ?o }", {"o": TRICKY[0]}).rows
     assert found == [(u("p0"),)]
     assert store.query("ASK { ?g a ?t }", {"t": u("RecordGraph")}).boolean is True
-    constructed = store.construct("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                  {"g": u("graph/1")})
+    constructed = store.construct(
+        "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": u("graph/1")}
+    )
     assert set(constructed) == set(record)
 
     # Replace the record and its metadata in one change set.
     new_record = graph_of((u("lot/1"), u("p0"), Literal("v2")))
-    store.apply(ChangeSet(put_graphs={u("graph/1"): new_record},
-                          remove=[meta[1]],
-                          add=[(u("graph/1"), u("sha"), Literal("bbb"), u("meta"))]))
+    store.apply(
+        ChangeSet(
+            put_graphs={u("graph/1"): new_record},
+            remove=[meta[1]],
+            add=[(u("graph/1"), u("sha"), Literal("bbb"), u("meta"))],
+        )
+    )
     assert set(store.quads()) == {
-        (u("lot/1"), u("p0"), Literal("v2"), u("graph/1")), meta[0],
+        (u("lot/1"), u("p0"), Literal("v2"), u("graph/1")),
+        meta[0],
         (u("graph/1"), u("sha"), Literal("bbb"), u("meta")),
     }
     store.apply(ChangeSet(drop_graphs=[u("graph/1")]))
@@ -136,10 +144,13 @@ def test_a_wrong_graph_store_url_is_an_error_not_an_empty_graph(tmp_path: Path) 
 
 def test_the_same_rows_as_the_embedded_store(tmp_path: Path) -> None:
     """The lineage fixture loaded into both; every quad and an aggregate agree."""
-    aggregate = ("SELECT ?type (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?type } "
-                 "GROUP BY ?type ORDER BY ?type")
-    with KnowledgeGraph.open(store_location("remote", tmp_path)) as remote, \
-            KnowledgeGraph.open(store_location("oxigraph", tmp_path)) as embedded:
+    aggregate = (
+        "SELECT ?type (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?type } GROUP BY ?type ORDER BY ?type"
+    )
+    with (
+        KnowledgeGraph.open(store_location("remote", tmp_path)) as remote,
+        KnowledgeGraph.open(store_location("oxigraph", tmp_path)) as embedded,
+    ):
         for kg in (remote, embedded):
             load_trig(kg, QUESTIONS / "chain.trig")
         assert set(remote.store.quads()) == set(embedded.store.quads())
@@ -147,7 +158,8 @@ def test_the_same_rows_as_the_embedded_store(tmp_path: Path) -> None:
         dataset = Dataset()
         dataset.parse(QUESTIONS / "chain.trig", format="trig")
         assert remote.store.count_quads() == sum(
-            len(g) for g in dataset.graphs() if g.identifier != dataset.default_graph.identifier)
+            len(g) for g in dataset.graphs() if g.identifier != dataset.default_graph.identifier
+        )
 
 
 def test_ingest_twice_through_the_server_changes_nothing_the_second_time(tmp_path: Path) -> None:
@@ -165,8 +177,7 @@ def test_read_only_refuses_every_write(tmp_path: Path, capsys: pytest.CaptureFix
     store = open_store(location, read_only=True)
     with pytest.raises(StoreError, match="read-only"):
         store.apply(ChangeSet(put_graphs={u("g"): graph_of((u("s"), u("p"), u("o")))}))
-    assert main(["ingest", "--store", location, "--read-only",
-                 str(QUESTIONS / "chain.trig")]) == 2
+    assert main(["ingest", "--store", location, "--read-only", str(QUESTIONS / "chain.trig")]) == 2
     assert "read-only" in capsys.readouterr().err
     assert open_store(location).count_quads() == 0
 
@@ -204,16 +215,23 @@ def test_server_killed_mid_ingest_leaves_no_partial_graph(tmp_path: Path) -> Non
     server = start_server(tmp_path / "db")
     store = _SignallingStore(server.query_url)
     old = graph_of(*[(u("lot/A"), u("p"), Literal(i)) for i in range(50)])
-    store.apply(ChangeSet(put_graphs={u("graph/A"): old},
-                          add=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))]))
+    store.apply(
+        ChangeSet(
+            put_graphs={u("graph/A"): old},
+            add=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))],
+        )
+    )
     # One change set: replace graph A, add 100 record graphs of 2,000 triples each (the server
     # needs about 2 s to apply it on a 2-core machine; it is killed 0.1 s after it is sent).
     new = [u(f"graph/{n}") for n in range(100)]
     changes = ChangeSet(
         put_graphs={u("graph/A"): graph_of((u("lot/A"), u("p"), Literal("replaced")))},
         remove=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))],
-        add=[(u(f"lot/{n}"), u(f"p{i}"), Literal(f"v{i}"), g)
-             for n, g in enumerate(new) for i in range(2000)]
+        add=[
+            (u(f"lot/{n}"), u(f"p{i}"), Literal(f"v{i}"), g)
+            for n, g in enumerate(new)
+            for i in range(2000)
+        ]
         + [(g, u("sha"), Literal("new"), u("meta")) for g in [u("graph/A"), *new]],
     )
     errors: list[BaseException] = []
@@ -239,8 +257,11 @@ def test_server_killed_mid_ingest_leaves_no_partial_graph(tmp_path: Path) -> Non
     restarted = start_server(tmp_path / "db")
     try:
         store = open_store(restarted.query_url)
-        per_graph = dict(store.query(
-            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").rows)
+        per_graph = dict(
+            store.query(
+                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+            ).rows
+        )
         counts = {g: int(n) for g, n in per_graph.items()}
         # All or nothing: either the old state exactly, or the whole change set.
         before = {u("graph/A"): 50, u("meta"): 1}
@@ -257,8 +278,10 @@ def test_unreachable_server_exits_2_with_one_line(capsys: pytest.CaptureFixture)
     assert main(["stats", "--store", url]) == 2
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1
-    assert captured.err == (f"cmckg stats: error: {url}: cannot connect: connection refused "
-                            "(is the SPARQL server running?)\n")
+    assert captured.err == (
+        f"cmckg stats: error: {url}: cannot connect: connection refused "
+        "(is the SPARQL server running?)\n"
+    )
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -299,9 +322,22 @@ def fake_server() -> Iterator[tuple[str, type[_Recorder]]]:
     httpd.server_close()
 
 
-ONE_ROW = json.dumps({"head": {"vars": ["n"]}, "results": {"bindings": [
-    {"n": {"type": "literal", "value": "7",
-           "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]}}).encode()
+ONE_ROW = json.dumps(
+    {
+        "head": {"vars": ["n"]},
+        "results": {
+            "bindings": [
+                {
+                    "n": {
+                        "type": "literal",
+                        "value": "7",
+                        "datatype": "http://www.w3.org/2001/XMLSchema#integer",
+                    }
+                }
+            ]
+        },
+    }
+).encode()
 
 
 def test_401_is_a_one_line_auth_error(fake_server, capsys, monkeypatch) -> None:
@@ -390,44 +426,70 @@ def test_update_and_store_endpoints_are_derived_or_configured(tmp_path: Path) ->
     assert (settings.user, settings.password, settings.timeout) == ("reader", "pw-from-file", 5.0)
     assert "pw-from-file" not in repr(settings)
     # The environment overrides the file.
-    settings = EndpointSettings.resolve("https://g.example/repositories/cmc",
-                                        {**environ, "CMCKG_SPARQL_PASSWORD": "pw-from-env"})
+    settings = EndpointSettings.resolve(
+        "https://g.example/repositories/cmc", {**environ, "CMCKG_SPARQL_PASSWORD": "pw-from-env"}
+    )
     assert settings.password == "pw-from-env"
 
 
 def test_a_server_profile_fills_only_what_was_not_given() -> None:
     url = "http://h:8890/sparql"
-    given = {**NO_CONFIG, "CMCKG_SPARQL_SERVER": "virtuoso",
-             "CMCKG_SPARQL_STORE": "http://h:8890/my-gsp"}
+    given = {
+        **NO_CONFIG,
+        "CMCKG_SPARQL_SERVER": "virtuoso",
+        "CMCKG_SPARQL_STORE": "http://h:8890/my-gsp",
+    }
     store = RemoteStore(url, settings=EndpointSettings.resolve(url, given))
     assert (store.settings.update, store.settings.store, store.settings.default_graph) == (
-        url, "http://h:8890/my-gsp", "union")
+        url,
+        "http://h:8890/my-gsp",
+        "union",
+    )
     plain = EndpointSettings.resolve(url, NO_CONFIG)
     assert (plain.update, plain.store, plain.query_form, plain.update_form) == (
-        "http://h:8890/update", "http://h:8890/store", "form", "direct")
+        "http://h:8890/update",
+        "http://h:8890/store",
+        "form",
+        "direct",
+    )
 
 
 def test_credentials_in_the_url_are_taken_out_of_it() -> None:
-    store = RemoteStore("http://alice:s%40cret@127.0.0.1:9/query",
-                        settings=EndpointSettings.resolve(
-                            "http://alice:s%40cret@127.0.0.1:9/query", NO_CONFIG))
+    store = RemoteStore(
+        "http://alice:s%40cret@127.0.0.1:9/query",
+        settings=EndpointSettings.resolve("http://alice:s%40cret@127.0.0.1:9/query", NO_CONFIG),
+    )
     assert store.location == "http://127.0.0.1:9/query"
     assert (store.settings.user, store.settings.password) == ("alice", "s@cret")
     assert store.settings.update == "http://127.0.0.1:9/update"
 
 
-@pytest.mark.parametrize(("text", "environ", "message"), [
-    ("http://h/query:\n  colour: blue\n", {}, "unknown setting 'colour'"),
-    ("http://h/query:\n  timeout: soon\n", {}, "field 'timeout': 'soon' is not a number"),
-    ("http://h/query:\n  token: t\n", {"CMCKG_SPARQL_USER": "a", "CMCKG_SPARQL_PASSWORD": "b"},
-     "either a bearer token or a user and password"),
-    ("http://h/query:\n  user: a\n", {}, "needs both a user and a password"),
-    ("[unclosed\n", {}, "not valid YAML"),
-    ("", {"CMCKG_SPARQL_RETRIES": "many"}, "CMCKG_SPARQL_RETRIES, field 'retries': 'many'"),
-    ("", {"CMCKG_SPARQL_TIMEOUT": "0"}, "CMCKG_SPARQL_TIMEOUT, field 'timeout': must be positive"),
-    ("http://h/query:\n  query_form: get\n", {}, "field 'query_form': 'get' is not one of form"),
-    ("", {"CMCKG_SPARQL_SERVER": "fuseki"}, "'fuseki' is not one of auto, generic, virtuoso"),
-])
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ("http://h/query:\n  colour: blue\n", {}, "unknown setting 'colour'"),
+        ("http://h/query:\n  timeout: soon\n", {}, "field 'timeout': 'soon' is not a number"),
+        (
+            "http://h/query:\n  token: t\n",
+            {"CMCKG_SPARQL_USER": "a", "CMCKG_SPARQL_PASSWORD": "b"},
+            "either a bearer token or a user and password",
+        ),
+        ("http://h/query:\n  user: a\n", {}, "needs both a user and a password"),
+        ("[unclosed\n", {}, "not valid YAML"),
+        ("", {"CMCKG_SPARQL_RETRIES": "many"}, "CMCKG_SPARQL_RETRIES, field 'retries': 'many'"),
+        (
+            "",
+            {"CMCKG_SPARQL_TIMEOUT": "0"},
+            "CMCKG_SPARQL_TIMEOUT, field 'timeout': must be positive",
+        ),
+        (
+            "http://h/query:\n  query_form: get\n",
+            {},
+            "field 'query_form': 'get' is not one of form",
+        ),
+        ("", {"CMCKG_SPARQL_SERVER": "fuseki"}, "'fuseki' is not one of auto, generic, virtuoso"),
+    ],
+)
 def test_bad_settings_are_config_errors(tmp_path, text, environ, message) -> None:
     config = tmp_path / "sparql.yaml"
     config.write_text(text, encoding="utf-8")
@@ -445,9 +507,19 @@ def test_a_missing_config_file_named_by_the_environment_is_an_error(tmp_path: Pa
 
 def _serve(store: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "import sys; from cmckg.cli import main; sys.exit(main())",
-         "serve", "--store", str(store), "--port", str(port), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cmckg.cli import main; sys.exit(main())",
+            "serve",
+            "--store",
+            str(store),
+            "--port",
+            str(port),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -474,8 +546,10 @@ def built_store(tmp_path: Path) -> Path:
 
 def test_serve_exposes_the_store_to_sparql_clients(built_store: Path) -> None:
     # The five raw-material lots drawn in the header of chain.trig.
-    raw_lots = {URIRef(f"https://w3id.org/cmckg/id/lot/test/{lot}")
-                for lot in ("api-5-2", "api-7-2", "lac-2", "lac-3", "smcc-7")}
+    raw_lots = {
+        URIRef(f"https://w3id.org/cmckg/id/lot/test/{lot}")
+        for lot in ("api-5-2", "api-7-2", "lac-2", "lac-3", "smcc-7")
+    }
     port = free_port()
     process = _serve(built_store, port)
     try:
@@ -485,8 +559,9 @@ def test_serve_exposes_the_store_to_sparql_clients(built_store: Path) -> None:
         client.setQuery(f"SELECT ?lot WHERE {{ ?lot a <{CMC}RawMaterialLot> }}")
         rows = client.queryAndConvert()["results"]["bindings"]
         assert {URIRef(r["lot"]["value"]) for r in rows} == raw_lots
-        updater = SPARQLWrapper(f"http://127.0.0.1:{port}/query",
-                                updateEndpoint=f"http://127.0.0.1:{port}/update")
+        updater = SPARQLWrapper(
+            f"http://127.0.0.1:{port}/query", updateEndpoint=f"http://127.0.0.1:{port}/update"
+        )
         updater.setMethod(POST)
         updater.setQuery(f"INSERT DATA {{ GRAPH <{EX}g> {{ <{EX}s> <{EX}p> 1 }} }}")
         updater.query()
@@ -524,8 +599,7 @@ def test_serve_read_only_refuses_updates(built_store: Path) -> None:
 def test_serve_a_store_open_elsewhere_is_a_clear_error(built_store: Path, extra, capsys) -> None:
     holder = start_server(built_store)  # another process holding Oxigraph's lock on the store
     try:
-        assert main(["serve", "--store", str(built_store), "--port", str(free_port()),
-                     *extra]) == 2
+        assert main(["serve", "--store", str(built_store), "--port", str(free_port()), *extra]) == 2
     finally:
         holder.stop()
     err = capsys.readouterr().err

@@ -36,10 +36,13 @@ V, W, INFO = Severity.VIOLATION, Severity.WARNING, Severity.INFO
 @pytest.fixture(scope="module")
 def report() -> ValidationReport:
     return validated(
-        remove=[(M1, QUDT.numericValue, None, LIMS), (DP, URIRef(
-            "http://www.w3.org/ns/prov#wasDerivedFrom"), None, BR),
-            (RM, CMC.suppliedBy, None, BR), (RM, CMC.atSite, None, BR),
-            (SPEC, CMC.version, None, SPECS)],
+        remove=[
+            (M1, QUDT.numericValue, None, LIMS),
+            (DP, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), None, BR),
+            (RM, CMC.suppliedBy, None, BR),
+            (RM, CMC.atSite, None, BR),
+            (SPEC, CMC.version, None, SPECS),
+        ],
         add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)],
     )
 
@@ -97,8 +100,12 @@ def test_sarif_is_valid_and_locates_each_result(report):
         physical = location["physicalLocation"]
         severity = {"error": V, "warning": W, "note": INFO}[result["level"]]
         focus = URIRef(result["properties"]["focusNode"])
-        located.add(((severity, focus), (physical["artifactLocation"]["uri"],
-                                        physical["region"]["startLine"])))
+        located.add(
+            (
+                (severity, focus),
+                (physical["artifactLocation"]["uri"], physical["region"]["startLine"]),
+            )
+        )
     assert located == set(EXPECTED_LINES.items())
 
 
@@ -106,31 +113,51 @@ def test_github_commands_point_at_file_and_line(report):
     lines = render(report, "github", V).splitlines()
     commands = [line for line in lines if line.startswith("::")]
     assert len(commands) == 5
-    assert any(c.startswith(
-        "::error file=tests/data/validate/sources/results.json,line=7,title=Violation%3A ")
-        for c in commands)
-    assert any(c.startswith("::notice file=tests/data/validate/sources/batch_record.csv,line=2,")
-               for c in commands)
+    assert any(
+        c.startswith(
+            "::error file=tests/data/validate/sources/results.json,line=7,title=Violation%3A "
+        )
+        for c in commands
+    )
+    assert any(
+        c.startswith("::notice file=tests/data/validate/sources/batch_record.csv,line=2,")
+        for c in commands
+    )
     assert lines[-1].startswith("FAILED: 2 violations, 2 warnings, 1 info")
 
 
 def test_github_escapes_data_and_properties():
     result = ValidationResult(
-        severity=V, focus=URIRef("urn:x"), path=None, value=None, shape=URIRef("urn:shape"),
-        shape_label="a, b: c", constraint=None, message="50% done\nnext line",
-        source=Source(None, "r", "dir/a,b.csv", "row=2"))
+        severity=V,
+        focus=URIRef("urn:x"),
+        path=None,
+        value=None,
+        shape=URIRef("urn:shape"),
+        shape_label="a, b: c",
+        constraint=None,
+        message="50% done\nnext line",
+        source=Source(None, "r", "dir/a,b.csv", "row=2"),
+    )
     text = render(_report([result]), "github", V)
     assert text.splitlines()[0] == (
         "::error file=dir/a%2Cb.csv,title=Violation%3A a%2C b%3A c::50%25 done%0Anext line "
-        "(focus urn:x, record r row=2)")
+        "(focus urn:x, record r row=2)"
+    )
 
 
 def test_absolute_paths_under_the_checkout_become_relative(monkeypatch, tmp_path):
     source = tmp_path / "records" / "b.csv"
     result = ValidationResult(
-        severity=V, focus=URIRef("urn:x"), path=None, value=None, shape=URIRef("urn:shape"),
-        shape_label="s", constraint=None, message="m",
-        source=Source(None, "r", str(source), "row=2"))
+        severity=V,
+        focus=URIRef("urn:x"),
+        path=None,
+        value=None,
+        shape=URIRef("urn:shape"),
+        shape_label="s",
+        constraint=None,
+        message="m",
+        source=Source(None, "r", str(source), "row=2"),
+    )
     monkeypatch.chdir(tmp_path)
     assert render(_report([result]), "github", V).startswith("::error file=records/b.csv,")
     sarif = json.loads(render(_report([result]), "sarif", V))
@@ -142,16 +169,28 @@ def test_markdown_summary_table(report):
     text = render(report, "markdown", V)
     assert text.startswith("## cmckg validate: ❌ failed — 2 violations, 2 warnings, 1 info\n")
     assert "| Violation | 2 |" in text and "| Warning | 2 |" in text and "| Info | 1 |" in text
-    rows = [line for line in text.splitlines() if line.startswith("| Violation |")
-            or line.startswith("| Warning |") or line.startswith("| Info |")]
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| Violation |")
+        or line.startswith("| Warning |")
+        or line.startswith("| Info |")
+    ]
     assert len(rows) == 3 + 5
     assert "`tests/data/validate/sources/results.json` /samples/0/results/0 (line 7)" in text
 
 
 def test_markdown_escapes_pipes():
     result = ValidationResult(
-        severity=W, focus=URIRef("urn:x"), path=None, value=None, shape=URIRef("urn:shape"),
-        shape_label="s", constraint=None, message="a | b")
+        severity=W,
+        focus=URIRef("urn:x"),
+        path=None,
+        value=None,
+        shape=URIRef("urn:shape"),
+        shape_label="s",
+        constraint=None,
+        message="a | b",
+    )
     assert "a \\| b" in render(_report([result]), "markdown", V)
 
 
@@ -163,8 +202,12 @@ def test_turtle_is_the_w3c_report_with_source_traces(report):
     severities = sorted(str(graph.value(r, SH.resultSeverity)).rsplit("#")[-1] for r in results)
     assert severities == ["Info", "Violation", "Violation", "Warning", "Warning"]
     locations = {str(graph.value(r, CMC.sourceLocation)) for r in results}
-    assert locations == {"/samples/0/results/0", "row=6", "row=2",
-                         "/specifications/specification[1]"}
+    assert locations == {
+        "/samples/0/results/0",
+        "row=6",
+        "row=2",
+        "/specifications/specification[1]",
+    }
     spec_result = next(r for r in results if graph.value(r, SH.focusNode) == M1)
     assert graph.value(spec_result, SH.value) == Literal(3.4)
     assert graph.value(spec_result, SH.resultPath) == QUDT.numericValue
@@ -180,9 +223,12 @@ def test_json_report(report):
     assert measurement["value"] == "3.4"
     assert measurement["path"] == "qudt:numericValue"
     assert measurement["source"] == {
-        "recordGraph": str(LIMS), "recordId": "lims-1",
+        "recordGraph": str(LIMS),
+        "recordId": "lims-1",
         "file": "tests/data/validate/sources/results.json",
-        "location": "/samples/0/results/0", "line": 7}
+        "location": "/samples/0/results/0",
+        "line": 7,
+    }
 
 
 def test_text_report(report):
@@ -198,9 +244,19 @@ def test_every_format_renders(report):
 
 
 def test_results_below_fail_on_are_condensed_per_shape():
-    results = [ValidationResult(
-        severity=W, focus=URIRef(f"urn:x{i}"), path=None, value=None, shape=URIRef("urn:s#S"),
-        shape_label="Shape S", constraint=None, message="m") for i in range(8)]
+    results = [
+        ValidationResult(
+            severity=W,
+            focus=URIRef(f"urn:x{i}"),
+            path=None,
+            value=None,
+            shape=URIRef("urn:s#S"),
+            shape_label="Shape S",
+            constraint=None,
+            message="m",
+        )
+        for i in range(8)
+    ]
     shown, omitted = condensed(_report(results), V)
     assert len(shown) == 5
     assert [(o.count, o.shape_label, o.severity) for o in omitted] == [(3, "Shape S", W)]
@@ -210,8 +266,16 @@ def test_results_below_fail_on_are_condensed_per_shape():
 
 
 def _report(results: list[ValidationResult]) -> ValidationReport:
-    return ValidationReport(results=results, records=[], mode="full", focus_nodes=0, triples=0,
-                            shapes=0, specification_shapes=0, seconds=0.0)
+    return ValidationReport(
+        results=results,
+        records=[],
+        mode="full",
+        focus_nodes=0,
+        triples=0,
+        shapes=0,
+        specification_shapes=0,
+        seconds=0.0,
+    )
 
 
 # --- source locations → lines ----------------------------------------------------------------
@@ -251,8 +315,10 @@ def test_xpaths_map_to_lines():
 
 def test_real_b2mml_xpath_line():
     path = "examples/b2mml/PES-20121229115825-53107.xml"
-    xpath = ("/b2mml:SyncProductionPerformance/b2mml:DataArea[1]/b2mml:ProductionPerformance[1]"
-             "/b2mml:ProductionResponse[1]/b2mml:SegmentResponse[1]")
+    xpath = (
+        "/b2mml:SyncProductionPerformance/b2mml:DataArea[1]/b2mml:ProductionPerformance[1]"
+        "/b2mml:ProductionResponse[1]/b2mml:SegmentResponse[1]"
+    )
     with open(path, encoding="utf-8") as handle:
         expected = next(i for i, line in enumerate(handle, 1) if "<SegmentResponse" in line)
     assert SourceLines().line(path, xpath) == expected

@@ -16,10 +16,16 @@ from cmckg.errors import ConfigError
 from cmckg.kg import load_mapping
 from cmckg.schemas import schema, schema_path, validate_document
 
-MAPPINGS = sorted(p for p in [*EXAMPLES.rglob("*.yaml"), *TEST_DATA.rglob("*.yaml")]
-                  if p.name != "examples.yaml" and "vocabulary:" not in p.read_text("utf-8"))
-VOCABULARIES = sorted(p for p in [*EXAMPLES.rglob("*.yaml"), *TEST_DATA.rglob("*.yaml")]
-                      if re.search(r"^vocabulary: 1$", p.read_text("utf-8"), re.M))
+MAPPINGS = sorted(
+    p
+    for p in [*EXAMPLES.rglob("*.yaml"), *TEST_DATA.rglob("*.yaml")]
+    if p.name != "examples.yaml" and "vocabulary:" not in p.read_text("utf-8")
+)
+VOCABULARIES = sorted(
+    p
+    for p in [*EXAMPLES.rglob("*.yaml"), *TEST_DATA.rglob("*.yaml")]
+    if re.search(r"^vocabulary: 1$", p.read_text("utf-8"), re.M)
+)
 
 
 @pytest.mark.parametrize("name", ["mapping", "vocabulary"])
@@ -41,8 +47,9 @@ def test_every_vocabulary_in_the_repository_keeps_the_schema(path: Path) -> None
     validate_document(yaml.safe_load(path.read_text(encoding="utf-8")), "vocabulary", str(path))
 
 
-@pytest.mark.parametrize("path", [p for p in MAPPINGS if EXAMPLES in p.parents] + VOCABULARIES,
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [p for p in MAPPINGS if EXAMPLES in p.parents] + VOCABULARIES, ids=lambda p: p.name
+)
 def test_examples_point_editors_at_the_schema(path: Path) -> None:
     first = path.read_text(encoding="utf-8").splitlines()[0]
     match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
@@ -56,9 +63,11 @@ def test_mapping_md_examples_keep_the_schema() -> None:
     """Whole mappings shown in examples/MAPPING.md (blocks starting with 'mapping: 1' that
     leave nothing out with '…')."""
     text = (EXAMPLES / "MAPPING.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
-              if b.lstrip().startswith(("mapping: 1", "# yaml-language-server"))
-              and "…" not in b]
+    blocks = [
+        b
+        for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+        if b.lstrip().startswith(("mapping: 1", "# yaml-language-server")) and "…" not in b
+    ]
     assert blocks
     for block in blocks:
         validate_document(yaml.safe_load(block), "mapping", "MAPPING.md")
@@ -83,16 +92,21 @@ def test_a_typo_in_a_mapping_file_names_file_line_and_key_path(tmp_path: Path) -
     with pytest.raises(ConfigError) as caught:
         load_mapping(path)
     assert str(caught.value) == (
-        f"{path} line {at + 1}, field 'entities.lot.suplier': unknown key 'suplier'")
+        f"{path} line {at + 1}, field 'entities.lot.suplier': unknown key 'suplier'"
+    )
 
 
 def test_a_wrong_type_in_a_mapping_file_names_its_key_path(tmp_path: Path) -> None:
-    path = _mapping_file(tmp_path, "mapping: 1\nissuer: x\nentities:\n  lot:\n"
-                         "    type: RawMaterialLot\n    id: '{lot}'\n    required: maybe\n")
+    path = _mapping_file(
+        tmp_path,
+        "mapping: 1\nissuer: x\nentities:\n  lot:\n"
+        "    type: RawMaterialLot\n    id: '{lot}'\n    required: maybe\n",
+    )
     with pytest.raises(ConfigError) as caught:
         load_mapping(path)
-    assert str(caught.value) == (f"{path} line 7, field 'entities.lot.required': must be "
-                                 "true or false, not str")
+    assert str(caught.value) == (
+        f"{path} line 7, field 'entities.lot.required': must be true or false, not str"
+    )
 
 
 def test_a_bad_mapping_file_leaves_the_store_alone(tmp_path: Path) -> None:

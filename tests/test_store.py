@@ -45,22 +45,32 @@ def store(store_kind: str, tmp_path) -> Store:
 @pytest.fixture
 def filled(store: Store) -> Store:
     """Two graphs and a metadata quad."""
-    store.apply(ChangeSet(
-        put_graphs={
-            G1: triples((s(1), P, Literal(1)), (s(1), NAME, Literal("alpha")),
-                        (s(1), RDF.type, URIRef(EX + "Lot"))),
-            G2: triples((s(2), P, Literal(2.5, datatype=XSD.double)),
-                        (s(2), NAME, Literal("beta", lang="en"))),
-        },
-        add=[(G1, URIRef(EX + "source"), Literal("a.csv"), META)],
-    ))
+    store.apply(
+        ChangeSet(
+            put_graphs={
+                G1: triples(
+                    (s(1), P, Literal(1)),
+                    (s(1), NAME, Literal("alpha")),
+                    (s(1), RDF.type, URIRef(EX + "Lot")),
+                ),
+                G2: triples(
+                    (s(2), P, Literal(2.5, datatype=XSD.double)),
+                    (s(2), NAME, Literal("beta", lang="en")),
+                ),
+            },
+            add=[(G1, URIRef(EX + "source"), Literal("a.csv"), META)],
+        )
+    )
     return store
 
 
 def test_put_graphs_and_read_them_back(filled: Store):
     assert {G1, G2, META} <= filled.graph_names()
-    assert graph_set(filled, G1) == {(s(1), P, Literal(1)), (s(1), NAME, Literal("alpha")),
-                                     (s(1), RDF.type, URIRef(EX + "Lot"))}
+    assert graph_set(filled, G1) == {
+        (s(1), P, Literal(1)),
+        (s(1), NAME, Literal("alpha")),
+        (s(1), RDF.type, URIRef(EX + "Lot")),
+    }
     assert filled.count_quads() == 6
     assert len(snapshot(filled)) == 6
     assert {q[3] for q in filled.quads()} == {G1, G2, META}
@@ -70,14 +80,17 @@ def test_replacing_a_graph_drops_its_old_triples_only(filled: Store):
     new = {(s(1), P, Literal(10)), (s(9), NAME, Literal("gamma"))}
     filled.apply(ChangeSet(put_graphs={G1: RecordTriples(new)}))
     assert graph_set(filled, G1) == new
-    assert graph_set(filled, G2) == {(s(2), P, Literal(2.5, datatype=XSD.double)),
-                                     (s(2), NAME, Literal("beta", lang="en"))}
+    assert graph_set(filled, G2) == {
+        (s(2), P, Literal(2.5, datatype=XSD.double)),
+        (s(2), NAME, Literal("beta", lang="en")),
+    }
     assert filled.count_quads() == 2 + 2 + 1
 
 
 def test_drop_graph_and_remove_quads(filled: Store):
-    filled.apply(ChangeSet(drop_graphs=[G2],
-                           remove=[(G1, URIRef(EX + "source"), Literal("a.csv"), META)]))
+    filled.apply(
+        ChangeSet(drop_graphs=[G2], remove=[(G1, URIRef(EX + "source"), Literal("a.csv"), META)])
+    )
     assert G2 not in filled.graph_names()
     assert graph_set(filled, META) == set()
     assert filled.count_quads() == 3
@@ -104,9 +117,13 @@ def test_a_large_new_graph_that_fails_partway_changes_nothing(filled: Store):
     big = RecordTriples((s(i), P, Literal(i)) for i in range(60_000))
     big.add((s(3), NAME, 5))  # not an RDF term, somewhere inside the graph's triples
     big.add((s(1), NAME, Literal("alpha")))  # also in G1: must survive the undo
-    changes = ChangeSet(put_graphs={G3: big},
-                        add=[(G3, URIRef(EX + "source"), Literal("big.csv"), META),
-                             (G1, URIRef(EX + "source"), Literal("a.csv"), META)])
+    changes = ChangeSet(
+        put_graphs={G3: big},
+        add=[
+            (G3, URIRef(EX + "source"), Literal("big.csv"), META),
+            (G1, URIRef(EX + "source"), Literal("a.csv"), META),
+        ],
+    )
     with pytest.raises((StoreError, QueryError)):
         filled.apply(changes)
     assert snapshot(filled) == before
@@ -123,11 +140,19 @@ def test_query_binds_typed_terms(filled: Store):
 
 def test_injection_through_a_bound_literal_matches_nothing_and_changes_nothing(filled: Store):
     before = snapshot(filled)
-    for query in ("SELECT ?s WHERE { ?s ?p ?name }",
-                  "SELECT ?s WHERE { GRAPH ?g { ?s ?p ?name } }"):
+    for query in (
+        "SELECT ?s WHERE { ?s ?p ?name }",
+        "SELECT ?s WHERE { GRAPH ?g { ?s ?p ?name } }",
+    ):
         assert filled.query(query, {"name": Literal(INJECTION)}).rows == []
-    assert len(filled.construct("CONSTRUCT { ?s ?p ?name } WHERE { ?s ?p ?name }",
-                                {"name": Literal(INJECTION)})) == 0
+    assert (
+        len(
+            filled.construct(
+                "CONSTRUCT { ?s ?p ?name } WHERE { ?s ?p ?name }", {"name": Literal(INJECTION)}
+            )
+        )
+        == 0
+    )
     assert snapshot(filled) == before
     filled.apply(ChangeSet(add=[(s(7), NAME, Literal(INJECTION), G3)]))
     found = filled.query("SELECT ?s WHERE { ?s ?p ?name }", {"name": Literal(INJECTION)})

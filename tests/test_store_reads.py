@@ -35,8 +35,12 @@ def kg(request, tmp_path):
 
 
 def relabel(store, old: str, new: str) -> None:
-    store.apply(ChangeSet(remove=[(LAC, RDFS.label, Literal(old), MATERIALS)],
-                          add=[(LAC, RDFS.label, Literal(new), MATERIALS)]))
+    store.apply(
+        ChangeSet(
+            remove=[(LAC, RDFS.label, Literal(old), MATERIALS)],
+            add=[(LAC, RDFS.label, Literal(new), MATERIALS)],
+        )
+    )
 
 
 def material_of_lactose_lot(kg: KnowledgeGraph) -> str:
@@ -96,18 +100,25 @@ def test_a_server_written_by_another_client_is_asked_again(kind, tmp_path):
         assert material_of_lactose_lot(kg) == NEW_LABEL
 
 
-@pytest.mark.parametrize(("term", "expected"), [
-    (ox.NamedNode("https://w3id.org/cmckg/id/lot/test/lac-2"), URIRef(LAC_2)),
-    (ox.Literal("B-1"), Literal("B-1")),
-    (ox.Literal("B-1", datatype=ox.NamedNode(str(XSD.string))), Literal("B-1")),
-    (ox.Literal("Laktose", language="de"), Literal("Laktose", lang="de")),
-    (ox.Literal("7", datatype=ox.NamedNode(str(XSD.integer))), Literal(7)),
-    (ox.Literal("2.5E0", datatype=ox.NamedNode(str(XSD.double))),
-     Literal("2.5E0", datatype=XSD.double)),
-    (ox.Literal("2024-03-01", datatype=ox.NamedNode(str(XSD.date))),
-     Literal("2024-03-01", datatype=XSD.date)),
-    (ox.BlankNode("b1"), BNode("b1")),
-])
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        (ox.NamedNode("https://w3id.org/cmckg/id/lot/test/lac-2"), URIRef(LAC_2)),
+        (ox.Literal("B-1"), Literal("B-1")),
+        (ox.Literal("B-1", datatype=ox.NamedNode(str(XSD.string))), Literal("B-1")),
+        (ox.Literal("Laktose", language="de"), Literal("Laktose", lang="de")),
+        (ox.Literal("7", datatype=ox.NamedNode(str(XSD.integer))), Literal(7)),
+        (
+            ox.Literal("2.5E0", datatype=ox.NamedNode(str(XSD.double))),
+            Literal("2.5E0", datatype=XSD.double),
+        ),
+        (
+            ox.Literal("2024-03-01", datatype=ox.NamedNode(str(XSD.date))),
+            Literal("2024-03-01", datatype=XSD.date),
+        ),
+        (ox.BlankNode("b1"), BNode("b1")),
+    ],
+)
 def test_oxigraph_terms_become_the_same_rdflib_terms(term, expected):
     converted = from_ox(term)
     assert type(converted) is type(expected)

@@ -16,7 +16,7 @@ from cmckg.cli import main
 from cmckg.errors import QueryError
 from cmckg.kg import KnowledgeGraph
 
-HMW = [1.2, 1.5, 1.1, 1.9, 1.4, 1.3, 2.2, 1.6]   # DS-1..DS-8 in manufacture order
+HMW = [1.2, 1.5, 1.1, 1.9, 1.4, 1.3, 2.2, 1.6]  # DS-1..DS-8 in manufacture order
 
 
 @pytest.fixture(scope="module", params=STORE_KINDS)
@@ -48,8 +48,11 @@ def test_raw_material_attribute_is_summarised_over_the_batches_that_used_the_lot
     # Without a material, each material is its own row (never mixed).
     every = kg.summary("water content")
     chain = every[every["kind"] == "drug_product"]
-    assert set(chain["material"]) == {"Active ingredient", "lactose monohydrate",
-                                      "Silicified microcrystalline cellulose"}
+    assert set(chain["material"]) == {
+        "Active ingredient",
+        "lactose monohydrate",
+        "Silicified microcrystalline cellulose",
+    }
 
 
 def test_several_lots_of_one_material_in_a_batch_are_averaged(kg):
@@ -58,7 +61,7 @@ def test_several_lots_of_one_material_in_a_batch_are_averaged(kg):
     row = kg.summary("osmolality").iloc[0]
     assert row["n"] == 7
     assert row["mean"] == pytest.approx((3 * 290 + 3 * 310 + 305) / 7)
-    assert row["unit"] == "mOsmol/kg"   # QUDT symbol of unit:MilliOSM-PER-KiloGM
+    assert row["unit"] == "mOsmol/kg"  # QUDT symbol of unit:MilliOSM-PER-KiloGM
 
 
 def test_capability_uses_the_latest_specification(kg):
@@ -66,7 +69,7 @@ def test_capability_uses_the_latest_specification(kg):
     x = np.array(HMW)
     mean, overall = x.mean(), x.std(ddof=1)
     within = np.abs(np.diff(x)).mean() / 1.128
-    assert (row["lsl"], row["usl"]) == (0.0, 2.5)   # version 2 supersedes 0.0 .. 3.0
+    assert (row["lsl"], row["usl"]) == (0.0, 2.5)  # version 2 supersedes 0.0 .. 3.0
     assert row["ppk"] == pytest.approx(min(2.5 - mean, mean) / (3 * overall))
     assert row["cpk"] == pytest.approx(min(2.5 - mean, mean) / (3 * within))
     assert row["n"] == 8 and row["sd"] == pytest.approx(overall)
@@ -75,7 +78,10 @@ def test_capability_uses_the_latest_specification(kg):
 def test_by_month_and_mistakes(kg):
     months = kg.summary("dissolution", by="month")
     assert dict(zip(months["month"], months["mean"], strict=True)) == {
-        "2018-11": 93.0, "2018-12": 97.0, "2019-01": 89.0}
+        "2018-11": 93.0,
+        "2018-12": 97.0,
+        "2019-01": 89.0,
+    }
     with pytest.raises(QueryError, match="cannot group by colour"):
         kg.summary("HMW", by="colour")
     with pytest.raises(QueryError, match="unknown attribute"):
@@ -86,8 +92,22 @@ def test_cli_summary(tmp_path, capsys):
     location = f"oxigraph:{tmp_path / 'store'}"
     with KnowledgeGraph.open(location) as graph:
         load_trig(graph, QUESTIONS / "capability.trig")
-    assert main(["summary", "--attribute", "HMW", "--by", "product", "--format", "json",
-                 "--store", location]) == 0
+    assert (
+        main(
+            [
+                "summary",
+                "--attribute",
+                "HMW",
+                "--by",
+                "product",
+                "--format",
+                "json",
+                "--store",
+                location,
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     assert row["n"] == 8 and row["product"] == "mAb-Y" and row["usl"] == 2.5
 

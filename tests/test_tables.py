@@ -99,8 +99,9 @@ def test_long_results_merge_into_one_record_per_lot(kg: KnowledgeGraph) -> None:
     assert term_index_with_aliases(kg.store).resolve("osmo fp").iri == CMCT.Osmolality
 
 
-def test_conflicting_rows_of_one_record_warn_and_keep_the_first(tmp_path: Path,
-                                                                kg: KnowledgeGraph) -> None:
+def test_conflicting_rows_of_one_record_warn_and_keep_the_first(
+    tmp_path: Path, kg: KnowledgeGraph
+) -> None:
     table = tmp_path / "coa.csv"
     table.write_text(
         "lot,test,result,unit,stage,tested\n"
@@ -134,8 +135,10 @@ def test_process_runs(kg: KnowledgeGraph) -> None:
     # consumed quantities 1400;200 kg, in the order of the inputs cell
     usages = {s for s, p, o in t if p == RDF.type and o == CMC.Usage}
     quantities = {
-        (next(o for s2, p, o in t if s2 == u and p == CMC.usedLot),
-         float(next(o for s2, p, o in t if s2 == u and p == QUDT.numericValue)))
+        (
+            next(o for s2, p, o in t if s2 == u and p == CMC.usedLot),
+            float(next(o for s2, p, o in t if s2 == u and p == QUDT.numericValue)),
+        )
         for u in usages
     }
     assert quantities == {(l3, 1400.0), (seed, 200.0)}
@@ -144,8 +147,7 @@ def test_process_runs(kg: KnowledgeGraph) -> None:
     assert (temperature, CMC.measuredProperty, CMCT.Temperature) in t
     assert (temperature, QUDT.unit, UNIT.DEG_C) in t
     # R-2's temperature cell is empty: no measurement
-    assert not any(s == iri("measurement", "site-a", "run", "R-2", "temperature")
-                   for s, _, _ in t)
+    assert not any(s == iri("measurement", "site-a", "run", "R-2", "temperature") for s, _, _ in t)
 
 
 def test_specifications(kg: KnowledgeGraph) -> None:
@@ -158,8 +160,9 @@ def test_specifications(kg: KnowledgeGraph) -> None:
     assert (s1, CMC.lotClass, CMC.DrugSubstanceBatch) in t
     assert (s1, CMC.ofProduct, iri("product", "site-a", "mAb-X")) in t
     assert (s1, QUDT.unit, UNIT.PERCENT) in t
-    assert {(p, float(o)) for s, p, o in t if s == s1 and p in (CMC.lowerLimit, CMC.upperLimit)} \
-        == {(CMC.lowerLimit, 0.0), (CMC.upperLimit, 3.0)}
+    assert {
+        (p, float(o)) for s, p, o in t if s == s1 and p in (CMC.lowerLimit, CMC.upperLimit)
+    } == {(CMC.lowerLimit, 0.0), (CMC.upperLimit, 3.0)}
     assert (s2, CMC.forProperty, CMCT.Monomer) in t
     assert (s2, CMC.version, Literal("2")) in t
     assert not [o for s, p, o in t if s == s2 and p == CMC.upperLimit]  # blank upper limit
@@ -171,8 +174,12 @@ def _wide_expected(t: set[tuple]) -> None:
     assert (b2, CMC.manufactureDate, Literal("2020-05", datatype=XSD.gYearMonth)) in t
     assert (b3, CMC.manufactureDate, Literal("2020-08", datatype=XSD.gYearMonth)) in t
     values = {(str(s).rsplit("/lot/", 1)[1], float(o)) for s, p, o in t if p == QUDT.numericValue}
-    assert values == {("B1/dissolution_av", 93.8), ("B3/dissolution_av", 97.1),
-                      ("api/A-7/api_water", 1.53), ("api/A-8/api_water", 1.61)}
+    assert values == {
+        ("B1/dissolution_av", 93.8),
+        ("B3/dissolution_av", 97.1),
+        ("api/A-7/api_water", 1.53),
+        ("api/A-8/api_water", 1.61),
+    }
     a7 = iri("lot", "plant", "api", "A-7")
     assert (b1, PROV.wasDerivedFrom, a7) in t and (b2, PROV.wasDerivedFrom, a7) in t
 
@@ -187,12 +194,17 @@ def test_xlsx_gives_the_same_graph(tmp_path: Path, kg: KnowledgeGraph) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "Batches"
-    rows = [line.split("\t") for line in
-            (TABLES / "wide.tsv").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        line.split("\t") for line in (TABLES / "wide.tsv").read_text(encoding="utf-8").splitlines()
+    ]
     for row in rows:
         # numbers as real spreadsheet numbers, the rest as text
-        sheet.append([float(c.replace(",", ".")) if c.strip() and c.replace(",", "").isdigit()
-                      else c for c in row])
+        sheet.append(
+            [
+                float(c.replace(",", ".")) if c.strip() and c.replace(",", "").isdigit() else c
+                for c in row
+            ]
+        )
     path = tmp_path / "wide.xlsx"
     workbook.save(path)
     config = mapping("wide")
@@ -201,19 +213,22 @@ def test_xlsx_gives_the_same_graph(tmp_path: Path, kg: KnowledgeGraph) -> None:
     _wide_expected(triples_of(kg))
 
 
-def test_same_named_tables_of_one_issuer_keep_their_own_aliases(tmp_path: Path,
-                                                                kg: KnowledgeGraph) -> None:
+def test_same_named_tables_of_one_issuer_keep_their_own_aliases(
+    tmp_path: Path, kg: KnowledgeGraph
+) -> None:
     for site, name in (("a", "water"), ("b", "KF water")):
         (tmp_path / site).mkdir()
         (tmp_path / site / "coa.csv").write_text(
-            f"lot,test,result,unit,stage,tested\nL-{site},{name},5.1,%,CoA,\n", encoding="utf-8")
+            f"lot,test,result,unit,stage,tested\nL-{site},{name},5.1,%,CoA,\n", encoding="utf-8"
+        )
     config = mapping("coa")
     config["terms"] = {"water": "water content", "KF water": "water content"}
     kg.ingest([tmp_path / "a" / "coa.csv", tmp_path / "b" / "coa.csv"], mapping=config)
     kg.ingest(tmp_path / "b" / "coa.csv", mapping=config)
     assert {name for name, _, _ in aliases_from_store(kg.store)} == {"water", "KF water"}
-    revisions = kg.query("SELECT ?r WHERE { ?r a <https://w3id.org/cmckg/ontology#"
-                         "SupersededRevision> }")
+    revisions = kg.query(
+        "SELECT ?r WHERE { ?r a <https://w3id.org/cmckg/ontology#SupersededRevision> }"
+    )
     assert revisions.empty
 
 
@@ -242,38 +257,68 @@ def _edit(text: str, old: str, new: str) -> str:
 BAD_TABLES = {
     # case: (fixture mapping, table text, error class, fragments the message must contain)
     "missing required column": (
-        "lots", LOTS.replace(",supplier", "").replace(",Meggle", "").replace(",JRS", "")
+        "lots",
+        LOTS.replace(",supplier", "")
+        .replace(",Meggle", "")
+        .replace(",JRS", "")
         .replace(",MediaCo", ""),
-        MappingError, ["row=1", "field 'supplier'", "missing required column"]),
+        MappingError,
+        ["row=1", "field 'supplier'", "missing required column"],
+    ),
     "unparseable number": (
-        "coa", _edit(COA, "5.1,%", "5.1x,%"), MappingError,
-        ["row=2", "field 'result'", "not a number"]),
+        "coa",
+        _edit(COA, "5.1,%", "5.1x,%"),
+        MappingError,
+        ["row=2", "field 'result'", "not a number"],
+    ),
     "unknown term": (
-        "coa", _edit(COA, "pH,7.1", "Osmolalty,7.1"), MappingError,
-        ["row=5", "field 'test'", "unknown term 'Osmolalty'", "osmolality"]),
+        "coa",
+        _edit(COA, "pH,7.1", "Osmolalty,7.1"),
+        MappingError,
+        ["row=5", "field 'test'", "unknown term 'Osmolalty'", "osmolality"],
+    ),
     "unknown unit": (
-        "coa", _edit(COA, "5.1,%", "5.1,mgg"), MappingError,
-        ["row=2", "field 'unit'", "unknown unit 'mgg'"]),
+        "coa",
+        _edit(COA, "5.1,%", "5.1,mgg"),
+        MappingError,
+        ["row=2", "field 'unit'", "unknown unit 'mgg'"],
+    ),
     "lot with two materials": (
-        "lots", LOTS + "L-001,starch,Roquette,2024-01-10,2026-01-10\n", MappingError,
-        ["row=5", "field 'material'", "two different materials", "row=2"]),
+        "lots",
+        LOTS + "L-001,starch,Roquette,2024-01-10,2026-01-10\n",
+        MappingError,
+        ["row=5", "field 'material'", "two different materials", "row=2"],
+    ),
     "unparseable date": (
-        "lots", _edit(LOTS, "2024-02-01", "2024-13-45"), MappingError,
-        ["row=3", "field 'manufactured'", "not a date"]),
+        "lots",
+        _edit(LOTS, "2024-02-01", "2024-13-45"),
+        MappingError,
+        ["row=3", "field 'manufactured'", "not a date"],
+    ),
     "row with too many fields": (
-        "lots", _edit(LOTS, "JRS,", "JRS,extra,"), MappingError,
-        ["row=3", "malformed"]),
+        "lots",
+        _edit(LOTS, "JRS,", "JRS,extra,"),
+        MappingError,
+        ["row=3", "malformed"],
+    ),
     "unterminated quote": (
-        "lots", LOTS + 'L-004,"lactose,Meggle,2024-01-10,2026-01-10\n', MappingError,
-        ["row=5", "malformed CSV"]),
+        "lots",
+        LOTS + 'L-004,"lactose,Meggle,2024-01-10,2026-01-10\n',
+        MappingError,
+        ["row=5", "malformed CSV"],
+    ),
     "required id missing": (
-        "lots", _edit(LOTS, "L-002,", " ,"), MappingError,
-        ["row=3", "field 'lot'", "required id"]),
+        "lots",
+        _edit(LOTS, "L-002,", " ,"),
+        MappingError,
+        ["row=3", "field 'lot'", "required id"],
+    ),
 }
 
 
-def _assert_store_unchanged(kg: KnowledgeGraph, action: Callable[[], object],
-                            error: type[CmckgError], fragments: list[str]) -> str:
+def _assert_store_unchanged(
+    kg: KnowledgeGraph, action: Callable[[], object], error: type[CmckgError], fragments: list[str]
+) -> str:
     before = quads_of(kg)
     with pytest.raises(error) as caught:
         action()
@@ -295,28 +340,38 @@ def loaded():
 
 
 @pytest.mark.parametrize("case", list(BAD_TABLES))
-def test_bad_table_is_refused_and_store_unchanged(case: str, tmp_path: Path,
-                                                  loaded: KnowledgeGraph) -> None:
+def test_bad_table_is_refused_and_store_unchanged(
+    case: str, tmp_path: Path, loaded: KnowledgeGraph
+) -> None:
     fixture, text, error, fragments = BAD_TABLES[case]
     table = tmp_path / f"{fixture}.csv"
     table.write_text(text, encoding="utf-8")
     message = _assert_store_unchanged(
-        loaded, lambda: loaded.ingest(table, mapping=mapping(fixture)), error, fragments)
+        loaded, lambda: loaded.ingest(table, mapping=mapping(fixture)), error, fragments
+    )
     assert str(table) in message
 
 
 def test_not_a_workbook(tmp_path: Path, loaded: KnowledgeGraph) -> None:
     path = tmp_path / "wide.xlsx"
     path.write_bytes(b"batch,code\nB1,P1\n")
-    _assert_store_unchanged(loaded, lambda: loaded.ingest(path, mapping=mapping("wide")),
-                            MappingError, [str(path), "not a readable XLSX workbook"])
+    _assert_store_unchanged(
+        loaded,
+        lambda: loaded.ingest(path, mapping=mapping("wide")),
+        MappingError,
+        [str(path), "not a readable XLSX workbook"],
+    )
 
 
 def test_undecodable_bytes(tmp_path: Path, loaded: KnowledgeGraph) -> None:
     table = tmp_path / "lots.csv"
     table.write_bytes(LOTS.encode("utf-8") + "L-005,lactose,Möller,2024-01-10,\n".encode("latin-1"))
-    _assert_store_unchanged(loaded, lambda: loaded.ingest(table, mapping=mapping("lots")),
-                            MappingError, [str(table), "row=5", "not utf-8"])
+    _assert_store_unchanged(
+        loaded,
+        lambda: loaded.ingest(table, mapping=mapping("lots")),
+        MappingError,
+        [str(table), "row=5", "not utf-8"],
+    )
 
 
 def _set(config: dict, path: str, value: object) -> dict:
@@ -334,26 +389,52 @@ def _set(config: dict, path: str, value: object) -> dict:
 
 BAD_MAPPINGS = {
     # case: (fixture, key path, new value or None to delete, fragments)
-    "unknown key": ("lots", "entities.lot.suplier", "x",
-                    ["entities.lot.suplier", "unknown key 'suplier'"]),
-    "unknown constant unit": ("wide", "entities.batch.measurements.dissolution_av.unit", "mgg",
-                              ["entities.batch.measurements.dissolution_av.unit",
-                               "unknown unit 'mgg'"]),
-    "unknown constant term": ("wide", "entities.api_lot.measurements.api_water.property",
-                              "watr content", ["api_water.property", "unknown term",
-                                               "water content"]),
+    "unknown key": (
+        "lots",
+        "entities.lot.suplier",
+        "x",
+        ["entities.lot.suplier", "unknown key 'suplier'"],
+    ),
+    "unknown constant unit": (
+        "wide",
+        "entities.batch.measurements.dissolution_av.unit",
+        "mgg",
+        ["entities.batch.measurements.dissolution_av.unit", "unknown unit 'mgg'"],
+    ),
+    "unknown constant term": (
+        "wide",
+        "entities.api_lot.measurements.api_water.property",
+        "watr content",
+        ["api_water.property", "unknown term", "water content"],
+    ),
     "unknown type": ("lots", "entities.lot.type", "RawLot", ["entities.lot.type", "RawLot"]),
-    "link to no entity": ("wide", "entities.run.used", ["api"], ["entities.run.used[0]",
-                                                              "no entity named 'api'"]),
-    "link of the wrong kind": ("wide", "entities.batch.product", "api_lot",
-                               ["entities.batch.product", "needs a product"]),
+    "link to no entity": (
+        "wide",
+        "entities.run.used",
+        ["api"],
+        ["entities.run.used[0]", "no entity named 'api'"],
+    ),
+    "link of the wrong kind": (
+        "wide",
+        "entities.batch.product",
+        "api_lot",
+        ["entities.batch.product", "needs a product"],
+    ),
     "missing id": ("lots", "entities.lot.id", None, ["entities.lot.id", "required"]),
     "empty id part": ("lots", "entities.lot.id", ["", "{lot}"], ["entities.lot.id[0]", "empty"]),
     "wrong format version": ("lots", "mapping", 2, ["mapping", "version"]),
-    "numeric value without unit": ("wide", "entities.batch.measurements.dissolution_av.unit",
-                                   None, ["dissolution_av.unit", "required"]),
-    "bad date format": ("wide", "entities.batch.manufacture_date.format", "%q",
-                        ["manufacture_date.format", "no date directive"]),
+    "numeric value without unit": (
+        "wide",
+        "entities.batch.measurements.dissolution_av.unit",
+        None,
+        ["dissolution_av.unit", "required"],
+    ),
+    "bad date format": (
+        "wide",
+        "entities.batch.manufacture_date.format",
+        "%q",
+        ["manufacture_date.format", "no date directive"],
+    ),
 }
 
 
@@ -362,8 +443,9 @@ def test_bad_mapping_names_the_key(case: str, loaded: KnowledgeGraph) -> None:
     fixture, path, value, fragments = BAD_MAPPINGS[case]
     config = _set(mapping(fixture), path, value)
     table = TABLES / ("wide.tsv" if fixture == "wide" else f"{fixture}.csv")
-    message = _assert_store_unchanged(loaded, lambda: loaded.ingest(table, mapping=config),
-                                      ConfigError, fragments)
+    message = _assert_store_unchanged(
+        loaded, lambda: loaded.ingest(table, mapping=config), ConfigError, fragments
+    )
     assert message.startswith(str(TABLES / f"{fixture}.yaml"))
 
 
@@ -371,21 +453,26 @@ def test_type_conflict_within_a_table(tmp_path: Path, loaded: KnowledgeGraph) ->
     table = tmp_path / "runs.csv"
     text = (TABLES / "runs.csv").read_text(encoding="utf-8")
     table.write_text(text + "R-3,polishing,HV-1,,DS-1,harvest,COL-2,,,\n", encoding="utf-8")
-    _assert_store_unchanged(loaded, lambda: loaded.ingest(table, mapping=mapping("runs")),
-                            MappingError, ["row=4", "IntermediateLot", "DrugSubstanceBatch",
-                                           "row=3"])
+    _assert_store_unchanged(
+        loaded,
+        lambda: loaded.ingest(table, mapping=mapping("runs")),
+        MappingError,
+        ["row=4", "IntermediateLot", "DrugSubstanceBatch", "row=3"],
+    )
 
 
 def test_table_without_mapping_is_refused(loaded: KnowledgeGraph) -> None:
-    _assert_store_unchanged(loaded, lambda: loaded.ingest(TABLES / "lots.csv"), MappingError,
-                            ["--mapping"])
+    _assert_store_unchanged(
+        loaded, lambda: loaded.ingest(TABLES / "lots.csv"), MappingError, ["--mapping"]
+    )
 
 
 def test_cli_exit_code_2_and_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     table = tmp_path / "coa.csv"
     table.write_text(_edit(COA, "5.1,%", "5.1,mgg"), encoding="utf-8")
-    code = cli_main(["ingest", str(table), "--mapping", str(TABLES / "coa.yaml"),
-                     "--store", "memory:"])
+    code = cli_main(
+        ["ingest", str(table), "--mapping", str(TABLES / "coa.yaml"), "--store", "memory:"]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "row=2" in err[0] and "unknown unit 'mgg'" in err[0]

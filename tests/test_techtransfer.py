@@ -26,8 +26,9 @@ LOTS = (TT / "material_lots.csv", TT / "mappings" / "material_lots.yaml")
 
 def _ingest(kg: KnowledgeGraph, *tables: tuple[Path, Path]):
     """One ingest of every (table, mapping) given."""
-    return ingest_groups(kg.store, [([table], load_mapping(mapping)) for table, mapping in tables],
-                         kg.minter)
+    return ingest_groups(
+        kg.store, [([table], load_mapping(mapping)) for table, mapping in tables], kg.minter
+    )
 
 
 def one_table(folder: Path) -> tuple[Path, Path]:
@@ -55,8 +56,9 @@ def one_table(folder: Path) -> tuple[Path, Path]:
     path = folder / "one_table.yaml"
     import yaml
 
-    path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "__file__"}),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({k: v for k, v in config.items() if k != "__file__"}), encoding="utf-8"
+    )
     return table, path
 
 
@@ -68,9 +70,14 @@ def upstream(kg: KnowledgeGraph, lot: str, kind: str) -> list[str]:
 def chain(kg: KnowledgeGraph, lot: str) -> dict[str, list[str]]:
     """The identifiers upstream of ``lot`` by kind, as the truth file lists them."""
     nodes = kg.lineage(lot, direction="backward").nodes
-    return {key: sorted(nodes.loc[nodes["kind"] == kind, "identifier"])
-            for key, kind in (("raw_materials", "raw_material_lot"),
-                              ("intermediates", "intermediate"), ("runs", "run"))}
+    return {
+        key: sorted(nodes.loc[nodes["kind"] == kind, "identifier"])
+        for key, kind in (
+            ("raw_materials", "raw_material_lot"),
+            ("intermediates", "intermediate"),
+            ("runs", "run"),
+        )
+    }
 
 
 def expected_chain(truth: dict) -> dict[str, list[str]]:
@@ -82,12 +89,19 @@ def store(tmp_path: Path, name: str = "store") -> KnowledgeGraph:
 
 
 def lineage_nodes(kg: KnowledgeGraph) -> dict[str, list[tuple]]:
-    return {lot: sorted(map(tuple, kg.lineage(lot).nodes[["iri", "kind", "depth"]].values))
-            for lot in DS_LOTS}
+    return {
+        lot: sorted(map(tuple, kg.lineage(lot).nodes[["iri", "kind", "depth"]].values))
+        for lot in DS_LOTS
+    }
 
 
-LAYOUTS = ["one table", "two tables, one ingest", "two tables, one ingest, inputs first",
-           "runs, then inputs", "inputs, then runs"]
+LAYOUTS = [
+    "one table",
+    "two tables, one ingest",
+    "two tables, one ingest, inputs first",
+    "runs, then inputs",
+    "inputs, then runs",
+]
 
 
 def ingest_layout(kg: KnowledgeGraph, layout: str, folder: Path) -> list[str]:
@@ -107,8 +121,9 @@ def ingest_layout(kg: KnowledgeGraph, layout: str, folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_lineage_reaches_exactly_the_raw_materials_in_any_layout(layout: str,
-                                                                 tmp_path: Path) -> None:
+def test_lineage_reaches_exactly_the_raw_materials_in_any_layout(
+    layout: str, tmp_path: Path
+) -> None:
     with store(tmp_path) as kg:
         ingest_layout(kg, layout, tmp_path)
         for lot, truth in DS_LOTS.items():
@@ -144,8 +159,9 @@ def test_rerunning_the_same_mappings_changes_nothing(tmp_path: Path) -> None:
         before = kg.store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }").rows
         again = _ingest(kg, LOTS, RUNS, INPUTS)
         assert again.changed == 0
-        assert kg.store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
-                              ).rows == before
+        assert (
+            kg.store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }").rows == before
+        )
 
 
 def test_a_changed_row_supersedes_exactly_its_record(tmp_path: Path) -> None:
@@ -158,8 +174,10 @@ def test_a_changed_row_supersedes_exactly_its_record(tmp_path: Path) -> None:
     new_resin = next(r for r in other["raw_materials"] if "PRA" in r)
     with open(INPUTS[0], encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    changed = [dict(r, input_lot=new_resin) if (r["run"], r["input_lot"]) == (capture, old_resin)
-               else r for r in rows]
+    changed = [
+        dict(r, input_lot=new_resin) if (r["run"], r["input_lot"]) == (capture, old_resin) else r
+        for r in rows
+    ]
     assert changed != rows
     table = tmp_path / "run_inputs.csv"
     with store(tmp_path) as kg:
@@ -181,8 +199,11 @@ def test_two_mappings_naming_one_entity_are_refused_not_superseded(tmp_path: Pat
     record: refused in one line, the store left as it was."""
     mapping = load_mapping(INPUTS[1])
     assert mapping is not None
-    clash = {**mapping, "entities": {"run": mapping["entities"]["run_input"]},
-             "__file__": str(tmp_path / "inputs_as_run.yaml")}
+    clash = {
+        **mapping,
+        "entities": {"run": mapping["entities"]["run_input"]},
+        "__file__": str(tmp_path / "inputs_as_run.yaml"),
+    }
     with store(tmp_path) as kg:
         _ingest(kg, LOTS, RUNS)
         before = lineage_nodes(kg)
@@ -202,11 +223,15 @@ def test_two_mappings_naming_one_entity_are_refused_not_superseded(tmp_path: Pat
 # -- the whole example, as `cmckg demo` ingests it
 
 
-TABLES = [("material_lots.csv", "material_lots.yaml"), ("runs.csv", "runs.yaml"),
-          ("run_inputs.csv", "run_inputs.yaml"), ("coa_results.csv", "coa_results.yaml"),
-          ("site-s/lims_results.csv", "lims_results_site_s.yaml"),
-          ("site-r/lims_results.csv", "lims_results_site_r.yaml"),
-          ("specifications.csv", "specifications.yaml")]
+TABLES = [
+    ("material_lots.csv", "material_lots.yaml"),
+    ("runs.csv", "runs.yaml"),
+    ("run_inputs.csv", "run_inputs.yaml"),
+    ("coa_results.csv", "coa_results.yaml"),
+    ("site-s/lims_results.csv", "lims_results_site_s.yaml"),
+    ("site-r/lims_results.csv", "lims_results_site_r.yaml"),
+    ("specifications.csv", "specifications.yaml"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +245,11 @@ def example(tmp_path_factory: pytest.TempPathFactory):
 def test_the_example_is_what_cmckg_demo_ingests() -> None:
     from cmckg.examples import example_groups
 
-    demo = {(f.relative_to(EXAMPLES).as_posix(), g.mapping.name if g.mapping else None)
-            for g in example_groups() for f in g.files}
+    demo = {
+        (f.relative_to(EXAMPLES).as_posix(), g.mapping.name if g.mapping else None)
+        for g in example_groups()
+        for f in g.files
+    }
     assert {(f"techtransfer/{t}", m) for t, m in TABLES} <= demo
 
 
@@ -229,8 +257,10 @@ def test_the_planted_coa_attribute_outside_the_bundled_vocabulary_drives_first(e
     planted = TRUTH["driver"]
     table = example.drivers(planted["quality_attribute"]).table
     top = table.iloc[0]
-    assert (top["material"], top["attribute"]) == (planted["material"],
-                                                   planted["raw_material_attribute"])
+    assert (top["material"], top["attribute"]) == (
+        planted["material"],
+        planted["raw_material_attribute"],
+    )
     assert top["n"] == len(DS_LOTS)
     assert top["slope"] == pytest.approx(planted["slope_per_ug_per_L"], rel=0.1)
 
@@ -260,7 +290,8 @@ def test_only_the_planted_lot_fails_its_specification(example) -> None:
     report = example.validate(full=True, record=False)
     violations = [r for r in report.results if "specification" in r.message.casefold()]
     assert [str(r.focus).split("/lot/")[1].split("/")[0] for r in violations] == [
-        TRUTH["out_of_specification"]["lot"]]
+        TRUTH["out_of_specification"]["lot"]
+    ]
     assert float(violations[0].value) == TRUTH["out_of_specification"]["value"]
 
 
@@ -270,7 +301,8 @@ def test_a_unit_qudt_lacks_lands_as_declared(example) -> None:
         "PREFIX qudt: <http://qudt.org/schema/qudt/> PREFIX cmc: <https://w3id.org/cmckg/ontology#>"
         " SELECT ?v ?u WHERE { ?m qudt:unit ?u ; qudt:numericValue ?v ; cmc:onEntity ?lot . "
         "?lot cmc:identifier ?id . FILTER(STRSTARTS(?id, 'R-HV-')) "
-        "FILTER(CONTAINS(STR(?u), 'FNU')) }").rows
+        "FILTER(CONTAINS(STR(?u), 'FNU')) }"
+    ).rows
     expected = sorted(t["turbidity"] for t in DS_LOTS.values() if t["site"] == "Site-R")
     assert sorted(float(v) for v, _ in rows) == expected
 
@@ -279,7 +311,8 @@ def test_a_unit_qudt_lacks_lands_as_declared(example) -> None:
 
 
 def test_where_maps_only_the_rows_it_names_and_a_lot_nothing_made_is_a_warning(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Type Site-S's drug-substance lots from the runs table's polishing rows only (no run):
     each is a lot whose lineage stops, said at ingest."""
     mapping = tmp_path / "ds_lots.yaml"  # through the file: the mapping schema knows `where`
@@ -287,7 +320,9 @@ def test_where_maps_only_the_rows_it_names_and_a_lot_nothing_made_is_a_warning(
         "mapping: 1\nissuer: techtransfer\n"
         "where: {step: AEX polishing, site: [Site-S]}\n"
         "entities:\n  ds:\n    type: DrugSubstanceBatch\n    id: '{output_lot}'\n"
-        "    product: {type: Product, id: '{product}'}\n", encoding="utf-8")
+        "    product: {type: Product, id: '{product}'}\n",
+        encoding="utf-8",
+    )
     site_s = sorted(lot for lot, t in DS_LOTS.items() if t["site"] == "Site-S")
     with store(tmp_path) as kg:
         report = _ingest(kg, (RUNS[0], mapping))
@@ -300,8 +335,12 @@ def test_where_maps_only_the_rows_it_names_and_a_lot_nothing_made_is_a_warning(
 
 
 def test_where_on_a_missing_column_is_refused_naming_it(tmp_path: Path) -> None:
-    config = {"mapping": 1, "issuer": "techtransfer", "where": {"stage": "x"},
-              "entities": {"run": {"type": "ProcessRun", "id": "{run}"}}}
+    config = {
+        "mapping": 1,
+        "issuer": "techtransfer",
+        "where": {"stage": "x"},
+        "entities": {"run": {"type": "ProcessRun", "id": "{run}"}},
+    }
     with store(tmp_path) as kg, pytest.raises(MappingError) as raised:
         ingest_groups(kg.store, [([RUNS[0]], config)], kg.minter)
     assert "missing required column 'stage'" in str(raised.value)
@@ -349,7 +388,9 @@ def test_two_mappings_of_one_file_keep_each_others_records(tmp_path: Path) -> No
         "mapping: 1\nissuer: techtransfer\nwhere: {step: AEX polishing}\n"
         "terms: {AEX polishing: anion exchange chromatography}\n"
         "entities:\n  ds:\n    type: DrugSubstanceBatch\n    id: '{output_lot}'\n"
-        "    product: {type: Product, id: '{product}'}\n", encoding="utf-8")
+        "    product: {type: Product, id: '{product}'}\n",
+        encoding="utf-8",
+    )
     with store(tmp_path) as kg:
         _ingest(kg, LOTS, RUNS, INPUTS)
         report = _ingest(kg, (RUNS[0], mapping))

@@ -32,9 +32,11 @@ def test_numbers_that_compare_equal_still_mint_their_own_iris():
 def test_minters_with_different_bases_do_not_share_iris():
     parts = ("material", "erp", "lactose")
     assert IriMinter("https://a.example/").mint(*parts) == URIRef(
-        "https://a.example/material/erp/lactose")
+        "https://a.example/material/erp/lactose"
+    )
     assert IriMinter("https://b.example/").mint(*parts) == URIRef(
-        "https://b.example/material/erp/lactose")
+        "https://b.example/material/erp/lactose"
+    )
 
 
 def test_a_blank_local_id_is_refused_every_time():
@@ -73,8 +75,7 @@ def test_text_and_typed_literals_are_made_once():
 
 def test_namespace_items_are_made_once():
     assert CMC["DrugSubstanceBatch"] is CMC["DrugSubstanceBatch"]
-    assert CMC["DrugSubstanceBatch"] == URIRef(
-        "https://w3id.org/cmckg/ontology#DrugSubstanceBatch")
+    assert CMC["DrugSubstanceBatch"] == URIRef("https://w3id.org/cmckg/ontology#DrugSubstanceBatch")
     assert CMC["DrugSubstanceBatch"] is CMC.DrugSubstanceBatch
 
 

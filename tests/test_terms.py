@@ -176,8 +176,13 @@ def test_flags_are_booleans_on_the_right_schemes() -> None:
         assert flagged
         assert all(g.value(c, flag) == Literal(True) for c in flagged)
         assert {g.value(c, SKOS.inScheme) for c in flagged} == {scheme}
-    for cqa in (CMCT.HighMolecularWeightSpecies, CMCT.Afucosylation, CMCT.HostCellProtein,
-                CMCT.DissolutionMean, CMCT.TotalImpurities):
+    for cqa in (
+        CMCT.HighMolecularWeightSpecies,
+        CMCT.Afucosylation,
+        CMCT.HostCellProtein,
+        CMCT.DissolutionMean,
+        CMCT.TotalImpurities,
+    ):
         assert (cqa, CMC.isCQA, Literal(True)) in g
     for cpp in (CMCT.Temperature, CMCT.ProcessPH, CMCT.CompressionForce, CMCT.ElutionPH):
         assert (cpp, CMC.isCPP, Literal(True)) in g
@@ -230,16 +235,34 @@ def test_solution_analyser_analytes_in_the_asm_examples_resolve() -> None:
 # Units of the Žagar & Mihelič (2022) columns, from examples/zagar2022/SOURCES.md (the paper's
 # Table 4), and the natural name a site would use for each.
 ZAGAR = {
-    "water content": "PERCENT", "total impurities": "PERCENT", "impurity L": "PERCENT",
-    "impurity O": "PERCENT", "assay": "PERCENT", "d10": "MicroM", "d50": "MicroM",
-    "d90": "MicroM", "sieve fraction < 45 µm": "PERCENT", "sieve fraction < 150 µm": "PERCENT",
-    "sieve fraction < 250 µm": "PERCENT", "tapped density": "GM-PER-MilliL",
-    "bulk density": "GM-PER-MilliL", "minimum thickness": "MilliM",
-    "maximum thickness": "MilliM", "minimum weight": "MilliGM",
-    "maximum weight": "MilliGM", "weight RSD": "PERCENT", "minimum hardness": "N",
-    "maximum hardness": "N", "average hardness": "N", "maximum diameter": "MilliM",
-    "tensile strength": "MegaPA", "yield": "PERCENT", "average dissolution": "PERCENT",
-    "minimum dissolution": "PERCENT", "residual solvent": "PERCENT", "strength": "MilliGM",
+    "water content": "PERCENT",
+    "total impurities": "PERCENT",
+    "impurity L": "PERCENT",
+    "impurity O": "PERCENT",
+    "assay": "PERCENT",
+    "d10": "MicroM",
+    "d50": "MicroM",
+    "d90": "MicroM",
+    "sieve fraction < 45 µm": "PERCENT",
+    "sieve fraction < 150 µm": "PERCENT",
+    "sieve fraction < 250 µm": "PERCENT",
+    "tapped density": "GM-PER-MilliL",
+    "bulk density": "GM-PER-MilliL",
+    "minimum thickness": "MilliM",
+    "maximum thickness": "MilliM",
+    "minimum weight": "MilliGM",
+    "maximum weight": "MilliGM",
+    "weight RSD": "PERCENT",
+    "minimum hardness": "N",
+    "maximum hardness": "N",
+    "average hardness": "N",
+    "maximum diameter": "MilliM",
+    "tensile strength": "MegaPA",
+    "yield": "PERCENT",
+    "average dissolution": "PERCENT",
+    "minimum dissolution": "PERCENT",
+    "residual solvent": "PERCENT",
+    "strength": "MilliGM",
 }
 
 
@@ -247,7 +270,8 @@ def test_zagar_attributes_resolve_with_the_paper_units() -> None:
     index = term_index()
     got = {name: index.resolve(name, QA) for name in ZAGAR}
     wrong_unit = {
-        name: str(term.default_unit) for name, term in got.items()
+        name: str(term.default_unit)
+        for name, term in got.items()
         if term.default_unit != UNIT[ZAGAR[name]]
     }
     assert wrong_unit == {}

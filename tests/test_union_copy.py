@@ -30,8 +30,10 @@ def s(i: object) -> URIRef:
 
 def shared_product_records(count: int) -> dict[URIRef, RecordTriples]:
     """``count`` record graphs, each restating the product's identifier (as mappers do)."""
-    return {g(f"r{i}"): RecordTriples([(s(i), P, PRODUCT),
-                                       (PRODUCT, Q, Literal("mAb-1"))]) for i in range(count)}
+    return {
+        g(f"r{i}"): RecordTriples([(s(i), P, PRODUCT), (PRODUCT, Q, Literal("mAb-1"))])
+        for i in range(count)
+    }
 
 
 def default_triples(store: Store) -> set[tuple]:
@@ -92,11 +94,14 @@ def test_a_failed_bulk_load_leaves_no_copy_behind(tmp_path):
     store._store = FailingUpdate()
     with pytest.raises(StoreError, match="simulated"):
         # a new graph (bulk-loaded) and a replaced one (the update that fails)
-        store.apply(ChangeSet(put_graphs={g("big"): big,
-                                          g("old"): RecordTriples([(s(0), P, Literal(0))])}))
+        store.apply(
+            ChangeSet(put_graphs={g("big"): big, g("old"): RecordTriples([(s(0), P, Literal(0))])})
+        )
     store._store = real
-    copy = {(t.subject.value, t.predicate.value, t.object.value)
-            for t in real.quads_for_pattern(None, None, None, ox.DefaultGraph())}
+    copy = {
+        (t.subject.value, t.predicate.value, t.object.value)
+        for t in real.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    }
     assert copy == {(str(PRODUCT), str(Q), "mAb-1")}
     store.close()
 
@@ -106,8 +111,14 @@ def test_a_store_without_the_copy_gets_it_when_opened_for_writing(tmp_path):
     (a bag) when opened read-only, given the copy when opened for writing."""
     raw = ox.Store(str(tmp_path / "store"))
     for i in range(3):
-        raw.add(ox.Quad(ox.NamedNode(str(PRODUCT)), ox.NamedNode(str(Q)), ox.Literal("mAb-1"),
-                        ox.NamedNode(str(g(f"r{i}")))))
+        raw.add(
+            ox.Quad(
+                ox.NamedNode(str(PRODUCT)),
+                ox.NamedNode(str(Q)),
+                ox.Literal("mAb-1"),
+                ox.NamedNode(str(g(f"r{i}"))),
+            )
+        )
     raw.flush()
     del raw
     query = f"SELECT (COUNT(*) AS ?n) WHERE {{ <{PRODUCT}> ?p ?o }}"

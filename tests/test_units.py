@@ -120,27 +120,52 @@ def test_asm_symbols(text, expected):
     "text,expected",
     [
         # Žagar 2022 (SOURCES.md units)
-        ("%", q("PERCENT")), ("µm", q("MicroM")), ("g/mL", q("GM-PER-MilliL")),
-        ("mm", q("MilliM")), ("mg", q("MilliGM")), ("N", q("N")), ("MPa", q("MegaPA")),
+        ("%", q("PERCENT")),
+        ("µm", q("MicroM")),
+        ("g/mL", q("GM-PER-MilliL")),
+        ("mm", q("MilliM")),
+        ("mg", q("MilliGM")),
+        ("N", q("N")),
+        ("MPa", q("MegaPA")),
         # typical biologics / process units
-        ("°C", q("DEG_C")), ("mOsm/kg", q("MilliOSM-PER-KiloGM")),
+        ("°C", q("DEG_C")),
+        ("mOsm/kg", q("MilliOSM-PER-KiloGM")),
         ("mS/cm", q("MilliS-PER-CentiM")),
-        ("rpm", q("REV-PER-MIN")), ("L", q("L")), ("kg", q("KiloGM")), ("h", q("HR")),
-        ("d", q("DAY")), ("min", q("MIN")), ("cells/mL", q("NUM-PER-MilliL")),
-        ("ppm", q("PPM")), ("ng/mg", q("NanoGM-PER-MilliGM")), ("cm/h", q("CentiM-PER-HR")),
-        ("mmol/L", q("MilliMOL-PER-L")), ("µg/mL", q("MicroGM-PER-MilliL")),
-        ("EU/mL", c("unit-EU-PER-MilliL")), ("CFU/mL", c("unit-CFU-PER-MilliL")),
-        ("g/L/d", c("unit-GM-PER-L-DAY")), ("kDa", c("unit-KiloDA")),
-        ("U/mL", c("unit-ENZ-PER-MilliL")), ("% area", q("PERCENT")), ("% w/w", q("PERCENT")),
+        ("rpm", q("REV-PER-MIN")),
+        ("L", q("L")),
+        ("kg", q("KiloGM")),
+        ("h", q("HR")),
+        ("d", q("DAY")),
+        ("min", q("MIN")),
+        ("cells/mL", q("NUM-PER-MilliL")),
+        ("ppm", q("PPM")),
+        ("ng/mg", q("NanoGM-PER-MilliGM")),
+        ("cm/h", q("CentiM-PER-HR")),
+        ("mmol/L", q("MilliMOL-PER-L")),
+        ("µg/mL", q("MicroGM-PER-MilliL")),
+        ("EU/mL", c("unit-EU-PER-MilliL")),
+        ("CFU/mL", c("unit-CFU-PER-MilliL")),
+        ("g/L/d", c("unit-GM-PER-L-DAY")),
+        ("kDa", c("unit-KiloDA")),
+        ("U/mL", c("unit-ENZ-PER-MilliL")),
+        ("% area", q("PERCENT")),
+        ("% w/w", q("PERCENT")),
         # UCUM codes
-        ("mg.mL-1", q("MilliGM-PER-MilliL")), ("Cel", q("DEG_C")),
-        ("10*6/mL", c("unit-MegaNUM-PER-MilliL")), ("[pH]", q("PH")),
+        ("mg.mL-1", q("MilliGM-PER-MilliL")),
+        ("Cel", q("DEG_C")),
+        ("10*6/mL", c("unit-MegaNUM-PER-MilliL")),
+        ("[pH]", q("PH")),
         ("ug/mL", q("MicroGM-PER-MilliL")),
-        ("mm3", q("MilliM3")), ("mm[Hg]", q("MilliM_HG")), ("{#}.mL-1", q("NUM-PER-MilliL")),
+        ("mm3", q("MilliM3")),
+        ("mm[Hg]", q("MilliM_HG")),
+        ("{#}.mL-1", q("NUM-PER-MilliL")),
         # other spellings of the same unit
-        ("mg/ml", q("MilliGM-PER-MilliL")), (" mg / mL ", q("MilliGM-PER-MilliL")),
-        ("mm³", q("MilliM3")), ("mg·mL⁻¹", q("MilliGM-PER-MilliL")),
-        ("mAU*s", c("unit-MilliAU-SEC")), ("MilliGM-PER-MilliL", q("MilliGM-PER-MilliL")),
+        ("mg/ml", q("MilliGM-PER-MilliL")),
+        (" mg / mL ", q("MilliGM-PER-MilliL")),
+        ("mm³", q("MilliM3")),
+        ("mg·mL⁻¹", q("MilliGM-PER-MilliL")),
+        ("mAU*s", c("unit-MilliAU-SEC")),
+        ("MilliGM-PER-MilliL", q("MilliGM-PER-MilliL")),
     ],
 )
 def test_other_symbols_and_ucum_codes(text, expected):
@@ -166,12 +191,16 @@ def test_both_micro_signs_give_the_same_unit(micro_sign_symbol):
         ("http://qudt.org/vocab/unit#CubicMillimeter", q("MilliM3")),
         ("http://qudt.org/vocab/unit#PerSecond", q("PER-SEC")),
         ("http://qudt.org/vocab/unit#Kilogram", q("KiloGM")),  # not in ASM: label fallback
-        ("http://purl.allotrope.org/ontology/qudt-ext/unit#MillionCellsPerMilliliter",
-         c("unit-MegaNUM-PER-MilliL")),
+        (
+            "http://purl.allotrope.org/ontology/qudt-ext/unit#MillionCellsPerMilliliter",
+            c("unit-MegaNUM-PER-MilliL"),
+        ),
         ("http://purl.allotrope.org/ontology/qudt-ext/unit#MilliAbsorbanceUnit", c("unit-MilliAU")),
         ("http://purl.allotrope.org/ontology/qudt-ext/unit#GramPerLiter", q("GM-PER-L")),
-        ("http://purl.allotrope.org/ontology/qudt-ext/unit#MilliOsmolesPerKilogram",
-         q("MilliOSM-PER-KiloGM")),
+        (
+            "http://purl.allotrope.org/ontology/qudt-ext/unit#MilliOsmolesPerKilogram",
+            q("MilliOSM-PER-KiloGM"),
+        ),
         ("http://purl.allotrope.org/ontology/qudt-ext/unit#Unitless", q("UNITLESS")),
         ("http://purl.allotrope.org/ontology/qudt-ext/unit#Cell", q("NUM")),
         ("http://qudt.org/vocab/unit/MilliGM-PER-MilliL", q("MilliGM-PER-MilliL")),
@@ -281,7 +310,9 @@ def test_symbol_kinds_and_dimension():
     assert symbol("10^6 cells/mL") == "10^6 cells/mL"
     assert symbol("(unitless)") == "(unitless)"
     assert quantity_kinds("mg/mL") == {
-        URIRef(QK + "Density"), URIRef(QK + "MassConcentration"), URIRef(QK + "MassDensity")
+        URIRef(QK + "Density"),
+        URIRef(QK + "MassConcentration"),
+        URIRef(QK + "MassDensity"),
     }
     assert URIRef(QK + "NumberDensity") in quantity_kinds("10^6 cells/mL")
     assert quantity_kinds("mAU") == frozenset()

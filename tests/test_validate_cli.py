@@ -28,8 +28,11 @@ def make_store(path: Path, remove=(), add=()) -> str:
 
 @pytest.fixture
 def out_of_spec_store(tmp_path: Path) -> str:
-    return make_store(tmp_path / "oos", remove=[(M1, QUDT.numericValue, None, LIMS)],
-                      add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)])
+    return make_store(
+        tmp_path / "oos",
+        remove=[(M1, QUDT.numericValue, None, LIMS)],
+        add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)],
+    )
 
 
 @pytest.fixture
@@ -40,8 +43,10 @@ def warning_only_store(tmp_path: Path) -> str:
 
 def test_violation_exits_1_and_writes_the_report(out_of_spec_store, tmp_path, capsys):
     output = tmp_path / "report.xml"
-    assert main(["validate", "--store", out_of_spec_store, "--format", "junit",
-                 "-o", str(output)]) == 1
+    assert (
+        main(["validate", "--store", out_of_spec_store, "--format", "junit", "-o", str(output)])
+        == 1
+    )
     assert capsys.readouterr().out == ""
     assert JUnitXml.fromfile(str(output)).failures == 1
 
@@ -49,19 +54,21 @@ def test_violation_exits_1_and_writes_the_report(out_of_spec_store, tmp_path, ca
 def test_fail_on_decides_the_exit_code(warning_only_store, capsys):
     assert main(["validate", "--store", warning_only_store, "--full"]) == 0
     assert "passed: 0 violations, 1 warning, 0 infos" in capsys.readouterr().out
-    assert main(["validate", "--store", warning_only_store, "--full",
-                 "--fail-on", "warning"]) == 1
-    assert main(["validate", "--store", warning_only_store, "--full",
-                 "--fail-on", "violation"]) == 0
+    assert main(["validate", "--store", warning_only_store, "--full", "--fail-on", "warning"]) == 1
+    assert (
+        main(["validate", "--store", warning_only_store, "--full", "--fail-on", "violation"]) == 0
+    )
 
 
 def violations(report: dict) -> list[tuple]:
-    return [(r["focusNode"], r["value"], r["source"]["location"]) for r in report["results"]
-            if r["severity"] == "Violation"]
+    return [
+        (r["focusNode"], r["value"], r["source"]["location"])
+        for r in report["results"]
+        if r["severity"] == "Violation"
+    ]
 
 
-def test_second_run_is_incremental_and_still_reports_the_open_violation(out_of_spec_store,
-                                                                        capsys):
+def test_second_run_is_incremental_and_still_reports_the_open_violation(out_of_spec_store, capsys):
     assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 1
     first = json.loads(capsys.readouterr().out)
     assert (first["mode"], first["summary"]["violations"]) == ("full", 1)
@@ -86,7 +93,10 @@ def test_fixing_the_data_closes_the_violation(out_of_spec_store, capsys):
     assert main(["validate", "--store", out_of_spec_store, "--format", "json"]) == 0
     fixed = json.loads(capsys.readouterr().out)
     assert (fixed["mode"], fixed["summary"]["recordGraphs"], violations(fixed)) == (
-        "incremental", 1, [])
+        "incremental",
+        1,
+        [],
+    )
     assert main(["validate", "--store", out_of_spec_store]) == 0
 
 
@@ -98,13 +108,11 @@ def quads(location: str) -> list:
         store.close()
 
 
-def test_a_run_whose_report_cannot_be_written_records_nothing(out_of_spec_store, tmp_path,
-                                                              capsys):
+def test_a_run_whose_report_cannot_be_written_records_nothing(out_of_spec_store, tmp_path, capsys):
     before = quads(out_of_spec_store)
     missing = tmp_path / "no-such-folder" / "report.json"
     assert main(["validate", "--store", out_of_spec_store, "-o", str(missing)]) == 2
-    assert main(["validate", "--store", out_of_spec_store, "--also",
-                 f"sarif:{missing}"]) == 2
+    assert main(["validate", "--store", out_of_spec_store, "--also", f"sarif:{missing}"]) == 2
     assert "cannot write the report" in capsys.readouterr().err
     assert quads(out_of_spec_store) == before
     # so the next run is still the first: full, and it finds the violation
@@ -115,24 +123,40 @@ def test_a_run_whose_report_cannot_be_written_records_nothing(out_of_spec_store,
 def test_read_only_run_reports_the_recorded_open_violation(out_of_spec_store, capsys):
     assert main(["validate", "--store", out_of_spec_store]) == 1
     capsys.readouterr()
-    assert main(["validate", "--store", out_of_spec_store, "--read-only",
-                 "--format", "json"]) == 1
+    assert main(["validate", "--store", out_of_spec_store, "--read-only", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert (report["mode"], violations(report)) == (
-        "incremental", [(str(M1), "3.4", "/samples/0/results/0")])
+        "incremental",
+        [(str(M1), "3.4", "/samples/0/results/0")],
+    )
 
 
 def test_read_only_records_no_state(out_of_spec_store, capsys):
     for _ in range(2):
-        assert main(["validate", "--store", out_of_spec_store, "--read-only",
-                     "--format", "json"]) == 1
+        assert (
+            main(["validate", "--store", out_of_spec_store, "--read-only", "--format", "json"]) == 1
+        )
         assert json.loads(capsys.readouterr().out)["mode"] == "full"
 
 
 def test_one_run_writes_several_formats(out_of_spec_store, tmp_path, capsys):
     sarif, summary = tmp_path / "cmckg.sarif", tmp_path / "summary.md"
-    assert main(["validate", "--store", out_of_spec_store, "--format", "github",
-                 "--also", f"sarif:{sarif}", "--also", f"markdown:{summary}"]) == 1
+    assert (
+        main(
+            [
+                "validate",
+                "--store",
+                out_of_spec_store,
+                "--format",
+                "github",
+                "--also",
+                f"sarif:{sarif}",
+                "--also",
+                f"markdown:{summary}",
+            ]
+        )
+        == 1
+    )
     assert capsys.readouterr().out.startswith("::error file=")
     assert len(json.loads(sarif.read_text())["runs"][0]["results"]) == 1
     assert summary.read_text().startswith("## cmckg validate: ❌ failed — 1 violation")
@@ -140,20 +164,44 @@ def test_one_run_writes_several_formats(out_of_spec_store, tmp_path, capsys):
 
 def test_export_shapes_includes_the_generated_ones(out_of_spec_store, tmp_path):
     target = tmp_path / "shapes.ttl"
-    main(["validate", "--store", out_of_spec_store, "--export-shapes", str(target),
-          "-o", str(tmp_path / "r.txt")])
+    main(
+        [
+            "validate",
+            "--store",
+            out_of_spec_store,
+            "--export-shapes",
+            str(target),
+            "-o",
+            str(tmp_path / "r.txt"),
+        ]
+    )
     shapes = Graph().parse(target, format="turtle")
     assert (URIRef(f"{SPEC}/shape"), PROV.wasDerivedFrom, SPEC) in shapes
-    assert (URIRef("https://w3id.org/cmckg/shapes#UnitQuantityKindShape"), SH.severity,
-            SH.Violation) in shapes
+    assert (
+        URIRef("https://w3id.org/cmckg/shapes#UnitQuantityKindShape"),
+        SH.severity,
+        SH.Violation,
+    ) in shapes
 
 
 def test_export_shapes_from_source_files(tmp_path):
     target = tmp_path / "shapes.ttl"
     mab = EXAMPLES / "mab"
-    assert main(["validate", str(mab / "specifications.csv"), "--mapping",
-                 str(mab / "mappings" / "specifications.yaml"), "--export-shapes", str(target),
-                 "-o", str(tmp_path / "r.txt")]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                str(mab / "specifications.csv"),
+                "--mapping",
+                str(mab / "mappings" / "specifications.yaml"),
+                "--export-shapes",
+                str(target),
+                "-o",
+                str(tmp_path / "r.txt"),
+            ]
+        )
+        == 0
+    )
     shapes = Graph().parse(target, format="turtle")
     generated = {s for s, _, _ in shapes.triples((None, PROV.wasDerivedFrom, None))}
     # per spec: a limits shape, a converted-unit shape and two censored-result shapes (out,
@@ -162,22 +210,47 @@ def test_export_shapes_from_source_files(tmp_path):
 
 
 def test_source_files_without_a_store(tmp_path, capsys):
-    assert main(["validate", str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml"),
-                 "--format", "sarif"]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml"),
+                "--format",
+                "sarif",
+            ]
+        )
+        == 0
+    )
     document = json.loads(capsys.readouterr().out)
     assert document["runs"][0]["invocations"][0]["properties"]["mode"] == "files"
     assert not (tmp_path / "cmckg-store").exists()
 
 
-@pytest.mark.parametrize("args", [
-    ["validate", "no/such/file.json"],
-    ["validate", "--store", "no/such/store/dir"],
-    ["validate", "--shapes", "no/such/shapes.ttl", str(EXAMPLES / "b2mml")
-     / Path("PES-20121229115825-53107.xml")],
-    ["validate", "--store", "memory:", str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml")],
-    ["validate", "--also", "pdf:report.pdf", str(EXAMPLES / "b2mml")
-     / Path("PES-20121229115825-53107.xml")],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "no/such/file.json"],
+        ["validate", "--store", "no/such/store/dir"],
+        [
+            "validate",
+            "--shapes",
+            "no/such/shapes.ttl",
+            str(EXAMPLES / "b2mml") / Path("PES-20121229115825-53107.xml"),
+        ],
+        [
+            "validate",
+            "--store",
+            "memory:",
+            str(EXAMPLES / "b2mml" / "PES-20121229115825-53107.xml"),
+        ],
+        [
+            "validate",
+            "--also",
+            "pdf:report.pdf",
+            str(EXAMPLES / "b2mml") / Path("PES-20121229115825-53107.xml"),
+        ],
+    ],
+)
 def test_cannot_run_exits_2(args, capsys):
     assert main([str(a) for a in args]) == 2
     error = capsys.readouterr().err
@@ -186,12 +259,14 @@ def test_cannot_run_exits_2(args, capsys):
 
 def test_bad_shapes_exit_2(out_of_spec_store, tmp_path, capsys):
     bad = tmp_path / "bad.ttl"
-    bad.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n<urn:s> a sh:NodeShape ;"
-                   " sh:targetClass <https://w3id.org/cmckg/ontology#Measurement> ;"
-                   " sh:sparql [ sh:select \"SELECT $this WHERE {"
-                   " VALUES ?x { 1 } }\" ] .\n", encoding="utf-8")
-    assert main(["validate", "--store", out_of_spec_store, "--full",
-                 "--shapes", str(bad)]) == 2
+    bad.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n<urn:s> a sh:NodeShape ;"
+        " sh:targetClass <https://w3id.org/cmckg/ontology#Measurement> ;"
+        ' sh:sparql [ sh:select "SELECT $this WHERE {'
+        ' VALUES ?x { 1 } }" ] .\n',
+        encoding="utf-8",
+    )
+    assert main(["validate", "--store", out_of_spec_store, "--full", "--shapes", str(bad)]) == 2
     assert "shapes cannot be used" in capsys.readouterr().err
 
 
@@ -208,9 +283,16 @@ def test_help_explains_severities_and_exit_codes(capsys):
     with pytest.raises(SystemExit):
         main(["validate", "--help"])
     text = capsys.readouterr().out
-    for needle in ("severities:", "violation", "warning", "info", "exit codes:",
-                   "0  nothing at or above the --fail-on severity",
-                   "1  at least one result at or above", "2  cmckg could not run"):
+    for needle in (
+        "severities:",
+        "violation",
+        "warning",
+        "info",
+        "exit codes:",
+        "0  nothing at or above the --fail-on severity",
+        "1  at least one result at or above",
+        "2  cmckg could not run",
+    ):
         assert needle in text
 
 
@@ -223,8 +305,11 @@ def test_the_demo_sequence_keeps_failing_on_its_planted_violations(tmp_path, cap
     validate runs exit 1."""
     with open(EXAMPLES / "mab" / "site-a" / "lims_results.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    planted = sorted((f"row={i + 2}", float(r["value"])) for i, r in enumerate(rows)
-                     if r["lot"] in ("A-DS-1020", "A-DP-1020") and r["test"] == "HMW (SEC)")
+    planted = sorted(
+        (f"row={i + 2}", float(r["value"]))
+        for i, r in enumerate(rows)
+        if r["lot"] in ("A-DS-1020", "A-DP-1020") and r["test"] == "HMW (SEC)"
+    )
     store = str(tmp_path / "store")
     assert main(["demo", "--store", store]) == 0
     assert ": 4 violations," in capsys.readouterr().out
@@ -232,13 +317,19 @@ def test_the_demo_sequence_keeps_failing_on_its_planted_violations(tmp_path, cap
     report = json.loads(capsys.readouterr().out)
     assert report["mode"] == "incremental"
     found = [r for r in report["results"] if r["severity"] == "Violation"]
-    mab = sorted((r["source"]["location"], float(r["value"])) for r in found
-                 if r["source"]["file"].endswith("mab/site-a/lims_results.csv"))
+    mab = sorted(
+        (r["source"]["location"], float(r["value"]))
+        for r in found
+        if r["source"]["file"].endswith("mab/site-a/lims_results.csv")
+    )
     assert mab == planted
     assert sorted(r["source"]["recordId"] for r in found) == [
-        "A-DP-1020", "A-DS-1020", "R-DS-2007", "ZS-24102"]
+        "A-DP-1020",
+        "A-DS-1020",
+        "R-DS-2007",
+        "ZS-24102",
+    ]
     assert main(["validate", "--store", store, "--format", "github"]) == 1
-    errors = [line for line in capsys.readouterr().out.splitlines()
-              if line.startswith("::error ")]
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error ")]
     assert len(errors) == 4
     assert sum("mab/site-a/lims_results.csv" in line for line in errors) == 2

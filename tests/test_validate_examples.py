@@ -34,7 +34,9 @@ def test_every_asm_file_validates_without_violations_but_biacore_names_no_sample
     assert all(r.source.location.endswith("/sample document") for r in unnamed)
     # what else remains: samples not linked to a lot (instrument files name only the sample)
     assert {r.shape_name for r in report.results if r.severity == Severity.WARNING} == {
-        "Sample-sourceGiven", "Sample-identifierGiven"}
+        "Sample-sourceGiven",
+        "Sample-identifierGiven",
+    }
 
 
 def test_b2mml_messages_validate_without_violations():
@@ -61,11 +63,17 @@ def test_mab_example_gives_its_out_of_specification_lot(mab_report):
     # the planted lot, read from the example's own files: A-DS-1020's HMW result and the spec
     with open(EXAMPLES / "mab" / "site-a" / "lims_results.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    row_number, row = next((i + 2, r) for i, r in enumerate(rows)
-                           if r["lot"] == "A-DS-1020" and r["test"] == "HMW (SEC)")
+    row_number, row = next(
+        (i + 2, r)
+        for i, r in enumerate(rows)
+        if r["lot"] == "A-DS-1020" and r["test"] == "HMW (SEC)"
+    )
     with open(EXAMPLES / "mab" / "specifications.csv", encoding="utf-8") as handle:
-        spec = next(s for s in csv.DictReader(handle)
-                    if s["test"] == "HMW (SEC)" and s["material_stage"] == "drug substance")
+        spec = next(
+            s
+            for s in csv.DictReader(handle)
+            if s["test"] == "HMW (SEC)" and s["material_stage"] == "drug substance"
+        )
     assert float(row["value"]) > float(spec["upper_limit"])
 
     violations = mab_report.at_or_above(Severity.VIOLATION)
@@ -82,7 +90,10 @@ def test_mab_example_gives_its_out_of_specification_lot(mab_report):
 def test_mab_example_has_no_other_violations(mab_report):
     # The drug product filled from the out-of-specification batch carries its HMW over the
     # drug-product limit (3.5 %): the only other violation allowed is on that lot.
-    others = {r.source.record_id for r in mab_report.at_or_above(Severity.VIOLATION)
-              if r.source.record_id != "A-DS-1020"}
+    others = {
+        r.source.record_id
+        for r in mab_report.at_or_above(Severity.VIOLATION)
+        if r.source.record_id != "A-DS-1020"
+    }
     assert others <= {"A-DP-1020"}
     assert mab_report.counts()[Severity.WARNING] == 0

@@ -30,24 +30,36 @@ def test_incremental_runs_on_every_store(store_kind: str, tmp_path: Path):
         ingest_records(store, records(), MINTER)
         first = validate_store(store, MINTER)
         assert (first.mode, first.note, len(first.records), first.results) == (
-            "full", "no earlier validation is recorded", 3, [])
+            "full",
+            "no earlier validation is recorded",
+            3,
+            [],
+        )
 
         unchanged = validate_store(store, MINTER)
-        assert (unchanged.mode, unchanged.records, unchanged.focus_nodes) == (
-            "incremental", [], 0)
+        assert (unchanged.mode, unchanged.records, unchanged.focus_nodes) == ("incremental", [], 0)
 
         # re-ingest the LIMS record with an out-of-specification value: only it is validated
-        ingest_records(store, [r for r in records(
-            remove=[(M1, QUDT.numericValue, None, LIMS)],
-            add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)]) if r.graph_iri == LIMS], MINTER)
+        ingest_records(
+            store,
+            [
+                r
+                for r in records(
+                    remove=[(M1, QUDT.numericValue, None, LIMS)],
+                    add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)],
+                )
+                if r.graph_iri == LIMS
+            ],
+            MINTER,
+        )
         changed = validate_store(store, MINTER)
         assert changed.mode == "incremental"
         assert [r.graph for r in changed.records] == [LIMS]
         # the LIMS record mentions the sample, the measurement, DS-1 and the equipment
         assert changed.focus_nodes == 4
-        assert [(r.severity, r.focus, r.value, r.shape_name, r.source.location)
-                for r in changed.results] == [
-            (Severity.VIOLATION, M1, Literal(3.4), SPEC_SHAPE, "/samples/0/results/0")]
+        assert [
+            (r.severity, r.focus, r.value, r.shape_name, r.source.location) for r in changed.results
+        ] == [(Severity.VIOLATION, M1, Literal(3.4), SPEC_SHAPE, "/samples/0/results/0")]
 
         again = validate_store(store, MINTER)
         assert (again.mode, again.records) == ("incremental", [])
@@ -62,8 +74,11 @@ def test_state_is_kept_in_the_metadata_graph():
     rows = store.query(
         "SELECT ?g ?content ?validated WHERE { GRAPH ?meta { "
         "?g ?contentSha ?content ; ?validatedSha ?validated } }",
-        {"meta": MINTER.metadata_graph, "contentSha": CMC.contentSha256,
-         "validatedSha": CMC.validatedSha256},
+        {
+            "meta": MINTER.metadata_graph,
+            "contentSha": CMC.contentSha256,
+            "validatedSha": CMC.validatedSha256,
+        },
     ).rows
     assert len(rows) == 3
     assert all(content == validated for _, content, validated in rows)
@@ -73,9 +88,14 @@ def test_changed_specification_makes_the_next_run_full():
     store = open_store("oxigraph:memory")
     ingest_records(store, records(), MINTER)
     validate_store(store, MINTER)
-    narrower = [r for r in records(remove=[(SPEC, CMC.upperLimit, None, SPECS)],
-                                   add=[(SPEC, CMC.upperLimit, Literal(1.0), SPECS)])
-                if r.graph_iri == SPECS]
+    narrower = [
+        r
+        for r in records(
+            remove=[(SPEC, CMC.upperLimit, None, SPECS)],
+            add=[(SPEC, CMC.upperLimit, Literal(1.0), SPECS)],
+        )
+        if r.graph_iri == SPECS
+    ]
     ingest_records(store, narrower, MINTER)
     report = validate_store(store, MINTER)
     assert report.mode == "full"
@@ -154,13 +174,17 @@ def test_incremental_gives_the_full_runs_results_for_the_new_record(zagar):
     assert found == of_new_record(full)
 
 
-OPEN_RESULTS = ("SELECT ?g WHERE { GRAPH ?meta { ?g ?open ?text } }",
-                {"meta": MINTER.metadata_graph, "open": CMC.openResults})
+OPEN_RESULTS = (
+    "SELECT ?g WHERE { GRAPH ?meta { ?g ?open ?text } }",
+    {"meta": MINTER.metadata_graph, "open": CMC.openResults},
+)
 
 
 def out_of_spec() -> list:
-    return records(remove=[(M1, QUDT.numericValue, None, LIMS)],
-                   add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)])
+    return records(
+        remove=[(M1, QUDT.numericValue, None, LIMS)],
+        add=[(M1, QUDT.numericValue, Literal(3.4), LIMS)],
+    )
 
 
 def test_open_results_stay_reported_until_their_record_changes():
@@ -168,7 +192,8 @@ def test_open_results_stay_reported_until_their_record_changes():
     ingest_records(store, out_of_spec(), MINTER)
     first = validate_store(store, MINTER)
     assert [(r.severity, r.focus, r.value) for r in first.results] == [
-        (Severity.VIOLATION, M1, Literal(3.4))]
+        (Severity.VIOLATION, M1, Literal(3.4))
+    ]
     assert store.query(*OPEN_RESULTS).rows == [(LIMS,)]  # kept on the record it is traced to
 
     again = validate_store(store, MINTER)
@@ -179,14 +204,18 @@ def test_open_results_stay_reported_until_their_record_changes():
     # a run that is not recorded changes nothing: the next one still carries the violation
     validate_store(store, MINTER, record=False)
     assert [r.key() for r in validate_store(store, MINTER).results] == [
-        r.key() for r in first.results]
+        r.key() for r in first.results
+    ]
 
     # the fixed record replaces the old one: ingest drops its open results with its metadata
     ingest_records(store, [r for r in records() if r.graph_iri == LIMS], MINTER)
     assert store.query(*OPEN_RESULTS).rows == []
     fixed = validate_store(store, MINTER)
     assert (fixed.mode, [r.graph for r in fixed.records], fixed.results) == (
-        "incremental", [LIMS], [])
+        "incremental",
+        [LIMS],
+        [],
+    )
     assert validate_store(store, MINTER).results == []
 
 
@@ -196,9 +225,14 @@ def test_another_records_change_rechecks_the_open_results_about_its_nodes():
     store = open_store("oxigraph:memory")
     ingest_records(store, out_of_spec(), MINTER)
     assert validate_store(store, MINTER).failed()
-    wider = [r for r in records(remove=[(SPEC, CMC.upperLimit, None, SPECS)],
-                                add=[(SPEC, CMC.upperLimit, Literal(5.0), SPECS)])
-             if r.graph_iri == SPECS]
+    wider = [
+        r
+        for r in records(
+            remove=[(SPEC, CMC.upperLimit, None, SPECS)],
+            add=[(SPEC, CMC.upperLimit, Literal(5.0), SPECS)],
+        )
+        if r.graph_iri == SPECS
+    ]
     ingest_records(store, wider, MINTER)
     report = validate_store(store, MINTER)
     assert (report.mode, report.results) == ("full", [])
@@ -215,15 +249,28 @@ def test_results_read_back_as_they_were_written():
 
     path = BNode()
     result = ValidationResult(
-        severity=Severity.WARNING, focus=M1, path=path, value=Literal("x"), shape=BNode(),
-        shape_label="Run produces a lot", constraint=SH.MinCountConstraintComponent,
-        message="The run produces no lot", source=Src(LIMS, "lims-1", "a/b.json", "/x/0"),
-        path_triples=((path, SH.inversePath, PROV.wasGeneratedBy),))
+        severity=Severity.WARNING,
+        focus=M1,
+        path=path,
+        value=Literal("x"),
+        shape=BNode(),
+        shape_label="Run produces a lot",
+        constraint=SH.MinCountConstraintComponent,
+        message="The run produces no lot",
+        source=Src(LIMS, "lims-1", "a/b.json", "/x/0"),
+        path_triples=((path, SH.inversePath, PROV.wasGeneratedBy),),
+    )
     plain = ValidationResult(
-        severity=Severity.VIOLATION, focus=URIRef("urn:x"), path=None, value=None,
-        shape=URIRef("urn:shape"), shape_label="urn:shape", constraint=None, message="m")
+        severity=Severity.VIOLATION,
+        focus=URIRef("urn:x"),
+        path=None,
+        value=None,
+        shape=URIRef("urn:shape"),
+        shape_label="urn:shape",
+        constraint=None,
+        message="m",
+    )
     back = read_results(results_graph([result, plain]))
-    assert sorted((r.key() for r in back), key=str) == sorted(
-        (result.key(), plain.key()), key=str)
+    assert sorted((r.key() for r in back), key=str) == sorted((result.key(), plain.key()), key=str)
     assert {r.path_text for r in back} == {"^prov:wasGeneratedBy", None}
     assert {r.shape_label for r in back} == {"Run produces a lot", "urn:shape"}

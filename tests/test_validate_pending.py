@@ -87,7 +87,10 @@ def test_incremental_validation_checks_exactly_the_marked_record(kg, src):
 
     first = kg.validate()
     assert (first.mode, first.note, graphs_of(first)) == (
-        "full", "no earlier validation is recorded", sorted([API1, API2]))
+        "full",
+        "no earlier validation is recorded",
+        sorted([API1, API2]),
+    )
     assert pending(kg) == {}
 
     kg.ingest(src / "third-lot.xml")
@@ -155,7 +158,10 @@ def test_every_record_changed_makes_the_run_full(kg, src):
     kg.ingest(two)
     report = kg.validate()
     assert (report.mode, report.note, graphs_of(report)) == (
-        "full", "every record graph changed", sorted([API1, API2]))
+        "full",
+        "every record graph changed",
+        sorted([API1, API2]),
+    )
     assert pending(kg) == {}
 
 
@@ -166,12 +172,18 @@ def test_a_state_from_an_older_cmckg_makes_the_next_run_full(src):
     with KnowledgeGraph.open("oxigraph:memory", base_iri=BASE) as kg:
         kg.ingest(src / TWO_LOTS.name)
         kg.validate()
-        kg.store.apply(ChangeSet(remove=[(RUN, CMC.version, Literal("3"), META)],
-                                 add=[(RUN, CMC.version, Literal("2"), META)]))
+        kg.store.apply(
+            ChangeSet(
+                remove=[(RUN, CMC.version, Literal("3"), META)],
+                add=[(RUN, CMC.version, Literal("2"), META)],
+            )
+        )
         report = kg.validate()
         assert (report.mode, report.note, graphs_of(report)) == (
-            "full", "the recorded validation state is from an older cmckg",
-            sorted([API1, API2]))
+            "full",
+            "the recorded validation state is from an older cmckg",
+            sorted([API1, API2]),
+        )
         versions = kg.store.query(
             "SELECT ?v WHERE { GRAPH ?meta { ?run ?version ?v } }",
             {"meta": META, "run": RUN, "version": CMC.version},

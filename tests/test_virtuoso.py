@@ -60,19 +60,20 @@ def test_the_server_is_recognised_and_its_layout_used() -> None:
     location = virtuoso_location()
     store = open_store(location)
     assert isinstance(store, RemoteStore)
-    assert store.count_quads() == 0          # its system graphs (virtrdf# …) are not ours
+    assert store.count_quads() == 0  # its system graphs (virtrdf# …) are not ours
     assert store.profile is VIRTUOSO
     base = location.rsplit("/", 1)[0]
-    assert (store.settings.update, store.settings.store) == (location,
-                                                             f"{base}/sparql-graph-crud")
+    assert (store.settings.update, store.settings.store) == (location, f"{base}/sparql-graph-crud")
     assert store.settings.default_graph == "union"
 
 
 def test_apply_query_graph_and_replace_on_virtuoso() -> None:
     store = open_store(virtuoso_location())
     record = graph_of(*[(u("lot/1"), u(f"p{i}"), value) for i, value in enumerate(TRICKY)])
-    meta = [(u("graph/1"), RDF.type, u("RecordGraph"), u("meta")),
-            (u("graph/1"), u("sha"), Literal("aaa"), u("meta"))]
+    meta = [
+        (u("graph/1"), RDF.type, u("RecordGraph"), u("meta")),
+        (u("graph/1"), u("sha"), Literal("aaa"), u("meta")),
+    ]
     store.apply(ChangeSet(put_graphs={u("graph/1"): record}, add=meta))
     expected = {(s, p, o, u("graph/1")) for s, p, o in record} | set(meta)
     assert set(store.quads()) == expected
@@ -81,12 +82,18 @@ def test_apply_query_graph_and_replace_on_virtuoso() -> None:
     assert len(store.graph(u("no-such-graph"))) == 0
     rows = store.query("SELECT ?p ?o WHERE { ?s ?p ?o } ORDER BY ?p", {"s": u("lot/1")}).rows
     assert [o for _, o in rows] == TRICKY
-    store.apply(ChangeSet(put_graphs={u("graph/1"): graph_of((u("lot/1"), u("p0"),
-                                                              Literal("v2")))},
-                          remove=[meta[1]],
-                          add=[(u("graph/1"), u("sha"), Literal("bbb"), u("meta"))]))
-    assert set(store.quads()) == {(u("lot/1"), u("p0"), Literal("v2"), u("graph/1")), meta[0],
-                                  (u("graph/1"), u("sha"), Literal("bbb"), u("meta"))}
+    store.apply(
+        ChangeSet(
+            put_graphs={u("graph/1"): graph_of((u("lot/1"), u("p0"), Literal("v2")))},
+            remove=[meta[1]],
+            add=[(u("graph/1"), u("sha"), Literal("bbb"), u("meta"))],
+        )
+    )
+    assert set(store.quads()) == {
+        (u("lot/1"), u("p0"), Literal("v2"), u("graph/1")),
+        meta[0],
+        (u("graph/1"), u("sha"), Literal("bbb"), u("meta")),
+    }
 
 
 def test_a_record_larger_than_virtuosos_parser_takes_in_one_block_loads() -> None:
@@ -123,9 +130,11 @@ def test_virtuoso_writes_doubles_with_six_significant_digits() -> None:
     store.apply(ChangeSet(put_graphs={u("g"): graph_of((u("s"), u("p"), value))}))
     on_s = {"s": u("s")}
     assert store.query("SELECT ?v WHERE { ?s ?p ?v }", on_s).rows[0][0] == Literal(
-        "12345700.0", datatype=XSD.double)
-    assert store.query("SELECT (STR(?v) AS ?t) WHERE { ?s ?p ?v }", on_s).rows[0][0] == \
-        Literal("12345678.9")
+        "12345700.0", datatype=XSD.double
+    )
+    assert store.query("SELECT (STR(?v) AS ?t) WHERE { ?s ?p ?v }", on_s).rows[0][0] == Literal(
+        "12345678.9"
+    )
 
 
 def test_a_change_set_over_virtuosos_request_limit_is_refused_before_sending() -> None:
@@ -145,8 +154,10 @@ def test_a_change_set_over_virtuosos_request_limit_is_refused_before_sending() -
 def test_mab_ingest_gives_the_embedded_stores_quads_and_twice_changes_nothing() -> None:
     groups = [g for g in example_groups() if g.name.startswith("mAb")]
     meta = URIRef("https://w3id.org/cmckg/id/graph/meta")
-    with KnowledgeGraph.open(virtuoso_location()) as remote, \
-            KnowledgeGraph.open("oxigraph:memory") as embedded:
+    with (
+        KnowledgeGraph.open(virtuoso_location()) as remote,
+        KnowledgeGraph.open("oxigraph:memory") as embedded,
+    ):
         for kg in (remote, embedded):
             for group in groups:
                 kg.ingest(group.files, mapping=group.mapping)
@@ -162,19 +173,25 @@ def test_mab_ingest_gives_the_embedded_stores_quads_and_twice_changes_nothing() 
 
 def test_read_only_refuses_every_write(capsys: pytest.CaptureFixture) -> None:
     location = virtuoso_location()
-    assert main(["ingest", "--store", location, "--read-only",
-                 str(QUESTIONS / "chain.trig")]) == 2
+    assert main(["ingest", "--store", location, "--read-only", str(QUESTIONS / "chain.trig")]) == 2
     assert "read-only" in capsys.readouterr().err
     assert open_store(location).count_quads() == 0
 
 
 def test_chain_fixture_rows_equal_the_embedded_store() -> None:
-    aggregate = ("SELECT ?type (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?type } "
-                 "FILTER(STRSTARTS(STR(?type), 'https://w3id.org/cmckg/')) "
-                 "GROUP BY ?type ORDER BY ?type").replace("} FILTER", "FILTER").replace(
-        "GROUP", "} GROUP")
-    with KnowledgeGraph.open(virtuoso_location()) as remote, \
-            KnowledgeGraph.open("oxigraph:memory") as embedded:
+    aggregate = (
+        (
+            "SELECT ?type (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?type } "
+            "FILTER(STRSTARTS(STR(?type), 'https://w3id.org/cmckg/')) "
+            "GROUP BY ?type ORDER BY ?type"
+        )
+        .replace("} FILTER", "FILTER")
+        .replace("GROUP", "} GROUP")
+    )
+    with (
+        KnowledgeGraph.open(virtuoso_location()) as remote,
+        KnowledgeGraph.open("oxigraph:memory") as embedded,
+    ):
         for kg in (remote, embedded):
             load_trig(kg, QUESTIONS / "chain.trig")
         assert set(remote.store.quads()) == set(embedded.store.quads())
@@ -196,15 +213,22 @@ def test_server_killed_mid_ingest_leaves_the_old_state_or_the_whole_change_set()
     server = virtuoso()
     store = _SignallingStore(virtuoso_location())
     old = graph_of(*[(u("lot/A"), u("p"), Literal(i)) for i in range(50)])
-    store.apply(ChangeSet(put_graphs={u("graph/A"): old},
-                          add=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))]))
+    store.apply(
+        ChangeSet(
+            put_graphs={u("graph/A"): old},
+            add=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))],
+        )
+    )
     server.sql("checkpoint;")
     new = [u(f"graph/{n}") for n in range(60)]
     changes = ChangeSet(
         put_graphs={u("graph/A"): graph_of((u("lot/A"), u("p"), Literal("replaced")))},
         remove=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))],
-        add=[(u(f"lot/{n}"), u(f"p{i}"), Literal(f"v{i}"), g)
-             for n, g in enumerate(new) for i in range(2000)]
+        add=[
+            (u(f"lot/{n}"), u(f"p{i}"), Literal(f"v{i}"), g)
+            for n, g in enumerate(new)
+            for i in range(2000)
+        ]
         + [(g, u("sha"), Literal("new"), u("meta")) for g in [u("graph/A"), *new]],
     )
     errors: list[BaseException] = []
@@ -223,11 +247,15 @@ def test_server_killed_mid_ingest_leaves_the_old_state_or_the_whole_change_set()
     server.kill()
     writer.join(60)
     assert len(errors) == 1 and isinstance(errors[0], StoreError)
-    server.start()                       # recovers from its transaction log
+    server.start()  # recovers from its transaction log
     store = open_store(server.query_url)
-    counts = {g: int(n) for g, n in store.query(
-        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
-        "FILTER(STRSTARTS(STR(?g), 'http://example.org/')) } GROUP BY ?g").rows}
+    counts = {
+        g: int(n)
+        for g, n in store.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+            "FILTER(STRSTARTS(STR(?g), 'http://example.org/')) } GROUP BY ?g"
+        ).rows
+    }
     before = {u("graph/A"): 50, u("meta"): 1}
     after = {u("graph/A"): 1, **{g: 2000 for g in new}, u("meta"): 61}
     assert counts in (before, after), counts
@@ -236,29 +264,35 @@ def test_server_killed_mid_ingest_leaves_the_old_state_or_the_whole_change_set()
 
 # -- questions: refused, and why ------------------------------------------------------------
 
+
 def test_the_lineage_query_returns_no_rows_on_virtuoso() -> None:
     """Why questions are refused on Virtuoso 7.2 (besides the doubles above): cmckg's lineage
     query (a transitive path joined with a UNION) gives rows on Oxigraph and none here."""
     from cmckg import queries
 
     root = {"root": URIRef("https://w3id.org/cmckg/id/lot/test/B-1")}
-    with KnowledgeGraph.open(virtuoso_location()) as remote, \
-            KnowledgeGraph.open("oxigraph:memory") as embedded:
+    with (
+        KnowledgeGraph.open(virtuoso_location()) as remote,
+        KnowledgeGraph.open("oxigraph:memory") as embedded,
+    ):
         for kg in (remote, embedded):
             load_trig(kg, QUESTIONS / "chain.trig")
         rows = [queries.run(kg.store, "lineage-backward", root).rows for kg in (remote, embedded)]
     assert rows[0] == [] and len(rows[1]) > 5
 
 
-@pytest.mark.parametrize("command", [
-    ["lineage", "B-1"],
-    ["compare", "-a", "HMW", "--reference", "site=Site-A", "--test", "site=Site-B"],
-    ["summary", "-a", "HMW"],
-    ["cpv", "HMW", "--product", "P"],
-    ["drivers", "--pqa", "HMW"],
-    ["validate", "--full"],
-    ["export", "--format", "nquads"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["lineage", "B-1"],
+        ["compare", "-a", "HMW", "--reference", "site=Site-A", "--test", "site=Site-B"],
+        ["summary", "-a", "HMW"],
+        ["cpv", "HMW", "--product", "P"],
+        ["drivers", "--pqa", "HMW"],
+        ["validate", "--full"],
+        ["export", "--format", "nquads"],
+    ],
+)
 def test_questions_are_refused_on_virtuoso_with_one_line(command, capsys) -> None:
     location = virtuoso_location()
     with KnowledgeGraph.open(location) as kg:
@@ -267,4 +301,4 @@ def test_questions_are_refused_on_virtuoso_with_one_line(command, capsys) -> Non
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and "Virtuoso 7.2 can store and ingest" in lines[0], lines
-    assert main(["stats", "--store", location]) == 0        # counting is not refused
+    assert main(["stats", "--store", location]) == 0  # counting is not refused

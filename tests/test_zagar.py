@@ -36,14 +36,33 @@ MATERIALS = {
     "lactose": (CMCT.LactoseMonohydrate, ("lactose_batch",)),
     "starch": (CMCT.Starch, ("starch_batch",)),
 }
-ID_COLUMNS = {"batch", "code", "strength", "size", "start", "api_code", "api_batch", "smcc_batch",
-              "lactose_batch", "starch_batch"}
-LOT_COLUMNS = {family: [c for c in ROWS[0] if c.startswith(family + "_") and c not in ID_COLUMNS]
-               for family in MATERIALS}
+ID_COLUMNS = {
+    "batch",
+    "code",
+    "strength",
+    "size",
+    "start",
+    "api_code",
+    "api_batch",
+    "smcc_batch",
+    "lactose_batch",
+    "starch_batch",
+}
+LOT_COLUMNS = {
+    family: [c for c in ROWS[0] if c.startswith(family + "_") and c not in ID_COLUMNS]
+    for family in MATERIALS
+}
 TABLET_CORE_COLUMNS = [c for c in ROWS[0] if c.startswith("tbl_")]
 BATCH_COLUMNS = [c for c in ROWS[0] if c.startswith("fct_")] + [
-    "size", "batch_yield", "dissolution_av", "dissolution_min", "resodual_solvent",
-    "impurities_total", "impurity_o", "impurity_l"]
+    "size",
+    "batch_yield",
+    "dissolution_av",
+    "dissolution_min",
+    "resodual_solvent",
+    "impurities_total",
+    "impurity_o",
+    "impurity_l",
+]
 
 UNIT = "http://qudt.org/vocab/unit/"
 
@@ -119,7 +138,9 @@ def test_ingests_1005_batches(ingested) -> None:
 
 def test_each_batch_used_its_four_raw_material_lots(ingested) -> None:
     kg, _ = ingested
-    found = query(kg, """
+    found = query(
+        kg,
+        """
         SELECT ?batch ?type ?lot ?supplier WHERE {
           ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; prov:wasGeneratedBy ?coating .
           ?coating prov:used ?cores ; cmc:unitOperation ?coat .
@@ -130,7 +151,8 @@ def test_each_batch_used_its_four_raw_material_lots(ingested) -> None:
           OPTIONAL { ?l cmc:suppliedBy ?s . ?s cmc:identifier ?supplier }
           FILTER (?coat = <https://w3id.org/cmckg/terms#FilmCoating>
                   && ?press = <https://w3id.org/cmckg/terms#Compression>)
-        }""")
+        }""",
+    )
     got: dict[str, set] = defaultdict(set)
     for batch, concept, lot, supplier in found.itertuples(index=False):
         got[batch].add((concept, lot, supplier if isinstance(supplier, str) else None))
@@ -148,26 +170,35 @@ def test_each_batch_used_its_four_raw_material_lots(ingested) -> None:
 
 def test_lineage_is_materialised(ingested) -> None:
     kg, _ = ingested
-    found = query(kg, """
+    found = query(
+        kg,
+        """
         SELECT ?batch (COUNT(DISTINCT ?raw) AS ?n) WHERE {
           ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; prov:wasDerivedFrom ?cores .
           ?cores prov:wasDerivedFrom ?raw . ?raw a cmc:RawMaterialLot .
-        } GROUP BY ?batch""")
+        } GROUP BY ?batch""",
+    )
     assert len(found) == 1005 and set(found["n"]) == {4}
 
 
 def test_distinct_lots_per_material(ingested) -> None:
     kg, _ = ingested
-    found = query(kg, """
+    found = query(
+        kg,
+        """
         SELECT ?type (COUNT(DISTINCT ?l) AS ?n) WHERE {
           ?l a cmc:RawMaterialLot ; cmc:ofMaterial ?m . ?m cmc:materialType ?type
-        } GROUP BY ?type""")
+        } GROUP BY ?type""",
+    )
     got = dict(zip(found["type"], found["n"], strict=True))
-    expected = {str(concept): len({lot_key(family, row) for row in ROWS})
-                for family, (concept, _) in MATERIALS.items()}
+    expected = {
+        str(concept): len({lot_key(family, row) for row in ROWS})
+        for family, (concept, _) in MATERIALS.items()
+    }
     assert got == expected
     assert expected[str(CMCT.ActivePharmaceuticalIngredient)] == len(
-        {(r["api_code"], r["api_batch"]) for r in ROWS})
+        {(r["api_code"], r["api_batch"]) for r in ROWS}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -175,21 +206,30 @@ def measurements(ingested) -> dict[str, list[tuple]]:
     """Every measurement with a local column name, grouped by what it is on: ``batch`` and
     ``cores`` keyed by batch id, ``lot`` keyed by (material, [supplier,] lot)."""
     kg, _ = ingested
-    found = query(kg, """
+    found = query(
+        kg,
+        """
         SELECT ?e ?column ?value ?unit ?stage WHERE {
           ?m a cmc:Measurement ; cmc:onEntity ?e ; qudt:numericValue ?value ; qudt:unit ?unit ;
              cmc:localTerm ?alias . ?alias cmc:localName ?column .
-          OPTIONAL { ?m cmc:stage ?stage } }""")
+          OPTIONAL { ?m cmc:stage ?stage } }""",
+    )
     batches = query(kg, "SELECT ?b ?id WHERE { ?b a cmc:DrugProductBatch ; cmc:identifier ?id }")
-    cores = query(kg, """
+    cores = query(
+        kg,
+        """
         SELECT ?c ?id WHERE {
           ?b a cmc:DrugProductBatch ; cmc:identifier ?id ; prov:wasDerivedFrom ?c .
-          ?c a cmc:IntermediateLot }""")
-    lots = query(kg, """
+          ?c a cmc:IntermediateLot }""",
+    )
+    lots = query(
+        kg,
+        """
         SELECT ?l ?material ?supplier ?lot WHERE {
           ?l a cmc:RawMaterialLot ; cmc:identifier ?lot ; cmc:ofMaterial ?m .
           ?m cmc:identifier ?material .
-          OPTIONAL { ?l cmc:suppliedBy ?s . ?s cmc:identifier ?supplier } }""")
+          OPTIONAL { ?l cmc:suppliedBy ?s . ?s cmc:identifier ?supplier } }""",
+    )
     owner: dict[str, tuple[str, object]] = {}
     owner.update((b, ("batch", i)) for b, i in batches.itertuples(index=False))
     owner.update((c, ("cores", i)) for c, i in cores.itertuples(index=False))
@@ -204,20 +244,33 @@ def measurements(ingested) -> dict[str, list[tuple]]:
 
 
 def test_final_batch_and_tablet_core_values_match_each_row(measurements) -> None:
-    for kind, columns, stages in (("batch", BATCH_COLUMNS, {"InProcess", "Release", None}),
-                                  ("cores", TABLET_CORE_COLUMNS, {"Intermediate"})):
+    for kind, columns, stages in (
+        ("batch", BATCH_COLUMNS, {"InProcess", "Release", None}),
+        ("cores", TABLET_CORE_COLUMNS, {"Intermediate"}),
+    ):
         found = measurements[kind]
         got = {(key, column): val for key, column, val, _, _ in found}
-        expected = {(row["batch"], c): value(row[c]) for row in ROWS for c in columns
-                    if value(row[c]) is not None}
+        expected = {
+            (row["batch"], c): value(row[c])
+            for row in ROWS
+            for c in columns
+            if value(row[c]) is not None
+        }
         assert len(found) == len(got)  # one measurement per batch and column
         assert got == expected
         assert all(unit == expected_unit(column) for _, column, _, unit, _ in found)
         assert {stage.rsplit("#", 1)[1] if stage else None for *_, stage in found} <= stages
-    release = {column for _, column, _, _, stage in measurements["batch"]
-               if stage == str(CMCT.Release)}
-    assert {"dissolution_av", "dissolution_min", "resodual_solvent", "impurities_total",
-            "impurity_o", "impurity_l"} <= release
+    release = {
+        column for _, column, _, _, stage in measurements["batch"] if stage == str(CMCT.Release)
+    }
+    assert {
+        "dissolution_av",
+        "dissolution_min",
+        "resodual_solvent",
+        "impurities_total",
+        "impurity_o",
+        "impurity_l",
+    } <= release
 
 
 def test_lot_values_once_per_lot(measurements) -> None:
@@ -231,8 +284,7 @@ def test_lot_values_once_per_lot(measurements) -> None:
     assert got == expected
     # a row whose lot's rows all agree carries exactly its lot's values
     row = ROWS[0]
-    assert got[(("api", row["api_code"], row["api_batch"]), "api_water")] == value(
-        row["api_water"])
+    assert got[(("api", row["api_code"], row["api_batch"]), "api_water")] == value(row["api_water"])
     assert set(measurements) <= {"batch", "cores", "lot", "other"}
 
 
@@ -253,41 +305,63 @@ def test_disagreeing_lot_values_are_warned_not_averaged(ingested) -> None:
                 if key not in first_seen:
                     first_seen[key] = (number, cell)
                 elif first_seen[key][1] != cell:
-                    matching = [w for w in report.warnings
-                                if f"row={number}," in w and f"'{column}'" in w]
+                    matching = [
+                        w for w in report.warnings if f"row={number}," in w and f"'{column}'" in w
+                    ]
                     assert any(f"in row={first_seen[key][0]}" in w for w in matching), matching
                     return
 
 
 def test_product_strength_and_start_month(ingested) -> None:
     kg, _ = ingested
-    strengths = query(kg, """
+    strengths = query(
+        kg,
+        """
         SELECT ?code ?value WHERE {
           ?m cmc:onEntity ?p ; cmc:measuredProperty <https://w3id.org/cmckg/terms#DoseStrength> ;
-             qudt:numericValue ?value . ?p a cmc:Product ; cmc:identifier ?code }""")
+             qudt:numericValue ?value . ?p a cmc:Product ; cmc:identifier ?code }""",
+    )
     # "5MG", "10M", "20M", "40M": the strength in mg per tablet
     expected = {row["code"]: float(row["strength"].rstrip("GM")) for row in ROWS}
     assert dict(zip(strengths["code"], strengths["value"], strict=True)) == expected
-    months = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "maj": 5, "jun": 6, "jul": 7, "avg": 8,
-              "sep": 9, "okt": 10, "nov": 11, "dec": 12}
-    found = query(kg, """
+    months = {
+        "jan": 1,
+        "feb": 2,
+        "mar": 3,
+        "apr": 4,
+        "maj": 5,
+        "jun": 6,
+        "jul": 7,
+        "avg": 8,
+        "sep": 9,
+        "okt": 10,
+        "nov": 11,
+        "dec": 12,
+    }
+    found = query(
+        kg,
+        """
         SELECT ?batch (STR(?date) AS ?month) (DATATYPE(?date) AS ?type) WHERE {
-          ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; cmc:manufactureDate ?date }""")
+          ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; cmc:manufactureDate ?date }""",
+    )
     got = {b: (m, t) for b, m, t in found.itertuples(index=False)}
     gym = "http://www.w3.org/2001/XMLSchema#gYearMonth"
     assert got == {
-        row["batch"]: (f"20{row['start'][-2:]}-{months[row['start'][:3]]:02d}", gym)
-        for row in ROWS
+        row["batch"]: (f"20{row['start'][-2:]}-{months[row['start'][:3]]:02d}", gym) for row in ROWS
     }
 
 
 def test_source_rows(ingested) -> None:
     kg, _ = ingested
-    found = query(kg, """
+    found = query(
+        kg,
+        """
         SELECT ?batch ?where WHERE {
-          ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; cmc:sourceLocation ?where }""")
+          ?b a cmc:DrugProductBatch ; cmc:identifier ?batch ; cmc:sourceLocation ?where }""",
+    )
     assert dict(zip(found["batch"], found["where"], strict=True)) == {
-        row["batch"]: f"row={number}" for number, row in enumerate(ROWS, start=2)}
+        row["batch"]: f"row={number}" for number, row in enumerate(ROWS, start=2)
+    }
 
 
 def test_local_names_are_aliases(ingested) -> None:
@@ -300,9 +374,12 @@ def test_local_names_are_aliases(ingested) -> None:
     assert index.resolve("lactose").iri == CMCT.LactoseMonohydrate
     assert index.resolve("smcc").iri == CMCT.SilicifiedMicrocrystallineCellulose
     # asking by the local name finds exactly the non-blank cells of that column
-    found = query(kg, """
+    found = query(
+        kg,
+        """
         SELECT (COUNT(?m) AS ?n) WHERE {
-          ?m cmc:localTerm ?a . ?a cmc:localName "dissolution_av" }""")
+          ?m cmc:localTerm ?a . ?a cmc:localName "dissolution_av" }""",
+    )
     assert int(found["n"][0]) == sum(1 for row in ROWS if row["dissolution_av"].strip())
 
 
@@ -332,8 +409,7 @@ def _cells(line: str) -> list[str]:
     return line.rstrip("\r\n").split(";")
 
 
-@pytest.mark.parametrize("case", ["bad number", "missing column", "unknown month",
-                                  "malformed row"])
+@pytest.mark.parametrize("case", ["bad number", "missing column", "unknown month", "malformed row"])
 def test_bad_input_leaves_store_unchanged(case: str, sliced, tmp_path: Path) -> None:
     kg, lines = sliced
     header = _cells(lines[0])
@@ -345,8 +421,9 @@ def test_bad_input_leaves_store_unchanged(case: str, sliced, tmp_path: Path) -> 
         fragments = ["row=14", "field 'api_water'", "not a number: '1.5x'"]
     elif case == "missing column":
         drop = header.index("dissolution_av")
-        lines = [";".join(c for i, c in enumerate(_cells(line)) if i != drop) + "\n"
-                 for line in lines]
+        lines = [
+            ";".join(c for i, c in enumerate(_cells(line)) if i != drop) + "\n" for line in lines
+        ]
         fragments = ["row=1", "field 'dissolution_av'", "missing required column"]
     elif case == "unknown month":
         cells = _cells(lines[4])  # row=5

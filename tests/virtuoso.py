@@ -25,8 +25,10 @@ from server import free_port
 from cmckg.stores import ChangeSet
 from cmckg.stores.remote import EndpointSettings, RemoteStore
 
-SKIP_REASON = ("Virtuoso is not installed (apt-get install virtuoso-opensource; .ci/run installs "
-               "it where apt-get can)")
+SKIP_REASON = (
+    "Virtuoso is not installed (apt-get install virtuoso-opensource; .ci/run installs "
+    "it where apt-get can)"
+)
 
 INI = """[Database]
 DatabaseFile = {dir}/virtuoso.db
@@ -81,8 +83,9 @@ class VirtuosoServer:
         self.directory = directory
         self.sql_port, self.http_port = free_port(), free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        (directory / "virtuoso.ini").write_text(INI.format(
-            dir=directory, sql_port=self.sql_port, http_port=self.http_port))
+        (directory / "virtuoso.ini").write_text(
+            INI.format(dir=directory, sql_port=self.sql_port, http_port=self.http_port)
+        )
 
     @property
     def query_url(self) -> str:
@@ -91,13 +94,16 @@ class VirtuosoServer:
     def start(self, timeout: float = 90.0) -> None:
         self.process = subprocess.Popen(
             [binary() or "virtuoso-t", "-c", str(self.directory / "virtuoso.ini"), "-f"],
-            cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"virtuoso-t exited: see {self.directory}/virtuoso.log")
             try:
-                self.sql("GRANT SPARQL_UPDATE TO \"SPARQL\";")
+                self.sql('GRANT SPARQL_UPDATE TO "SPARQL";')
                 self.ask()
                 return
             except (OSError, subprocess.CalledProcessError):
@@ -111,13 +117,22 @@ class VirtuosoServer:
 
     def sql(self, statement: str) -> None:
         """Run SQL through isql on the server's own port (the default dba login)."""
-        subprocess.run([isql() or "isql-vt", f"127.0.0.1:{self.sql_port}", "dba", "dba",
-                        f"exec={statement}"], check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [isql() or "isql-vt", f"127.0.0.1:{self.sql_port}", "dba", "dba", f"exec={statement}"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
 
     def clear(self) -> None:
         """Drop every graph but Virtuoso's own system graphs (through SPARQL, as a user would)."""
-        store = RemoteStore(self.query_url, settings=EndpointSettings.resolve(
-            self.query_url, {"XDG_CONFIG_HOME": "/nonexistent", "CMCKG_SPARQL_SERVER": "virtuoso"}))
+        store = RemoteStore(
+            self.query_url,
+            settings=EndpointSettings.resolve(
+                self.query_url,
+                {"XDG_CONFIG_HOME": "/nonexistent", "CMCKG_SPARQL_SERVER": "virtuoso"},
+            ),
+        )
         names = store.graph_names()
         if names:
             store.apply(ChangeSet(drop_graphs=sorted(names)))

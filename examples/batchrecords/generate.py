@@ -69,46 +69,84 @@ class Layout:
 
 
 NORTH = Layout(
-    site="Site-North", prefix="ZN", cover_sheet="Cover",
-    cover_labels={"batch": "Batch number", "product": "Product", "scale": "Scale",
-                  "site": "Site", "version": "Process version", "start": "Manufacture start",
-                  "end": "Manufacture end"},
+    site="Site-North",
+    prefix="ZN",
+    cover_sheet="Cover",
+    cover_labels={
+        "batch": "Batch number",
+        "product": "Product",
+        "scale": "Scale",
+        "site": "Site",
+        "version": "Process version",
+        "start": "Manufacture start",
+        "end": "Manufacture end",
+    },
     cover_row=3,
     step_sheets=("Step 1 Harvest", "Step 2 Capture", "Step 3 Polishing"),
-    step_labels={"operation": "Unit operation", "equipment": "Equipment", "operator": "Operator",
-                 "start": "Start", "end": "End", "input": "Input lot", "output": "Output lot"},
+    step_labels={
+        "operation": "Unit operation",
+        "equipment": "Equipment",
+        "operator": "Operator",
+        "start": "Start",
+        "end": "End",
+        "input": "Input lot",
+        "output": "Output lot",
+    },
     step_row=3,
-    operations=("harvest and clarification", "protein A capture",
-                "anion exchange chromatography"),
+    operations=("harvest and clarification", "protein A capture", "anion exchange chromatography"),
     parameter_heading="Process parameters",
     parameter_columns=("Parameter", "Set point", "Actual", "Unit", "In range"),
     material_heading="Materials dispensed",
     material_columns=("Item code", "Description", "Lot", "Quantity", "Unit"),
-    parameters={"temperature": "Temperature", "flow rate": "Flow rate",
-                "column load": "Column load", "residence time": "Residence time",
-                "elution pH": "Elution pH", "conductivity": "Conductivity"},
+    parameters={
+        "temperature": "Temperature",
+        "flow rate": "Flow rate",
+        "column load": "Column load",
+        "residence time": "Residence time",
+        "elution pH": "Elution pH",
+        "conductivity": "Conductivity",
+    },
     item_codes={"PRA": "RM-1001", "AEX": "RM-1002", "TRIS": "RM-2001", "NACL": "RM-2002"},
     gap=1,
 )
 SOUTH = Layout(
-    site="Site-South", prefix="ZS", cover_sheet="Batch cover",
-    cover_labels={"batch": "Batch No.", "product": "Product name", "scale": "Batch size",
-                  "site": "Manufacturing site", "version": "Process", "start": "Start date",
-                  "end": "End date"},
+    site="Site-South",
+    prefix="ZS",
+    cover_sheet="Batch cover",
+    cover_labels={
+        "batch": "Batch No.",
+        "product": "Product name",
+        "scale": "Batch size",
+        "site": "Manufacturing site",
+        "version": "Process",
+        "start": "Start date",
+        "end": "End date",
+    },
     cover_row=5,
     step_sheets=("UO1-Harvest", "UO2-ProA", "UO3-AEX"),
-    step_labels={"operation": "Operation", "equipment": "Equipment ID",
-                 "operator": "Performed by", "start": "Started", "end": "Finished",
-                 "input": "Load lot", "output": "Product lot"},
+    step_labels={
+        "operation": "Operation",
+        "equipment": "Equipment ID",
+        "operator": "Performed by",
+        "start": "Started",
+        "end": "Finished",
+        "input": "Load lot",
+        "output": "Product lot",
+    },
     step_row=4,
     operations=("Harvest", "ProA capture", "AEX"),
     parameter_heading="Critical process parameters",
     parameter_columns=("CPP", "Target", "Recorded", "Units", "Within limits"),
     material_heading="Materials used",
     material_columns=("Material", "Lot no.", "Qty", "UoM"),
-    parameters={"temperature": "Temp.", "flow rate": "Flow",
-                "column load": "Load", "residence time": "Res. time",
-                "elution pH": "Elution pH", "conductivity": "Cond."},
+    parameters={
+        "temperature": "Temp.",
+        "flow rate": "Flow",
+        "column load": "Load",
+        "residence time": "Res. time",
+        "elution pH": "Elution pH",
+        "conductivity": "Cond.",
+    },
     item_codes={"PRA": "40012", "AEX": "40013", "TRIS": "30101", "NACL": "30102"},
     gap=2,
 )
@@ -121,8 +159,11 @@ MATERIALS = {  # material id → (name, canonical material type, supplier)
 # step → [(parameter, set point, unit, sd)]
 PARAMETERS = (
     [("temperature", 20.0, "°C", 0.4), ("flow rate", 10.0, "L/min", 0.3)],
-    [("column load", 35.0, "g/L", 1.0), ("residence time", 4.0, "min", 0.1),
-     ("elution pH", 3.6, "pH", 0.04)],
+    [
+        ("column load", 35.0, "g/L", 1.0),
+        ("residence time", 4.0, "min", 0.1),
+        ("elution pH", 3.6, "pH", 0.04),
+    ],
     [("conductivity", 8.0, "mS/cm", 0.2), ("column load", 90.0, "g/L", 3.0)],
 )
 
@@ -140,26 +181,44 @@ class Batch:
 
 def make_batches(rng: random.Random) -> list[Batch]:
     batches = []
-    raw_lots = {"PRA": ["PRA-R01", "PRA-R02"], "AEX": ["AEX-Q7"],
-                "TRIS": ["T-2301", "T-2302", "T-2303"], "NACL": ["N-881", "N-882"]}
+    raw_lots = {
+        "PRA": ["PRA-R01", "PRA-R02"],
+        "AEX": ["AEX-Q7"],
+        "TRIS": ["T-2301", "T-2302", "T-2303"],
+        "NACL": ["N-881", "N-882"],
+    }
     for s, layout in enumerate((NORTH, SOUTH)):
         for i in range(3):
             number = f"{layout.prefix}-24{s}{i + 1:02d}"
             start = datetime(2024, 5, 9) + timedelta(days=21 * i + 7 * s)
             b = Batch(layout, number, start)
-            b.lots = {"upstream": f"{number}-PB", "harvest": f"{number}-HV",
-                      "capture": f"{number}-CE", "polish": number}
+            b.lots = {
+                "upstream": f"{number}-PB",
+                "harvest": f"{number}-HV",
+                "capture": f"{number}-CE",
+                "polish": number,
+            }
             tris = raw_lots["TRIS"][i % 3]
             b.materials = [
                 [],
-                [("PRA", [raw_lots["PRA"][s]], [2.5], "L"),
-                 ("TRIS", [tris, raw_lots["TRIS"][(i + 1) % 3]] if i == 1 else [tris],
-                  [12.0, 3.0] if i == 1 else [15.0], "kg")],
-                [("AEX", raw_lots["AEX"], [1.2], "L"),
-                 ("NACL", [raw_lots["NACL"][i % 2]], [8.5], "kg")],
+                [
+                    ("PRA", [raw_lots["PRA"][s]], [2.5], "L"),
+                    (
+                        "TRIS",
+                        [tris, raw_lots["TRIS"][(i + 1) % 3]] if i == 1 else [tris],
+                        [12.0, 3.0] if i == 1 else [15.0],
+                        "kg",
+                    ),
+                ],
+                [
+                    ("AEX", raw_lots["AEX"], [1.2], "L"),
+                    ("NACL", [raw_lots["NACL"][i % 2]], [8.5], "kg"),
+                ],
             ]
-            b.parameters = [[(name, sp, round(rng.gauss(sp, sd), 2), unit)
-                             for name, sp, unit, sd in step] for step in PARAMETERS]
+            b.parameters = [
+                [(name, sp, round(rng.gauss(sp, sd), 2), unit) for name, sp, unit, sd in step]
+                for step in PARAMETERS
+            ]
             b.ipc_ph = round(rng.uniform(7.0, 7.4), 2)
             batches.append(b)
     return batches
@@ -181,8 +240,9 @@ def _step_time(layout: Layout, moment: datetime) -> Any:
     return _excel_serial(moment)  # Site-South's MES writes Excel serial numbers
 
 
-def build_workbook(batch: Batch, path: Path, overrides: dict[str, Any] | None = None
-                   ) -> dict[str, dict[str, str]]:
+def build_workbook(
+    batch: Batch, path: Path, overrides: dict[str, Any] | None = None
+) -> dict[str, dict[str, str]]:
     """Write one batch record; return {sheet: {what: cell}} for the cells tests look at.
     ``overrides`` replaces values by key ("ipc_ph")."""
     overrides = overrides or {}
@@ -194,10 +254,15 @@ def build_workbook(batch: Batch, path: Path, overrides: dict[str, Any] | None = 
     cover["A1"] = f"{PRODUCT} drug substance — executed batch record"
     cover.merge_cells("A1:D1" if layout is NORTH else "A1:E2")
     end = batch.start + timedelta(days=3)
-    values = {"batch": batch.number, "product": PRODUCT,
-              "scale": "200 L" if layout is NORTH else "200", "site": layout.site,
-              "version": "v1", "start": _cover_date(layout, batch.start, False),
-              "end": _cover_date(layout, end, True)}
+    values = {
+        "batch": batch.number,
+        "product": PRODUCT,
+        "scale": "200 L" if layout is NORTH else "200",
+        "site": layout.site,
+        "version": "v1",
+        "start": _cover_date(layout, batch.start, False),
+        "end": _cover_date(layout, end, True),
+    }
     row = layout.cover_row
     column = 1 if layout is NORTH else 2  # Site-South indents its cover block
     for key, label in layout.cover_labels.items():
@@ -213,14 +278,20 @@ def build_workbook(batch: Batch, path: Path, overrides: dict[str, Any] | None = 
         ws["A1"] = f"Unit operation {step + 1}: {layout.operations[step]}"
         ws.merge_cells("A1:E1")
         output = batch.lots[("harvest", "capture", "polish")[step]]
-        header = {"operation": layout.operations[step],
-                  "equipment": f"{layout.prefix}-{('DSC-01', 'AKTA-1', 'AKTA-2')[step]}",
-                  "operator": ("JS", "MK", "AL")[step],
-                  "start": _step_time(layout, moment),
-                  "end": _step_time(layout, moment + timedelta(hours=6)),
-                  "input": previous, "output": output}
-        order = list(layout.step_labels) if layout is NORTH else \
-            ["operation", "input", "equipment", "start", "end", "operator", "output"]
+        header = {
+            "operation": layout.operations[step],
+            "equipment": f"{layout.prefix}-{('DSC-01', 'AKTA-1', 'AKTA-2')[step]}",
+            "operator": ("JS", "MK", "AL")[step],
+            "start": _step_time(layout, moment),
+            "end": _step_time(layout, moment + timedelta(hours=6)),
+            "input": previous,
+            "output": output,
+        }
+        order = (
+            list(layout.step_labels)
+            if layout is NORTH
+            else ["operation", "input", "equipment", "start", "end", "operator", "output"]
+        )
         row = layout.step_row + step % 2  # blocks drift from sheet to sheet
         for key in order:
             ws.cell(row, 1, layout.step_labels[key])
@@ -253,11 +324,20 @@ def build_workbook(batch: Batch, path: Path, overrides: dict[str, Any] | None = 
                 code = layout.item_codes[material]
                 texts = [" / ".join(lots), " / ".join(f"{q:g}" for q in quantities)]
                 if layout is NORTH:
-                    line = [code, MATERIALS[material][0], texts[0],
-                            quantities[0] if len(quantities) == 1 else texts[1], unit]
+                    line = [
+                        code,
+                        MATERIALS[material][0],
+                        texts[0],
+                        quantities[0] if len(quantities) == 1 else texts[1],
+                        unit,
+                    ]
                 else:
-                    line = [code, texts[0], quantities[0] if len(quantities) == 1
-                            else texts[1], unit]
+                    line = [
+                        code,
+                        texts[0],
+                        quantities[0] if len(quantities) == 1 else texts[1],
+                        unit,
+                    ]
                 for c, value in enumerate(line, start=1):
                     ws.cell(row, c, value)
                 row += 1
@@ -289,8 +369,9 @@ def _fix_zip_times(path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info, data in entries:
             if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-06-01T00:00:00Z",
-                              data)
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-06-01T00:00:00Z", data
+                )
             fixed = zipfile.ZipInfo(info.filename, date_time=(2024, 6, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
@@ -320,33 +401,50 @@ def write_certificates(lots: dict[str, str], rng: random.Random) -> dict[str, di
             doc: dict[str, Any] = {
                 "documentType": "CertificateOfAnalysis",
                 "issuer": {"name": "ResinCo", "site": "Uppsala-type plant"},
-                "product": {"catalogNumber": f"RC-{material}-100", "name": name,
-                            "lot": lot, "manufactured": "2024-02-12"},
+                "product": {
+                    "catalogNumber": f"RC-{material}-100",
+                    "name": name,
+                    "lot": lot,
+                    "manufactured": "2024-02-12",
+                },
                 "results": [
                     {"test": "pH", "result": f"{ph}", "unit": "pH", "limits": "6.5 – 7.5"},
-                    {"test": "Endotoxin", "result": endotoxin, "unit": "EU/mL",
-                     "limits": "NMT 0.5"},
+                    {
+                        "test": "Endotoxin",
+                        "result": endotoxin,
+                        "unit": "EU/mL",
+                        "limits": "NMT 0.5",
+                    },
                     {"test": "Appearance", "result": "Conforms", "limits": "Conforms"},
                 ],
             }
-            truth[lot] = {"vendor": vendor, "pH": ph, "endotoxin": endotoxin,
-                          "appearance": "Conforms"}
+            truth[lot] = {
+                "vendor": vendor,
+                "pH": ph,
+                "endotoxin": endotoxin,
+                "appearance": "Conforms",
+            }
         else:
             assay = round(rng.uniform(99.2, 100.3), 1)
-            doc = {"coa": {
-                "header": {"supplier": "ChemSupply GmbH", "document": f"COA-{lot}",
-                           "dateOfManufacture": "14-Mar-2024"},
-                "material": {"item": f"CS-{material}", "description": name, "batch": lot},
-                "analysis": {
-                    "Assay": {"value": f"{assay}", "uom": "%", "spec": "99.0 – 100.5"},
-                    "Water": {"value": "< 0.1", "uom": "%", "spec": "NMT 0.5"},
-                    "Endotoxin": {"value": "NT", "uom": "EU/mL", "spec": "Report result"},
-                },
-            }}
-            truth[lot] = {"vendor": vendor, "assay": assay, "water": "< 0.1",
-                          "endotoxin": "NT"}
-        (folder / f"{lot}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
+            doc = {
+                "coa": {
+                    "header": {
+                        "supplier": "ChemSupply GmbH",
+                        "document": f"COA-{lot}",
+                        "dateOfManufacture": "14-Mar-2024",
+                    },
+                    "material": {"item": f"CS-{material}", "description": name, "batch": lot},
+                    "analysis": {
+                        "Assay": {"value": f"{assay}", "uom": "%", "spec": "99.0 – 100.5"},
+                        "Water": {"value": "< 0.1", "uom": "%", "spec": "NMT 0.5"},
+                        "Endotoxin": {"value": "NT", "uom": "EU/mL", "spec": "Report result"},
+                    },
+                }
+            }
+            truth[lot] = {"vendor": vendor, "assay": assay, "water": "< 0.1", "endotoxin": "NT"}
+        (folder / f"{lot}.json").write_text(
+            json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     return truth
 
 
@@ -366,17 +464,25 @@ def write_qc(batches: list[Batch], rng: random.Random) -> dict[str, dict[str, An
             hcp = "<LOQ"
         endotoxin: Any = "<0.05" if rng.random() < 0.5 else round(rng.uniform(0.06, 0.2), 2)
         reported[b.number] = {
-            "Monomer": monomer, "HMW": hmw, "HCP": hcp, "Endotoxin": endotoxin,
+            "Monomer": monomer,
+            "HMW": hmw,
+            "HCP": hcp,
+            "Endotoxin": endotoxin,
             "Protein concentration": round(rng.gauss(50.0, 1.2), 1),
-            "Osmolality": "NT" if b.number.endswith("03") and south else
-            round(rng.gauss(300, 5)),
+            "Osmolality": "NT" if b.number.endswith("03") and south else round(rng.gauss(300, 5)),
             "Appearance": "Conforms",
         }
     tables = {
         "SEC.csv": ["Batch", "Test date", "Monomer (%)", "HMW (%)"],
         "HCP_ELISA.csv": ["Batch", "Test date", "HCP (ng/mg)"],
-        "General.csv": ["Batch", "Test date", "Endotoxin (EU/mL)",
-                        "Protein concentration (mg/mL)", "Osmolality (mOsm/kg)", "Appearance"],
+        "General.csv": [
+            "Batch",
+            "Test date",
+            "Endotoxin (EU/mL)",
+            "Protein concentration (mg/mL)",
+            "Osmolality (mOsm/kg)",
+            "Appearance",
+        ],
     }
     for name, header in tables.items():
         with open(folder / name, "w", newline="", encoding="utf-8") as handle:
@@ -407,8 +513,18 @@ SPECIFICATIONS = [  # id, test as written, criterion as written, unit, stage, lo
 def write_specifications() -> None:
     with open(HERE / "specifications.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["Spec ID", "Product", "Material", "Test", "Acceptance criterion",
-                         "Unit", "Stage", "Version"])
+        writer.writerow(
+            [
+                "Spec ID",
+                "Product",
+                "Material",
+                "Test",
+                "Acceptance criterion",
+                "Unit",
+                "Stage",
+                "Version",
+            ]
+        )
         for spec_id, test, criterion, unit, stage, lot_class in SPECIFICATIONS:
             writer.writerow([spec_id, PRODUCT, lot_class, test, criterion, unit, stage, "1"])
 
@@ -433,18 +549,29 @@ def main() -> None:
         cells = build_workbook(b, path)
         used = sorted({lot for step in b.materials for _, lots, _, _ in step for lot in lots})
         truth["batches"][b.number] = {
-            "site": b.site.site, "workbook": f"{folder}/{b.number}.xlsx",
+            "site": b.site.site,
+            "workbook": f"{folder}/{b.number}.xlsx",
             "start": b.start.date().isoformat(),
             "end": (b.start + timedelta(days=3)).date().isoformat(),
-            "runs": [{"sheet": sheet, "unit_operation": NORTH.operations[i],
-                      "output": b.lots[("harvest", "capture", "polish")[i]],
-                      "input": [b.lots[("upstream", "harvest", "capture")[i]],
-                                *[lot for _, lots, _, _ in b.materials[i] for lot in lots]],
-                      "parameters": {name: {"set_point": sp, "actual": actual, "unit": unit}
-                                     for name, sp, actual, unit in b.parameters[i]}}
-                     for i, sheet in enumerate(b.site.step_sheets)],
-            "upstream_lots": sorted([b.lots["upstream"], b.lots["harvest"], b.lots["capture"],
-                                     *used]),
+            "runs": [
+                {
+                    "sheet": sheet,
+                    "unit_operation": NORTH.operations[i],
+                    "output": b.lots[("harvest", "capture", "polish")[i]],
+                    "input": [
+                        b.lots[("upstream", "harvest", "capture")[i]],
+                        *[lot for _, lots, _, _ in b.materials[i] for lot in lots],
+                    ],
+                    "parameters": {
+                        name: {"set_point": sp, "actual": actual, "unit": unit}
+                        for name, sp, actual, unit in b.parameters[i]
+                    },
+                }
+                for i, sheet in enumerate(b.site.step_sheets)
+            ],
+            "upstream_lots": sorted(
+                [b.lots["upstream"], b.lots["harvest"], b.lots["capture"], *used]
+            ),
             "raw_material_lots": used,
             "ipc_ph": b.ipc_ph,
             "cells": cells,
@@ -454,18 +581,32 @@ def main() -> None:
     truth["certificates"] = write_certificates(lots, rng)
     truth["qc"] = write_qc(batches, rng)
     truth["hcp_loq"] = HCP_LOQ
-    truth["out_of_specification"] = [{"batch": OOS[0], "test": OOS[1], "value": OOS[2],
-                                      "specification": "SPEC-Z-02", "criterion": "NMT 3.0"}]
-    truth["censored_pass"] = {"batch": LOQ_PASS[0], "test": LOQ_PASS[1], "reported": "<LOQ",
-                              "limit": HCP_LOQ, "specification": "SPEC-Z-03",
-                              "criterion": "NMT 100"}
+    truth["out_of_specification"] = [
+        {
+            "batch": OOS[0],
+            "test": OOS[1],
+            "value": OOS[2],
+            "specification": "SPEC-Z-02",
+            "criterion": "NMT 3.0",
+        }
+    ]
+    truth["censored_pass"] = {
+        "batch": LOQ_PASS[0],
+        "test": LOQ_PASS[1],
+        "reported": "<LOQ",
+        "limit": HCP_LOQ,
+        "specification": "SPEC-Z-03",
+        "criterion": "NMT 100",
+    }
     truth["specifications"] = [
-        {"id": s[0], "test": s[1], "criterion": s[2], "unit": s[3], "stage": s[4],
-         "material": s[5]} for s in SPECIFICATIONS]
+        {"id": s[0], "test": s[1], "criterion": s[2], "unit": s[3], "stage": s[4], "material": s[5]}
+        for s in SPECIFICATIONS
+    ]
     write_specifications()
     write_item_master()
-    (HERE / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n",
-                                     encoding="utf-8")
+    (HERE / "truth.json").write_text(
+        json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

@@ -68,28 +68,75 @@ class Site:
 
 
 SITE_S = Site(
-    code="Site-S", prefix="S", first=1001,
-    columns={"lot": "lot", "test": "test", "value": "value", "unit": "unit", "stage": "stage",
-             "date": "date"},
-    tests={"titer": "Titer", "turbidity": "Turbidity", "hcp": "HCP", "hmw": "HMW (SEC)",
-           "galactosylation": "Galactosylation", "potency": "Relative potency"},
-    units={"titer": "g/L", "turbidity": "NTU", "hcp": "ng/mg", "hmw": "%",
-           "galactosylation": "%", "potency": "%"},
+    code="Site-S",
+    prefix="S",
+    first=1001,
+    columns={
+        "lot": "lot",
+        "test": "test",
+        "value": "value",
+        "unit": "unit",
+        "stage": "stage",
+        "date": "date",
+    },
+    tests={
+        "titer": "Titer",
+        "turbidity": "Turbidity",
+        "hcp": "HCP",
+        "hmw": "HMW (SEC)",
+        "galactosylation": "Galactosylation",
+        "potency": "Relative potency",
+    },
+    units={
+        "titer": "g/L",
+        "turbidity": "NTU",
+        "hcp": "ng/mg",
+        "hmw": "%",
+        "galactosylation": "%",
+        "potency": "%",
+    },
     stages={"in-process": "in-process", "release": "release"},
 )
 SITE_R = Site(
-    code="Site-R", prefix="R", first=2001,
-    columns={"lot": "sample_lot", "test": "analysis", "value": "result", "unit": "uom",
-             "stage": "phase", "date": "result_date"},
-    tests={"titer": "IgG titer", "turbidity": "Turbidity (ISO 7027)", "hcp": "CHO HCP",
-           "hmw": "aggregates", "galactosylation": "Gal total", "potency": "bioassay"},
-    units={"titer": "mg/L", "turbidity": "FNU", "hcp": "ppm", "hmw": "%",
-           "galactosylation": "%", "potency": "%"},
+    code="Site-R",
+    prefix="R",
+    first=2001,
+    columns={
+        "lot": "sample_lot",
+        "test": "analysis",
+        "value": "result",
+        "unit": "uom",
+        "stage": "phase",
+        "date": "result_date",
+    },
+    tests={
+        "titer": "IgG titer",
+        "turbidity": "Turbidity (ISO 7027)",
+        "hcp": "CHO HCP",
+        "hmw": "aggregates",
+        "galactosylation": "Gal total",
+        "potency": "bioassay",
+    },
+    units={
+        "titer": "mg/L",
+        "turbidity": "FNU",
+        "hcp": "ppm",
+        "hmw": "%",
+        "galactosylation": "%",
+        "potency": "%",
+    },
     stages={"in-process": "IPC", "release": "QC release"},
 )
 # value in the site's unit = value in the canonical unit × factor
-UNIT_FACTOR = {"g/L": 1.0, "mg/L": 1000.0, "NTU": 1.0, "FNU": 1.0, "ng/mg": 1.0, "ppm": 1.0,
-               "%": 1.0}
+UNIT_FACTOR = {
+    "g/L": 1.0,
+    "mg/L": 1000.0,
+    "NTU": 1.0,
+    "FNU": 1.0,
+    "ng/mg": 1.0,
+    "ppm": 1.0,
+    "%": 1.0,
+}
 SPECS = [  # material stage, test (as Site-S names it), lower, upper, unit
     ("drug substance", "HMW (SEC)", 0.0, HMW_LIMIT, "%"),
     ("drug substance", "Galactosylation", 10.0, 40.0, "%"),
@@ -129,37 +176,72 @@ def generate(rng: np.random.Generator) -> tuple[list[Batch], list[dict], list[di
         p = site.prefix
         site_lots = {
             "cell bank": [f"{p}-WCB-01"],
-            "medium": [f"{p}-MED-{i + 1:02d}"
-                       for i in range(BATCHES_PER_SITE // BATCHES_PER_MEDIUM_LOT)],
-            "feed": [f"{p}-FEED-{i + 1:02d}"
-                     for i in range(BATCHES_PER_SITE // BATCHES_PER_FEED_LOT)],
+            "medium": [
+                f"{p}-MED-{i + 1:02d}" for i in range(BATCHES_PER_SITE // BATCHES_PER_MEDIUM_LOT)
+            ],
+            "feed": [
+                f"{p}-FEED-{i + 1:02d}" for i in range(BATCHES_PER_SITE // BATCHES_PER_FEED_LOT)
+            ],
             "protein A resin": [f"{p}-PRA-01"],
             "AEX resin": [f"{p}-AEX-01"],
         }
-        materials = {"cell bank": "working cell bank", "medium": "cell culture medium",
-                     "feed": "feed medium", "protein A resin": "protein A resin",
-                     "AEX resin": "anion exchange resin"}
-        suppliers = {"cell bank": "in-house", "medium": "MediaCo", "feed": "MediaCo",
-                     "protein A resin": "ResinCo", "AEX resin": "ResinCo"}
+        materials = {
+            "cell bank": "working cell bank",
+            "medium": "cell culture medium",
+            "feed": "feed medium",
+            "protein A resin": "protein A resin",
+            "AEX resin": "anion exchange resin",
+        }
+        suppliers = {
+            "cell bank": "in-house",
+            "medium": "MediaCo",
+            "feed": "MediaCo",
+            "protein A resin": "ResinCo",
+            "AEX resin": "ResinCo",
+        }
         for role, names in site_lots.items():
             for i, lot in enumerate(names):
                 made = (start - timedelta(days=60) + timedelta(days=20 * i)).date()
-                lots.append({"lot": lot, "material": materials[role],
-                             "supplier": suppliers[role], "site": site.code,
-                             "manufactured": made.isoformat(),
-                             "expiry": (made + timedelta(days=730)).isoformat()})
+                lots.append(
+                    {
+                        "lot": lot,
+                        "material": materials[role],
+                        "supplier": suppliers[role],
+                        "site": site.code,
+                        "manufactured": made.isoformat(),
+                        "expiry": (made + timedelta(days=730)).isoformat(),
+                    }
+                )
                 if role in ("medium", "feed"):
                     tested = made + timedelta(days=3)
-                    coa.append({"lot": lot, "test": "Osmolality",
-                                "result": round(float(rng.normal(300, 8)), 1),
-                                "unit": "mOsm/kg", "tested": tested.isoformat()})
-                    coa.append({"lot": lot, "test": "pH",
-                                "result": round(float(rng.normal(7.1, 0.05)), 2),
-                                "unit": "pH", "tested": tested.isoformat()})
+                    coa.append(
+                        {
+                            "lot": lot,
+                            "test": "Osmolality",
+                            "result": round(float(rng.normal(300, 8)), 1),
+                            "unit": "mOsm/kg",
+                            "tested": tested.isoformat(),
+                        }
+                    )
+                    coa.append(
+                        {
+                            "lot": lot,
+                            "test": "pH",
+                            "result": round(float(rng.normal(7.1, 0.05)), 2),
+                            "unit": "pH",
+                            "tested": tested.isoformat(),
+                        }
+                    )
                 if role == "medium":
-                    coa.append({"lot": lot, "test": "Mn (ICP-MS)",
-                                "result": round(float(rng.uniform(20, 120)), 1),
-                                "unit": "µg/L", "tested": (made + timedelta(days=3)).isoformat()})
+                    coa.append(
+                        {
+                            "lot": lot,
+                            "test": "Mn (ICP-MS)",
+                            "result": round(float(rng.uniform(20, 120)), 1),
+                            "unit": "µg/L",
+                            "tested": (made + timedelta(days=3)).isoformat(),
+                        }
+                    )
         manganese = {row["lot"]: row["result"] for row in coa if row["test"] == "Mn (ICP-MS)"}
         for i in range(BATCHES_PER_SITE):
             batch = Batch(site, site.first + i, start + timedelta(days=21 * i))
@@ -193,25 +275,40 @@ def runs_rows(batches: list[Batch]) -> tuple[list[dict], list[dict]]:
     for b in batches:
         upstream = [
             [(b.raw["cell bank"], 0.002, "L"), (b.raw["medium"], 40.0, "kg")],
-            [(b.lots[0], 200.0, "L"), (b.raw["medium"], 1400.0, "kg"),
-             (b.raw["feed"], 300.0, "kg")],
+            [
+                (b.lots[0], 200.0, "L"),
+                (b.raw["medium"], 1400.0, "kg"),
+                (b.raw["feed"], 300.0, "kg"),
+            ],
             [(b.lots[1], 1800.0, "L"), (b.raw["protein A resin"], 1.0, "cycle")],
             [(b.lots[2], 120.0, "L"), (b.raw["AEX resin"], 1.0, "cycle")],
         ]
         for step_index, step in enumerate(STEPS):
             start = b.start + timedelta(days=(0, 4, 18, 19)[step_index])
             end = start + timedelta(hours=(94, 330, 8, 6)[step_index])
-            runs.append({"run": b.runs[step_index], "step": step, "output_lot": b.lots[step_index],
-                         "product": PRODUCT, "site": b.site.code,
-                         "process_version": PROCESS_VERSION,
-                         "equipment": f"{b.site.prefix}-{STEP_CODES[step_index]}-EQ1",
-                         "start": start.isoformat(timespec="minutes"),
-                         "end": end.isoformat(timespec="minutes")})
+            runs.append(
+                {
+                    "run": b.runs[step_index],
+                    "step": step,
+                    "output_lot": b.lots[step_index],
+                    "product": PRODUCT,
+                    "site": b.site.code,
+                    "process_version": PROCESS_VERSION,
+                    "equipment": f"{b.site.prefix}-{STEP_CODES[step_index]}-EQ1",
+                    "start": start.isoformat(timespec="minutes"),
+                    "end": end.isoformat(timespec="minutes"),
+                }
+            )
             for lot, quantity, unit in upstream[step_index]:
                 reused = unit == "cycle"  # a resin is used, not consumed: no quantity
-                inputs.append({"run": b.runs[step_index], "input_lot": lot,
-                               "quantity": "" if reused else quantity,
-                               "unit": "" if reused else unit})
+                inputs.append(
+                    {
+                        "run": b.runs[step_index],
+                        "input_lot": lot,
+                        "quantity": "" if reused else quantity,
+                        "unit": "" if reused else unit,
+                    }
+                )
     return runs, inputs
 
 
@@ -234,9 +331,16 @@ def lims_rows(site: Site, batches: list[Batch]) -> list[dict]:
             (ds, "hcp", b.values["hcp"], "release", released),
         ):
             unit = site.units[key]
-            rows.append({c["lot"]: lot, c["test"]: site.tests[key],
-                         c["value"]: round(value * UNIT_FACTOR[unit], 4), c["unit"]: unit,
-                         c["stage"]: site.stages[stage], c["date"]: when.isoformat()})
+            rows.append(
+                {
+                    c["lot"]: lot,
+                    c["test"]: site.tests[key],
+                    c["value"]: round(value * UNIT_FACTOR[unit], 4),
+                    c["unit"]: unit,
+                    c["stage"]: site.stages[stage],
+                    c["date"]: when.isoformat(),
+                }
+            )
     return rows
 
 
@@ -255,14 +359,24 @@ def truth(batches: list[Batch]) -> dict:
         "product": PRODUCT,
         "sites": [SITE_S.code, SITE_R.code],
         "drug_substance_lots": lots,
-        "out_of_specification": {"lot": OOS_LOT, "attribute": "high molecular weight species",
-                                 "value": OOS_HMW, "upper_limit": HMW_LIMIT},
-        "driver": {"raw_material_attribute": "manganese content",
-                   "coa_test": "Mn (ICP-MS)", "material": "cell culture medium",
-                   "quality_attribute": "galactosylation", "slope_per_ug_per_L": GAL_PER_MN},
+        "out_of_specification": {
+            "lot": OOS_LOT,
+            "attribute": "high molecular weight species",
+            "value": OOS_HMW,
+            "upper_limit": HMW_LIMIT,
+        },
+        "driver": {
+            "raw_material_attribute": "manganese content",
+            "coa_test": "Mn (ICP-MS)",
+            "material": "cell culture medium",
+            "quality_attribute": "galactosylation",
+            "slope_per_ug_per_L": GAL_PER_MN,
+        },
         "titer_units": {SITE_S.code: SITE_S.units["titer"], SITE_R.code: SITE_R.units["titer"]},
-        "turbidity_units": {SITE_S.code: SITE_S.units["turbidity"],
-                            SITE_R.code: SITE_R.units["turbidity"]},
+        "turbidity_units": {
+            SITE_S.code: SITE_S.units["turbidity"],
+            SITE_R.code: SITE_R.units["turbidity"],
+        },
     }
 
 
@@ -289,16 +403,33 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(out / "coa_results.csv", coa)
     write_csv(out / "site-s" / "lims_results.csv", lims_rows(SITE_S, batches))
     write_csv(out / "site-r" / "lims_results.csv", lims_rows(SITE_R, batches))
-    write_csv(out / "specifications.csv", [
-        {"product": PRODUCT, "material_stage": stage, "test": test, "lower_limit": lower,
-         "upper_limit": upper, "unit": unit, "stage": "release", "version": 1}
-        for stage, test, lower, upper, unit in SPECS])
+    write_csv(
+        out / "specifications.csv",
+        [
+            {
+                "product": PRODUCT,
+                "material_stage": stage,
+                "test": test,
+                "lower_limit": lower,
+                "upper_limit": upper,
+                "unit": unit,
+                "stage": "release",
+                "version": 1,
+            }
+            for stage, test, lower, upper, unit in SPECS
+        ],
+    )
     facts = truth(batches)
-    (out / "truth.json").write_text(json.dumps(facts, indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
-    write_csv(out / "truth.csv", [
-        {"ds_lot": lot, **{k: v for k, v in row.items() if not isinstance(v, list)}}
-        for lot, row in facts["drug_substance_lots"].items()])
+    (out / "truth.json").write_text(
+        json.dumps(facts, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    write_csv(
+        out / "truth.csv",
+        [
+            {"ds_lot": lot, **{k: v for k, v in row.items() if not isinstance(v, list)}}
+            for lot, row in facts["drug_substance_lots"].items()
+        ],
+    )
     return 0
 
 

@@ -132,13 +132,23 @@ CMCKG_UNITS: list[tuple[str, str, str, str, str | None]] = [
     ("unit-CFU", "CFU", "Colony-Forming Unit", "[CFU]", None),
     ("unit-CFU-PER-MilliL", "CFU/mL", "Colony-Forming Unit per Millilitre", "CFU/mL", None),
     ("unit-CFU-PER-GM", "CFU/g", "Colony-Forming Unit per Gram", "CFU/g", None),
-    ("unit-CFU-PER-100MilliL", "CFU/100 mL", "Colony-Forming Unit per 100 Millilitres",
-     "CFU/(100 mL)", None),
+    (
+        "unit-CFU-PER-100MilliL",
+        "CFU/100 mL",
+        "Colony-Forming Unit per 100 Millilitres",
+        "CFU/(100 mL)",
+        None,
+    ),
     ("unit-CV", "CV", "Column Volume", "[CV]", None),
     ("unit-CV-PER-HR", "CV/h", "Column Volume per Hour", "CV/h", None),
     ("unit-MegaNUM", "10^6 cells", "Million (Count)", "10^6 #", "NUM"),
-    ("unit-MegaNUM-PER-MilliL", "10^6 cells/mL", "Million Cells per Millilitre", "10^6 #/mL",
-     "NUM-PER-MilliL"),
+    (
+        "unit-MegaNUM-PER-MilliL",
+        "10^6 cells/mL",
+        "Million Cells per Millilitre",
+        "10^6 #/mL",
+        "NUM-PER-MilliL",
+    ),
     ("unit-GM-PER-L-DAY", "g/(L·d)", "Gram per Litre Day", "g/L/d", "MicroGM-PER-L-DAY"),
     ("unit-PicoGM-PER-NUM-DAY", "pg/(cell·d)", "Picogram per Cell Day", "pg/#/d", None),
     ("unit-KiloDA", "kDa", "Kilodalton", "10^3 Da", "DA"),
@@ -219,7 +229,7 @@ DIMENSIONS = "AELIMHT"
 
 
 def _local(iri: str, ns: str) -> str:
-    return iri[len(ns):]
+    return iri[len(ns) :]
 
 
 def _read(path: Path) -> dict[str, dict[str, list[ox.Term]]]:
@@ -288,8 +298,11 @@ def derive() -> dict:
             deprecated.add(key)
         multiplier = _values(props, Q + "conversionMultiplier")
         offset = _values(props, Q + "conversionOffset")
-        kinds = {_local(k, KIND_NS) for p in ("hasQuantityKind", "unitForQuantityKind")
-                 for k in _values(props, Q + p)}
+        kinds = {
+            _local(k, KIND_NS)
+            for p in ("hasQuantityKind", "unitForQuantityKind")
+            for k in _values(props, Q + p)
+        }
         symbols = _values(props, Q + "symbol")
         dimension = _values(props, Q + "hasDimensionVector")
         base, _ = _parse_dimension(_local(dimension[0], QKDV_NS)) if dimension else ({}, {})
@@ -327,8 +340,13 @@ def derive() -> dict:
     for text, key in CURATED_ALIASES.items():
         aliases[text] = key
     # cmckg units, defined over the QUDT part of the table
-    table_data = {"units": units, "aliases": {**aliases, **qudt_aliases}, "iris": iris,
-                  "labels": {}, "quantity_kinds": {}}
+    table_data = {
+        "units": units,
+        "aliases": {**aliases, **qudt_aliases},
+        "iris": iris,
+        "labels": {},
+        "quantity_kinds": {},
+    }
     for key, symbol, label, expression, kinds_from in CMCKG_UNITS:
         table = UnitTable(table_data)
         if table.lookup(symbol) is not None and table.lookup(symbol) != key and symbol != "AU":
@@ -382,8 +400,9 @@ def derive() -> dict:
                     labels_ranked[folded] = candidate
     labels = {folded: c[2] for folded, c in sorted(labels_ranked.items())}
 
-    table = UnitTable({"units": units, "aliases": aliases, "iris": iris, "labels": labels,
-                       "quantity_kinds": {}})
+    table = UnitTable(
+        {"units": units, "aliases": aliases, "iris": iris, "labels": labels, "quantity_kinds": {}}
+    )
     for name, symbol in sorted(ALLOTROPE_UNITS.items()):
         key = table.lookup(symbol)
         if key is None:
@@ -412,9 +431,15 @@ def derive() -> dict:
         if kind in kinds:
             continue
         props = kinds_graph.get(KIND_NS + kind, {})
-        parents = sorted({_local(p, KIND_NS) for pred in (Q + "specializationOf", SKOS_BROADER)
-                          for p in _values(props, pred) if p.startswith(KIND_NS)}
-                         | set(EXTRA_BROADER_KINDS.get(kind, [])))
+        parents = sorted(
+            {
+                _local(p, KIND_NS)
+                for pred in (Q + "specializationOf", SKOS_BROADER)
+                for p in _values(props, pred)
+                if p.startswith(KIND_NS)
+            }
+            | set(EXTRA_BROADER_KINDS.get(kind, []))
+        )
         dimension = _values(props, Q + "hasDimensionVector")
         kinds[kind] = [_label(props), _local(dimension[0], QKDV_NS) if dimension else "", parents]
         todo.extend(parents)
@@ -426,8 +451,14 @@ def derive() -> dict:
             "(https://creativecommons.org/licenses/by/4.0/); derived, with cmckg additions.",
             "source": f"qudt/qudt-public-repo at commit {commit} (ontology/vendor/qudt)",
             "generator": "ontology/tools/derive_unit_table.py",
-            "units_columns": ["symbol", "label", "conversionMultiplier", "conversionOffset",
-                              "dimension vector (+cmckg base dimensions)", "quantity kinds"],
+            "units_columns": [
+                "symbol",
+                "label",
+                "conversionMultiplier",
+                "conversionOffset",
+                "dimension vector (+cmckg base dimensions)",
+                "quantity kinds",
+            ],
         },
         "units": dict(sorted(units.items())),
         "quantity_kinds": dict(sorted(kinds.items())),

@@ -32,14 +32,30 @@ from .stores import Store
 from .vocab import CMC, CMCT, normalise_label, term_index
 
 ATTRIBUTE_SCHEMES = (CMCT.QualityAttributes, CMCT.ProcessParameters)
-BATCH_KINDS = {str(CMC.DrugSubstanceBatch): "drug_substance",
-               str(CMC.DrugProductBatch): "drug_product"}
+BATCH_KINDS = {
+    str(CMC.DrugSubstanceBatch): "drug_substance",
+    str(CMC.DrugProductBatch): "drug_product",
+}
 #: What statistics do with censored results ("<0.5"): leave them out (the default, and they
 #: are counted), or substitute a result below a limit by the limit or half of it. Results above
 #: a limit (">100") are always left out.
 CENSORED_CHOICES = ("exclude", "limit", "half-limit")
-VALUE_COLUMNS = ["attribute", "batch", "identifier", "kind", "product", "site", "process_version",
-                 "date", "stage", "material", "value", "unit", "n_values", "n_lots"]
+VALUE_COLUMNS = [
+    "attribute",
+    "batch",
+    "identifier",
+    "kind",
+    "product",
+    "site",
+    "process_version",
+    "date",
+    "stage",
+    "material",
+    "value",
+    "unit",
+    "n_values",
+    "n_lots",
+]
 
 
 @dataclass(frozen=True)
@@ -105,15 +121,19 @@ def resolve_attribute(store: Store, name: str, local: pd.DataFrame | None = None
     for scheme in ATTRIBUTE_SCHEMES:
         found |= index.candidates(text, scheme)
     if len(found) > 1:  # a name that is one concept's preferred label and another's alias
-        preferred = {i for i in found if normalise_label(index.get(i).label) ==
-                     normalise_label(text) or normalise_label(i.split("#")[-1]) ==
-                     normalise_label(text)}
+        preferred = {
+            i
+            for i in found
+            if normalise_label(index.get(i).label) == normalise_label(text)
+            or normalise_label(i.split("#")[-1]) == normalise_label(text)
+        }
         found = preferred if len(preferred) == 1 else found
     if len(found) == 1:
         return _concept_attribute(text, next(iter(found)))
     if found or not matches.empty:
-        labels = ", ".join(sorted({f"{label_of(i)} ({i})" for i in
-                                   [*found, *map(URIRef, matches["concept"])]}))
+        labels = ", ".join(
+            sorted({f"{label_of(i)} ({i})" for i in [*found, *map(URIRef, matches["concept"])]})
+        )
         raise QueryError(f"attribute {text!r} is ambiguous: it names {labels}; give the cmct: IRI")
     known = [t.label for s in ATTRIBUTE_SCHEMES for t in index.terms(s)]
     near = difflib.get_close_matches(text, known + list(local["name"]), n=4, cutoff=0.5)
@@ -125,18 +145,26 @@ def _local_attribute(store: Store, text: str, matches: pd.DataFrame) -> Attribut
     """A source-local name: its concept, kept to the materials and stages of its own results
     (each only when every result has one)."""
     concept = URIRef(matches["concept"].iloc[0])
-    scope = pd.concat([queries.to_dataframe(queries.run(store, "local-term-scope", {"term": t}))
-                       for t in matches["term"]], ignore_index=True)
-    materials = sorted(set(scope["material"].dropna())) if scope["material"].notna().all() \
-        else []
+    scope = pd.concat(
+        [
+            queries.to_dataframe(queries.run(store, "local-term-scope", {"term": t}))
+            for t in matches["term"]
+        ],
+        ignore_index=True,
+    )
+    materials = sorted(set(scope["material"].dropna())) if scope["material"].notna().all() else []
     stages = sorted(set(scope["stage"].dropna())) if scope["stage"].notna().all() else []
-    return replace(_concept_attribute(text, concept), materials=tuple(materials),
-                   stages=tuple(stage_name(s) for s in stages))
+    return replace(
+        _concept_attribute(text, concept),
+        materials=tuple(materials),
+        stages=tuple(stage_name(s) for s in stages),
+    )
 
 
 def _concept_attribute(name: str, concept: URIRef) -> Attribute:
-    return Attribute(name, concept, concept, label_of(concept) or str(concept),
-                     default_unit(concept))
+    return Attribute(
+        name, concept, concept, label_of(concept) or str(concept), default_unit(concept)
+    )
 
 
 def default_unit(concept: object) -> URIRef | None:
@@ -157,8 +185,11 @@ def resolve_material(store: Store, name: str) -> URIRef:
         return next(iter(found))
     local = local_terms(store)
     matches = local[local["name"].map(normalise_label) == normalise_label(text)]
-    concepts = {c for c in matches["concept"] if URIRef(c) in index and
-                index.get(URIRef(c)).scheme == CMCT.Materials}
+    concepts = {
+        c
+        for c in matches["concept"]
+        if URIRef(c) in index and index.get(URIRef(c)).scheme == CMCT.Materials
+    }
     if len(concepts) == 1:
         return URIRef(concepts.pop())
     if found or len(concepts) > 1:
@@ -180,8 +211,13 @@ def resolve_stage(name: str) -> URIRef:
 def cqa_concepts() -> tuple[URIRef, ...]:
     """Concepts the term schemes flag as critical quality attributes (``cmc:isCQA true``)."""
     graph = term_index().graph
-    return tuple(sorted(URIRef(s) for s, o in graph.subject_objects(CMC.isCQA)
-                        if o.toPython() is True and (s, SKOS.inScheme, None) in graph))
+    return tuple(
+        sorted(
+            URIRef(s)
+            for s, o in graph.subject_objects(CMC.isCQA)
+            if o.toPython() is True and (s, SKOS.inScheme, None) in graph
+        )
+    )
 
 
 def resolve_attributes(store: Store, names: Iterable[str]) -> list[Attribute]:
@@ -205,8 +241,9 @@ class ReferenceNode:
 
 
 #: reference_nodes per store: the store revision it was read at, and what it found.
-_REFERENCE_NODES: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, ReferenceNode]]] = \
+_REFERENCE_NODES: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, ReferenceNode]]] = (
     weakref.WeakKeyDictionary()
+)
 
 
 def reference_nodes(store: Store) -> dict[str, ReferenceNode]:
@@ -226,8 +263,12 @@ def reference_nodes(store: Store) -> dict[str, ReferenceNode]:
     for node, cls, key, value in sorted(tuple(map(str, row)) for row in rows):
         entry = found.setdefault(node, {"kind": cls.rsplit("#", 1)[-1]})
         entry.setdefault(key, value)
-    names = {iri: ReferenceNode(iri, v["kind"], v.get("identifier"), v.get("label"),
-                                v.get("material_type")) for iri, v in found.items()}
+    names = {
+        iri: ReferenceNode(
+            iri, v["kind"], v.get("identifier"), v.get("label"), v.get("material_type")
+        )
+        for iri, v in found.items()
+    }
     if store.sole_writer:
         _REFERENCE_NODES[store] = (revision, names)
     return dict(names)
@@ -241,16 +282,20 @@ def nodes_named(text: str, kind: str, names: dict[str, ReferenceNode]) -> list[s
     if exact:
         return exact
     wanted = normalise_label(text)
-    return sorted(n.iri for n in of_kind
-                  if wanted in {normalise_label(v) for v in (n.identifier, n.label) if v})
+    return sorted(
+        n.iri
+        for n in of_kind
+        if wanted in {normalise_label(v) for v in (n.identifier, n.label) if v}
+    )
 
 
 def material_nodes(material: str, names: dict[str, ReferenceNode]) -> list[str]:
     """Material node IRIs for a material concept IRI (or a material node IRI itself)."""
     if material in names:
         return [material]
-    return sorted(n.iri for n in names.values() if n.kind == "Material" and
-                  n.material_type == material)
+    return sorted(
+        n.iri for n in names.values() if n.kind == "Material" and n.material_type == material
+    )
 
 
 def material_key(node: object, names: dict[str, ReferenceNode]) -> str | None:
@@ -306,20 +351,30 @@ def batch_values(
     if censored not in CENSORED_CHOICES:
         raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
     names = reference_nodes(store) if names is None else names
-    upstream = queries.run(store, "attribute-measured-upstream",
-                           {"attribute": attribute.selector}).boolean
-    saved = ("attribute-values", "attribute-values-upstream") if upstream else \
-        ("attribute-values",)
+    upstream = queries.run(
+        store, "attribute-measured-upstream", {"attribute": attribute.selector}
+    ).boolean
+    saved = ("attribute-values", "attribute-values-upstream") if upstream else ("attribute-values",)
     rows = _value_rows(store, attribute, saved, material, product, site, process_version, names)
     if censored != "exclude":
-        below = _value_rows(store, attribute, ("attribute-censored-values",), material, product,
-                            site, process_version, names)
+        below = _value_rows(
+            store,
+            attribute,
+            ("attribute-censored-values",),
+            material,
+            product,
+            site,
+            process_version,
+            names,
+        )
         if not below.empty:
             below = below[below["qualifier"].astype(str).isin(["<", "≤"])]
             factor = 1.0 if censored == "limit" else 0.5
             below = below.assign(value=below["value"].astype(float) * factor)
-            rows = pd.concat([f for f in (rows, below.drop(columns="qualifier"))
-                              if not f.empty] or [rows], ignore_index=True)
+            rows = pd.concat(
+                [f for f in (rows, below.drop(columns="qualifier")) if not f.empty] or [rows],
+                ignore_index=True,
+            )
     return _per_batch(rows, attribute, names)
 
 
@@ -337,34 +392,60 @@ def censored_values(
     stage and material, ``n_values`` censored results and ``value`` the mean of their limits
     (a limit, not a measured value)."""
     names = reference_nodes(store) if names is None else names
-    rows = _value_rows(store, attribute, ("attribute-censored-values",), material, product,
-                       site, process_version, names)
-    return _per_batch(rows.drop(columns="qualifier") if not rows.empty else rows, attribute,
-                      names)
+    rows = _value_rows(
+        store,
+        attribute,
+        ("attribute-censored-values",),
+        material,
+        product,
+        site,
+        process_version,
+        names,
+    )
+    return _per_batch(rows.drop(columns="qualifier") if not rows.empty else rows, attribute, names)
 
 
-def _value_rows(store: Store, attribute: Attribute, saved: tuple[str, ...],
-                material: URIRef | None, product: str | None, site: str | None,
-                process_version: str | None, names: dict[str, ReferenceNode]) -> pd.DataFrame:
+def _value_rows(
+    store: Store,
+    attribute: Attribute,
+    saved: tuple[str, ...],
+    material: URIRef | None,
+    product: str | None,
+    site: str | None,
+    process_version: str | None,
+    names: dict[str, ReferenceNode],
+) -> pd.DataFrame:
     """The rows the saved value queries return, over every node the filters name."""
     implied = list(attribute.materials) or [""]
-    choices = [material_nodes(str(material), names) if material else implied,
-               nodes_named(product, "Product", names) if product else [""],
-               nodes_named(site, "Site", names) if site else [""],
-               nodes_named(process_version, "ProcessVersion", names) if process_version
-               else [""]]
+    choices = [
+        material_nodes(str(material), names) if material else implied,
+        nodes_named(product, "Product", names) if product else [""],
+        nodes_named(site, "Site", names) if site else [""],
+        nodes_named(process_version, "ProcessVersion", names) if process_version else [""],
+    ]
     frames = [
-        queries.to_dataframe(queries.run(store, query, {
-            "attribute": attribute.selector, "material": m, "product": p, "site": s,
-            "process_version": v}))
+        queries.to_dataframe(
+            queries.run(
+                store,
+                query,
+                {
+                    "attribute": attribute.selector,
+                    "material": m,
+                    "product": p,
+                    "site": s,
+                    "process_version": v,
+                },
+            )
+        )
         for m, p, s, v in itertools.product(*choices)
         for query in saved
     ]
     return pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
 
 
-def _per_batch(rows: pd.DataFrame, attribute: Attribute, names: dict[str, ReferenceNode]
-               ) -> pd.DataFrame:
+def _per_batch(
+    rows: pd.DataFrame, attribute: Attribute, names: dict[str, ReferenceNode]
+) -> pd.DataFrame:
     """Rows of the value queries → one value per batch, stage and material, in one unit."""
     if rows.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS)
@@ -374,17 +455,19 @@ def _per_batch(rows: pd.DataFrame, attribute: Attribute, names: dict[str, Refere
     per_value = rows.drop_duplicates([*keys, "measurement"])
     grouped = per_value.groupby(keys, dropna=False, sort=False)
     first = rows.groupby(keys, dropna=False, sort=False).first()
-    out = pd.DataFrame({
-        "value": grouped["value"].mean(),
-        "unit": grouped["unit"].first(),
-        "n_values": grouped["measurement"].nunique(),
-        "n_lots": rows.groupby(keys, dropna=False, sort=False)["lot"].nunique(),
-        "product": first["product_node"].map(lambda n: identifier_of(n, names)),
-        "site": first["site_node"].map(lambda n: identifier_of(n, names)),
-        "process_version": first["pv_node"].map(lambda n: identifier_of(n, names)),
-        "date": first["date"].map(_timestamp),
-        "identifier": first["identifier"],
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "value": grouped["value"].mean(),
+            "unit": grouped["unit"].first(),
+            "n_values": grouped["measurement"].nunique(),
+            "n_lots": rows.groupby(keys, dropna=False, sort=False)["lot"].nunique(),
+            "product": first["product_node"].map(lambda n: identifier_of(n, names)),
+            "site": first["site_node"].map(lambda n: identifier_of(n, names)),
+            "process_version": first["pv_node"].map(lambda n: identifier_of(n, names)),
+            "date": first["date"].map(_timestamp),
+            "identifier": first["identifier"],
+        }
+    ).reset_index()
     out["attribute"] = attribute.label
     out["kind"] = out["class"].map(BATCH_KINDS)
     out["stage"] = out["stage"].map(stage_name)
@@ -392,8 +475,9 @@ def _per_batch(rows: pd.DataFrame, attribute: Attribute, names: dict[str, Refere
     if attribute.stages:
         out = out[out["stage"].isin(attribute.stages)]
     out = out[VALUE_COLUMNS]
-    return out.sort_values(["stage", "material", "date", "identifier"], na_position="last",
-                           ignore_index=True)
+    return out.sort_values(
+        ["stage", "material", "date", "identifier"], na_position="last", ignore_index=True
+    )
 
 
 def to_one_unit(frame: pd.DataFrame, attribute: Attribute) -> pd.DataFrame:

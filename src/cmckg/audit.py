@@ -76,8 +76,9 @@ def date_literal(moment: datetime) -> Literal:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def record_change_set(store: Store, minter: IriMinter, changes: ChangeSet, change: Change,
-                      ended: Literal) -> URIRef | None:
+def record_change_set(
+    store: Store, minter: IriMinter, changes: ChangeSet, change: Change, ended: Literal
+) -> URIRef | None:
     """Add to ``changes`` the change set describing them (None when they change nothing): the
     activity, its agent, the links from each revision it generates or invalidates, and its hash
     chained to the previous change set's."""
@@ -92,16 +93,23 @@ def record_change_set(store: Store, minter: IriMinter, changes: ChangeSet, chang
     invalidated: list[tuple[URIRef, str]] = []
     for subject, facts in _added_subjects(changes.add, meta).items():
         if (RDF.type, CMC.RecordGraph) in facts:
-            generated.append((subject, _fact(facts, CMC.contentSha256),
-                              _fact(facts, CMC.previousContentSha256)))
+            generated.append(
+                (subject, _fact(facts, CMC.contentSha256), _fact(facts, CMC.previousContentSha256))
+            )
             changes.add.append((subject, PROV.wasGeneratedBy, activity, meta))
         elif (RDF.type, CMC.SupersededRevision) in facts:
             of = next(o for p, o in facts if p == CMC.revisionOf)
             invalidated.append((URIRef(str(of)), _fact(facts, CMC.contentSha256)))
             changes.add.append((subject, PROV.wasInvalidatedBy, activity, meta))
-    fields = ChangeSetFields(sequence, previous[2] if previous else "", change.by,
-                             change.reason or "", _moment(date_literal(change.started)),
-                             _moment(ended), f"cmckg {__version__}")
+    fields = ChangeSetFields(
+        sequence,
+        previous[2] if previous else "",
+        change.by,
+        change.reason or "",
+        _moment(date_literal(change.started)),
+        _moment(ended),
+        f"cmckg {__version__}",
+    )
     digest = fields.digest(manifest(generated, invalidated))
     quads: list[tuple[Identifier, Identifier, Identifier]] = [
         (activity, RDF.type, CMC.ChangeSet),
@@ -117,8 +125,10 @@ def record_change_set(store: Store, minter: IriMinter, changes: ChangeSet, chang
     if change.reason:
         quads.append((activity, CMC.reason, Literal(change.reason)))
     if previous:
-        quads += [(activity, PROV.wasInformedBy, previous[0]),
-                  (activity, CMC.previousChangeSetSha256, Literal(previous[2]))]
+        quads += [
+            (activity, PROV.wasInformedBy, previous[0]),
+            (activity, CMC.previousChangeSetSha256, Literal(previous[2])),
+        ]
     changes.add.extend((s, p, o, meta) for s, p, o in quads)
     return activity
 
@@ -136,14 +146,27 @@ class ChangeSetFields:
     tool: str
 
     def digest(self, manifest_lines: list[str]) -> str:
-        text = json.dumps([_HASH_VERSION, self.sequence, self.previous_sha256, self.by,
-                           self.reason, self.started, self.ended, self.tool, manifest_lines],
-                          ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(
+            [
+                _HASH_VERSION,
+                self.sequence,
+                self.previous_sha256,
+                self.by,
+                self.reason,
+                self.started,
+                self.ended,
+                self.tool,
+                manifest_lines,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def manifest(generated: Iterable[tuple[URIRef, str, str]],
-             invalidated: Iterable[tuple[URIRef, str]]) -> list[str]:
+def manifest(
+    generated: Iterable[tuple[URIRef, str, str]], invalidated: Iterable[tuple[URIRef, str]]
+) -> list[str]:
     """The sorted lines naming each record revision a change set generated (graph, content
     sha256, previous content sha256) or invalidated (graph, content sha256)."""
     lines = [f"generated {g} {sha} {previous or '-'}" for g, sha, previous in generated]
@@ -220,18 +243,35 @@ class ChangeSetInfo:
     tool: str
 
     def fields(self) -> ChangeSetFields:
-        return ChangeSetFields(self.sequence, self.previous_sha256, self.by, self.reason,
-                               self.started, self.ended, self.tool)
+        return ChangeSetFields(
+            self.sequence,
+            self.previous_sha256,
+            self.by,
+            self.reason,
+            self.started,
+            self.ended,
+            self.tool,
+        )
 
 
-def _revisions(store: Store, meta: URIRef, graphs: list[URIRef] | None = None,
-               snapshots: bool = True) -> list[Revision]:
+def _revisions(
+    store: Store, meta: URIRef, graphs: list[URIRef] | None = None, snapshots: bool = True
+) -> list[Revision]:
     """Every revision (current and superseded) of ``graphs`` (None: of every record graph)."""
-    values = (f"VALUES ?g {{ {' '.join(to_sparql(g) for g in graphs)} }}"
-              if graphs is not None else "")
-    t = _terms(CMC.RecordGraph, CMC.SupersededRevision, CMC.revisionOf, CMC.contentSha256,
-               CMC.previousContentSha256, CMC.sourcePath, PROV.wasGeneratedBy,
-               PROV.wasInvalidatedBy, CMC.snapshot)
+    values = (
+        f"VALUES ?g {{ {' '.join(to_sparql(g) for g in graphs)} }}" if graphs is not None else ""
+    )
+    t = _terms(
+        CMC.RecordGraph,
+        CMC.SupersededRevision,
+        CMC.revisionOf,
+        CMC.contentSha256,
+        CMC.previousContentSha256,
+        CMC.sourcePath,
+        PROV.wasGeneratedBy,
+        PROV.wasInvalidatedBy,
+        CMC.snapshot,
+    )
     snapshot = f"OPTIONAL {{ ?x {t[8]} ?snap }}" if snapshots else ""
     rows = store.query(  # constants only: the program's own IRIs, never user text
         "SELECT ?g ?x ?content ?previous ?source ?generated ?invalidated ?snap WHERE { "
@@ -245,9 +285,19 @@ def _revisions(store: Store, meta: URIRef, graphs: list[URIRef] | None = None,
     for g, x, content, previous, source, generated, invalidated, snap in rows:
         assert isinstance(g, URIRef) and isinstance(x, URIRef)
         number = None if x == g else _revision_number(x)
-        found.append(Revision(g, x, number, str(content or ""), str(previous or ""),
-                              str(source or ""), _iri(generated), _iri(invalidated),
-                              None if snap is None else str(snap)))
+        found.append(
+            Revision(
+                g,
+                x,
+                number,
+                str(content or ""),
+                str(previous or ""),
+                str(source or ""),
+                _iri(generated),
+                _iri(invalidated),
+                None if snap is None else str(snap),
+            )
+        )
     return sorted(found, key=lambda r: (str(r.graph), r.number is None, r.number or 0))
 
 
@@ -265,9 +315,19 @@ def _iri(term: Identifier | None) -> URIRef | None:
 
 
 def change_sets(store: Store, meta: URIRef) -> dict[URIRef, ChangeSetInfo]:
-    t = _terms(CMC.ChangeSet, CMC.sequenceNumber, CMC.changeSetSha256,
-               CMC.previousChangeSetSha256, PROV.wasInformedBy, PROV.wasAssociatedWith,
-               RDFS.label, CMC.reason, PROV.startedAtTime, PROV.endedAtTime, CMC.toolVersion)
+    t = _terms(
+        CMC.ChangeSet,
+        CMC.sequenceNumber,
+        CMC.changeSetSha256,
+        CMC.previousChangeSetSha256,
+        PROV.wasInformedBy,
+        PROV.wasAssociatedWith,
+        RDFS.label,
+        CMC.reason,
+        PROV.startedAtTime,
+        PROV.endedAtTime,
+        CMC.toolVersion,
+    )
     rows = store.query(
         "SELECT ?c ?n ?sha ?prevSha ?prev ?by ?reason ?start ?end ?tool WHERE { "
         f"GRAPH {to_sparql(meta)} {{ ?c a {t[0]} ; {t[1]} ?n . "
@@ -280,9 +340,18 @@ def change_sets(store: Store, meta: URIRef) -> dict[URIRef, ChangeSetInfo]:
     found: dict[URIRef, ChangeSetInfo] = {}
     for c, n, sha, prev_sha, prev, by, reason, start, end, tool in rows:
         iri = URIRef(str(c))
-        found[iri] = ChangeSetInfo(iri, int(str(n)), str(sha or ""), str(prev_sha or ""),
-                                   _iri(prev), str(by or ""), str(reason or ""), _moment(start),
-                                   _moment(end), str(tool or ""))
+        found[iri] = ChangeSetInfo(
+            iri,
+            int(str(n)),
+            str(sha or ""),
+            str(prev_sha or ""),
+            _iri(prev),
+            str(by or ""),
+            str(reason or ""),
+            _moment(start),
+            _moment(end),
+            str(tool or ""),
+        )
     return found
 
 
@@ -318,8 +387,7 @@ class VerifyReport:
 VerifyProgress = Callable[[int, int], None]
 
 
-def verify(store: Store, minter: IriMinter, progress: VerifyProgress | None = None
-           ) -> VerifyReport:
+def verify(store: Store, minter: IriMinter, progress: VerifyProgress | None = None) -> VerifyReport:
     """Recompute every record graph's and snapshot's hash and the change-set chain."""
     meta = minter.metadata_graph
     revisions = _revisions(store, meta)
@@ -338,8 +406,13 @@ def verify(store: Store, minter: IriMinter, progress: VerifyProgress | None = No
     own = (str(meta), minter.base + "graph/shapes", minter.base + "graph/derived/")
     for graph in sorted(store.graph_names() - known):
         if not str(graph).startswith(own):
-            report.findings.append(Finding(f"graph <{graph}>", "", "a named graph no record of "
-                                           "cmckg's metadata describes (written outside cmckg)"))
+            report.findings.append(
+                Finding(
+                    f"graph <{graph}>",
+                    "",
+                    "a named graph no record of cmckg's metadata describes (written outside cmckg)",
+                )
+            )
     return report
 
 
@@ -355,42 +428,61 @@ def _check_content(store: Store, revision: Revision, report: VerifyReport) -> No
     if revision.generated_by is None:
         report.untracked += 1
     if actual != revision.content_sha256:
-        report.findings.append(Finding(what, revision.source,
-                                       "content differs from its recorded sha256 "
-                                       f"{revision.content_sha256[:12]}… (now {actual[:12]}…): "
-                                       "altered outside cmckg"))
+        report.findings.append(
+            Finding(
+                what,
+                revision.source,
+                "content differs from its recorded sha256 "
+                f"{revision.content_sha256[:12]}… (now {actual[:12]}…): "
+                "altered outside cmckg",
+            )
+        )
 
 
-def _check_chain(sets: dict[URIRef, ChangeSetInfo], revisions: list[Revision],
-                 report: VerifyReport) -> None:
+def _check_chain(
+    sets: dict[URIRef, ChangeSetInfo], revisions: list[Revision], report: VerifyReport
+) -> None:
     generated: dict[URIRef, list[tuple[URIRef, str, str]]] = {}
     invalidated: dict[URIRef, list[tuple[URIRef, str]]] = {}
     for r in revisions:
         if r.generated_by is not None:
             generated.setdefault(r.generated_by, []).append(
-                (r.graph, r.content_sha256, r.previous_sha256))
+                (r.graph, r.content_sha256, r.previous_sha256)
+            )
         if r.invalidated_by is not None:
             invalidated.setdefault(r.invalidated_by, []).append((r.graph, r.content_sha256))
     for missing in sorted((set(generated) | set(invalidated)) - set(sets)):
-        report.findings.append(Finding(f"change set <{missing}>", "",
-                                       "named by a record revision but not in the store"))
+        report.findings.append(
+            Finding(
+                f"change set <{missing}>", "", "named by a record revision but not in the store"
+            )
+        )
     ordered = sorted(sets.values(), key=lambda c: c.sequence)
     previous: ChangeSetInfo | None = None
     for info in ordered:
         expected = previous.sha256 if previous else ""
         if info.sequence != (previous.sequence + 1 if previous else 1):
-            report.findings.append(Finding(f"change set {info.sequence}", "",
-                                           "a change set is missing before it"))
-        if info.previous_sha256 != expected or info.previous != (previous.iri if previous
-                                                                  else None):
-            report.findings.append(Finding(f"change set {info.sequence}", "",
-                                           "does not link to the change set before it"))
+            report.findings.append(
+                Finding(f"change set {info.sequence}", "", "a change set is missing before it")
+            )
+        if info.previous_sha256 != expected or info.previous != (
+            previous.iri if previous else None
+        ):
+            report.findings.append(
+                Finding(
+                    f"change set {info.sequence}", "", "does not link to the change set before it"
+                )
+            )
         lines = manifest(generated.get(info.iri, []), invalidated.get(info.iri, []))
         if info.fields().digest(lines) != info.sha256:
-            report.findings.append(Finding(
-                f"change set {info.sequence}", "",
-                "its recorded sha256 does not match its records, agent, reason or times: "
-                "the metadata was altered outside cmckg"))
+            report.findings.append(
+                Finding(
+                    f"change set {info.sequence}",
+                    "",
+                    "its recorded sha256 does not match its records, agent, reason or times: "
+                    "the metadata was altered outside cmckg",
+                )
+            )
         previous = info
 
 
@@ -447,23 +539,43 @@ def history(store: Store, minter: IriMinter, target: str) -> list[HistoryEntry]:
         old = before.get(revision.graph, set())
         added = sorted(_readable(t, namespaces) for t in now - old)
         removed = sorted(_readable(t, namespaces) for t in old - now)
-        entries.append(HistoryEntry(revision, sets.get(revision.generated_by)
-                                    if revision.generated_by else None, added, removed))
+        entries.append(
+            HistoryEntry(
+                revision,
+                sets.get(revision.generated_by) if revision.generated_by else None,
+                added,
+                removed,
+            )
+        )
         before[revision.graph] = now
         if revision.number is not None and not _has_successor(revision, revisions):
-            entries.append(HistoryEntry(
-                Revision(revision.graph, revision.graph, None, "", revision.content_sha256,
-                         revision.source, revision.invalidated_by, None),
-                sets.get(revision.invalidated_by) if revision.invalidated_by else None,
-                [], sorted(_readable(t, namespaces) for t in now)))
+            entries.append(
+                HistoryEntry(
+                    Revision(
+                        revision.graph,
+                        revision.graph,
+                        None,
+                        "",
+                        revision.content_sha256,
+                        revision.source,
+                        revision.invalidated_by,
+                        None,
+                    ),
+                    sets.get(revision.invalidated_by) if revision.invalidated_by else None,
+                    [],
+                    sorted(_readable(t, namespaces) for t in now),
+                )
+            )
             before[revision.graph] = set()
     return entries
 
 
 def _has_successor(revision: Revision, revisions: list[Revision]) -> bool:
     """Whether a later revision (or the current graph) follows a superseded one."""
-    return any(r.graph == revision.graph and (r.number is None or r.number > (revision.number
-               or 0)) for r in revisions)
+    return any(
+        r.graph == revision.graph and (r.number is None or r.number > (revision.number or 0))
+        for r in revisions
+    )
 
 
 def _triples(store: Store, revision: Revision) -> set[tuple[Node, Node, Node]]:
@@ -486,8 +598,10 @@ def _graphs_named(store: Store, minter: IriMinter, target: str) -> list[URIRef]:
     by_iri = ""
     if ":" in text and not any(c in text for c in ' <>"{}|\\^`'):
         bindings["iri"] = URIRef(text)
-        by_iri = (f"{{ ?iri a {t[0]} BIND(?iri AS ?g) }} UNION "
-                  f"{{ ?x {t[1]} ?iri BIND(?iri AS ?g) }} UNION ")
+        by_iri = (
+            f"{{ ?iri a {t[0]} BIND(?iri AS ?g) }} UNION "
+            f"{{ ?x {t[1]} ?iri BIND(?iri AS ?g) }} UNION "
+        )
     rows = store.query(  # the user's text only as bound terms
         f"SELECT DISTINCT ?g WHERE {{ GRAPH {meta} {{ {by_iri}"
         f"{{ ?g a {t[0]} ; {t[2]} ?id }} UNION {{ ?x {t[1]} ?g ; {t[2]} ?id }} }} }}",
@@ -514,11 +628,20 @@ def iter_history_lines(entries: list[HistoryEntry], limit: int | None = 50) -> I
     triples (at most ``limit`` of each; None: all)."""
     for entry in entries:
         r, c = entry.revision, entry.change_set
-        label = ("removed" if not r.content_sha256 else
-                 "current" if r.number is None else f"revision {r.number}")
-        who_line = (f"change set {c.sequence} by {c.by} at {c.ended}"
-                    + (f" — {c.reason}" if c.reason else " — no reason given") + f" ({c.tool})"
-                    if c else "before the audit trail (no change set recorded)")
+        label = (
+            "removed"
+            if not r.content_sha256
+            else "current"
+            if r.number is None
+            else f"revision {r.number}"
+        )
+        who_line = (
+            f"change set {c.sequence} by {c.by} at {c.ended}"
+            + (f" — {c.reason}" if c.reason else " — no reason given")
+            + f" ({c.tool})"
+            if c
+            else "before the audit trail (no change set recorded)"
+        )
         yield f"<{r.graph}> {label}: {who_line}"
         if r.source:
             yield f"  source {r.source}, content sha256 {r.content_sha256 or '-'}"

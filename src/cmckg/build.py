@@ -115,15 +115,17 @@ class Record:
 
     # -- things --------------------------------------------------------------------------
 
-    def material(self, material_id: str, *, label: str | None = None,
-                 material_type: str | None = None) -> Ref:
+    def material(
+        self, material_id: str, *, label: str | None = None, material_type: str | None = None
+    ) -> Ref:
         """A material (definition); ``material_type`` names a term, e.g. ``"lactose"``."""
         ref = self._node("material", CMC.Material, material_id)
         if label:
             self._add(ref.iri, RDFS.label, Literal(label))
         if material_type is not None:
-            concept = self._term(material_type, f"material('{material_id}')", "material_type",
-                                 CMCT.Materials)
+            concept = self._term(
+                material_type, f"material('{material_id}')", "material_type", CMCT.Materials
+            )
             self._add(ref.iri, CMC.materialType, concept)
         return ref
 
@@ -166,7 +168,9 @@ class Record:
         if lot_class is None:
             raise MappingError(
                 f"unknown lot kind '{kind}'; known: {', '.join(LOT_KINDS)}",
-                self.source, where, "kind",
+                self.source,
+                where,
+                "kind",
             )
         ref = self._node("lot", lot_class, lot_id)
         if material is not None:
@@ -212,8 +216,11 @@ class Record:
                 self._add(usage, CMC.ofRun, ref.iri)
                 self._add(usage, CMC.usedLot, lot.iri)
                 self._add(usage, QUDT.numericValue, _double(item.quantity, self.source, where))
-                self._add(usage, QUDT.unit, vals.unit_iri(
-                    item.unit, vals.Where(self.source, where, "inputs")))
+                self._add(
+                    usage,
+                    QUDT.unit,
+                    vals.unit_iri(item.unit, vals.Where(self.source, where, "inputs")),
+                )
                 self._record.locate(usage, f"{where}.inputs[{position - 1}]")
         for output in outputs:
             self._add(output.iri, PROV.wasGeneratedBy, ref.iri)
@@ -221,16 +228,20 @@ class Record:
                 if source != output.iri:
                     self._add(output.iri, PROV.wasDerivedFrom, source)
         if unit_operation is not None:
-            self._add(ref.iri, CMC.unitOperation,
-                      self._term(unit_operation, where, "unit_operation", CMCT.UnitOperations))
+            self._add(
+                ref.iri,
+                CMC.unitOperation,
+                self._term(unit_operation, where, "unit_operation", CMCT.UnitOperations),
+            )
         if site is not None:
             self._add(ref.iri, CMC.atSite, _as_ref(site, self.site).iri)
         pieces = [equipment] if isinstance(equipment, str | Ref) else list(equipment)
         for piece in pieces:
             self._add(ref.iri, CMC.usedEquipment, _as_ref(piece, self.equipment).iri)
         if process_version is not None:
-            self._add(ref.iri, CMC.processVersion,
-                      _as_ref(process_version, self.process_version).iri)
+            self._add(
+                ref.iri, CMC.processVersion, _as_ref(process_version, self.process_version).iri
+            )
         if start is not None:
             self._add(ref.iri, PROV.startedAtTime, self._datetime(start, where, "start"))
         if end is not None:
@@ -317,8 +328,7 @@ class Record:
         found = index.candidates(label, prefer)
         if len(found) == 1:
             return next(iter(found))
-        return index.resolve(label, source=self.source, location=where,
-                             field_name=field_name).iri
+        return index.resolve(label, source=self.source, location=where, field_name=field_name).iri
 
     def _unit(self, unit: str | None, concept: URIRef, where: str) -> URIRef:
         if unit is not None:
@@ -326,8 +336,12 @@ class Record:
         index = term_index()
         default = index.get(concept).default_unit if concept in index else None
         if default is None:
-            raise MappingError("a numeric result needs a unit (its property has no default "
-                               "unit)", self.source, where, "unit")
+            raise MappingError(
+                "a numeric result needs a unit (its property has no default unit)",
+                self.source,
+                where,
+                "unit",
+            )
         return URIRef(default)
 
     def _datetime(self, value: TimeLike, where: str, field_name: str) -> Literal:

@@ -37,11 +37,13 @@ def _fails(lower: float | None, upper: float | None) -> str:
     """SPARQL: a censored result (?q, ?limit) allows no value inside the limits."""
     tests = []
     if lower is not None:
-        tests.append(f"(?q IN {_LOW} && (?limit < {_d(lower)} || "
-                     f"(?q = \"<\" && ?limit <= {_d(lower)})))")
+        tests.append(
+            f'(?q IN {_LOW} && (?limit < {_d(lower)} || (?q = "<" && ?limit <= {_d(lower)})))'
+        )
     if upper is not None:
-        tests.append(f"(?q IN {_HIGH} && (?limit > {_d(upper)} || "
-                     f"(?q = \">\" && ?limit >= {_d(upper)})))")
+        tests.append(
+            f'(?q IN {_HIGH} && (?limit > {_d(upper)} || (?q = ">" && ?limit >= {_d(upper)})))'
+        )
     return " || ".join(tests) or "false"
 
 
@@ -54,10 +56,20 @@ def _passes(lower: float | None, upper: float | None) -> str:
     return "false"
 
 
-def _node(graph: Graph, node: URIRef, spec: URIRef, label: str, severity: URIRef,
-          message: str, match: str, condition: str) -> None:
-    censored = (f"?this <{CMC.censoringLimit}> ?limit ; <{CMC.resultQualifier}> ?q ; "
-                f"<{QUDT.unit}> ?unit . FILTER ({condition})")
+def _node(
+    graph: Graph,
+    node: URIRef,
+    spec: URIRef,
+    label: str,
+    severity: URIRef,
+    message: str,
+    match: str,
+    condition: str,
+) -> None:
+    censored = (
+        f"?this <{CMC.censoringLimit}> ?limit ; <{CMC.resultQualifier}> ?q ; "
+        f"<{QUDT.unit}> ?unit . FILTER ({condition})"
+    )
     graph.add((node, RDF.type, SH.NodeShape))
     graph.add((node, RDFS.label, Literal(label)))
     graph.add((node, PROV.wasDerivedFrom, spec))
@@ -71,9 +83,16 @@ def _node(graph: Graph, node: URIRef, spec: URIRef, label: str, severity: URIRef
     graph.add((node, SH.sparql, constraint))
     graph.add((constraint, RDF.type, SH.SPARQLConstraint))
     check = censored.replace("?this", "$this")  # the target applied the specification's scope
-    graph.add((constraint, SH.select, Literal(
-        f"SELECT $this ?path ?value WHERE {{ {check} $this <{CMC.reportedText}> ?value . "
-        f"BIND (<{CMC.reportedText}> AS ?path) }}")))
+    graph.add(
+        (
+            constraint,
+            SH.select,
+            Literal(
+                f"SELECT $this ?path ?value WHERE {{ {check} $this <{CMC.reportedText}> ?value . "
+                f"BIND (<{CMC.reportedText}> AS ?path) }}"
+            ),
+        )
+    )
 
 
 def add_censored_shapes(graph: Graph, spec: _Limits, match: str, label: str, text: str) -> None:
@@ -82,11 +101,24 @@ def add_censored_shapes(graph: Graph, spec: _Limits, match: str, label: str, tex
     unit = f"<{spec.unit}>"
     fails, passes = _fails(spec.lower, spec.upper), _passes(spec.lower, spec.upper)
     base = f"{spec.iri}/shape/censored"
-    _node(graph, URIRef(f"{base}/out"), spec.iri, f"{label} censored result within {text}",
-          SH.Violation, f"Out of specification: {label} reported {{?value}} is outside {text}",
-          match, f"?unit = {unit} && ({fails})")
-    _node(graph, URIRef(f"{base}/indeterminate"), spec.iri,
-          f"{label} censored result judged against {text}", SH.Warning,
-          f"Indeterminate: {label} reported {{?value}} may or may not be within {text} "
-          "(a censored result is not read as its limit)",
-          match, f"?unit != {unit} || (!({fails}) && !({passes}))")
+    _node(
+        graph,
+        URIRef(f"{base}/out"),
+        spec.iri,
+        f"{label} censored result within {text}",
+        SH.Violation,
+        f"Out of specification: {label} reported {{?value}} is outside {text}",
+        match,
+        f"?unit = {unit} && ({fails})",
+    )
+    _node(
+        graph,
+        URIRef(f"{base}/indeterminate"),
+        spec.iri,
+        f"{label} censored result judged against {text}",
+        SH.Warning,
+        f"Indeterminate: {label} reported {{?value}} may or may not be within {text} "
+        "(a censored result is not read as its limit)",
+        match,
+        f"?unit != {unit} || (!({fails}) && !({passes}))",
+    )

@@ -46,9 +46,27 @@ METHODS = ("quality-range", "tost", "tolerance-interval")
 FILTER_KEYS = ("product", "site", "process_version", "scale", "stage", "kind", "date")
 _STORE_KEYS = ("product", "site", "process_version")
 TABLE_COLUMNS = [
-    "attribute", "kind", "material", "stage", "unit", "n_ref", "mean_ref", "sd_ref", "n_test",
-    "mean_test", "sd_test", "method", "lower", "upper", "inside", "difference", "ci_low",
-    "ci_high", "margin", "p_tost", "verdict",
+    "attribute",
+    "kind",
+    "material",
+    "stage",
+    "unit",
+    "n_ref",
+    "mean_ref",
+    "sd_ref",
+    "n_test",
+    "mean_test",
+    "sd_test",
+    "method",
+    "lower",
+    "upper",
+    "inside",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "margin",
+    "p_tost",
+    "verdict",
 ]
 
 
@@ -89,8 +107,9 @@ def parse_filter(text: str | Mapping[str, str] | None) -> dict[str, str]:
     for key, value in items:
         key = str(key).strip().replace("-", "_")
         if key not in FILTER_KEYS:
-            raise QueryError(f"unknown filter key {key!r} in {text!r}; "
-                             f"use {', '.join(FILTER_KEYS)}")
+            raise QueryError(
+                f"unknown filter key {key!r} in {text!r}; use {', '.join(FILTER_KEYS)}"
+            )
         parsed[key] = str(value).strip()
     return parsed
 
@@ -138,27 +157,44 @@ def compare(
     names = [attributes] if isinstance(attributes, str) else list(attributes or [])
     resolved = resolve_attributes(store, names)
     asked = {a.concept for a in resolved}
-    cqas = [resolve_attribute(store, str(c)) for c in _measured(store, cqa_concepts())
-            if c not in asked] if all_cqas else []
+    cqas = (
+        [
+            resolve_attribute(store, str(c))
+            for c in _measured(store, cqa_concepts())
+            if c not in asked
+        ]
+        if all_cqas
+        else []
+    )
     if not resolved and not cqas:
         raise QueryError("name at least one attribute (or ask for all CQAs)")
     # A filter both groups share (usually the product) narrows the one query in the store.
-    shared = {k: ref_filter[k] for k in _STORE_KEYS if k in ref_filter
-              and ref_filter[k] == test_filter.get(k)}
+    shared = {
+        k: ref_filter[k]
+        for k in _STORE_KEYS
+        if k in ref_filter and ref_filter[k] == test_filter.get(k)
+    }
     notes: list[str] = []
     rows, values = [], []
     compared: set[URIRef] = set()
     for attribute in resolved + cqas:
-        every = batch_values(store, attribute, censored=censored, product=shared.get("product"),
-                             site=shared.get("site"),
-                             process_version=shared.get("process_version"))
+        every = batch_values(
+            store,
+            attribute,
+            censored=censored,
+            product=shared.get("product"),
+            site=shared.get("site"),
+            process_version=shared.get("process_version"),
+        )
         ref = _select(store, every, ref_filter)
         tst = _select(store, every, test_filter)
         notes += _censored_note(store, attribute, shared, ref_filter, test_filter, censored)
         if ref.empty or tst.empty:
             if attribute not in cqas:
-                notes.append(f"{attribute.label}: no values in the "
-                             f"{'reference' if ref.empty else 'test'} group")
+                notes.append(
+                    f"{attribute.label}: no values in the "
+                    f"{'reference' if ref.empty else 'test'} group"
+                )
             continue
         overlap = set(ref["batch"]) & set(tst["batch"])
         if overlap:
@@ -173,12 +209,22 @@ def compare(
             if test_series.empty:
                 continue
             row = compare_samples(
-                ref_series["value"].to_numpy(float), test_series["value"].to_numpy(float),
-                method=method, k=k, margin=margin, coverage=coverage, confidence=confidence,
+                ref_series["value"].to_numpy(float),
+                test_series["value"].to_numpy(float),
+                method=method,
+                k=k,
+                margin=margin,
+                coverage=coverage,
+                confidence=confidence,
                 min_inside=min_inside,
             )
-            row.update(attribute=attribute.label, kind=_none(key[0]), material=_none(key[1]),
-                       stage=_none(key[2]), unit=unit_symbol(key[3]))
+            row.update(
+                attribute=attribute.label,
+                kind=_none(key[0]),
+                material=_none(key[1]),
+                stage=_none(key[2]),
+                unit=unit_symbol(key[3]),
+            )
             rows.append(row)
             compared.add(attribute.concept)
     left_out = len(set(cqa_concepts()) - compared)
@@ -191,31 +237,49 @@ def compare(
     return ComparisonResult(table, lot_values, method, ref_filter, test_filter, notes)
 
 
-def _censored_note(store: Store, attribute: Attribute, shared: dict[str, str],
-                   ref_filter: dict[str, str], test_filter: dict[str, str], censored: str
-                   ) -> list[str]:
+def _censored_note(
+    store: Store,
+    attribute: Attribute,
+    shared: dict[str, str],
+    ref_filter: dict[str, str],
+    test_filter: dict[str, str],
+    censored: str,
+) -> list[str]:
     """How many censored results each group has, and what was done with them."""
-    found = censored_values(store, attribute, product=shared.get("product"),
-                            site=shared.get("site"), process_version=shared.get("process_version"))
-    chosen = [_select(store, found, f) if not found.empty else found
-              for f in (ref_filter, test_filter)]
+    found = censored_values(
+        store,
+        attribute,
+        product=shared.get("product"),
+        site=shared.get("site"),
+        process_version=shared.get("process_version"),
+    )
+    chosen = [
+        _select(store, found, f) if not found.empty else found for f in (ref_filter, test_filter)
+    ]
     counts = [int(c["n_values"].sum()) if "n_values" in c.columns else 0 for c in chosen]
     if not any(counts):
         return []
-    done = ("left out (censored='limit' or 'half-limit' substitutes those below a limit)"
-            if censored == "exclude" else
-            f"below a limit counted as {'the limit' if censored == 'limit' else 'half of it'}; "
-            "above a limit left out")
-    return [f"{attribute.label}: censored results, {counts[0]} in the reference group and "
-            f"{counts[1]} in the test group: {done}"]
+    done = (
+        "left out (censored='limit' or 'half-limit' substitutes those below a limit)"
+        if censored == "exclude"
+        else f"below a limit counted as {'the limit' if censored == 'limit' else 'half of it'}; "
+        "above a limit left out"
+    )
+    return [
+        f"{attribute.label}: censored results, {counts[0]} in the reference group and "
+        f"{counts[1]} in the test group: {done}"
+    ]
 
 
 def _measured(store: Store, concepts: Sequence[URIRef]) -> list[URIRef]:
     """The concepts (or their exact matches) that have numeric results in the store."""
     present = set(queries.to_dataframe(queries.run(store, "measured-properties"))["property"])
     index = term_index()
-    return [c for c in concepts
-            if str(c) in present or any(str(m) in present for m in index.get(c).exact_matches)]
+    return [
+        c
+        for c in concepts
+        if str(c) in present or any(str(m) in present for m in index.get(c).exact_matches)
+    ]
 
 
 def _select(store: Store, frame: pd.DataFrame, group: dict[str, str]) -> pd.DataFrame:
@@ -294,8 +358,9 @@ def howe_k2(n: int, coverage: float = 0.90, confidence: float = 0.99) -> float:
     return float(z * math.sqrt(nu * (1 + 1 / n) / stats.chi2.ppf(1 - confidence, nu)))
 
 
-def welch_tost(test: np.ndarray, reference: np.ndarray, delta: float, alpha: float = 0.05
-               ) -> dict[str, float]:
+def welch_tost(
+    test: np.ndarray, reference: np.ndarray, delta: float, alpha: float = 0.05
+) -> dict[str, float]:
     """Two one-sided Welch t-tests of |mean_T − mean_R| < δ, with the (1 − 2α) CI."""
     n_t, n_r = len(test), len(reference)
     var_t, var_r = test.var(ddof=1), reference.var(ddof=1)
@@ -306,8 +371,13 @@ def welch_tost(test: np.ndarray, reference: np.ndarray, delta: float, alpha: flo
     half = stats.t.ppf(1 - alpha, df) * se
     p_lower = stats.t.sf((diff + delta) / se, df)
     p_upper = stats.t.cdf((diff - delta) / se, df)
-    return {"difference": diff, "ci_low": diff - half, "ci_high": diff + half, "df": df,
-            "p_tost": float(max(p_lower, p_upper))}
+    return {
+        "difference": diff,
+        "ci_low": diff - half,
+        "ci_high": diff + half,
+        "df": df,
+        "p_tost": float(max(p_lower, p_upper)),
+    }
 
 
 def compare_samples(
@@ -327,10 +397,21 @@ def compare_samples(
     sd_r = float(reference.std(ddof=1)) if n_r > 1 else math.nan
     sd_t = float(test.std(ddof=1)) if n_t > 1 else math.nan
     row: dict[str, object] = {
-        "n_ref": n_r, "mean_ref": mean_r, "sd_ref": sd_r, "n_test": n_t, "mean_test": mean_t,
-        "sd_test": sd_t, "method": method, "lower": math.nan, "upper": math.nan,
-        "inside": math.nan, "difference": mean_t - mean_r, "ci_low": math.nan,
-        "ci_high": math.nan, "margin": math.nan, "p_tost": math.nan,
+        "n_ref": n_r,
+        "mean_ref": mean_r,
+        "sd_ref": sd_r,
+        "n_test": n_t,
+        "mean_test": mean_t,
+        "sd_test": sd_t,
+        "method": method,
+        "lower": math.nan,
+        "upper": math.nan,
+        "inside": math.nan,
+        "difference": mean_t - mean_r,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "margin": math.nan,
+        "p_tost": math.nan,
     }
     if n_r < 2 or not sd_r > 0:
         row["verdict"] = "insufficient data"

@@ -74,15 +74,24 @@ class ControlChart:
 
     def to_dict(self) -> dict[str, object]:
         """Everything as JSON-ready records."""
-        def records(frame: pd.DataFrame) -> list[dict[str, object]]:
-            return [{str(k): _plain(v) for k, v in row.items()}
-                    for row in frame.to_dict("records")]
 
-        return {"attribute": self.attribute, "product": self.product, "kind": self.kind,
-                "stage": self.stage, "unit": self.unit, "rules": list(self.rules.rules),
-                "rule_2_run": self.rules.run, "limits": records(self.limits),
-                "signals": records(self.signals), "capability": records(self.capability),
-                "points": records(self.points), "notes": self.notes}
+        def records(frame: pd.DataFrame) -> list[dict[str, object]]:
+            return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+        return {
+            "attribute": self.attribute,
+            "product": self.product,
+            "kind": self.kind,
+            "stage": self.stage,
+            "unit": self.unit,
+            "rules": list(self.rules.rules),
+            "rule_2_run": self.rules.run,
+            "limits": records(self.limits),
+            "signals": records(self.signals),
+            "capability": records(self.capability),
+            "points": records(self.points),
+            "notes": self.notes,
+        }
 
     def plot(self, path: str | Path) -> Path:
         """The individuals and moving-range charts (one pair per group) as PNG or SVG: control
@@ -95,8 +104,9 @@ class ControlChart:
             raise QueryError(f"{target}: the picture must be .png or .svg")
         groups = list(self.limits["group"])
         figure = Figure(figsize=(9, 5.2 * len(groups)), layout="constrained")
-        axes = figure.subplots(2 * len(groups), 1, squeeze=False,
-                               height_ratios=[3, 1.3] * len(groups))[:, 0]
+        axes = figure.subplots(
+            2 * len(groups), 1, squeeze=False, height_ratios=[3, 1.3] * len(groups)
+        )[:, 0]
         for number, group in enumerate(groups):
             self._draw(axes[2 * number], axes[2 * number + 1], group)
         figure.savefig(target, dpi=110)
@@ -107,33 +117,58 @@ class ControlChart:
         points = _of_group(self.points, group)
         order = points["order"].to_numpy()
         unit = f" [{self.unit}]" if self.unit else ""
-        title = f"{self.attribute}, {self.product} {self.kind}" + (
-            f", {self.stage}" if self.stage else "") + (f" — {group}" if group else "")
+        title = (
+            f"{self.attribute}, {self.product} {self.kind}"
+            + (f", {self.stage}" if self.stage else "")
+            + (f" — {group}" if group else "")
+        )
         baseline = points[points["baseline"]]["order"]
         for axes in (individuals, ranges):
             axes.axvspan(baseline.min() - 0.5, baseline.max() + 0.5, color="0.92", zorder=0)
-        individuals.plot(order, points["value"], marker="o", markersize=3.5, lw=0.8,
-                         color="tab:blue")
-        for value, style, label in ((limits["center"], "-", "CL"), (limits["ucl"], "--", "UCL"),
-                                    (limits["lcl"], "--", "LCL")):
+        individuals.plot(
+            order, points["value"], marker="o", markersize=3.5, lw=0.8, color="tab:blue"
+        )
+        for value, style, label in (
+            (limits["center"], "-", "CL"),
+            (limits["ucl"], "--", "UCL"),
+            (limits["lcl"], "--", "LCL"),
+        ):
             individuals.axhline(value, ls=style, lw=0.9, color="black")
-            individuals.annotate(f"{label} {value:.4g}", (1.0, value), xycoords=("axes fraction",
-                                 "data"), fontsize=7, va="bottom", ha="right")
+            individuals.annotate(
+                f"{label} {value:.4g}",
+                (1.0, value),
+                xycoords=("axes fraction", "data"),
+                fontsize=7,
+                va="bottom",
+                ha="right",
+            )
         for name in ("lsl", "usl"):
             if not math.isnan(limits[name]):
                 individuals.axhline(limits[name], ls=":", lw=1.2, color="tab:red")
-                individuals.annotate(f"{name.upper()} {limits[name]:.4g}", (0.0, limits[name]),
-                                     xycoords=("axes fraction", "data"), fontsize=7,
-                                     color="tab:red", va="bottom")
+                individuals.annotate(
+                    f"{name.upper()} {limits[name]:.4g}",
+                    (0.0, limits[name]),
+                    xycoords=("axes fraction", "data"),
+                    fontsize=7,
+                    color="tab:red",
+                    va="bottom",
+                )
         flagged = points[points["rules"] != ""]
         individuals.scatter(flagged["order"], flagged["value"], s=40, color="tab:red", zorder=3)
         for _, row in flagged.iterrows():
-            individuals.annotate(row["rules"], (row["order"], row["value"]), fontsize=7,
-                                 color="tab:red", xytext=(3, 4), textcoords="offset points")
+            individuals.annotate(
+                row["rules"],
+                (row["order"], row["value"]),
+                fontsize=7,
+                color="tab:red",
+                xytext=(3, 4),
+                textcoords="offset points",
+            )
         individuals.set_title(title, fontsize=10)
         individuals.set_ylabel(f"individual{unit}")
-        ranges.plot(order, points["moving_range"], marker="o", markersize=3, lw=0.8,
-                    color="tab:blue")
+        ranges.plot(
+            order, points["moving_range"], marker="o", markersize=3, lw=0.8, color="tab:blue"
+        )
         ranges.axhline(limits["mr_center"], lw=0.9, color="black")
         ranges.axhline(limits["mr_ucl"], ls="--", lw=0.9, color="black")
         ranges.set_ylabel(f"moving range{unit}")
@@ -178,25 +213,40 @@ def control_chart(
     notes: list[str] = []
     undated = series[series["date"].isna()]
     if not undated.empty:
-        notes.append(f"{len(undated)} batch(es) without a date left out: "
-                     + ", ".join(map(str, undated["identifier"].head(10)))
-                     + (" …" if len(undated) > 10 else ""))
+        notes.append(
+            f"{len(undated)} batch(es) without a date left out: "
+            + ", ".join(map(str, undated["identifier"].head(10)))
+            + (" …" if len(undated) > 10 else "")
+        )
         series = series[series["date"].notna()]
     series = _in_date_order(series)
     specs = specifications(store, resolved)
     unit = series["unit"].iloc[0] if series["unit"].notna().any() else None
-    groups = [(None, series)] if by is None else [
-        (str(key), part) for key, part in series.groupby(series[by].fillna("(none)"), sort=True)]
-    charts = [_chart(group, part.reset_index(drop=True), span, baseline_n, rule_set, specs,
-                     unit, notes) for group, part in groups]
+    groups = (
+        [(None, series)]
+        if by is None
+        else [
+            (str(key), part) for key, part in series.groupby(series[by].fillna("(none)"), sort=True)
+        ]
+    )
+    charts = [
+        _chart(group, part.reset_index(drop=True), span, baseline_n, rule_set, specs, unit, notes)
+        for group, part in groups
+    ]
     first = series.iloc[0]
     return ControlChart(
-        attribute=resolved.label, product=product, kind=str(first["kind"]),
-        stage=first["stage"], unit=unit_symbol(unit), rules=rule_set,
+        attribute=resolved.label,
+        product=product,
+        kind=str(first["kind"]),
+        stage=first["stage"],
+        unit=unit_symbol(unit),
+        rules=rule_set,
         limits=pd.DataFrame([c[0] for c in charts]),
         points=pd.concat([c[1] for c in charts], ignore_index=True),
         signals=pd.concat([c[2] for c in charts], ignore_index=True),
-        capability=pd.concat([c[3] for c in charts], ignore_index=True), notes=notes)
+        capability=pd.concat([c[3] for c in charts], ignore_index=True),
+        notes=notes,
+    )
 
 
 def _parse_span(baseline: str | tuple[str, str]) -> tuple[str, str]:
@@ -211,15 +261,20 @@ def _parse_span(baseline: str | tuple[str, str]) -> tuple[str, str]:
 def _one_series(values: pd.DataFrame, label: str, product: str) -> pd.DataFrame:
     """The values must be one kind of batch at one stage (and material): one chart."""
     if values.empty:
-        raise QueryError(f"no batch of {product!r} has a value of {label!r} (with the stage and "
-                         "kind asked for)")
+        raise QueryError(
+            f"no batch of {product!r} has a value of {label!r} (with the stage and kind asked for)"
+        )
     keys = ["kind", "stage", "material"]
     found = values[keys].drop_duplicates()
     if len(found) > 1:
-        listed = "; ".join(" ".join(str(v) for v in row if v is not None and v == v)
-                           for row in found.itertuples(index=False))
-        raise QueryError(f"{label!r} of {product!r} has several series ({listed}); choose one "
-                         "with --kind and --stage")
+        listed = "; ".join(
+            " ".join(str(v) for v in row if v is not None and v == v)
+            for row in found.itertuples(index=False)
+        )
+        raise QueryError(
+            f"{label!r} of {product!r} has several series ({listed}); choose one "
+            "with --kind and --stage"
+        )
     return values
 
 
@@ -230,23 +285,30 @@ def _natural(identifier: object) -> tuple[object, ...]:
 
 def _in_date_order(series: pd.DataFrame) -> pd.DataFrame:
     keyed = series.assign(_key=series["identifier"].map(_natural))
-    return keyed.sort_values(["date", "_key"], kind="stable").drop(columns="_key") \
+    return (
+        keyed.sort_values(["date", "_key"], kind="stable")
+        .drop(columns="_key")
         .reset_index(drop=True)
+    )
 
 
-def _baseline_range(part: pd.DataFrame, span: tuple[str, str] | None, size: int | None,
-                    group: str | None) -> tuple[int, int]:
+def _baseline_range(
+    part: pd.DataFrame, span: tuple[str, str] | None, size: int | None, group: str | None
+) -> tuple[int, int]:
     """First and last position (inclusive) of the baseline in the chart."""
     if span is None:
         n = DEFAULT_BASELINE if size is None else size
         if n < 2:
             raise QueryError("a baseline needs at least 2 batches")
         return 0, min(n, len(part)) - 1
-    ends = [_position(part, text, first=number == 0, group=group)
-            for number, text in enumerate(span)]
+    ends = [
+        _position(part, text, first=number == 0, group=group) for number, text in enumerate(span)
+    ]
     if ends[1] < ends[0] + 1:
-        raise QueryError(f"baseline {span[0]}:{span[1]} holds fewer than 2 batches"
-                         + (f" of {group}" if group else ""))
+        raise QueryError(
+            f"baseline {span[0]}:{span[1]} holds fewer than 2 batches"
+            + (f" of {group}" if group else "")
+        )
     return ends[0], ends[1]
 
 
@@ -257,67 +319,110 @@ def _position(part: pd.DataFrame, text: str, *, first: bool, group: str | None) 
         return int(matches[0])
     where = f" of {group}" if group else ""
     if not _DATE.match(text):
-        raise QueryError(f"baseline end {text!r} is neither a batch{where} on the chart nor a "
-                         "date (YYYY-MM-DD)")
+        raise QueryError(
+            f"baseline end {text!r} is neither a batch{where} on the chart nor a date (YYYY-MM-DD)"
+        )
     day = pd.Timestamp(text)
     dates = part["date"]
     inside = np.flatnonzero(dates >= day) if first else np.flatnonzero(dates <= day)
     if not len(inside):
-        raise QueryError(f"no batch{where} is dated {'on or after' if first else 'on or before'} "
-                         f"{text}")
+        raise QueryError(
+            f"no batch{where} is dated {'on or after' if first else 'on or before'} {text}"
+        )
     return int(inside[0] if first else inside[-1])
 
 
-def _chart(group: str | None, part: pd.DataFrame, span: tuple[str, str] | None,
-           size: int | None, rules: spc.RuleSet, specs: pd.DataFrame, unit: str | None,
-           notes: list[str]) -> tuple[dict[str, object], pd.DataFrame, pd.DataFrame,
-                                      pd.DataFrame]:
+def _chart(
+    group: str | None,
+    part: pd.DataFrame,
+    span: tuple[str, str] | None,
+    size: int | None,
+    rules: spc.RuleSet,
+    specs: pd.DataFrame,
+    unit: str | None,
+    notes: list[str],
+) -> tuple[dict[str, object], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Limits, points, signals and capability of one chart."""
     where = f" ({group})" if group else ""
     start, end = _baseline_range(part, span, size, group)
     if span is None and end + 1 < (size or DEFAULT_BASELINE):
-        notes.append(f"baseline{where}: only {end + 1} batches, fewer than "
-                     f"{size or DEFAULT_BASELINE} asked for")
+        notes.append(
+            f"baseline{where}: only {end + 1} batches, fewer than "
+            f"{size or DEFAULT_BASELINE} asked for"
+        )
     x = part["value"].to_numpy(float)
-    limits = spc.imr_limits(x[start:end + 1])
+    limits = spc.imr_limits(x[start : end + 1])
     if not limits.sigma > 0:
-        raise QueryError(f"the baseline values{where} do not vary (moving ranges all 0): no "
-                         "limits can be drawn")
+        raise QueryError(
+            f"the baseline values{where} do not vary (moving ranges all 0): no limits can be drawn"
+        )
     signals = spc.run_rules(x, limits.center, limits.sigma, rules)
     ids = part["identifier"].astype(str).tolist()
     fired: dict[int, list[str]] = {}
     for s in signals:
         fired.setdefault(s.index, []).append(str(s.rule))
-    points = pd.DataFrame({
-        "group": group, "order": np.arange(1, len(part) + 1), "batch": ids,
-        "date": part["date"].dt.strftime("%Y-%m-%d"), "site": part["site"],
-        "process_version": part["process_version"], "value": x,
-        "moving_range": np.concatenate([[np.nan], spc.moving_ranges(x)]),
-        "baseline": [start <= i <= end for i in range(len(part))],
-        "rules": [",".join(fired.get(i, [])) for i in range(len(part))],
-    })
+    points = pd.DataFrame(
+        {
+            "group": group,
+            "order": np.arange(1, len(part) + 1),
+            "batch": ids,
+            "date": part["date"].dt.strftime("%Y-%m-%d"),
+            "site": part["site"],
+            "process_version": part["process_version"],
+            "value": x,
+            "moving_range": np.concatenate([[np.nan], spc.moving_ranges(x)]),
+            "baseline": [start <= i <= end for i in range(len(part))],
+            "rules": [",".join(fired.get(i, [])) for i in range(len(part))],
+        }
+    )
     signal_rows = pd.DataFrame(
-        [{"group": group, "rule": s.rule, "description": rules.describe(s.rule),
-          "batch": ids[s.index], "date": points["date"].iloc[s.index], "value": x[s.index],
-          "lots": ";".join(ids[j] for j in s.points)} for s in signals],
-        columns=["group", "rule", "description", "batch", "date", "value", "lots"])
+        [
+            {
+                "group": group,
+                "rule": s.rule,
+                "description": rules.describe(s.rule),
+                "batch": ids[s.index],
+                "date": points["date"].iloc[s.index],
+                "value": x[s.index],
+                "lots": ";".join(ids[j] for j in s.points),
+            }
+            for s in signals
+        ],
+        columns=["group", "rule", "description", "batch", "date", "value", "lots"],
+    )
     capability = _capability_rows(group, part, start, end, specs, unit)
     whole = capability_of(part, specs, unit) if len(part) > 1 else {}
-    limit_row: dict[str, object] = {"group": group, "n": len(part), "n_baseline": limits.n,
-                 "baseline_first": ids[start], "baseline_last": ids[end],
-                 "center": limits.center, "sigma": limits.sigma, "lcl": limits.lcl,
-                 "ucl": limits.ucl, "mr_center": limits.mr_center, "mr_ucl": limits.mr_ucl,
-                 "lsl": whole.get("lsl", math.nan), "usl": whole.get("usl", math.nan),
-                 "signals": len(signals)}
+    limit_row: dict[str, object] = {
+        "group": group,
+        "n": len(part),
+        "n_baseline": limits.n,
+        "baseline_first": ids[start],
+        "baseline_last": ids[end],
+        "center": limits.center,
+        "sigma": limits.sigma,
+        "lcl": limits.lcl,
+        "ucl": limits.ucl,
+        "mr_center": limits.mr_center,
+        "mr_ucl": limits.mr_ucl,
+        "lsl": whole.get("lsl", math.nan),
+        "usl": whole.get("usl", math.nan),
+        "signals": len(signals),
+    }
     return limit_row, points, signal_rows, capability
 
 
-def _capability_rows(group: str | None, part: pd.DataFrame, start: int, end: int,
-                     specs: pd.DataFrame, unit: str | None) -> pd.DataFrame:
+def _capability_rows(
+    group: str | None,
+    part: pd.DataFrame,
+    start: int,
+    end: int,
+    specs: pd.DataFrame,
+    unit: str | None,
+) -> pd.DataFrame:
     """Ppk and Cpk per window and per site and process version (summary's capability code)."""
     windows: list[tuple[str, str, pd.DataFrame]] = [
-        ("window", "baseline", part.iloc[start:end + 1]),
-        ("window", "after baseline", part.iloc[end + 1:]),
+        ("window", "baseline", part.iloc[start : end + 1]),
+        ("window", "after baseline", part.iloc[end + 1 :]),
         ("window", "all", part),
     ]
     for column in GROUPINGS:
@@ -329,10 +434,19 @@ def _capability_rows(group: str | None, part: pd.DataFrame, start: int, end: int
             continue
         x = subset["value"].to_numpy(float)
         found = capability_of(subset, specs, unit)
-        rows.append({"group": group, "by": what, "window": name, "n": len(x),
-                     "first": subset["identifier"].iloc[0], "last": subset["identifier"].iloc[-1],
-                     "mean": float(x.mean()),
-                     "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan, **found})
+        rows.append(
+            {
+                "group": group,
+                "by": what,
+                "window": name,
+                "n": len(x),
+                "first": subset["identifier"].iloc[0],
+                "last": subset["identifier"].iloc[-1],
+                "mean": float(x.mean()),
+                "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+                **found,
+            }
+        )
     return pd.DataFrame(rows)
 
 

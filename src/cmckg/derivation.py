@@ -62,8 +62,9 @@ def derived_graph(minter: IriMinter, run: URIRef) -> URIRef:
     return URIRef(f"{minter.base}graph/derived/run/{digest}")
 
 
-def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
-                     stored_records: bool) -> list[LineageGap]:
+def plan_derivations(
+    store: Store, minter: IriMinter, changes: ChangeSet, stored_records: bool
+) -> list[LineageGap]:
     """Add to ``changes`` the derived graphs of every run it touches; return where lineage
     stops among the runs and lots it touches. ``stored_records=False``: the store holds no
     record yet (nothing to look up)."""
@@ -98,8 +99,10 @@ def plan_derivations(store: Store, minter: IriMinter, changes: ChangeSet,
     for lot, _ in stated:
         made.pop(lot, None)
     describe = _Describer(changes)
-    gaps = [*_run_gaps(sides, describe),
-            *_lot_gaps(store, made, sides, leaving, stored_records, describe)]
+    gaps = [
+        *_run_gaps(sides, describe),
+        *_lot_gaps(store, made, sides, leaving, stored_records, describe),
+    ]
     return sorted(gaps, key=_place)
 
 
@@ -113,8 +116,9 @@ def _watched(triples: Iterable[Any]) -> Iterator[tuple[URIRef, int, URIRef]]:
     prov:wasGeneratedBy, 2 prov:wasDerivedFrom, 3 typed an intermediate or batch lot. Read from
     a record's N-Triples lines (made for its hash already): matching text is far cheaper than
     comparing rdflib terms, and only the few matching lines become terms."""
-    lines = (triples.nt_lines() if isinstance(triples, RecordTriples)
-             else ntriples.triple_lines(triples))
+    lines = (
+        triples.nt_lines() if isinstance(triples, RecordTriples) else ntriples.triple_lines(triples)
+    )
     for line in lines:
         subject, predicate, obj = line.split(" ", 2)
         which = _WATCH.get(predicate)
@@ -144,19 +148,19 @@ class _Describer:
 def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
     """Gaps in source order: by location with its numbers compared as numbers (row=9 < row=10)."""
     parts = re.split(r"(\d+)", gap.location or "")
-    return (tuple(int(p) for p in parts[1::2]), gap.location or "",
-            gap.message)
+    return (tuple(int(p) for p in parts[1::2]), gap.location or "", gap.message)
 
 
 def _values(name: str, terms: Iterable[URIRef]) -> str:
     return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
 
 
-def _rows(store: Store, name: str, terms: list[URIRef], select: str, where: str
-          ) -> list[tuple[Any, ...]]:
+def _rows(
+    store: Store, name: str, terms: list[URIRef], select: str, where: str
+) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for start in range(0, len(terms), _BATCH):
-        values = _values(name, terms[start:start + _BATCH])
+        values = _values(name, terms[start : start + _BATCH])
         rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
     return rows
 
@@ -171,9 +175,11 @@ def _runs_in(store: Store, graphs: list[URIRef]) -> set[URIRef]:
     """Runs whose inputs or outputs the stored content of ``graphs`` states, or whose output's
     ``prov:wasDerivedFrom`` it states (a derived pair is left out while a record states it)."""
     used, generated = to_sparql(_USED), to_sparql(_GENERATED_BY)
-    where = (f"{{ GRAPH ?g {{ {{ ?run {used} ?lot }} UNION {{ ?lot {generated} ?run }} }} }} "
-             f"UNION {{ GRAPH ?g {{ ?lot {to_sparql(_DERIVED_FROM)} ?up }} "
-             f"?lot {generated} ?run }}")
+    where = (
+        f"{{ GRAPH ?g {{ {{ ?run {used} ?lot }} UNION {{ ?lot {generated} ?run }} }} }} "
+        f"UNION {{ GRAPH ?g {{ ?lot {to_sparql(_DERIVED_FROM)} ?up }} "
+        f"?lot {generated} ?run }}"
+    )
     return {row[0] for row in _rows(store, "g", graphs, "DISTINCT ?run", where)}
 
 
@@ -191,27 +197,42 @@ def _add_stored_sides(store: Store, sides: dict[URIRef, _Sides], leaving: set[UR
             side.graphs.add(graph)
 
 
-def _stored_pairs(store: Store, minter: IriMinter, sides: dict[URIRef, _Sides],
-                  leaving: set[URIRef]) -> set[tuple[URIRef, URIRef]]:
+def _stored_pairs(
+    store: Store, minter: IriMinter, sides: dict[URIRef, _Sides], leaving: set[URIRef]
+) -> set[tuple[URIRef, URIRef]]:
     """The ``prov:wasDerivedFrom`` pairs of the touched runs' outputs that stored records (not
     derived graphs, not graphs this change replaces) state."""
     outputs = sorted({lot for side in sides.values() for lot in side.generated})
     derived = f"{minter.base}graph/derived/"
     where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
-    return {(out, into) for out, into, graph in _rows(store, "out", outputs, "?out ?into ?g", where)
-            if graph not in leaving and not str(graph).startswith(derived)}
+    return {
+        (out, into)
+        for out, into, graph in _rows(store, "out", outputs, "?out ?into ?g", where)
+        if graph not in leaving and not str(graph).startswith(derived)
+    }
 
 
-def _plan_graphs(store: Store, minter: IriMinter, changes: ChangeSet,
-                 sides: dict[URIRef, _Sides], stated: set[tuple[URIRef, URIRef]],
-                 stored_records: bool) -> list[URIRef]:
+def _plan_graphs(
+    store: Store,
+    minter: IriMinter,
+    changes: ChangeSet,
+    sides: dict[URIRef, _Sides],
+    stated: set[tuple[URIRef, URIRef]],
+    stored_records: bool,
+) -> list[URIRef]:
     """Put each touched run's derived graph where its pairs changed; drop an emptied one. A
     pair a record states already (one table naming a run's inputs and output) is not
     restated. Returns the runs whose derived graph changed."""
     runs = {derived_graph(minter, run): run for run in sides}
-    wanted = {graph: {(out, into) for out in sides[run].generated for into in sides[run].used
-                      if out != into and (out, into) not in stated}
-              for graph, run in runs.items()}
+    wanted = {
+        graph: {
+            (out, into)
+            for out in sides[run].generated
+            for into in sides[run].used
+            if out != into and (out, into) not in stated
+        }
+        for graph, run in runs.items()
+    }
     current: dict[URIRef, set[tuple[URIRef, URIRef]]] = {}
     if stored_records:
         where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
@@ -236,25 +257,49 @@ def _run_gaps(sides: dict[URIRef, _Sides], describe: _Describer) -> list[Lineage
         if side.generated and not side.used:
             graph = min(side.graphs, key=lambda g: (g not in describe.graphs, g))
             outputs = ", ".join(sorted(describe.name(lot, graph) for lot in side.generated))
-            gaps.append(LineageGap(graph, describe.location(run, graph), (
-                f"lineage stops: run {describe.name(run, graph)} made {outputs} but no lot it "
-                "used is known (map its inputs, e.g. a run-inputs table, to give the chain)")))
+            gaps.append(
+                LineageGap(
+                    graph,
+                    describe.location(run, graph),
+                    (
+                        f"lineage stops: run {describe.name(run, graph)} made {outputs} "
+                        "but no lot it "
+                        "used is known (map its inputs, e.g. a run-inputs table, to give the chain)"
+                    ),
+                )
+            )
     return gaps
 
 
-def _lot_gaps(store: Store, made: dict[URIRef, URIRef], sides: dict[URIRef, _Sides],
-              leaving: set[URIRef], stored_records: bool, describe: _Describer
-              ) -> list[LineageGap]:
+def _lot_gaps(
+    store: Store,
+    made: dict[URIRef, URIRef],
+    sides: dict[URIRef, _Sides],
+    leaving: set[URIRef],
+    stored_records: bool,
+    describe: _Describer,
+) -> list[LineageGap]:
     """Intermediate and batch lots the change set types that nothing generated and that
     derive from nothing (after the change)."""
     linked = {lot for side in sides.values() for lot in side.generated}
     lots = sorted(set(made) - linked)
     if lots and stored_records:
-        where = (f"GRAPH ?g {{ ?lot {to_sparql(_GENERATED_BY)}|{to_sparql(_DERIVED_FROM)} "
-                 "?up }")
-        linked |= {lot for lot, graph in _rows(store, "lot", lots, "DISTINCT ?lot ?g", where)
-                   if graph not in leaving}
-    return [LineageGap(made[lot], describe.location(lot, made[lot]), (
-        f"lineage stops: lot {describe.name(lot, made[lot])} has no run that made it and no lot it "
-        "derives from (map the run that produced it)"))
-        for lot in lots if lot not in linked]
+        where = f"GRAPH ?g {{ ?lot {to_sparql(_GENERATED_BY)}|{to_sparql(_DERIVED_FROM)} ?up }}"
+        linked |= {
+            lot
+            for lot, graph in _rows(store, "lot", lots, "DISTINCT ?lot ?g", where)
+            if graph not in leaving
+        }
+    return [
+        LineageGap(
+            made[lot],
+            describe.location(lot, made[lot]),
+            (
+                f"lineage stops: lot {describe.name(lot, made[lot])} "
+                "has no run that made it and no lot it "
+                "derives from (map the run that produced it)"
+            ),
+        )
+        for lot in lots
+        if lot not in linked
+    ]

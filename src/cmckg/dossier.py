@@ -46,8 +46,14 @@ FACT_LABELS: dict[str, str] = {
     str(PROV.endedAtTime): "ended",
 }
 _TYPE = str(RDF.type)
-_NAMED = {str(CMC.ofProduct), str(CMC.ofMaterial), str(CMC.suppliedBy), str(CMC.atSite),
-          str(CMC.processVersion), str(CMC.usedEquipment)}
+_NAMED = {
+    str(CMC.ofProduct),
+    str(CMC.ofMaterial),
+    str(CMC.suppliedBy),
+    str(CMC.atSite),
+    str(CMC.processVersion),
+    str(CMC.usedEquipment),
+}
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,9 @@ class Source:
 #: (node, record graph) → where that record read the node.
 SourceIndex = dict[tuple[str, str], list[Source]]
 #: Every specification's rows, (spec, graph) → places, and record graphs looked up so far.
-_SpecificationRows = tuple[list[dict[str, Any]], dict[tuple[str, str], list[str | None]],
-                           dict[str, dict[str, Any]]]
+_SpecificationRows = tuple[
+    list[dict[str, Any]], dict[tuple[str, str], list[str | None]], dict[str, dict[str, Any]]
+]
 
 
 @dataclass
@@ -220,22 +227,36 @@ def dossier(
     sources = _sources(store, root, minter.metadata_graph)
     nodes = _nodes(store, root, trace, names, sources)
     if nodes[trace.root].kind in ("run", "sample"):
-        raise QueryError(f"{lot!r} is a {nodes[trace.root].kind}; a dossier is about a lot "
-                         "(give the lot it made or was taken of)")
+        raise QueryError(
+            f"{lot!r} is a {nodes[trace.root].kind}; a dossier is about a lot "
+            "(give the lot it made or was taken of)"
+        )
     results = _results(store, root, nodes, names, sources, minter.metadata_graph)
     node = nodes[trace.root]
-    made = Dossier(trace.root, node.identifier, node.kind, trace, nodes, results, [], "",
-                   datetime.now(UTC).isoformat(timespec="seconds"), str(minter.metadata_graph))
+    made = Dossier(
+        trace.root,
+        node.identifier,
+        node.kind,
+        trace,
+        nodes,
+        results,
+        [],
+        "",
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        str(minter.metadata_graph),
+    )
     if validation is not None:
-        made.attach_validation(validation.results, validation_note or (
-            f"this {validation.mode} validation of {len(validation.records)} record graphs"))
+        made.attach_validation(
+            validation.results,
+            validation_note
+            or (f"this {validation.mode} validation of {len(validation.records)} record graphs"),
+        )
     else:
         made.attach_validation(*recorded_validation(store, minter))
     return made
 
 
-def recorded_validation(store: Store, minter: IriMinter
-                        ) -> tuple[list[ValidationResult], str]:
+def recorded_validation(store: Store, minter: IriMinter) -> tuple[list[ValidationResult], str]:
     """The results the last recorded validation left open (``cmckg validate`` keeps them in
     the metadata graph until the data that caused them changes), and a note saying when that
     validation ended, or that none is recorded."""
@@ -245,23 +266,31 @@ def recorded_validation(store: Store, minter: IriMinter
     if digest is None:
         return [], "no validation is recorded in the store: run `cmckg validate`"
     results = [r for kept in open_results(store, minter).values() for r in kept.results]
-    ended = _rows(queries.run(store, "validation-run", {
-        "run": validation_run_iri(minter), "meta": minter.metadata_graph}))
+    ended = _rows(
+        queries.run(
+            store,
+            "validation-run",
+            {"run": validation_run_iri(minter), "meta": minter.metadata_graph},
+        )
+    )
     when = f" (ended {ended[0]['ended']})" if ended else ""
     return results, f"open results of the last recorded validation{when}"
 
 
 def _rows(result: QueryResult) -> list[dict[str, Any]]:
     """Rows as dicts of plain values (IRIs as text, literals as Python values, None)."""
-    return [{c: plain(t) for c, t in zip(result.columns, row, strict=True)}
-            for row in result.rows]
+    return [{c: plain(t) for c, t in zip(result.columns, row, strict=True)} for row in result.rows]
 
 
-def _term_rows(result: QueryResult
-               ) -> list[tuple[dict[str, Any], dict[str, Identifier | None]]]:
+def _term_rows(result: QueryResult) -> list[tuple[dict[str, Any], dict[str, Identifier | None]]]:
     """Each row as plain values and as the RDF terms themselves."""
-    return [({c: plain(t) for c, t in zip(result.columns, row, strict=True)},
-             dict(zip(result.columns, row, strict=True))) for row in result.rows]
+    return [
+        (
+            {c: plain(t) for c, t in zip(result.columns, row, strict=True)},
+            dict(zip(result.columns, row, strict=True)),
+        )
+        for row in result.rows
+    ]
 
 
 def _sources(store: Store, root: URIRef, meta: URIRef) -> SourceIndex:
@@ -273,16 +302,16 @@ def _sources(store: Store, root: URIRef, meta: URIRef) -> SourceIndex:
     return found
 
 
-def _sources_of(node: str, graphs: Iterable[str | None],
-                sources: SourceIndex) -> list[Source]:
+def _sources_of(node: str, graphs: Iterable[str | None], sources: SourceIndex) -> list[Source]:
     out: list[Source] = []
     for graph in sorted({g for g in graphs if g}):
         out += sources.get((node, graph)) or [Source(graph, None, None, None, None)]
     return out
 
 
-def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict[str, Any],
-           sources: SourceIndex) -> dict[str, Node]:
+def _nodes(
+    store: Store, root: URIRef, trace: Lineage, names: dict[str, Any], sources: SourceIndex
+) -> dict[str, Node]:
     depth = dict(zip(trace.nodes["iri"], trace.nodes["depth"], strict=True))
     facts: dict[str, dict[tuple[str, str], tuple[Identifier | None, set[str]]]] = {}
     classes: dict[str, set[str]] = {}
@@ -294,21 +323,36 @@ def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict[str, Any],
             continue
         value = _fact_value(prop, row["value"], names)
         facts.setdefault(node, {}).setdefault((prop, value), (terms["value"], set()))[1].add(
-            row["graph"])
+            row["graph"]
+        )
     order = list(FACT_LABELS)
     nodes: dict[str, Node] = {}
     for iri, by_fact in facts.items():
         kinds = [kind_of(c) for c in sorted(classes[iri]) if kind_of(c)]
-        node_facts = [Fact(FACT_LABELS[p], v, _sources_of(iri, graphs, sources), p, term)
-                      for (p, v), (term, graphs) in sorted(
-                          by_fact.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1]))]
-        identifier = next((f.value for f in node_facts if f.label == "identifier"),
-                          iri.rsplit("/", 1)[-1])
-        nodes[iri] = Node(iri, identifier, kinds[0] if kinds else None,
-                          _int(depth.get(iri)), node_facts, frozenset(classes[iri]))
+        node_facts = [
+            Fact(FACT_LABELS[p], v, _sources_of(iri, graphs, sources), p, term)
+            for (p, v), (term, graphs) in sorted(
+                by_fact.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
+            )
+        ]
+        identifier = next(
+            (f.value for f in node_facts if f.label == "identifier"), iri.rsplit("/", 1)[-1]
+        )
+        nodes[iri] = Node(
+            iri,
+            identifier,
+            kinds[0] if kinds else None,
+            _int(depth.get(iri)),
+            node_facts,
+            frozenset(classes[iri]),
+        )
     for iri, identifier, kind, generation in zip(  # lineage nodes the facts query missed
-            trace.nodes["iri"], trace.nodes["identifier"], trace.nodes["kind"],
-            trace.nodes["depth"], strict=True):
+        trace.nodes["iri"],
+        trace.nodes["identifier"],
+        trace.nodes["kind"],
+        trace.nodes["depth"],
+        strict=True,
+    ):
         nodes.setdefault(iri, Node(iri, identifier or "", kind, _int(generation)))
     if str(root) not in nodes:
         raise QueryError(f"nothing is known of <{root}>")
@@ -316,16 +360,16 @@ def _nodes(store: Store, root: URIRef, trace: Lineage, names: dict[str, Any],
 
 
 def _int(value: object) -> int | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else int(value)  # type: ignore[call-overload]
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)  # type: ignore[call-overload]
 
 
 def _fact_value(prop: str, value: object, names: dict[str, Any]) -> str:
     if prop in _NAMED:
         known = names.get(str(value))
         if known is not None:
-            return str(known.name if prop == str(CMC.ofMaterial)
-                       else (known.identifier or known.name))
+            return str(
+                known.name if prop == str(CMC.ofMaterial) else (known.identifier or known.name)
+            )
         return identifier_of(value, names) or str(value)
     if prop == str(CMC.unitOperation):
         return label_of(value) or str(value)
@@ -353,16 +397,30 @@ def _specs(store: Store, products: set[str], meta: URIRef) -> list[_Spec]:
     for spec_iri, spec_rows in by_spec.items():
         first = spec_rows[0]
         graphs = sorted({r["graph"] for r in spec_rows if r["graph"]})
-        srcs = tuple(_source(g, _record(store, g, meta, records), location)
-                     for g in graphs
-                     for location in (located.get((spec_iri, g)) or [None]))
-        limit = Limit(spec_iri, first["identifier"], _text(first["version"]),
-                      _float(first["lower"]), _float(first["upper"]),
-                      unit_symbol(first["unit"]), first["unit"], srcs)
+        srcs = tuple(
+            _source(g, _record(store, g, meta, records), location)
+            for g in graphs
+            for location in (located.get((spec_iri, g)) or [None])
+        )
+        limit = Limit(
+            spec_iri,
+            first["identifier"],
+            _text(first["version"]),
+            _float(first["lower"]),
+            _float(first["upper"]),
+            unit_symbol(first["unit"]),
+            first["unit"],
+            srcs,
+        )
         order = pd.to_numeric(first["version"], errors="coerce")
         for prop in {r["property"] for r in spec_rows}:
-            spec = _Spec(limit, prop, first["stage"], first["lot_class"],
-                         0.0 if pd.isna(order) else float(order))
+            spec = _Spec(
+                limit,
+                prop,
+                first["stage"],
+                first["lot_class"],
+                0.0 if pd.isna(order) else float(order),
+            )
             key = (first["product"], prop, spec.stage, spec.lot_class)
             if key not in found or found[key].order <= spec.order:
                 found[key] = spec
@@ -370,8 +428,9 @@ def _specs(store: Store, products: set[str], meta: URIRef) -> list[_Spec]:
 
 
 #: The specification rows per store, kept until its revision changes (as reference_nodes).
-_SPECIFICATIONS: weakref.WeakKeyDictionary[Store, tuple[int, _SpecificationRows]] = \
+_SPECIFICATIONS: weakref.WeakKeyDictionary[Store, tuple[int, _SpecificationRows]] = (
     weakref.WeakKeyDictionary()
+)
 
 
 def _specification_rows(store: Store) -> _SpecificationRows:
@@ -384,15 +443,15 @@ def _specification_rows(store: Store) -> _SpecificationRows:
     located: dict[tuple[str, str], list[str | None]] = {}
     for row in _rows(queries.run(store, "specification-sources")):
         located.setdefault((row["spec"], row["graph"]), []).append(row["location"])
-    found: _SpecificationRows = (_rows(queries.run(store, "specification-limits")), located,
-                                 {})
+    found: _SpecificationRows = (_rows(queries.run(store, "specification-limits")), located, {})
     if store.sole_writer:
         _SPECIFICATIONS[store] = (revision, found)
     return found
 
 
-def _record(store: Store, graph: str, meta: URIRef, seen: dict[str, dict[str, Any]]
-            ) -> dict[str, Any]:
+def _record(
+    store: Store, graph: str, meta: URIRef, seen: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """A record graph's record id, source path and sha256 (each looked up once per dossier)."""
     if graph not in seen:
         rows = _rows(queries.run(store, "record-graph", {"graph": URIRef(graph), "meta": meta}))
@@ -412,8 +471,14 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict[str, Any],
-             sources: SourceIndex, meta: URIRef) -> list[Result]:
+def _results(
+    store: Store,
+    root: URIRef,
+    nodes: dict[str, Node],
+    names: dict[str, Any],
+    sources: SourceIndex,
+    meta: URIRef,
+) -> list[Result]:
     rows = _term_rows(queries.run(store, "dossier-results", {"root": root}))
     products = {n.iri: _product_iri(n, names) for n in nodes.values()}
     specs = _specs(store, {p for p in products.values() if p}, meta)
@@ -421,8 +486,9 @@ def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict[str
     term_of: dict[str, dict[str, Identifier]] = {}
     for row, terms in rows:
         by_measurement.setdefault(row["measurement"], []).append(row)
-        term_of.setdefault(row["measurement"], {k: v for k, v in terms.items()
-                                                if v is not None and k != "graph"})
+        term_of.setdefault(
+            row["measurement"], {k: v for k, v in terms.items() if v is not None and k != "graph"}
+        )
     results = []
     for measurement, found in by_measurement.items():
         row = found[0]
@@ -430,18 +496,34 @@ def _results(store: Store, root: URIRef, nodes: dict[str, Node], names: dict[str
         classes = nodes[entity].classes if entity in nodes else frozenset()
         limit = _limit_for(row, products.get(entity), classes, specs)
         value = None if row["value"] is None else float(row["value"])
-        results.append(Result(
-            entity=entity, measurement=measurement,
-            attribute=label_of(row["property"]) or str(row["property"]),
-            value=value, text=_text(row["text"]), unit=unit_symbol(row["unit"]),
-            stage=stage_name(row["stage"]), time=_text(row["time"]), method=_text(row["method"]),
-            limit=limit, verdict=_verdict(value, row["unit"], limit),
-            sources=_sources_of(measurement, (r["graph"] for r in found), sources),
-            terms=term_of[measurement]))
-    order = {iri: (n.depth if n.depth is not None else 99, n.identifier)
-             for iri, n in nodes.items()}
-    results.sort(key=lambda r: (order.get(r.entity, (99, r.entity)), r.stage or "",
-                                r.attribute, r.measurement))
+        results.append(
+            Result(
+                entity=entity,
+                measurement=measurement,
+                attribute=label_of(row["property"]) or str(row["property"]),
+                value=value,
+                text=_text(row["text"]),
+                unit=unit_symbol(row["unit"]),
+                stage=stage_name(row["stage"]),
+                time=_text(row["time"]),
+                method=_text(row["method"]),
+                limit=limit,
+                verdict=_verdict(value, row["unit"], limit),
+                sources=_sources_of(measurement, (r["graph"] for r in found), sources),
+                terms=term_of[measurement],
+            )
+        )
+    order = {
+        iri: (n.depth if n.depth is not None else 99, n.identifier) for iri, n in nodes.items()
+    }
+    results.sort(
+        key=lambda r: (
+            order.get(r.entity, (99, r.entity)),
+            r.stage or "",
+            r.attribute,
+            r.measurement,
+        )
+    )
     return results
 
 
@@ -449,24 +531,35 @@ def _product_iri(node: Node, names: dict[str, Any]) -> str | None:
     product = node.fact("product")
     if product is None:
         return None
-    return next((iri for iri, n in names.items() if n.kind == "Product"
-                 and (n.identifier or n.name) == product), None)
+    return next(
+        (
+            iri
+            for iri, n in names.items()
+            if n.kind == "Product" and (n.identifier or n.name) == product
+        ),
+        None,
+    )
 
 
-def _limit_for(row: dict[str, Any], product: str | None, classes: frozenset[str],
-               specs: Sequence[_Spec]) -> Limit | None:
+def _limit_for(
+    row: dict[str, Any], product: str | None, classes: frozenset[str], specs: Sequence[_Spec]
+) -> Limit | None:
     """The specification for a result: same product and property, the result's stage (or a
     spec without stage), the lot's class (or a spec without class); the most specific wins."""
     if product is None:
         return None
-    matching = [s for s in specs
-                if s.property == row["property"]
-                and (s.stage is None or s.stage == row["stage"])
-                and (s.lot_class is None or s.lot_class in classes)]
+    matching = [
+        s
+        for s in specs
+        if s.property == row["property"]
+        and (s.stage is None or s.stage == row["stage"])
+        and (s.lot_class is None or s.lot_class in classes)
+    ]
     if not matching:
         return None
-    return max(matching, key=lambda s: (s.stage is not None, s.lot_class is not None,
-                                        s.order)).limit
+    return max(
+        matching, key=lambda s: (s.stage is not None, s.lot_class is not None, s.order)
+    ).limit
 
 
 def _verdict(value: float | None, unit: str | None, limit: Limit | None) -> str:

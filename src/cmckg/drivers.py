@@ -44,8 +44,18 @@ from .errors import ConfigError, QueryError
 from .stores import Store
 
 METHODS = ("spearman", "pearson", "pls")
-TABLE_COLUMNS = ["material", "attribute", "unit", "n", "effect", "p", "q", "slope", "vip",
-                 "max_lots"]
+TABLE_COLUMNS = [
+    "material",
+    "attribute",
+    "unit",
+    "n",
+    "effect",
+    "p",
+    "q",
+    "slope",
+    "vip",
+    "max_lots",
+]
 MIN_PAIRS = 3
 PLS_MIN_COVERAGE = 0.8
 
@@ -76,18 +86,21 @@ class DriversResult:
         figure = Figure(figsize=(5.5, 4.2))
         axes = figure.add_subplot()
         axes.scatter(data[column], data["pqa"], s=18, alpha=0.75)
-        axes.set_xlabel(f"{top['material']}: {top['attribute']}"
-                        + (f" [{top['unit']}]" if top["unit"] else ""))
+        axes.set_xlabel(
+            f"{top['material']}: {top['attribute']}" + (f" [{top['unit']}]" if top["unit"] else "")
+        )
         axes.set_ylabel(self.pqa + (f" [{self.pqa_unit}]" if self.pqa_unit else ""))
-        axes.set_title(f"{self.method} effect {top['effect']:.3g}, n = {top['n']}, "
-                       f"q = {top['q']:.2g}")
+        axes.set_title(
+            f"{self.method} effect {top['effect']:.3g}, n = {top['n']}, q = {top['q']:.2g}"
+        )
         figure.tight_layout()
         target = Path(path)
         try:
             figure.savefig(target, dpi=120)
         except OSError as exc:
-            raise ConfigError(f"cannot write the plot: {exc.strerror or exc}", str(target)) \
-                from None
+            raise ConfigError(
+                f"cannot write the plot: {exc.strerror or exc}", str(target)
+            ) from None
         except ValueError as exc:  # an image format matplotlib does not know
             raise ConfigError(f"cannot write the plot: {exc}", str(target)) from None
         return target
@@ -120,22 +133,36 @@ def drivers(
     notes: list[str] = []
     target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes)
     names = reference_nodes(store)
-    frames = [queries.to_dataframe(queries.run(store, "raw-material-values", {
-        "pqa": attribute.selector, "material": node}))
-        for node in (material_nodes(str(material_iri), names) if material_iri else [""])]
+    frames = [
+        queries.to_dataframe(
+            queries.run(store, "raw-material-values", {"pqa": attribute.selector, "material": node})
+        )
+        for node in (material_nodes(str(material_iri), names) if material_iri else [""])
+    ]
     raw = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
     if raw.empty:
-        raise QueryError(f"no raw-material lot with results is upstream of a batch with "
-                         f"{attribute.label!r}")
+        raise QueryError(
+            f"no raw-material lot with results is upstream of a batch with {attribute.label!r}"
+        )
     wide, pairs, max_lots = _raw_matrix(raw, names)
     data = target.join(wide, how="inner")
     rows = []
     for column, (material_label, attribute_label, unit) in pairs.items():
         both = data[["pqa", column]].dropna()
-        row = {"material": material_label, "attribute": attribute_label, "unit": unit,
-               "n": len(both), "max_lots": max_lots[column]}
-        row.update(_correlate(both[column].to_numpy(float), both["pqa"].to_numpy(float),
-                              "pearson" if method == "pearson" else "spearman"))
+        row = {
+            "material": material_label,
+            "attribute": attribute_label,
+            "unit": unit,
+            "n": len(both),
+            "max_lots": max_lots[column],
+        }
+        row.update(
+            _correlate(
+                both[column].to_numpy(float),
+                both["pqa"].to_numpy(float),
+                "pearson" if method == "pearson" else "spearman",
+            )
+        )
         rows.append(row)
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     tested = table["p"].notna()
@@ -147,17 +174,24 @@ def drivers(
         table = table.sort_values(["vip", "p"], ascending=[False, True], na_position="last")
     else:
         order = table["effect"].abs()
-        table = table.assign(_order=order).sort_values(["p", "_order"], ascending=[True, False],
-                                                       na_position="last").drop(columns="_order")
-    notes.append("several lots of one material in one batch: their mean is used "
-                 "(max_lots = the most lots of that material any batch used)")
+        table = (
+            table.assign(_order=order)
+            .sort_values(["p", "_order"], ascending=[True, False], na_position="last")
+            .drop(columns="_order")
+        )
+    notes.append(
+        "several lots of one material in one batch: their mean is used "
+        "(max_lots = the most lots of that material any batch used)"
+    )
     data = data.reset_index()
-    return DriversResult(attribute.label, pqa_unit, method, table.reset_index(drop=True), data,
-                         notes)
+    return DriversResult(
+        attribute.label, pqa_unit, method, table.reset_index(drop=True), data, notes
+    )
 
 
-def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes: list[str]
-                   ) -> tuple[pd.DataFrame, str | None]:
+def _pqa_per_batch(
+    store: Store, attribute: Attribute, stage: str | None, notes: list[str]
+) -> tuple[pd.DataFrame, str | None]:
     values = batch_values(store, attribute)
     censored = int(censored_values(store, attribute)["n_values"].sum())
     if censored:
@@ -170,20 +204,24 @@ def _pqa_per_batch(store: Store, attribute: Attribute, stage: str | None, notes:
     if len(stages) > 1:
         counts = values["stage"].value_counts()
         chosen = counts.index[0]
-        notes.append(f"{attribute.label} has results at {len(stages)} stages; using "
-                     f"{chosen} (give a stage to choose)")
+        notes.append(
+            f"{attribute.label} has results at {len(stages)} stages; using "
+            f"{chosen} (give a stage to choose)"
+        )
         values = values[values["stage"] == chosen]
     elif len(stages) == 1:
         # an in-process result on an intermediate (harvest titer) counts for every batch made
         # from it: say which results these are
         notes.append(f"{attribute.label}: {stages[0]} results")
-    per_batch = values.groupby("batch").agg(identifier=("identifier", "first"),
-                                            pqa=("value", "mean"))
+    per_batch = values.groupby("batch").agg(
+        identifier=("identifier", "first"), pqa=("value", "mean")
+    )
     return per_batch, unit_symbol(values["unit"].iloc[0])
 
 
-def _raw_matrix(raw: pd.DataFrame, names: dict[str, ReferenceNode]
-                ) -> tuple[pd.DataFrame, dict[str, tuple], dict[str, int]]:
+def _raw_matrix(
+    raw: pd.DataFrame, names: dict[str, ReferenceNode]
+) -> tuple[pd.DataFrame, dict[str, tuple], dict[str, int]]:
     """Batches × (material, attribute) pairs in one unit per pair, each batch's value the mean
     over the distinct measurements of its lots of that material; each pair's labels, and the
     most lots of its material any batch used."""
@@ -192,13 +230,18 @@ def _raw_matrix(raw: pd.DataFrame, names: dict[str, ReferenceNode]
     raw["material"] = raw["material_node"].map(lambda n: material_key(n, names))
     pairs: dict[str, tuple] = {}
     frames, max_lots = [], {}
-    for (material, attribute_iri), group in raw.groupby(["material", "attribute_iri"],
-                                                       dropna=False):
+    for (material, attribute_iri), group in raw.groupby(
+        ["material", "attribute_iri"], dropna=False
+    ):
         concept = group["property"].iloc[0]
-        label = (unquote(str(attribute_iri).rsplit("/", 1)[-1]) if attribute_iri != concept
-                 else label_of(concept) or str(concept))  # a local term: its minted name
-        converted = to_one_unit(group, Attribute(label, attribute_iri, concept, label,
-                                                 default_unit(concept)))
+        label = (
+            unquote(str(attribute_iri).rsplit("/", 1)[-1])
+            if attribute_iri != concept
+            else label_of(concept) or str(concept)
+        )  # a local term: its minted name
+        converted = to_one_unit(
+            group, Attribute(label, attribute_iri, concept, label, default_unit(concept))
+        )
         material_label = material_name(material, names)
         column = pair_column(material_label, label)
         pairs[column] = (material_label, label, unit_symbol(converted["unit"].iloc[0]))
@@ -214,22 +257,26 @@ def pair_column(material: object, attribute: object) -> str:
 
 def _correlate(x: np.ndarray, y: np.ndarray, method: str) -> dict[str, float]:
     """Correlation, its p, and the OLS slope of y on x (PQA units per attribute unit)."""
-    empty = {"effect": math.nan, "p": math.nan, "q": math.nan, "slope": math.nan,
-             "vip": math.nan}
+    empty = {"effect": math.nan, "p": math.nan, "q": math.nan, "slope": math.nan, "vip": math.nan}
     if len(x) < MIN_PAIRS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return empty
     test = stats.spearmanr(x, y) if method == "spearman" else stats.pearsonr(x, y)
     slope = stats.linregress(x, y).slope
-    return {**empty, "effect": float(test.statistic), "p": float(test.pvalue),
-            "slope": float(slope)}
+    return {
+        **empty,
+        "effect": float(test.statistic),
+        "p": float(test.pvalue),
+        "slope": float(slope),
+    }
 
 
 def _vip_of(data: pd.DataFrame, pairs: list[str], notes: list[str]) -> dict[str, float]:
     """VIP scores of a PLS regression of the PQA on the pairs with enough coverage."""
     from sklearn.cross_decomposition import PLSRegression
 
-    columns = [c for c in pairs
-               if data[c].notna().mean() >= PLS_MIN_COVERAGE and data[c].nunique() > 1]
+    columns = [
+        c for c in pairs if data[c].notna().mean() >= PLS_MIN_COVERAGE and data[c].nunique() > 1
+    ]
     complete = data[["pqa", *columns]].dropna()
     if len(columns) < 2 or len(complete) < len(columns) + 2:
         notes.append("PLS skipped: too few batches complete in the raw-material attributes")
@@ -241,8 +288,10 @@ def _vip_of(data: pd.DataFrame, pairs: list[str], notes: list[str]) -> dict[str,
     components = min(2, len(columns))
     pls = PLSRegression(n_components=components, scale=False).fit(x, y)
     vip = vip_scores(pls.x_weights_, pls.x_scores_, pls.y_loadings_)
-    notes.append(f"PLS: {components} components on {len(complete)} batches and "
-                 f"{len(columns)} attributes (standardised)")
+    notes.append(
+        f"PLS: {components} components on {len(complete)} batches and "
+        f"{len(columns)} attributes (standardised)"
+    )
     return dict(zip(columns, vip.tolist(), strict=True))
 
 

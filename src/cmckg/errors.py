@@ -27,8 +27,9 @@ def one_line(text: str) -> str:
     they may come from a bad input file) escaped, so a message stays one readable line."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 class MappingError(CmckgError):

@@ -74,8 +74,7 @@ class IngestReport:
     @property
     def changed(self) -> int:
         """Records and project vocabularies added, replaced or superseded."""
-        return sum(s.added + s.replaced + s.superseded
-                   for s in (*self.sources, *self.vocabularies))
+        return sum(s.added + s.replaced + s.superseded for s in (*self.sources, *self.vocabularies))
 
     @property
     def warnings(self) -> list[str]:
@@ -169,8 +168,9 @@ def map_sources(
     return mapped
 
 
-def _map_source(path: Path, minter: IriMinter, mapping: Mapping[str, Any] | None,
-                format_name: str | None) -> tuple[SourceSummary, list[RecordGraph], str]:
+def _map_source(
+    path: Path, minter: IriMinter, mapping: Mapping[str, Any] | None, format_name: str | None
+) -> tuple[SourceSummary, list[RecordGraph], str]:
     mapper = mapper_for(path, format_name, mapping)
     sha = file_sha256(path)
     context = MapContext(minter=minter, source_path=path, source_sha256=sha)
@@ -228,8 +228,7 @@ def ingest_each(
         if progress:
             progress(str(path), index, len(paths))
         try:
-            done = ingest(store, [path], minter, mapping, format_name, None, vocab,
-                          change)
+            done = ingest(store, [path], minter, mapping, format_name, None, vocab, change)
         except (MappingError, ConfigError) as exc:
             report.refused.append(Refusal(str(path), str(exc)))
             continue
@@ -254,13 +253,19 @@ def ingest_groups(
     groups = [(list(sources), mapping) for sources, mapping in groups]
     files = [*vocab, *(f for _, mapping in groups for f in mapping_vocabulary_files(mapping))]
     with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
-        mapped = [entry for sources, mapping in groups
-                  for entry in map_sources(sources, minter, mapping, None, progress)]
+        mapped = [
+            entry
+            for sources, mapping in groups
+            for entry in map_sources(sources, minter, mapping, None, progress)
+        ]
         return _write(store, minter, mapped, given, change)
 
 
 def ingest_records(
-    store: Store, records: Iterable[RecordGraph], minter: IriMinter, mapper: str = "build",
+    store: Store,
+    records: Iterable[RecordGraph],
+    minter: IriMinter,
+    mapper: str = "build",
     change: Change | None = None,
 ) -> IngestReport:
     """Write record graphs made in code (``cmckg.build``) like mapped files: same planning,
@@ -277,8 +282,11 @@ def ingest_records(
             _digest(record, path)  # refuses a term N-Triples cannot carry, naming the record
         lines = sorted(line for record in group for line in record.triples.nt_lines())
         summary = SourceSummary(
-            path, mapper, sha256=ntriples.digest(lines),
-            records=len(group), triples=sum(len(r.triples) for r in group),
+            path,
+            mapper,
+            sha256=ntriples.digest(lines),
+            records=len(group),
+            triples=sum(len(r.triples) for r in group),
             warnings=[w for r in group for w in r.warnings],
         )
         mapped.append((summary, group, f"{mapper}@{__version__}"))
@@ -287,7 +295,9 @@ def ingest_records(
 
 @_gc_paused()
 def _write(
-    store: Store, minter: IriMinter, mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
+    store: Store,
+    minter: IriMinter,
+    mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
     vocabularies: list[Vocabulary] | None = None,
     change: Change | None = None,
 ) -> IngestReport:
@@ -299,11 +309,13 @@ def _write(
     report = IngestReport()
     for vocabulary in vocabularies or []:
         report.vocabularies.append(
-            _plan_project_vocabulary(store, minter, vocabulary, changes, now, stored_records))
+            _plan_project_vocabulary(store, minter, vocabulary, changes, now, stored_records)
+        )
     written = {record.graph_iri for _, records, _ in mapped for record in records}
     for summary, records, mapper_id in mapped:
-        _plan_source(store, minter, summary, records, mapper_id, changes, now, written,
-                     stored_records)
+        _plan_source(
+            store, minter, summary, records, mapper_id, changes, now, written, stored_records
+        )
         report.sources.append(summary)
     _report_gaps(plan_derivations(store, minter, changes, stored_records), mapped)
     record_change_set(store, minter, changes, change or Change.begin(), now)
@@ -311,13 +323,14 @@ def _write(
     return report
 
 
-def _report_gaps(gaps: list[LineageGap],
-                 mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
-                 shown: int = 5) -> None:
+def _report_gaps(
+    gaps: list[LineageGap],
+    mapped: list[tuple[SourceSummary, list[RecordGraph], str]],
+    shown: int = 5,
+) -> None:
     """Say where lineage stops, as warnings of the source that wrote the stopping node (the
     first ``shown`` per source, then how many more)."""
-    source_of = {record.graph_iri: summary for summary, records, _ in mapped
-                 for record in records}
+    source_of = {record.graph_iri: summary for summary, records, _ in mapped for record in records}
     per_source: dict[int, list[LineageGap]] = {}
     for gap in gaps:
         summary = source_of.get(gap.graph) or (mapped[0][0] if mapped else None)
@@ -329,8 +342,10 @@ def _report_gaps(gaps: list[LineageGap],
             where = f" {gap.location}" if gap.location else ""
             summary.warnings.append(f"{summary.path}{where}: {gap.message}")
         if len(found) > shown:
-            summary.warnings.append(f"{summary.path}: lineage stops at {len(found) - shown} "
-                                    "more runs or lots like these")
+            summary.warnings.append(
+                f"{summary.path}: lineage stops at {len(found) - shown} "
+                "more runs or lots like these"
+            )
 
 
 def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], str]]) -> None:
@@ -366,14 +381,17 @@ def _stored_metadata(store: Store, minter: IriMinter, graphs: list[URIRef]) -> d
 def _has_records(store: Store, minter: IriMinter) -> bool:
     """Whether the metadata graph describes any record graph (if not, nothing is stored to
     compare with, and the per-record metadata queries are skipped)."""
-    return bool(store.query(
-        f"ASK {{ GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a ?type }} }}",
-        {"type": CMC.RecordGraph},
-    ).boolean)
+    return bool(
+        store.query(
+            f"ASK {{ GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a ?type }} }}",
+            {"type": CMC.RecordGraph},
+        ).boolean
+    )
 
 
-def _graphs_from_source(store: Store, minter: IriMinter, source_path: str,
-                        origin: str | None = None) -> set[URIRef]:
+def _graphs_from_source(
+    store: Store, minter: IriMinter, source_path: str, origin: str | None = None
+) -> set[URIRef]:
     """The record graphs mapped from ``source_path`` — only those the mapping ``origin`` made,
     when it is named: another mapping of the same file keeps its own records."""
     result = store.query(
@@ -382,8 +400,11 @@ def _graphs_from_source(store: Store, minter: IriMinter, source_path: str,
         "} }",
         {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path)},
     )
-    return {graph for graph, mapping in result.rows
-            if origin is None or mapping is None or str(mapping) == origin}
+    return {
+        graph
+        for graph, mapping in result.rows
+        if origin is None or mapping is None or str(mapping) == origin
+    }
 
 
 def _plan_source(
@@ -405,8 +426,9 @@ def _plan_source(
     vocabulary, which validation does not check as a record), so an incremental validation
     finds it without looking at every record graph."""
     mapper_name, mapper_version = mapper_id.split("@")
-    stored = (_stored_metadata(store, minter, [r.graph_iri for r in records])
-              if stored_records else {})
+    stored = (
+        _stored_metadata(store, minter, [r.graph_iri for r in records]) if stored_records else {}
+    )
     _check_origins(summary, records, stored)
     superseded: list[tuple[URIRef, list]] = []
     for record in records:
@@ -415,8 +437,9 @@ def _plan_source(
         old_digest = _value(old, CMC.contentSha256)
         if old_digest == digest:
             summary.unchanged += 1
-            _refresh_metadata(minter, record, old or [], summary, mapper_name, mapper_version,
-                              changes)
+            _refresh_metadata(
+                minter, record, old or [], summary, mapper_name, mapper_version, changes
+            )
             continue
         if old:
             superseded.append((record.graph_iri, old))
@@ -442,8 +465,11 @@ def _plan_source(
             changes.add.append((g, p, o, meta))
     current = {r.graph_iri for r in records} | (written or set())
     origin = next((r.origin for r in records if r.origin), None)
-    vanished = (sorted(_graphs_from_source(store, minter, summary.path, origin) - current)
-                if stored_records else [])
+    vanished = (
+        sorted(_graphs_from_source(store, minter, summary.path, origin) - current)
+        if stored_records
+        else []
+    )
     if vanished:
         old_meta = _stored_metadata(store, minter, vanished)
         superseded += [(g, old_meta.get(g, [])) for g in vanished]
@@ -452,13 +478,18 @@ def _plan_source(
     _supersede(store, minter, superseded, changes, now)
 
 
-def _check_origins(summary: SourceSummary, records: list[RecordGraph],
-                   stored: dict[URIRef, list]) -> None:
+def _check_origins(
+    summary: SourceSummary, records: list[RecordGraph], stored: dict[URIRef, list]
+) -> None:
     """Refuse to replace records another mapping made: two sources stating facts about one run
     or lot each keep their own record; only the same source's changed record supersedes."""
-    clashes = [(record, other) for record in records if record.origin
-               and (other := _value(stored.get(record.graph_iri), CMC.mappingFile))
-               and other != record.origin]
+    clashes = [
+        (record, other)
+        for record in records
+        if record.origin
+        and (other := _value(stored.get(record.graph_iri), CMC.mappingFile))
+        and other != record.origin
+    ]
     if not clashes:
         return
     record, other = clashes[0]
@@ -467,7 +498,9 @@ def _check_origins(summary: SourceSummary, records: list[RecordGraph],
         f"mapping '{record.origin}' would replace {len(clashes)} record(s) that mapping "
         f"'{other}' made (e.g. '{record.record_id}' from {path}); give the entity in "
         f"'{record.origin}' a name of its own (e.g. 'run_input' beside 'run') so each source "
-        "keeps its own records", summary.path)
+        "keeps its own records",
+        summary.path,
+    )
 
 
 def _supersede(
@@ -542,29 +575,64 @@ def _value(pairs: list[tuple[Any, Any]] | None, predicate: URIRef, raw: bool = F
     return None
 
 
-def _plan_vocabulary(store: Store, minter: IriMinter, changes: ChangeSet, now: Literal,
-                     stored_records: bool) -> None:
+def _plan_vocabulary(
+    store: Store, minter: IriMinter, changes: ChangeSet, now: Literal, stored_records: bool
+) -> None:
     """Keep the ontology and term schemes in the store, versioned like any record."""
-    files = tuple((path, path.stat().st_mtime_ns, path.stat().st_size)
-                  for path in [ontology_path(), *term_files()])
+    files = tuple(
+        (path, path.stat().st_mtime_ns, path.stat().st_size)
+        for path in [ontology_path(), *term_files()]
+    )
     graph_iri = URIRef(minter.base + "graph/vocabulary")
     summary = SourceSummary(path="cmckg:vocabulary", mapper="vocabulary")
     record = RecordGraph(graph_iri, "vocabulary", summary.path, _vocabulary(files))
-    _plan_source(store, minter, summary, [record], f"vocabulary@{__version__}", changes, now,
-                 stored_records=stored_records, validated=False)
+    _plan_source(
+        store,
+        minter,
+        summary,
+        [record],
+        f"vocabulary@{__version__}",
+        changes,
+        now,
+        stored_records=stored_records,
+        validated=False,
+    )
 
 
-def _plan_project_vocabulary(store: Store, minter: IriMinter, vocabulary: Vocabulary,
-                             changes: ChangeSet, now: Literal, stored_records: bool
-                             ) -> SourceSummary:
+def _plan_project_vocabulary(
+    store: Store,
+    minter: IriMinter,
+    vocabulary: Vocabulary,
+    changes: ChangeSet,
+    now: Literal,
+    stored_records: bool,
+) -> SourceSummary:
     """A project vocabulary file is one record in a graph of its own, named after the file's
     stem: unchanged, it is left alone; changed, the old content becomes a revision."""
-    summary = SourceSummary(path=vocabulary.source, mapper="vocabulary-file",
-                            sha256=vocabulary.digest, records=1, triples=len(vocabulary.graph))
-    record = RecordGraph(vocabulary.graph_iri(minter), f"vocabulary/{vocabulary.name}",
-                         vocabulary.source, RecordTriples(vocabulary.graph))
-    _plan_source(store, minter, summary, [record], f"vocabulary-file@{__version__}", changes,
-                 now, stored_records=stored_records, validated=False)
+    summary = SourceSummary(
+        path=vocabulary.source,
+        mapper="vocabulary-file",
+        sha256=vocabulary.digest,
+        records=1,
+        triples=len(vocabulary.graph),
+    )
+    record = RecordGraph(
+        vocabulary.graph_iri(minter),
+        f"vocabulary/{vocabulary.name}",
+        vocabulary.source,
+        RecordTriples(vocabulary.graph),
+    )
+    _plan_source(
+        store,
+        minter,
+        summary,
+        [record],
+        f"vocabulary-file@{__version__}",
+        changes,
+        now,
+        stored_records=stored_records,
+        validated=False,
+    )
     return summary
 
 

@@ -69,16 +69,21 @@ def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str,
 class KnowledgeGraph:
     """One CMC knowledge graph over a store (embedded Oxigraph by default)."""
 
-    def __init__(self, store: Store, minter: IriMinter | None = None,
-                 vocab: Iterable[str | Path] = ()) -> None:
+    def __init__(
+        self, store: Store, minter: IriMinter | None = None, vocab: Iterable[str | Path] = ()
+    ) -> None:
         self.store = store
         self.minter = minter or IriMinter()
         self.vocab = [Path(v) for v in vocab]
 
     @classmethod
     def open(
-        cls, location: str | Path | None = None, *, read_only: bool = False,
-        base_iri: str | None = None, vocab: Iterable[str | Path] = (),
+        cls,
+        location: str | Path | None = None,
+        *,
+        read_only: bool = False,
+        base_iri: str | None = None,
+        vocab: Iterable[str | Path] = (),
     ) -> KnowledgeGraph:
         """Open ``memory:``, an Oxigraph directory (default ``./cmckg-store`` or
         ``$CMCKG_STORE``), or a SPARQL endpoint URL. ``vocab`` names project vocabulary files
@@ -123,11 +128,24 @@ class KnowledgeGraph:
         if isinstance(sources, str | Path):
             sources = [sources]
         run = ingest_each if each else ingest
-        return run(self.store, sources, self.minter, load_mapping(mapping), format, progress,
-                   [*self.vocab, *vocab], change)
+        return run(
+            self.store,
+            sources,
+            self.minter,
+            load_mapping(mapping),
+            format,
+            progress,
+            [*self.vocab, *vocab],
+            change,
+        )
 
-    def ingest_records(self, records: Iterable[RecordGraph | Record], *, by: str | None = None,
-                       reason: str | None = None) -> IngestReport:
+    def ingest_records(
+        self,
+        records: Iterable[RecordGraph | Record],
+        *,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> IngestReport:
         """Load records made in code (``cmckg.build.Record``, or mapper ``RecordGraph``s) the
         way ``ingest`` loads files: all-or-nothing, unchanged records left alone, the change
         recorded for ``by`` with ``reason``."""
@@ -190,8 +208,15 @@ class KnowledgeGraph:
         ``.to_html()`` writes the self-contained page, ``.to_jsonld()`` the JSON-LD."""
         from .dossier import dossier
 
-        return dossier(self.store, lot, minter=self.minter, validation=validation, kind=kind,
-                       material=material, supplier=supplier)
+        return dossier(
+            self.store,
+            lot,
+            minter=self.minter,
+            validation=validation,
+            kind=kind,
+            material=material,
+            supplier=supplier,
+        )
 
     def compare(
         self,
@@ -213,12 +238,25 @@ class KnowledgeGraph:
         from .comparability import compare
 
         with self.vocabulary():
-            return compare(self.store, attributes, reference, test, method=method, k=k,
-                           margin=margin, all_cqas=all_cqas, coverage=coverage,
-                           confidence=confidence, censored=censored)
+            return compare(
+                self.store,
+                attributes,
+                reference,
+                test,
+                method=method,
+                k=k,
+                margin=margin,
+                all_cqas=all_cqas,
+                coverage=coverage,
+                confidence=confidence,
+                censored=censored,
+            )
 
     def drivers(
-        self, pqa: str, material: str | None = None, method: str = "spearman",
+        self,
+        pqa: str,
+        material: str | None = None,
+        method: str = "spearman",
         stage: str | None = None,
     ) -> DriversResult:
         """Rank raw-material lot attributes (joined through lineage) against a batch PQA."""
@@ -229,8 +267,11 @@ class KnowledgeGraph:
             return drivers(self.store, pqa, material=material, method=method, stage=stage)
 
     def summary(
-        self, attributes: Sequence[str] | str, by: str | Sequence[str] | None = None,
-        material: str | None = None, censored: str = "exclude",
+        self,
+        attributes: Sequence[str] | str,
+        by: str | Sequence[str] | None = None,
+        material: str | None = None,
+        censored: str = "exclude",
     ) -> pd.DataFrame:
         """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group;
         censored results are counted and left out unless ``censored`` substitutes them."""
@@ -241,9 +282,16 @@ class KnowledgeGraph:
             return summary(self.store, attributes, by=by, material=material, censored=censored)
 
     def control_chart(
-        self, attribute: str, product: str, *, stage: str | None = None,
-        kind: str | None = None, baseline: str | tuple[str, str] | None = None,
-        baseline_n: int | None = None, rules: str = "nelson", by: str | None = None,
+        self,
+        attribute: str,
+        product: str,
+        *,
+        stage: str | None = None,
+        kind: str | None = None,
+        baseline: str | tuple[str, str] | None = None,
+        baseline_n: int | None = None,
+        rules: str = "nelson",
+        by: str | None = None,
     ) -> ControlChart:
         """I-MR control chart of an attribute over a product's batches in date order, limits
         from a baseline (``FIRST:LAST`` identifiers or dates, or the first ``baseline_n``,
@@ -253,11 +301,24 @@ class KnowledgeGraph:
         self.require_trusted_answers()
         from .cpv import control_chart
 
-        return control_chart(self.store, attribute, product, stage=stage, kind=kind,
-                             baseline=baseline, baseline_n=baseline_n, rules=rules, by=by)
+        return control_chart(
+            self.store,
+            attribute,
+            product,
+            stage=stage,
+            kind=kind,
+            baseline=baseline,
+            baseline_n=baseline_n,
+            rules=rules,
+            by=by,
+        )
 
     def validate(
-        self, *, full: bool = False, record: bool = True, shapes: Sequence[str | Path] = (),
+        self,
+        *,
+        full: bool = False,
+        record: bool = True,
+        shapes: Sequence[str | Path] = (),
     ) -> ValidationReport:
         """SHACL-validate the records changed since the last validation (all with ``full``);
         ``record`` keeps the validation state in the store for the next incremental run."""
@@ -297,8 +358,10 @@ class KnowledgeGraph:
             "GROUP BY ?class"
         )
         counts = dict(zip(found["class"], found["count"], strict=True))
-        rows = [{"what": what, "count": int(counts.get(str(c), 0))}
-                for c, what in _STATS_CLASSES.items()]
+        rows = [
+            {"what": what, "count": int(counts.get(str(c), 0))}
+            for c, what in _STATS_CLASSES.items()
+        ]
         rows.append({"what": "quads", "count": self.store.count_quads()})
         return pd.DataFrame(rows)
 

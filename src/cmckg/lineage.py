@@ -99,16 +99,23 @@ class Lineage:
     def to_dot(self) -> str:
         """Graphviz DOT; nodes labelled with kind and identifier."""
         ids = {iri: f"n{i}" for i, iri in enumerate(self.nodes["iri"])}
-        lines = [f"digraph lineage {{\n  // {self.direction} lineage of <{self.root}>",
-                 "  rankdir=RL;", "  node [shape=box, fontname=Helvetica];"]
+        lines = [
+            f"digraph lineage {{\n  // {self.direction} lineage of <{self.root}>",
+            "  rankdir=RL;",
+            "  node [shape=box, fontname=Helvetica];",
+        ]
         for row in self.nodes.to_dict("records"):
             label = _dot_escape(_node_label(row))
             shape = "ellipse" if row["kind"] == "run" else "box"
-            lines.append(f'  {ids[row["iri"]]} [label="{label}", shape={shape}, '
-                         f'tooltip="{_dot_escape(row["iri"])}"];')
+            lines.append(
+                f'  {ids[row["iri"]]} [label="{label}", shape={shape}, '
+                f'tooltip="{_dot_escape(row["iri"])}"];'
+            )
         for row in self.edges.to_dict("records"):
-            lines.append(f'  {ids[row["from"]]} -> {ids[row["to"]]} '
-                         f'[label="{_dot_escape(row["relation"])}"];')
+            lines.append(
+                f"  {ids[row['from']]} -> {ids[row['to']]} "
+                f'[label="{_dot_escape(row["relation"])}"];'
+            )
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -121,7 +128,7 @@ class Lineage:
             opening, closing = ("([", "])") if row["kind"] == "run" else ("[", "]")
             lines.append(f'  {ids[row["iri"]]}{opening}"{label}"{closing}')
         for row in self.edges.to_dict("records"):
-            lines.append(f'  {ids[row["from"]]} -->|{row["relation"]}| {ids[row["to"]]}')
+            lines.append(f"  {ids[row['from']]} -->|{row['relation']}| {ids[row['to']]}")
         return "\n".join(lines) + "\n"
 
 
@@ -162,8 +169,9 @@ def lineage(
     if depth is not None and (not isinstance(depth, int) or depth < 0):
         raise QueryError(f"depth must be a whole number ≥ 0, not {depth!r}")
     names = reference_nodes(store)
-    root = resolve_node(store, id_or_iri, kind=kind, material=material, supplier=supplier,
-                        names=names)
+    root = resolve_node(
+        store, id_or_iri, kind=kind, material=material, supplier=supplier, names=names
+    )
     result = queries.run(store, f"lineage-{direction}", {"root": URIRef(root["node"])})
     return _assemble(root, direction, _records(result), depth, names)
 
@@ -186,8 +194,13 @@ def plain(term: Identifier | None) -> object:
     return str(value) if isinstance(value, Identifier) else value
 
 
-def _assemble(root: dict, direction: Direction, records: list[dict[str, object]],
-              depth: int | None, names: dict[str, ReferenceNode]) -> Lineage:
+def _assemble(
+    root: dict,
+    direction: Direction,
+    records: list[dict[str, object]],
+    depth: int | None,
+    names: dict[str, ReferenceNode],
+) -> Lineage:
     described: dict[str, dict] = {root["node"]: root}
     for node in _candidates(records, names):
         described.setdefault(node["node"], node)
@@ -201,17 +214,34 @@ def _assemble(root: dict, direction: Direction, records: list[dict[str, object]]
             walk.add_edge(target, source)
     depths = nx.single_source_shortest_path_length(walk, root["node"], cutoff=depth)
     node_rows = sorted(
-        ((iri, row.get("identifier"), kind_of(row.get("class")), row.get("material_label"),
-          row.get("site"), depths[iri]) for iri, row in described.items() if iri in depths),
+        (
+            (
+                iri,
+                row.get("identifier"),
+                kind_of(row.get("class")),
+                row.get("material_label"),
+                row.get("site"),
+                depths[iri],
+            )
+            for iri, row in described.items()
+            if iri in depths
+        ),
         key=lambda r: (r[5], *_none_last(r[2]), *_none_last(r[1]), r[0]),
     )
     edge_rows = sorted(
-        ((s, t, rel, max(depths[s], depths[t])) for s, rel, t in _without_shortcuts(edges)
-         if s in depths and t in depths),
+        (
+            (s, t, rel, max(depths[s], depths[t]))
+            for s, rel, t in _without_shortcuts(edges)
+            if s in depths and t in depths
+        ),
         key=lambda r: (r[3], r[0], r[1], r[2]),
     )
-    return Lineage(root["node"], direction, pd.DataFrame(node_rows, columns=NODE_COLUMNS),
-                   pd.DataFrame(edge_rows, columns=EDGE_COLUMNS))
+    return Lineage(
+        root["node"],
+        direction,
+        pd.DataFrame(node_rows, columns=NODE_COLUMNS),
+        pd.DataFrame(edge_rows, columns=EDGE_COLUMNS),
+    )
 
 
 def _none_last(value: object) -> tuple[bool, object]:
@@ -267,8 +297,11 @@ def resolve_node(
         return narrowed[0]
     listing = "; ".join(_describe(c) for c in candidates)
     if not narrowed:
-        asked = ", ".join(f"{k}={v}" for k, v in
-                          (("kind", kind), ("material", material), ("supplier", supplier)) if v)
+        asked = ", ".join(
+            f"{k}={v}"
+            for k, v in (("kind", kind), ("material", material), ("supplier", supplier))
+            if v
+        )
         raise QueryError(f"nothing named {text!r} matches {asked}; candidates: {listing}")
     raise QueryError(
         f"{text!r} names {len(narrowed)} nodes: {'; '.join(_describe(c) for c in narrowed)}; "
@@ -276,16 +309,24 @@ def resolve_node(
     )
 
 
-def find_nodes(store: Store, identifier: str, *, kind: str | None = None,
-               material: str | None = None, supplier: str | None = None
-               ) -> list[dict[str, Any]]:
+def find_nodes(
+    store: Store,
+    identifier: str,
+    *,
+    kind: str | None = None,
+    material: str | None = None,
+    supplier: str | None = None,
+) -> list[dict[str, Any]]:
     """Every lot, run or sample with this identifier that matches ``kind``, ``material`` and
     ``supplier`` (each dict as ``resolve_node`` gives it, plus its ``kind``)."""
     if kind is not None and kind not in KINDS:
         raise QueryError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
     records = _records(queries.run(store, "find-node", {"identifier": identifier.strip()}))
-    found = [c for c in _candidates(records, reference_nodes(store))
-             if _matches(c, kind, material, supplier)]
+    found = [
+        c
+        for c in _candidates(records, reference_nodes(store))
+        if _matches(c, kind, material, supplier)
+    ]
     return [{**c, "kind": kind_of(c.get("class"))} for c in found]
 
 
@@ -297,21 +338,24 @@ def _looks_like_iri(text: str) -> bool:
 _CANDIDATE_FIELDS = ("class", "identifier", "material", "supplier", "site")
 
 
-def _candidates(records: Iterable[dict[str, object]], names: dict[str, ReferenceNode]
-                ) -> list[dict]:
+def _candidates(
+    records: Iterable[dict[str, object]], names: dict[str, ReferenceNode]
+) -> list[dict]:
     """One dict per node (in IRI order), its material, supplier and site named. Several rows
     for one node (two types, two materials) are merged: each field from the first row that has
     it, rows in order of class, identifier, material, supplier, site."""
     rows_of: dict[str, set[tuple]] = {}
     for record in records:
         rows_of.setdefault(str(record["node"]), set()).add(
-            tuple(record.get(k) for k in _CANDIDATE_FIELDS))
+            tuple(record.get(k) for k in _CANDIDATE_FIELDS)
+        )
     merged = []
     for node in sorted(rows_of):
         rows = rows_of[node]
         entry: dict = {"node": node, "material_types": set()}
         for cls, identifier, material_iri, supplier, site in (
-                rows if len(rows) == 1 else sorted(rows, key=_row_order)):
+            rows if len(rows) == 1 else sorted(rows, key=_row_order)
+        ):
             material = names.get(str(material_iri)) if material_iri else None
             if material is not None and material.material_type:
                 entry["material_types"].add(material.material_type)
@@ -338,8 +382,9 @@ def _row_order(row: tuple) -> list:
 def _matches(node: dict, kind: str | None, material: str | None, supplier: str | None) -> bool:
     if kind is not None and kind_of(node.get("class")) != kind:
         return False
-    if supplier is not None and normalise_label(str(node.get("supplier") or "")) != \
-            normalise_label(supplier):
+    if supplier is not None and normalise_label(str(node.get("supplier") or "")) != normalise_label(
+        supplier
+    ):
         return False
     return material is None or material_matches(node, material)
 
@@ -348,8 +393,7 @@ def material_matches(node: dict, material: str) -> bool:
     """Whether ``material`` names the node's material: by concept (through the term schemes,
     with every alias) or by the material's own label or identifier."""
     wanted = normalise_label(material)
-    own = {normalise_label(str(node[k])) for k in ("material_label", "material_id")
-           if node.get(k)}
+    own = {normalise_label(str(node[k])) for k in ("material_label", "material_id") if node.get(k)}
     if wanted in own:
         return True
     concepts = {str(t) for t in node.get("material_types", ())}

@@ -152,20 +152,23 @@ def get_query(name: str) -> SavedQuery:
     return queries[name]
 
 
-def run(store: Store, name_or_sparql: str, params: Mapping[str, object] | None = None
-        ) -> QueryResult:
+def run(
+    store: Store, name_or_sparql: str, params: Mapping[str, object] | None = None
+) -> QueryResult:
     """Run a saved query by name, or literal SPARQL with already-typed RDF term bindings."""
     params = params or {}
     if re.fullmatch(r"[\w-]+", name_or_sparql.strip()):
         query = get_query(name_or_sparql.strip())
         return store.query(query.text, query.bind(params))
-    bindings = {k: to_term(v, "iri" if isinstance(v, URIRef) else "string", k)
-                for k, v in params.items()}
+    bindings = {
+        k: to_term(v, "iri" if isinstance(v, URIRef) else "string", k) for k, v in params.items()
+    }
     return store.query(name_or_sparql, bindings)
 
 
 def to_dataframe(result: QueryResult) -> pd.DataFrame:
     """Rows as a DataFrame of Python values (numbers, dates, strings; IRIs as strings)."""
+
     def python(term: Identifier | None) -> object:
         if term is None:
             return None

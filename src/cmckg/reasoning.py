@@ -67,9 +67,11 @@ def check_consistency(vocabularies: Sequence[Vocabulary]) -> ReasonerResult:
         try:
             owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError:
-            return ReasonerResult(ran=True, consistent=False,
-                                  detail="HermiT: the ontology is inconsistent")
-        unsatisfiable = sorted(c.iri for c in world.inconsistent_classes()
-                               if c is not owlready2.Nothing)
+            return ReasonerResult(
+                ran=True, consistent=False, detail="HermiT: the ontology is inconsistent"
+            )
+        unsatisfiable = sorted(
+            c.iri for c in world.inconsistent_classes() if c is not owlready2.Nothing
+        )
         world.close()
     return ReasonerResult(ran=True, unsatisfiable=unsatisfiable)

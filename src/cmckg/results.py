@@ -23,26 +23,77 @@ from rdflib.namespace import XSD
 
 from .vocab import CMC, QUDT
 
-__all__ = ["Censoring", "Reported", "SpecLimits", "Verdict", "censored_verdict",
-           "parse_result", "parse_specification", "result_triples"]
+__all__ = [
+    "Censoring",
+    "Reported",
+    "SpecLimits",
+    "Verdict",
+    "censored_verdict",
+    "parse_result",
+    "parse_specification",
+    "result_triples",
+]
 
 LESS, AT_MOST, MORE, AT_LEAST = "<", "≤", ">", "≥"
-_QUALIFIERS = {"<": LESS, "≤": AT_MOST, "<=": AT_MOST, "=<": AT_MOST, ">": MORE, "≥": AT_LEAST,
-               ">=": AT_LEAST, "=>": AT_LEAST}
+_QUALIFIERS = {
+    "<": LESS,
+    "≤": AT_MOST,
+    "<=": AT_MOST,
+    "=<": AT_MOST,
+    ">": MORE,
+    "≥": AT_LEAST,
+    ">=": AT_LEAST,
+    "=>": AT_LEAST,
+}
 _NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
 _CENSORED = re.compile(rf"^(<=|=<|>=|=>|[<>≤≥])\s*({_NUMBER}|LOQ|LOD|LLOQ|ULOQ)\s*(.*)$", re.I)
-_MISSING = {"nt", "n.t.", "not tested", "not done", "n/t", "not performed",
-            "not applicable", "n/a", "-", "—", "–"}
-_PASS = {"conforms", "complies", "conform", "comply", "pass", "passes", "meets requirements",
-         "conforms to reference", "complies with reference", "meets"}
-_FAIL = {"does not conform", "does not comply", "fail", "fails", "not conforming",
-         "does not meet requirements", "nonconforming", "non-conforming"}
+_MISSING = {
+    "nt",
+    "n.t.",
+    "not tested",
+    "not done",
+    "n/t",
+    "not performed",
+    "not applicable",
+    "n/a",
+    "-",
+    "—",
+    "–",
+}
+_PASS = {
+    "conforms",
+    "complies",
+    "conform",
+    "comply",
+    "pass",
+    "passes",
+    "meets requirements",
+    "conforms to reference",
+    "complies with reference",
+    "meets",
+}
+_FAIL = {
+    "does not conform",
+    "does not comply",
+    "fail",
+    "fails",
+    "not conforming",
+    "does not meet requirements",
+    "nonconforming",
+    "non-conforming",
+}
 _SPACES = re.compile(r"\s+")
 _RANGE = re.compile(rf"^({_NUMBER})\s*(?:–|—|-|to|\.\.)\s*({_NUMBER})\s*(.*)$", re.I)
-_ONE_SIDED = re.compile(rf"^(NLT|NMT|not less than|not more than|<=|=<|>=|=>|[<>≤≥])\s*"
-                        rf"({_NUMBER})\s*(.*)$", re.I)
-_REPORT = re.compile(r"^(report(ed)?( result| value)?|for information( only)?|record|"
-                     r"report \(?for information\)?)$", re.I)
+_ONE_SIDED = re.compile(
+    rf"^(NLT|NMT|not less than|not more than|<=|=<|>=|=>|[<>≤≥])\s*"
+    rf"({_NUMBER})\s*(.*)$",
+    re.I,
+)
+_REPORT = re.compile(
+    r"^(report(ed)?( result| value)?|for information( only)?|record|"
+    r"report \(?for information\)?)$",
+    re.I,
+)
 
 
 class Censoring(Enum):
@@ -77,8 +128,13 @@ def _float(text: str, decimal: str) -> float:
     return float(text.replace(decimal, "."))
 
 
-def parse_result(cell: object, *, decimal: str = ".", limits: dict[str, float] | None = None,
-                 missing: frozenset[str] = frozenset()) -> Reported:
+def parse_result(
+    cell: object,
+    *,
+    decimal: str = ".",
+    limits: dict[str, float] | None = None,
+    missing: frozenset[str] = frozenset(),
+) -> Reported:
     """Read a reported result. ``limits`` gives the numbers of ``LOQ``/``LOD`` for a result
     written ``"<LOQ"``; ``missing`` adds texts that mean "no result". ValueError names what
     could not be read."""
@@ -101,13 +157,20 @@ def parse_result(cell: object, *, decimal: str = ".", limits: dict[str, float] |
         if bound.upper() in {"LOQ", "LOD", "LLOQ", "ULOQ"}:
             known = {k.upper(): v for k, v in (limits or {}).items()}
             if bound.upper() not in known:
-                raise ValueError(f"'{text}' is censored at the {bound.upper()}, but no "
-                                 f"{bound.upper()} is declared for this result")
+                raise ValueError(
+                    f"'{text}' is censored at the {bound.upper()}, but no "
+                    f"{bound.upper()} is declared for this result"
+                )
             limit = float(known[bound.upper()])
         else:
             limit = _float(bound, decimal)
-        return Reported(text, Censoring.CENSORED, qualifier=qualifier, limit=limit,
-                        unit_text=match.group(3).strip() or None)
+        return Reported(
+            text,
+            Censoring.CENSORED,
+            qualifier=qualifier,
+            limit=limit,
+            unit_text=match.group(3).strip() or None,
+        )
     number = re.match(rf"^({_NUMBER})\s*(.*)$", text)
     if number:
         try:
@@ -115,8 +178,9 @@ def parse_result(cell: object, *, decimal: str = ".", limits: dict[str, float] |
         except ValueError:
             value = None
         if value is not None:
-            return Reported(text, Censoring.NONE, value=value,
-                            unit_text=number.group(2).strip() or None)
+            return Reported(
+                text, Censoring.NONE, value=value, unit_text=number.group(2).strip() or None
+            )
     raise ValueError(f"not a result: '{text}' (expected a number, '<0.5', 'NT' or 'conforms')")
 
 
@@ -145,8 +209,9 @@ def parse_specification(text: str, *, decimal: str = ".") -> SpecLimits:
     if _REPORT.match(raw):
         return SpecLimits(raw, report_only=True)
     folded = raw.casefold()
-    if folded in _PASS or folded.startswith(("conforms", "complies", "clear", "colourless",
-                                             "colorless")):
+    if folded in _PASS or folded.startswith(
+        ("conforms", "complies", "clear", "colourless", "colorless")
+    ):
         return SpecLimits(raw, qualitative=True)
     ranged = _RANGE.match(raw)
     if ranged:
@@ -160,13 +225,17 @@ def parse_specification(text: str, *, decimal: str = ".") -> SpecLimits:
         value = _float(one.group(2), decimal)
         unit_text = one.group(3).strip() or None
         if word in ("<", ">"):
-            raise ValueError(f"'{raw}': a strict limit is not supported; write "
-                             f"{'NMT / ≤' if word == '<' else 'NLT / ≥'} with the limit")
+            raise ValueError(
+                f"'{raw}': a strict limit is not supported; write "
+                f"{'NMT / ≤' if word == '<' else 'NLT / ≥'} with the limit"
+            )
         if word in ("nlt", "not less than", ">=", "=>", "≥"):
             return SpecLimits(raw, lower=value, unit_text=unit_text)
         return SpecLimits(raw, upper=value, unit_text=unit_text)
-    raise ValueError(f"not an acceptance criterion: '{raw}' (expected '≥ 95.0', 'NMT 2.0', "
-                     "'90 – 110', 'Report result' or 'Conforms')")
+    raise ValueError(
+        f"not an acceptance criterion: '{raw}' (expected '≥ 95.0', 'NMT 2.0', "
+        "'90 – 110', 'Report result' or 'Conforms')"
+    )
 
 
 class Verdict(Enum):
@@ -175,8 +244,9 @@ class Verdict(Enum):
     INDETERMINATE = "indeterminate"
 
 
-def censored_verdict(qualifier: str, limit: float, lower: float | None, upper: float | None
-                     ) -> Verdict:
+def censored_verdict(
+    qualifier: str, limit: float, lower: float | None, upper: float | None
+) -> Verdict:
     """A censored result against inclusive limits: PASS when every value it allows is inside,
     FAIL when none is, else INDETERMINATE. ``<0.5`` against ``≤ 2.0`` passes; ``<5`` against
     ``≤ 2.0`` is indeterminate; ``<0.5`` against ``≥ 1`` fails."""
@@ -195,8 +265,9 @@ def censored_verdict(qualifier: str, limit: float, lower: float | None, upper: f
     raise ValueError(f"unknown qualifier '{qualifier}'")
 
 
-def result_triples(measurement: URIRef, result: Reported, unit: URIRef | None
-                   ) -> list[tuple[URIRef, URIRef, Literal | URIRef]]:
+def result_triples(
+    measurement: URIRef, result: Reported, unit: URIRef | None
+) -> list[tuple[URIRef, URIRef, Literal | URIRef]]:
     """The value triples of a reported result (not its property, entity or stage): a number with
     its unit; a censored value's qualifier, limit, unit and text; a qualitative outcome's text and
     conformance. A missing result has none."""
@@ -204,15 +275,20 @@ def result_triples(measurement: URIRef, result: Reported, unit: URIRef | None
     if result.kind is Censoring.NONE:
         assert result.value is not None
         out: list[tuple[URIRef, URIRef, Literal | URIRef]] = [
-            (m, QUDT.numericValue, Literal(result.value, datatype=XSD.double))]
+            (m, QUDT.numericValue, Literal(result.value, datatype=XSD.double))
+        ]
         return out + ([(m, QUDT.unit, unit)] if unit is not None else [])
     if result.kind is Censoring.CENSORED:
         assert result.qualifier is not None and result.limit is not None
-        out = [(m, CMC.resultQualifier, Literal(result.qualifier)),
-               (m, CMC.censoringLimit, Literal(result.limit, datatype=XSD.double)),
-               (m, CMC.reportedText, Literal(result.text))]
+        out = [
+            (m, CMC.resultQualifier, Literal(result.qualifier)),
+            (m, CMC.censoringLimit, Literal(result.limit, datatype=XSD.double)),
+            (m, CMC.reportedText, Literal(result.text)),
+        ]
         return out + ([(m, QUDT.unit, unit)] if unit is not None else [])
     if result.kind is Censoring.QUALITATIVE:
-        return [(m, CMC.textValue, Literal(result.text)),
-                (m, CMC.reportedConformance, Literal(bool(result.conforms)))]
+        return [
+            (m, CMC.textValue, Literal(result.text)),
+            (m, CMC.reportedConformance, Literal(bool(result.conforms))),
+        ]
     return []

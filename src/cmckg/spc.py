@@ -84,8 +84,9 @@ def imr_limits(baseline: np.ndarray) -> Limits:
     mr_bar = float(moving_ranges(x).mean())
     sigma = mr_bar / D2
     center = float(x.mean())
-    return Limits(len(x), center, sigma, center - 3 * sigma, center + 3 * sigma, mr_bar,
-                  D4 * mr_bar)
+    return Limits(
+        len(x), center, sigma, center - 3 * sigma, center + 3 * sigma, mr_bar, D4 * mr_bar
+    )
 
 
 def parse_rules(text: str) -> RuleSet:
@@ -160,8 +161,7 @@ def _alternating(z: np.ndarray, i: int) -> tuple[int, ...] | None:
     return window if alternate else None
 
 
-def _k_of_m_beyond(z: np.ndarray, i: int, k: int, m: int, limit: float
-                   ) -> tuple[int, ...] | None:
+def _k_of_m_beyond(z: np.ndarray, i: int, k: int, m: int, limit: float) -> tuple[int, ...] | None:
     """At least ``k`` of the last ``m`` points beyond ``limit`` σ on one side, the last point
     among them (so the signal lands on a point that is itself beyond)."""
     window = _window(i, m)

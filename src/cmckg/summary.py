@@ -61,29 +61,40 @@ def summary(
         values = batch_values(store, attribute, material=material_iri, censored=censored)
         if values.empty:
             raise QueryError(f"no batch has a value of {attribute.label!r}")
-        values["month"] = values["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d)
-                                             else None)
+        values["month"] = values["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d) else None)
         frame = _summarise(store, attribute, values, groups)
-        frames.append(_with_censored(frame, censored_values(store, attribute,
-                                                            material=material_iri), groups))
+        frames.append(
+            _with_censored(frame, censored_values(store, attribute, material=material_iri), groups)
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def _summarise(store: Store, attribute: Attribute, values: pd.DataFrame, groups: list[str]
-               ) -> pd.DataFrame:
+def _summarise(
+    store: Store, attribute: Attribute, values: pd.DataFrame, groups: list[str]
+) -> pd.DataFrame:
     keys = ["material", "stage", "kind", *groups]
     specs = specifications(store, attribute)
     rows = []
     for key, group in values.groupby(keys, dropna=False, sort=True):
         x = group["value"].to_numpy(float)
         unit = group["unit"].iloc[0]
-        row = {"attribute": attribute.label, **dict(zip(keys, key, strict=True)),
-               "n": len(x), "mean": float(x.mean()),
-               "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
-               "min": float(x.min()), "max": float(x.max()), "unit": unit_symbol(unit)}
+        row = {
+            "attribute": attribute.label,
+            **dict(zip(keys, key, strict=True)),
+            "n": len(x),
+            "mean": float(x.mean()),
+            "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+            "min": float(x.min()),
+            "max": float(x.max()),
+            "unit": unit_symbol(unit),
+        }
         row.update(capability(group, specs, unit))
-        rows.append({k: (None if isinstance(v, float) and math.isnan(v) and k in keys else v)
-                     for k, v in row.items()})
+        rows.append(
+            {
+                k: (None if isinstance(v, float) and math.isnan(v) and k in keys else v)
+                for k, v in row.items()
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -94,8 +105,7 @@ def _with_censored(frame: pd.DataFrame, found: pd.DataFrame, groups: list[str]) 
     if found.empty:
         return frame
     if "month" in groups:
-        found["month"] = found["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d)
-                                           else None)
+        found["month"] = found["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d) else None)
     counts = found.groupby(keys, dropna=False)["n_values"].sum()
     for index, row in frame.iterrows():
         key = tuple(row[k] for k in keys)
@@ -113,8 +123,9 @@ def _same(a: object, b: object) -> bool:
 
 def specifications(store: Store, attribute: Attribute) -> pd.DataFrame:
     """The latest version of each specification of ``attribute`` (per product, stage, class)."""
-    frame = queries.to_dataframe(queries.run(store, "specifications",
-                                             {"attribute": attribute.concept}))
+    frame = queries.to_dataframe(
+        queries.run(store, "specifications", {"attribute": attribute.concept})
+    )
     if frame.empty:
         return frame
     names = reference_nodes(store)
@@ -134,9 +145,11 @@ def capability(group: pd.DataFrame, specs: pd.DataFrame, unit: str | None) -> di
     if specs.empty or len(products) != 1 or len(group) < 2:
         return empty
     stage, kind = group["stage"].iloc[0], group["kind"].iloc[0]
-    match = specs[(specs["product"] == products.pop())
-                  & (specs["stage"].isna() | (specs["stage"] == stage))
-                  & (specs["kind"].isna() | (specs["kind"] == kind))]
+    match = specs[
+        (specs["product"] == products.pop())
+        & (specs["stage"].isna() | (specs["stage"] == stage))
+        & (specs["kind"].isna() | (specs["kind"] == kind))
+    ]
     if match.empty:
         return empty
     spec = match.sort_values(["stage", "kind"], na_position="first").iloc[-1]
@@ -147,8 +160,12 @@ def capability(group: pd.DataFrame, specs: pd.DataFrame, unit: str | None) -> di
     x = ordered["value"].to_numpy(float)
     mean, overall = float(x.mean()), float(x.std(ddof=1))
     within = float(np.abs(np.diff(x)).mean()) / D2
-    return {"lsl": lsl, "usl": usl, "ppk": _index(mean, overall, lsl, usl),
-            "cpk": _index(mean, within, lsl, usl)}
+    return {
+        "lsl": lsl,
+        "usl": usl,
+        "ppk": _index(mean, overall, lsl, usl),
+        "cpk": _index(mean, within, lsl, usl),
+    }
 
 
 def _index(mean: float, sigma: float, lsl: float, usl: float) -> float:

@@ -141,13 +141,17 @@ def units_declared_in(graph: Graph) -> list[UnitDeclaration]:
         offset = graph.value(iri, CMC.conversionOffset)
         kind = graph.value(iri, QUDT.hasQuantityKind)
         target = graph.value(iri, CMC.conversionUnit)
-        found.append(UnitDeclaration(
-            iri=iri, symbol=str(symbol_), label=str(label) if label is not None else str(symbol_),
-            quantity_kind=kind if isinstance(kind, URIRef) else None,
-            conversion_unit=target if isinstance(target, URIRef) else None,
-            multiplier=float(multiplier.toPython()) if isinstance(multiplier, Literal) else 1.0,
-            offset=float(offset.toPython()) if isinstance(offset, Literal) else 0.0,
-        ))
+        found.append(
+            UnitDeclaration(
+                iri=iri,
+                symbol=str(symbol_),
+                label=str(label) if label is not None else str(symbol_),
+                quantity_kind=kind if isinstance(kind, URIRef) else None,
+                conversion_unit=target if isinstance(target, URIRef) else None,
+                multiplier=float(multiplier.toPython()) if isinstance(multiplier, Literal) else 1.0,
+                offset=float(offset.toPython()) if isinstance(offset, Literal) else 0.0,
+            )
+        )
     return found
 
 
@@ -160,8 +164,26 @@ _NUMBER = re.compile(r"10(?:\^|\*)([+-]?\d+)|(10*)(?!\d)")  # 10^6, 10*6 (UCUM),
 _SI_PREFIXES = ("", "da", "h", "k", "M", "G", "d", "c", "m", "μ", "n", "p", "f")
 _ATOM_SYNONYMS = {
     **dict.fromkeys(
-        ("#", "{#}", "cell", "cells", "Cell", "Cells", "{cell}", "{cells}", "count", "counts",
-         "Count", "Counts", "{count}", "{counts}", "particles", "{particles}"), "#"),
+        (
+            "#",
+            "{#}",
+            "cell",
+            "cells",
+            "Cell",
+            "Cells",
+            "{cell}",
+            "{cells}",
+            "count",
+            "counts",
+            "Count",
+            "Counts",
+            "{count}",
+            "{counts}",
+            "particles",
+            "{particles}",
+        ),
+        "#",
+    ),
     **{f"{p}l": f"{p}L" for p in _SI_PREFIXES},
     **dict.fromkeys(("sec", "secs"), "s"),
     **dict.fromkeys(("hr", "hrs", "hour", "hours"), "h"),
@@ -265,7 +287,7 @@ class _Parser:
                 self.pos += 1
         if self.pos == start:
             raise ValueError(f"expected a unit at {self.pos}")
-        atom = _normalise_atom(self.text[start:self.pos])
+        atom = _normalise_atom(self.text[start : self.pos])
         return 0, {atom: self.exponent()}
 
 
@@ -276,7 +298,7 @@ def parse_unit_expression(text: str) -> tuple[int, dict[str, int]]:
         raise ValueError("empty unit")
     power, atoms = parser.expression()
     if parser.pos != len(parser.text):
-        raise ValueError(f"unexpected '{parser.text[parser.pos:]}'")
+        raise ValueError(f"unexpected '{parser.text[parser.pos :]}'")
     return power, {a: e for a, e in atoms.items() if e}
 
 
@@ -300,9 +322,9 @@ def _iri(key: str) -> URIRef:
 
 def _key(iri: str) -> str | None:
     if iri.startswith(_QUDT_NS):
-        return iri[len(_QUDT_NS):]
+        return iri[len(_QUDT_NS) :]
     if iri.startswith(_CMC_NS + _CMC_UNIT_PREFIX):
-        return iri[len(_CMC_NS):]
+        return iri[len(_CMC_NS) :]
     return None
 
 
@@ -350,7 +372,7 @@ class UnitTable:
         if key is not None and key in self._units:
             return key
         if iri.startswith(LEGACY_QUDT_UNIT_NS):
-            return self._labels.get(fold_label(iri[len(LEGACY_QUDT_UNIT_NS):]))
+            return self._labels.get(fold_label(iri[len(LEGACY_QUDT_UNIT_NS) :]))
         return None
 
     @property
@@ -388,32 +410,46 @@ class UnitTable:
         key = _key(str(unit.iri)) or str(unit.iri)
         known = self.lookup(unit.symbol)
         if known is not None and known != key:
-            raise MappingError(f"unit symbol '{unit.symbol}' is already {_iri(known)}",
-                               field="symbol")
-        kinds = [str(unit.quantity_kind).removeprefix(str(QUANTITYKIND))] \
-            if unit.quantity_kind is not None else []
+            raise MappingError(
+                f"unit symbol '{unit.symbol}' is already {_iri(known)}", field="symbol"
+            )
+        kinds = (
+            [str(unit.quantity_kind).removeprefix(str(QUANTITYKIND))]
+            if unit.quantity_kind is not None
+            else []
+        )
         if unit.conversion_unit is None:
-            row = [unit.symbol, unit.label, "1", None,
-                   f"A0E0L0I0M0H0T0D1+{unit.symbol}1", kinds]
+            row = [unit.symbol, unit.label, "1", None, f"A0E0L0I0M0H0T0D1+{unit.symbol}1", kinds]
         else:
             target = self.lookup(str(unit.conversion_unit))
             if target is None:
-                raise MappingError(f"unit '{unit.symbol}' converts to an unknown unit "
-                                   f"{unit.conversion_unit}", field="conversion")
+                raise MappingError(
+                    f"unit '{unit.symbol}' converts to an unknown unit {unit.conversion_unit}",
+                    field="conversion",
+                )
             if kinds and not self.has_kind(target, kinds[0]):
-                raise MappingError(f"unit '{unit.symbol}' is a {kinds[0]} but "
-                                   f"{self.info(target).symbol} is not", field="conversion")
+                raise MappingError(
+                    f"unit '{unit.symbol}' is a {kinds[0]} but {self.info(target).symbol} is not",
+                    field="conversion",
+                )
             base = self.multiplier(target)
             if base is None:
-                raise MappingError(f"unit '{unit.symbol}' converts to "
-                                   f"{self.info(target).symbol}, which QUDT cannot convert",
-                                   field="conversion")
+                raise MappingError(
+                    f"unit '{unit.symbol}' converts to "
+                    f"{self.info(target).symbol}, which QUDT cannot convert",
+                    field="conversion",
+                )
             factor = Decimal(repr(unit.multiplier))
-            offset = (Decimal(repr(unit.offset)) + Decimal(repr(self.info(target).offset))) \
-                / factor
+            offset = (Decimal(repr(unit.offset)) + Decimal(repr(self.info(target).offset))) / factor
             kinds = list(dict.fromkeys([*kinds, *self._units[target][5]]))
-            row = [unit.symbol, unit.label, str(factor * base),
-                   str(offset) if offset else None, self._units[target][4], kinds]
+            row = [
+                unit.symbol,
+                unit.label,
+                str(factor * base),
+                str(offset) if offset else None,
+                self._units[target][4],
+                kinds,
+            ]
         self._units[key] = row
         self._aliases[unit.symbol] = key
         self._aliases.setdefault(key, key)
@@ -519,15 +555,22 @@ def _lookup(text: str) -> tuple[str, URIRef] | None:
     return found
 
 
-def _unknown(text: object, source: str | None, location: str | None,
-             field: str | None) -> MappingError:
+def _unknown(
+    text: object, source: str | None, location: str | None, field: str | None
+) -> MappingError:
     near = unit_table().nearest(str(text)) if str(text).strip() else []
     hint = f"; nearest known symbols: {', '.join(near)}" if near else ""
-    declare = (f"; if it is a unit of its own, declare it in a vocabulary YAML (--vocab or the "
-               f"mapping's vocab:): units: [{{symbol: {json.dumps(str(text), ensure_ascii=False)}"
-               ", label: <name>, quantity_kind: <QUDT kind>, conversion: null}]")
-    return MappingError(f"unknown unit '{text}'{hint}{declare if str(text).strip() else ''}",
-                        source, location, field)
+    declare = (
+        f"; if it is a unit of its own, declare it in a vocabulary YAML (--vocab or the "
+        f"mapping's vocab:): units: [{{symbol: {json.dumps(str(text), ensure_ascii=False)}"
+        ", label: <name>, quantity_kind: <QUDT kind>, conversion: null}]"
+    )
+    return MappingError(
+        f"unknown unit '{text}'{hint}{declare if str(text).strip() else ''}",
+        source,
+        location,
+        field,
+    )
 
 
 def resolve_unit(

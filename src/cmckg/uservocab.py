@@ -78,8 +78,9 @@ class Vocabulary:
 # --- reading files ------------------------------------------------------------------------------
 
 
-def load_vocabularies(paths: Iterable[str | Path], others: Sequence[Vocabulary] = (),
-                      base: str | None = None) -> list[Vocabulary]:
+def load_vocabularies(
+    paths: Iterable[str | Path], others: Sequence[Vocabulary] = (), base: str | None = None
+) -> list[Vocabulary]:
     """Load and validate vocabulary files in order; each is checked against the bundled terms,
     ``others`` (those of another name: stored ones) and the files before it."""
     loaded: list[Vocabulary] = []
@@ -90,15 +91,18 @@ def load_vocabularies(paths: Iterable[str | Path], others: Sequence[Vocabulary] 
         name = path.stem
         same = [v for v in loaded if v.name == name]
         if same:
-            raise ConfigError(f"two vocabulary files named '{name}' (also {same[0].source}); "
-                              "rename one", str(path))
+            raise ConfigError(
+                f"two vocabulary files named '{name}' (also {same[0].source}); rename one",
+                str(path),
+            )
         context = [v for v in others if v.name != name] + loaded
         loaded.append(load_vocabulary(path, context, base))
     return loaded
 
 
-def load_vocabulary(path: str | Path, others: Sequence[Vocabulary] = (),
-                    base: str | None = None) -> Vocabulary:
+def load_vocabulary(
+    path: str | Path, others: Sequence[Vocabulary] = (), base: str | None = None
+) -> Vocabulary:
     """One vocabulary file (``.yaml``/``.yml`` or Turtle), validated; ConfigError naming the
     file and line of the first problem."""
     path = Path(path)
@@ -117,8 +121,9 @@ def load_vocabulary(path: str | Path, others: Sequence[Vocabulary] = (),
     return vocabulary
 
 
-def _read_turtle(path: Path, text: str, vocab_iri: URIRef
-                 ) -> tuple[Graph, dict[URIRef, int], dict[tuple[URIRef, str], int]]:
+def _read_turtle(
+    path: Path, text: str, vocab_iri: URIRef
+) -> tuple[Graph, dict[URIRef, int], dict[tuple[URIRef, str], int]]:
     graph = Graph()
     try:
         graph.parse(data=text, format="turtle")
@@ -129,8 +134,9 @@ def _read_turtle(path: Path, text: str, vocab_iri: URIRef
     graph.add((vocab_iri, DCTERMS.source, Literal(path.name)))
     text_lines = text.splitlines()
     lines: dict[URIRef, int] = {}
-    subjects = set(graph.subjects(RDF.type, SKOS.Concept)) | set(graph.subjects(RDF.type,
-                                                                               QUDT.Unit))
+    subjects = set(graph.subjects(RDF.type, SKOS.Concept)) | set(
+        graph.subjects(RDF.type, QUDT.Unit)
+    )
     for subject in (s for s in subjects if isinstance(s, URIRef)):
         local = re.split(r"[#/:]", str(subject))[-1]
         for number, line in enumerate(text_lines, 1):
@@ -155,37 +161,52 @@ class _YamlVocabulary:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark is not None else None
-            raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", str(self.path),
-                              where) from exc
+            raise ConfigError(
+                f"not valid YAML: {getattr(exc, 'problem', exc)}", str(self.path), where
+            ) from exc
         validate_document(document, "vocabulary", str(self.path), key_lines)
         namespace = document.get("namespace") or (
-            f"{self.minter.base}terms/{quote(self.path.stem, safe='')}#")
+            f"{self.minter.base}terms/{quote(self.path.stem, safe='')}#"
+        )
         g = self.graph
         g.add((self.vocab_iri, RDF.type, CMC.ProjectVocabulary))
         g.add((self.vocab_iri, RDFS.label, Literal(self.path.stem)))
         g.add((self.vocab_iri, DCTERMS.source, Literal(self.path.name)))
-        labels = {normalise_label(str(c["label"])): _concept_iri(namespace, str(c["label"]))
-                  for c in document.get("concepts") or []}
+        labels = {
+            normalise_label(str(c["label"])): _concept_iri(namespace, str(c["label"]))
+            for c in document.get("concepts") or []
+        }
         for index, concept in enumerate(document.get("concepts") or []):
             self.concept(concept, namespace, ("concepts", index), key_lines, labels)
         for index, unit in enumerate(document.get("units") or []):
             self.unit(unit, namespace, ("units", index), key_lines)
         return g, self.lines, self.fields
 
-    def place(self, iri: URIRef, path: KeyPath, key_lines: Mapping[KeyPath, int],
-              keys: Iterable[str]) -> None:
+    def place(
+        self, iri: URIRef, path: KeyPath, key_lines: Mapping[KeyPath, int], keys: Iterable[str]
+    ) -> None:
         self.lines.setdefault(iri, key_lines.get(path, 0))
         for key in keys:
             if (*path, key) in key_lines:
                 self.fields[(iri, key)] = key_lines[(*path, key)]
 
-    def concept(self, raw: Mapping[str, Any], namespace: str, path: KeyPath,
-                key_lines: Mapping[KeyPath, int], labels: Mapping[str, URIRef]) -> None:
+    def concept(
+        self,
+        raw: Mapping[str, Any],
+        namespace: str,
+        path: KeyPath,
+        key_lines: Mapping[KeyPath, int],
+        labels: Mapping[str, URIRef],
+    ) -> None:
         label = str(raw["label"])
         iri = _concept_iri(namespace, label)
         if iri in self.lines:
-            raise ConfigError(f"concept '{label}' is declared twice", str(self.path),
-                              f"line {key_lines.get(path, 0)}", "label")
+            raise ConfigError(
+                f"concept '{label}' is declared twice",
+                str(self.path),
+                f"line {key_lines.get(path, 0)}",
+                "label",
+            )
         self.place(iri, path, key_lines, raw)
         g = self.graph
         g.add((iri, RDF.type, SKOS.Concept))
@@ -194,8 +215,12 @@ class _YamlVocabulary:
         g.add((iri, SKOS.definition, Literal(str(raw["definition"]), lang="en")))
         scheme = _scheme(str(raw["scheme"]))
         if scheme is None:
-            raise ConfigError(f"unknown scheme '{raw['scheme']}'; known: {_scheme_names()}",
-                              str(self.path), f"line {self.fields[(iri, 'scheme')]}", "scheme")
+            raise ConfigError(
+                f"unknown scheme '{raw['scheme']}'; known: {_scheme_names()}",
+                str(self.path),
+                f"line {self.fields[(iri, 'scheme')]}",
+                "scheme",
+            )
         g.add((iri, SKOS.inScheme, scheme))
         for alias in raw.get("alt_labels") or []:
             g.add((iri, SKOS.altLabel, Literal(str(alias), lang="en")))
@@ -215,13 +240,22 @@ class _YamlVocabulary:
             if plausible.get(key) is not None:
                 g.add((iri, prop, Literal(float(plausible[key]), datatype=XSD.double)))
 
-    def unit(self, raw: Mapping[str, Any], namespace: str, path: KeyPath,
-             key_lines: Mapping[KeyPath, int]) -> None:
+    def unit(
+        self,
+        raw: Mapping[str, Any],
+        namespace: str,
+        path: KeyPath,
+        key_lines: Mapping[KeyPath, int],
+    ) -> None:
         symbol = str(raw["symbol"])
         iri = URIRef(namespace + "unit-" + _unit_slug(symbol))
         if iri in self.lines:
-            raise ConfigError(f"unit '{symbol}' is declared twice", str(self.path),
-                              f"line {key_lines.get(path, 0)}", "symbol")
+            raise ConfigError(
+                f"unit '{symbol}' is declared twice",
+                str(self.path),
+                f"line {key_lines.get(path, 0)}",
+                "symbol",
+            )
         self.place(iri, path, key_lines, raw)
         g = self.graph
         g.add((iri, RDF.type, QUDT.Unit))
@@ -232,10 +266,20 @@ class _YamlVocabulary:
         conversion = raw.get("conversion")
         if conversion:
             g.add((iri, CMC.conversionUnit, Literal(str(conversion["unit"]))))  # resolved later
-            g.add((iri, CMC.conversionMultiplier,
-                   Literal(float(conversion.get("multiplier", 1.0)), datatype=XSD.double)))
-            g.add((iri, CMC.conversionOffset,
-                   Literal(float(conversion.get("offset", 0.0)), datatype=XSD.double)))
+            g.add(
+                (
+                    iri,
+                    CMC.conversionMultiplier,
+                    Literal(float(conversion.get("multiplier", 1.0)), datatype=XSD.double),
+                )
+            )
+            g.add(
+                (
+                    iri,
+                    CMC.conversionOffset,
+                    Literal(float(conversion.get("offset", 0.0)), datatype=XSD.double),
+                )
+            )
 
 
 def _concept_iri(namespace: str, label: str) -> URIRef:
@@ -275,8 +319,12 @@ def _scheme(text: str) -> URIRef | None:
 
 def _scheme_names() -> str:
     graph = bundled_term_index().graph
-    return ", ".join(sorted(str(graph.value(s, SKOS.prefLabel)).removeprefix("testing ")
-                            for s in set(_schemes().values())))
+    return ", ".join(
+        sorted(
+            str(graph.value(s, SKOS.prefLabel)).removeprefix("testing ")
+            for s in set(_schemes().values())
+        )
+    )
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -286,8 +334,12 @@ class _Checker:
     """The rules a vocabulary must keep before it is used: known schemes, quantity kinds, units
     and broader concepts; no label or alias that already names another concept."""
 
-    def __init__(self, vocabulary: Vocabulary, fields: Mapping[tuple[URIRef, str], int],
-                 others: Sequence[Vocabulary]) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        fields: Mapping[tuple[URIRef, str], int],
+        others: Sequence[Vocabulary],
+    ) -> None:
         self.vocabulary = vocabulary
         self.fields = fields
         graph = Graph()
@@ -299,8 +351,7 @@ class _Checker:
 
     def fail(self, subject: URIRef, message: str, key: str) -> ConfigError:
         line = self.fields.get((subject, key)) or self.vocabulary.lines.get(subject)
-        return ConfigError(message, self.vocabulary.source, f"line {line}" if line else None,
-                           key)
+        return ConfigError(message, self.vocabulary.source, f"line {line}" if line else None, key)
 
     def check(self) -> None:
         table = self.units()
@@ -314,13 +365,18 @@ class _Checker:
         units (a symbol clash or an impossible conversion is an error on its unit)."""
         g = self.vocabulary.graph
         table = bundled_unit_table().extended(
-            [u for o in self.others for u in units_declared_in(o.graph)])
-        for unit in sorted({u for u in g.subjects(RDF.type, QUDT.Unit) if isinstance(u, URIRef)},
-                           key=str):
+            [u for o in self.others for u in units_declared_in(o.graph)]
+        )
+        for unit in sorted(
+            {u for u in g.subjects(RDF.type, QUDT.Unit) if isinstance(u, URIRef)}, key=str
+        ):
             kind = g.value(unit, QUDT.hasQuantityKind)
             if kind is None:
-                raise self.fail(unit, f"unit '{g.value(unit, QUDT.symbol)}' has no quantity "
-                                "kind", "quantity_kind")
+                raise self.fail(
+                    unit,
+                    f"unit '{g.value(unit, QUDT.symbol)}' has no quantity kind",
+                    "quantity_kind",
+                )
             self.quantity_kind(unit, kind)
             target = g.value(unit, CMC.conversionUnit)
             if isinstance(target, Literal):
@@ -332,10 +388,20 @@ class _Checker:
             return table.extended(units_declared_in(g))
         except MappingError as exc:
             symbol = re.search(r"'([^']*)'", exc.message)
-            units = [u for u in g.subjects(QUDT.symbol, Literal(symbol.group(1)))
-                     if isinstance(u, URIRef)] if symbol else []
-            raise (self.fail(units[0], exc.message, exc.field or "symbol") if units else
-                   ConfigError(exc.message, self.vocabulary.source)) from exc
+            units = (
+                [
+                    u
+                    for u in g.subjects(QUDT.symbol, Literal(symbol.group(1)))
+                    if isinstance(u, URIRef)
+                ]
+                if symbol
+                else []
+            )
+            raise (
+                self.fail(units[0], exc.message, exc.field or "symbol")
+                if units
+                else ConfigError(exc.message, self.vocabulary.source)
+            ) from exc
 
     def quantity_kind(self, subject: URIRef, kind: Any) -> None:
         name = str(kind).removeprefix(str(QUANTITYKIND))
@@ -354,14 +420,18 @@ class _Checker:
             raise self.fail(iri, f"concept '{label}' has no definition", "definition")
         scheme = g.value(iri, SKOS.inScheme)
         if scheme not in set(_schemes().values()):
-            raise self.fail(iri, f"concept '{label}' is in no known scheme; known: "
-                            f"{_scheme_names()}", "scheme")
+            raise self.fail(
+                iri, f"concept '{label}' is in no known scheme; known: {_scheme_names()}", "scheme"
+            )
         kind = g.value(iri, QUDT.hasQuantityKind)
         unit = g.value(iri, CMC.defaultUnit)
         if unit is not None and kind is None:
-            raise self.fail(iri, f"concept '{label}' has a unit but no quantity_kind (the QUDT "
-                            "quantity kind its values are, e.g. MassConcentration)",
-                            "quantity_kind")
+            raise self.fail(
+                iri,
+                f"concept '{label}' has a unit but no quantity_kind (the QUDT "
+                "quantity kind its values are, e.g. MassConcentration)",
+                "quantity_kind",
+            )
         if kind is not None:
             self.quantity_kind(iri, kind)
         if unit is not None:
@@ -370,12 +440,18 @@ class _Checker:
         broader = g.value(iri, SKOS.broader)
         if broader is not None and broader not in mine:
             in_scheme = URIRef(str(scheme))
-            found = self.known.candidates(str(broader), in_scheme) \
-                if isinstance(broader, Literal) \
+            found = (
+                self.known.candidates(str(broader), in_scheme)
+                if isinstance(broader, Literal)
                 else ({broader} if broader in self.known else set())
+            )
             if len(found) != 1:
-                raise self.fail(iri, f"unknown broader concept '{broader}' (a label or IRI of a "
-                                "concept of the same scheme)", "broader")
+                raise self.fail(
+                    iri,
+                    f"unknown broader concept '{broader}' (a label or IRI of a "
+                    "concept of the same scheme)",
+                    "broader",
+                )
             g.set((iri, SKOS.broader, next(iter(found))))
 
     def unit(self, iri: URIRef, label: str, unit: Any, kind: Any, table: UnitTable) -> None:
@@ -383,12 +459,14 @@ class _Checker:
         if key is None:
             near = table.nearest(str(unit))
             hint = f"; nearest known symbols: {', '.join(near)}" if near else ""
-            raise self.fail(iri, f"unknown unit '{unit}'{hint}; declare it under units:",
-                            "unit")
+            raise self.fail(iri, f"unknown unit '{unit}'{hint}; declare it under units:", "unit")
         name = str(kind).removeprefix(str(QUANTITYKIND))
         if not table.has_kind(key, name):
-            raise self.fail(iri, f"unit '{table.info(key).symbol}' of concept '{label}' is not "
-                            f"a {name} unit", "unit")
+            raise self.fail(
+                iri,
+                f"unit '{table.info(key).symbol}' of concept '{label}' is not a {name} unit",
+                "unit",
+            )
         self.vocabulary.graph.set((iri, CMC.defaultUnit, table.info(key).iri))
 
     def names(self, iri: URIRef, label: str, scheme: Any, mine: TermIndex) -> None:
@@ -397,8 +475,11 @@ class _Checker:
         g = self.vocabulary.graph
         group = _ATTRIBUTE_SCHEMES if scheme in _ATTRIBUTE_SCHEMES else {scheme}
         line = self.vocabulary.lines.get(iri, 0)
-        before = {t.iri for t in mine.terms()
-                  if (self.vocabulary.lines.get(t.iri, 0), str(t.iri)) < (line, str(iri))}
+        before = {
+            t.iri
+            for t in mine.terms()
+            if (self.vocabulary.lines.get(t.iri, 0), str(t.iri)) < (line, str(iri))
+        }
         aliases = sorted(map(str, g.objects(iri, SKOS.altLabel)))
         for name, key in [(label, "label")] + [(a, "alt_labels") for a in aliases]:
             for index, among in ((self.known, None), (mine, before)):
@@ -406,8 +487,12 @@ class _Checker:
                 clash = clash if among is None else clash & among
                 if clash:
                     other = index.get(next(iter(sorted(clash))))
-                    raise self.fail(iri, f"'{name}' of concept '{label}' already names "
-                                    f"'{other.label}' ({other.iri})", key)
+                    raise self.fail(
+                        iri,
+                        f"'{name}' of concept '{label}' already names "
+                        f"'{other.label}' ({other.iri})",
+                        key,
+                    )
 
 
 # --- where vocabularies come from ---------------------------------------------------------------
@@ -432,8 +517,7 @@ SELECT ?g ?name ?s ?p ?o WHERE {{
   GRAPH ?g {{ ?v a cmc:ProjectVocabulary ; rdfs:label ?name . ?s ?p ?o }}
 }}"""
 
-_STORED: weakref.WeakKeyDictionary[Any, tuple[int, list[Vocabulary]]] = (
-    weakref.WeakKeyDictionary())
+_STORED: weakref.WeakKeyDictionary[Any, tuple[int, list[Vocabulary]]] = weakref.WeakKeyDictionary()
 
 
 def stored_vocabularies(store: Any) -> list[Vocabulary]:
@@ -446,8 +530,13 @@ def stored_vocabularies(store: Any) -> list[Vocabulary]:
     graphs: dict[tuple[Any, str], Graph] = {}
     for g, name, s, p, o in store.query(_STORED_QUERY).rows:
         graphs.setdefault((g, str(name)), Graph()).add((s, p, o))
-    found = sorted((Vocabulary(name, _stored_source(graph, name), graph)
-                    for (_, name), graph in graphs.items()), key=lambda v: v.name)
+    found = sorted(
+        (
+            Vocabulary(name, _stored_source(graph, name), graph)
+            for (_, name), graph in graphs.items()
+        ),
+        key=lambda v: v.name,
+    )
     if cacheable:
         _STORED[store] = (store.revision, found)
     return found
@@ -466,8 +555,9 @@ def merge(stored: Sequence[Vocabulary], given: Sequence[Any]) -> list[Any]:
 
 
 @contextmanager
-def vocabularies_in_force(store: Any, files: Iterable[str | Path] = (),
-                          base: str | None = None) -> Iterator[list[Vocabulary]]:
+def vocabularies_in_force(
+    store: Any, files: Iterable[str | Path] = (), base: str | None = None
+) -> Iterator[list[Vocabulary]]:
     """Within the block, terms and units resolve through the store's vocabularies and
     ``files`` (validated; a file replaces the stored vocabulary of its name). Yields the
     vocabularies loaded from ``files``."""
@@ -480,13 +570,20 @@ def vocabularies_in_force(store: Any, files: Iterable[str | Path] = (),
 # --- what resolves to what (cmckg vocab list) ----------------------------------------------------
 
 CONCEPT_COLUMNS = ["name", "kind", "concept", "iri", "scheme", "unit", "quantity_kind", "source"]
-UNIT_COLUMNS = ["symbol", "iri", "label", "quantity_kind", "converts_to", "multiplier", "offset",
-                "source"]
+UNIT_COLUMNS = [
+    "symbol",
+    "iri",
+    "label",
+    "quantity_kind",
+    "converts_to",
+    "multiplier",
+    "offset",
+    "source",
+]
 
 
 def _sources(vocabularies: Sequence[Vocabulary]) -> list[tuple[str, Graph]]:
-    return [("bundled", bundled_term_index().graph)] + [(v.source, v.graph)
-                                                        for v in vocabularies]
+    return [("bundled", bundled_term_index().graph)] + [(v.source, v.graph) for v in vocabularies]
 
 
 def _short(graph: Graph, iri: Any) -> str:
@@ -504,8 +601,9 @@ def concept_table(vocabularies: Sequence[Vocabulary], scheme: str | None = None)
     if scheme is not None:
         wanted = _scheme(scheme)
         if wanted is None:
-            raise ConfigError(f"unknown scheme '{scheme}'; known: {_scheme_names()}",
-                              field="--scheme")
+            raise ConfigError(
+                f"unknown scheme '{scheme}'; known: {_scheme_names()}", field="--scheme"
+            )
     from .units import symbol as unit_symbol
 
     rows = []
@@ -522,15 +620,18 @@ def concept_table(vocabularies: Sequence[Vocabulary], scheme: str | None = None)
                 unit = graph.value(iri, CMC.defaultUnit)
                 kind = graph.value(iri, QUDT.hasQuantityKind)
                 common = {
-                    "concept": label, "iri": str(iri), "scheme": _short(everything, in_scheme),
+                    "concept": label,
+                    "iri": str(iri),
+                    "scheme": _short(everything, in_scheme),
                     "unit": unit_symbol(str(unit)) if unit is not None else "",
                     "quantity_kind": str(kind).removeprefix(str(QUANTITYKIND)) if kind else "",
                     "source": source,
                 }
                 names = [(label, "label")]
                 names += [(a, "alias") for a in sorted(map(str, graph.objects(iri, SKOS.altLabel)))]
-                names += [(n, "notation")
-                          for n in sorted(map(str, graph.objects(iri, SKOS.notation)))]
+                names += [
+                    (n, "notation") for n in sorted(map(str, graph.objects(iri, SKOS.notation)))
+                ]
                 rows += [{"name": name, "kind": kind_, **common} for name, kind_ in names]
     return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
 
@@ -544,14 +645,20 @@ def unit_declarations_table(vocabularies: Sequence[Vocabulary]) -> pd.DataFrame:
     with vocabulary_scope(list(vocabularies)):
         for source, graph in _sources(vocabularies):
             for unit in units_declared_in(graph):
-                rows.append({
-                    "symbol": unit.symbol, "iri": str(unit.iri), "label": unit.label,
-                    "quantity_kind": str(unit.quantity_kind or "").removeprefix(
-                        str(QUANTITYKIND)),
-                    "converts_to": unit_symbol(unit.conversion_unit)
-                    if unit.conversion_unit is not None else "(never converted)",
-                    "multiplier": unit.multiplier if unit.conversion_unit is not None else None,
-                    "offset": unit.offset if unit.conversion_unit is not None else None,
-                    "source": source,
-                })
+                rows.append(
+                    {
+                        "symbol": unit.symbol,
+                        "iri": str(unit.iri),
+                        "label": unit.label,
+                        "quantity_kind": str(unit.quantity_kind or "").removeprefix(
+                            str(QUANTITYKIND)
+                        ),
+                        "converts_to": unit_symbol(unit.conversion_unit)
+                        if unit.conversion_unit is not None
+                        else "(never converted)",
+                        "multiplier": unit.multiplier if unit.conversion_unit is not None else None,
+                        "offset": unit.offset if unit.conversion_unit is not None else None,
+                        "source": source,
+                    }
+                )
     return pd.DataFrame(rows, columns=UNIT_COLUMNS)

@@ -222,9 +222,15 @@ class TermIndex:
         """Known labels closest to ``label`` (of ``scheme``'s concepts only, if given), never
         ``label`` itself: a hint must name something the field accepts."""
         wanted = normalise_label(label)
-        names = [name for name, iris in self._by_label.items() if name != wanted and (
-            scheme is None or any(self._terms[i].scheme == scheme for i in iris
-                                  if i in self._terms))]
+        names = [
+            name
+            for name, iris in self._by_label.items()
+            if name != wanted
+            and (
+                scheme is None
+                or any(self._terms[i].scheme == scheme for i in iris if i in self._terms)
+            )
+        ]
         return difflib.get_close_matches(wanted, names, n=n)
 
     def resolve(
@@ -246,8 +252,9 @@ class TermIndex:
                 return self._terms[iri]
         found = self.candidates(label, scheme)
         if len(found) > 1:
-            preferred = {i for i in found if normalise_label(self._terms[i].label)
-                         == normalise_label(label)}
+            preferred = {
+                i for i in found if normalise_label(self._terms[i].label) == normalise_label(label)
+            }
             found = preferred if len(preferred) == 1 else found
         if len(found) == 1:
             return self._terms[next(iter(found))]
@@ -260,8 +267,12 @@ class TermIndex:
         hint = f"; nearest known labels: {', '.join(near)}" if near else ""
         if not near and scheme is not None and len(self.terms(scheme)) <= 12:
             hint = "; known labels: " + ", ".join(sorted(t.label for t in self.terms(scheme)))
-        raise MappingError(f"unknown term '{label}'{hint}{self.declare_hint(label, scheme)}",
-                           source, location, field_name)
+        raise MappingError(
+            f"unknown term '{label}'{hint}{self.declare_hint(label, scheme)}",
+            source,
+            location,
+            field_name,
+        )
 
     def declare_hint(self, label: str, scheme: URIRef | None) -> str:
         """How to declare ``label`` in a project vocabulary (the YAML to add), for an error."""
@@ -272,9 +283,11 @@ class TermIndex:
         name = name.removeprefix("testing ")
         measured = scheme in (CMCT.QualityAttributes, CMCT.ProcessParameters)
         extra = ", quantity_kind: <QUDT kind>, unit: <unit>" if measured else ""
-        return (f"; to declare it, add to a vocabulary YAML (--vocab or the mapping's vocab:): "
-                f"concepts: [{{label: {_yaml_text(label)}, scheme: {name}, "
-                f"definition: <what it is>{extra}}}]")
+        return (
+            f"; to declare it, add to a vocabulary YAML (--vocab or the mapping's vocab:): "
+            f"concepts: [{{label: {_yaml_text(label)}, scheme: {name}, "
+            f"definition: <what it is>{extra}}}]"
+        )
 
     def add_alias(self, concept: URIRef, alias: str) -> None:
         """Register a source's local name for a concept (from a mapping's nomenclature)."""
@@ -319,8 +332,9 @@ SELECT DISTINCT ?name ?concept ?issuer WHERE {{
 }}"""
 
 
-def aliases_from_store(store: _Queryable, issuer: str | None = None
-                       ) -> list[tuple[str, URIRef, str]]:
+def aliases_from_store(
+    store: _Queryable, issuer: str | None = None
+) -> list[tuple[str, URIRef, str]]:
     """The sources' local names in ``store`` as ``(local name, concept, issuer)``, sorted.
 
     Table mappings write them as ``cmc:LocalTerm`` nodes (``ontology/MODEL.md``); pass

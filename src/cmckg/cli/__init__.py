@@ -20,8 +20,10 @@ from .. import __version__
 from ..errors import CmckgError, ConfigError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "ingest the bundled examples and answer lineage, comparability and quality "
-             "questions"),
+    "demo": (
+        "demo",
+        "ingest the bundled examples and answer lineage, comparability and quality questions",
+    ),
     "ingest": ("ingest", "map source files into the store"),
     "stats": ("ingest", "count what the store holds"),
     "query": ("query", "run a saved SPARQL query"),
@@ -70,19 +72,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             subparsers.add_parser(name, help=summary, add_help=False)
     for module_name in loaded:
         importlib.import_module(f"{__name__}.{module_name}").register(subparsers)
-    missing = [name for name, (module, _) in COMMANDS.items()
-               if module in loaded and name not in subparsers.choices]
+    missing = [
+        name
+        for name, (module, _) in COMMANDS.items()
+        if module in loaded and name not in subparsers.choices
+    ]
     if missing:
         raise RuntimeError(f"cmckg commands not registered by their modules: {missing}")
     for sub in subparsers.choices.values():
         raw = isinstance(sub.formatter_class, type) and issubclass(
-            sub.formatter_class, argparse.RawDescriptionHelpFormatter)
+            sub.formatter_class, argparse.RawDescriptionHelpFormatter
+        )
         sub.formatter_class = RawDefaultsHelpFormatter if raw else DefaultsHelpFormatter
     return parser
 
 
-def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
-                **kwargs: object) -> argparse.ArgumentParser:
+def add_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, **kwargs: object
+) -> argparse.ArgumentParser:
     """Add the sub-parser of command ``name`` with its summary from ``COMMANDS``."""
     return subparsers.add_parser(name, help=COMMANDS[name][1], **kwargs)  # type: ignore[arg-type]
 
@@ -98,8 +105,11 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if ("default" in text or default in (None, False, [], argparse.SUPPRESS)
-                or not action.option_strings):
+        if (
+            "default" in text
+            or default in (None, False, [], argparse.SUPPRESS)
+            or not action.option_strings
+        ):
             return text
         return f"{text} (default: %(default)s)"
 
@@ -122,18 +132,23 @@ def add_store_argument(parser: argparse.ArgumentParser, *, read_only_flag: bool 
         parser.add_argument(
             "--read-only",
             action="store_true",
-            help="open the store read-only: any command that would write to it stops with an "
-            "error",
+            help="open the store read-only: any command that would write to it stops with an error",
         )
 
 
 def add_change_arguments(parser: argparse.ArgumentParser) -> None:
     """``--by`` and ``--reason``: who makes a change and why, for the audit trail."""
-    parser.add_argument("--by", metavar="NAME",
-                        help="who makes this change, for the audit trail (default: "
-                        "$CMCKG_USER, else the operating-system user)")
-    parser.add_argument("--reason", metavar="TEXT",
-                        help="why this change is made, for the audit trail (default: none)")
+    parser.add_argument(
+        "--by",
+        metavar="NAME",
+        help="who makes this change, for the audit trail (default: "
+        "$CMCKG_USER, else the operating-system user)",
+    )
+    parser.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why this change is made, for the audit trail (default: none)",
+    )
 
 
 def check_output(target: str | None, what: str = "the output") -> None:
@@ -147,8 +162,7 @@ def check_output(target: str | None, what: str = "the output") -> None:
         raise ConfigError(f"cannot write {what}: it is a folder", target)
     if not folder.is_dir():
         raise ConfigError(f"cannot write {what}: the folder {folder} does not exist", target)
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
-                                                    and not os.access(path, os.W_OK)):
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise ConfigError(f"cannot write {what}: permission denied", target)
 
 
@@ -174,7 +188,10 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--vocab", action="append", default=[], metavar="FILE",
+        "--vocab",
+        action="append",
+        default=[],
+        metavar="FILE",
         help="a project vocabulary (YAML or SKOS Turtle) with your own concepts and units "
         "(repeatable); ingest stores it, so later questions resolve it without the file",
     )
@@ -198,8 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         if exc.errno != errno.EPIPE:
             where = f"{exc.filename}: " if exc.filename else "standard output: "
-            print(f"cmckg {args.command}: error: cannot write {where}"
-                  f"{exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"cmckg {args.command}: error: cannot write {where}{exc.strerror or exc}",
+                file=sys.stderr,
+            )
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("cmckg: interrupted; nothing was written by the interrupted step", file=sys.stderr)

@@ -12,10 +12,15 @@ from rich.table import Table
 # Piped or captured output gets room for wide tables instead of the 80-column fallback, and
 # lines are never hard-wrapped there (a log keeps one message per line).
 # No emoji codes: ":x:" in an IRI or a message stays as written.
-out = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty(),
-              emoji=False)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160,
-              soft_wrap=not sys.stderr.isatty(), emoji=False)
+out = Console(
+    width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty(), emoji=False
+)
+err = Console(
+    stderr=True,
+    width=None if sys.stderr.isatty() else 160,
+    soft_wrap=not sys.stderr.isatty(),
+    emoji=False,
+)
 
 
 def progress_bar() -> Progress:
@@ -32,12 +37,15 @@ def progress_bar() -> Progress:
 def print_frame(frame: pd.DataFrame, fmt: str = "table", title: str | None = None) -> None:
     """Print a DataFrame as a rich table, CSV or JSON records."""
     if fmt == "csv":
-        out.print(frame.to_csv(index=False), end="", markup=False, highlight=False,
-                  soft_wrap=True)
+        out.print(frame.to_csv(index=False), end="", markup=False, highlight=False, soft_wrap=True)
         return
     if fmt == "json":
-        out.print(frame.to_json(orient="records", indent=2, date_format="iso"), markup=False,
-                  highlight=False, soft_wrap=True)
+        out.print(
+            frame.to_json(orient="records", indent=2, date_format="iso"),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return
     table = Table(title=title, show_lines=False)
     for column in frame.columns:

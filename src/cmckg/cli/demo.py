@@ -28,7 +28,10 @@ REPORTS = Path("cmckg-reports")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "demo", description=(
+    parser = add_command(
+        subparsers,
+        "demo",
+        description=(
             "Ingest everything under examples/ (a generated two-site mAb data set with planted "
             "effects, 15 real ASM instrument files, B2MML messages and 1,005 real tablet batches "
             "from Žagar & Mihelič 2022) into the store, then show lineage, a comparability "
@@ -38,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_argument(parser)
     add_change_arguments(parser)
     add_vocab_argument(parser)
-    parser.add_argument("--skip-validation", action="store_true",
-                        help="do not run the SHACL validation step")
+    parser.add_argument(
+        "--skip-validation", action="store_true", help="do not run the SHACL validation step"
+    )
     parser.set_defaults(handler=run_demo)
 
 
@@ -51,26 +55,41 @@ def run_demo(args: argparse.Namespace) -> int:
 
         out.rule("[bold]2. Lineage: what went into a drug-product lot, and where a lot went")
         backward = kg.lineage(DEMO_DP_LOT, direction="backward")
-        print_frame(_lineage_table(backward.nodes),
-                    title=f"Backward lineage of drug-product lot {DEMO_DP_LOT}")
+        print_frame(
+            _lineage_table(backward.nodes),
+            title=f"Backward lineage of drug-product lot {DEMO_DP_LOT}",
+        )
         forward = kg.lineage(DEMO_MEDIUM_LOT, direction="forward")
         reached = forward.nodes[forward.nodes["kind"] == "batch"]
-        out.print(f"Medium lot {DEMO_MEDIUM_LOT} reached {len(reached)} batches: "
-                  + ", ".join(sorted(reached["identifier"].astype(str))), highlight=False)
+        out.print(
+            f"Medium lot {DEMO_MEDIUM_LOT} reached {len(reached)} batches: "
+            + ", ".join(sorted(reached["identifier"].astype(str))),
+            highlight=False,
+        )
 
         out.rule("[bold]3. Comparability: Site-A process v1 → v2 (TOST, margin 1.5·σR)")
-        comparison = kg.compare(DEMO_ATTRIBUTES, "site=Site-A,process_version=v1",
-                                "site=Site-A,process_version=v2", method="tost")
+        comparison = kg.compare(
+            DEMO_ATTRIBUTES,
+            "site=Site-A,process_version=v1",
+            "site=Site-A,process_version=v2",
+            method="tost",
+        )
         print_frame(_comparison_table(comparison.table), title="Equivalence of v2 to v1")
-        transfer = kg.compare(DEMO_ATTRIBUTES, "site=Site-A,process_version=v2",
-                              "site=Site-B", method="quality-range")
-        print_frame(_comparison_table(transfer.table),
-                    title="Site-B (its own test names and units) inside Site-A v2 mean ± 3 SD")
+        transfer = kg.compare(
+            DEMO_ATTRIBUTES, "site=Site-A,process_version=v2", "site=Site-B", method="quality-range"
+        )
+        print_frame(
+            _comparison_table(transfer.table),
+            title="Site-B (its own test names and units) inside Site-A v2 mean ± 3 SD",
+        )
 
         out.rule("[bold]4. Which raw-material attributes drive afucosylation?")
         drivers = kg.drivers("afucosylation")
-        columns = [c for c in ("material", "attribute", "n", "effect", "p", "q")
-                   if c in drivers.table.columns]
+        columns = [
+            c
+            for c in ("material", "attribute", "n", "effect", "p", "q")
+            if c in drivers.table.columns
+        ]
         print_frame(drivers.table[columns].head(5), title="Top raw-material drivers (Spearman)")
 
         if not args.skip_validation:
@@ -79,8 +98,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
         out.rule("[bold]6. Look: a batch dossier and a comparability report")
         dossier = kg.dossier(DEMO_DOSSIER_LOT)  # with the open results step 5 recorded
-        written = [_write(f"dossier-{DEMO_DOSSIER_LOT}.html", dossier.to_html()),
-                   _write("comparability-v1-v2.html", comparison.to_html())]
+        written = [
+            _write(f"dossier-{DEMO_DOSSIER_LOT}.html", dossier.to_html()),
+            _write("comparability-v1-v2.html", comparison.to_html()),
+        ]
         for path in written:
             out.print(f"wrote {path}", highlight=False)
     out.print(
@@ -113,8 +134,21 @@ def _lineage_table(nodes: pd.DataFrame) -> pd.DataFrame:
 
 
 def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
-    wanted = ["attribute", "kind", "unit", "n_ref", "mean_ref", "sd_ref", "n_test", "mean_test",
-              "inside", "ci_low", "ci_high", "margin", "verdict"]
+    wanted = [
+        "attribute",
+        "kind",
+        "unit",
+        "n_ref",
+        "mean_ref",
+        "sd_ref",
+        "n_test",
+        "mean_test",
+        "inside",
+        "ci_low",
+        "ci_high",
+        "margin",
+        "verdict",
+    ]
     frame = table[[c for c in wanted if c in table.columns]]
     return frame.dropna(axis="columns", how="all")
 
@@ -143,8 +177,12 @@ def _validation(kg: KnowledgeGraph) -> None:
         highlight=False,
     )
     rows = [
-        {"severity": r.severity.name.lower(), "file": r.source.path, "where": r.source.location,
-         "message": r.message}
+        {
+            "severity": r.severity.name.lower(),
+            "file": r.source.path,
+            "where": r.source.location,
+            "message": r.message,
+        }
         for r in report.at_or_above(Severity.VIOLATION)
     ]
     if rows:

@@ -14,12 +14,19 @@ from .console import progress_bar
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(
-        subparsers, "export",
-        description="Write every named graph in the store. Turtle merges all graphs into one.")
-    parser.add_argument("--format", choices=["trig", "nquads", "turtle", "jsonld"], default="trig",
-                        help="RDF format (default: trig)")
-    parser.add_argument("--output", "-o", metavar="FILE",
-                        help="write here instead of standard output")
+        subparsers,
+        "export",
+        description="Write every named graph in the store. Turtle merges all graphs into one.",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["trig", "nquads", "turtle", "jsonld"],
+        default="trig",
+        help="RDF format (default: trig)",
+    )
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", help="write here instead of standard output"
+    )
     add_store_argument(parser, read_only_flag=False)
     parser.set_defaults(handler=run_export)
 
@@ -36,8 +43,9 @@ def run_export(args: argparse.Namespace) -> int:
             tmp.replace(args.output)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise ConfigError(f"cannot write the export: {exc.strerror or exc}",
-                              args.output) from None
+            raise ConfigError(
+                f"cannot write the export: {exc.strerror or exc}", args.output
+            ) from None
     else:
         sys.stdout.buffer.write(data)
     return 0

@@ -12,17 +12,30 @@ from .console import out, print_frame
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "query", description=(
+    parser = add_command(
+        subparsers,
+        "query",
+        description=(
             "Run a saved query from queries/ by name. Parameters are bound as typed RDF terms, "
             "never pasted into the query text. 'cmckg query --list' shows the saved queries "
             "with their parameters."
         ),
     )
     parser.add_argument("name", nargs="?", help="the saved query's name (file name without .rq)")
-    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
-                        help="a parameter of the query, bound as a typed term (repeatable)")
-    parser.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                        help="output format (default: table)")
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter of the query, bound as a typed term (repeatable)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output format (default: table)",
+    )
     parser.add_argument("--list", action="store_true", help="list saved queries and exit")
     add_store_argument(parser, read_only_flag=False)
     parser.set_defaults(handler=run_query)

@@ -93,8 +93,7 @@ class OxigraphServer:
                 raise StoreError(self._failure(), str(self.location or "memory"))
             if time.monotonic() > deadline:
                 self.stop()
-                raise StoreError(f"the server did not answer within {timeout:g} s",
-                                 self.base_url)
+                raise StoreError(f"the server did not answer within {timeout:g} s", self.base_url)
             time.sleep(0.05)
 
     def _answers(self) -> bool:
@@ -111,8 +110,10 @@ class OxigraphServer:
         self._log.seek(0)
         output = self._log.read().decode("utf-8", "replace")
         lines = [line.strip() for line in output.splitlines() if line.strip()]
-        message = next((line for line in lines if line.startswith("Error:")),
-                       lines[-1] if lines else "it exited without a message")
+        message = next(
+            (line for line in lines if line.startswith("Error:")),
+            lines[-1] if lines else "it exited without a message",
+        )
         if "lock" in message.lower():
             return IN_USE
         if "address already in use" in message.lower():
@@ -144,26 +145,46 @@ class OxigraphServer:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "serve", description=(
+    parser = add_command(
+        subparsers,
+        "serve",
+        description=(
             "Serve the embedded store as a SPARQL 1.1 endpoint (query at /query, update at "
             "/update, Graph Store Protocol at /store) with Oxigraph's server, so SPARQL clients, "
             "notebooks and BI tools can query it. The default graph is the union of the record "
             "graphs. No authentication: keep it on loopback. Ctrl-C stops it."
         ),
     )
-    parser.add_argument("--store", metavar="PATH", default=None,
-                        help="the Oxigraph store directory (default ./cmckg-store or "
-                        "$CMCKG_STORE)")
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        default=None,
+        help="the Oxigraph store directory (default ./cmckg-store or $CMCKG_STORE)",
+    )
     parser.add_argument("--port", type=int, default=7878, help="the port (default 7878)")
-    parser.add_argument("--bind", default="127.0.0.1",
-                        help="the address to listen on (default 127.0.0.1, loopback only)")
-    parser.add_argument("--read-only", action="store_true",
-                        help="refuse every update and Graph Store write (HTTP 403)")
-    parser.add_argument("--pages-port", type=int, default=None, metavar="PORT",
-                        help="the port of the read-only review pages (search, lot dossiers, "
-                        "products, latest validation; default: --port + 1)")
-    parser.add_argument("--no-pages", action="store_true",
-                        help="serve the SPARQL endpoint only, without review pages")
+    parser.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1, loopback only)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="refuse every update and Graph Store write (HTTP 403)",
+    )
+    parser.add_argument(
+        "--pages-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="the port of the read-only review pages (search, lot dossiers, "
+        "products, latest validation; default: --port + 1)",
+    )
+    parser.add_argument(
+        "--no-pages",
+        action="store_true",
+        help="serve the SPARQL endpoint only, without review pages",
+    )
     parser.set_defaults(handler=run_serve)
 
 
@@ -181,11 +202,19 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.read_only:
         _check_not_written(path)
     if args.bind not in LOOPBACK:
-        err.print(f"[yellow]warning:[/yellow] listening on {args.bind}: the endpoint has no "
-                  "authentication; anyone who can reach this address can "
-                  + ("read" if args.read_only else "read and change") + " the store")
-    server = OxigraphServer(path, args.port, args.bind, args.read_only,
-                            union_default_graph=not _union_copy(path, args.read_only))
+        err.print(
+            f"[yellow]warning:[/yellow] listening on {args.bind}: the endpoint has no "
+            "authentication; anyone who can reach this address can "
+            + ("read" if args.read_only else "read and change")
+            + " the store"
+        )
+    server = OxigraphServer(
+        path,
+        args.port,
+        args.bind,
+        args.read_only,
+        union_default_graph=not _union_copy(path, args.read_only),
+    )
     pages: ReviewServer | None = None
     with _StopSignals():
         try:
@@ -197,8 +226,10 @@ def run_serve(args: argparse.Namespace) -> int:
                 pages = _start_pages(server.query_url, args.bind, pages_port)
                 print(f"review pages: {pages.url}")
             # Flushed: scripts wait for these lines before they connect.
-            print(f"serving {path} {'read-only ' if args.read_only else ''}(Ctrl-C to stop)",
-                  flush=True)
+            print(
+                f"serving {path} {'read-only ' if args.read_only else ''}(Ctrl-C to stop)",
+                flush=True,
+            )
             assert server.process is not None
             code = server.process.wait()
         except _Stop:
@@ -222,8 +253,10 @@ def _start_pages(query_url: str, bind: str, port: int) -> ReviewServer:
     try:
         pages.start()
     except OSError as exc:
-        raise StoreError(f"the review pages cannot listen on {bind}:{port}: {exc.strerror}; "
-                         "choose another --pages-port (or --no-pages)") from None
+        raise StoreError(
+            f"the review pages cannot listen on {bind}:{port}: {exc.strerror}; "
+            "choose another --pages-port (or --no-pages)"
+        ) from None
     return pages
 
 
@@ -259,7 +292,9 @@ def _check_not_written(path: Path) -> None:
         except OSError:
             raise StoreError(
                 "the store is open for writing by another process; close it before serving "
-                "it read-only", str(path)) from None
+                "it read-only",
+                str(path),
+            ) from None
         fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
@@ -271,8 +306,9 @@ class _StopSignals:
     """Turn SIGINT, SIGTERM and SIGHUP into ``_Stop`` while serving, so the server child is
     stopped cleanly (and releases the store's lock) however ``cmckg serve`` is ended."""
 
-    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                    if hasattr(signal, name))
+    SIGNALS = tuple(
+        getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+    )
 
     def __enter__(self) -> _StopSignals:
         self._previous = {s: signal.signal(s, self._raise) for s in self.SIGNALS}

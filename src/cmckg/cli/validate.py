@@ -67,31 +67,58 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "validate", description=DESCRIPTION,
+    parser = add_command(
+        subparsers,
+        "validate",
+        description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("sources", nargs="*", metavar="SOURCE",
-                        help="validate these files on their own instead of the store")
+    parser.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="validate these files on their own instead of the store",
+    )
     parser.add_argument("--mapping", metavar="FILE", help="YAML mapping for tabular SOURCE files")
-    parser.add_argument("--source-format", metavar="NAME",
-                        help="force a mapper for SOURCE files (asm, b2mml, tables)")
-    parser.add_argument("--full", action="store_true",
-                        help="validate every record graph, not only those changed since the "
-                        "last validation")
+    parser.add_argument(
+        "--source-format",
+        metavar="NAME",
+        help="force a mapper for SOURCE files (asm, b2mml, tables)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="validate every record graph, not only those changed since the last validation",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report here")
-    parser.add_argument("--also", action="append", default=[], metavar="FORMAT:FILE",
-                        help="also write the same run's report in another format "
-                        "(repeatable), e.g. --also sarif:cmckg.sarif")
-    parser.add_argument("--fail-on", choices=["violation", "warning", "info"],
-                        default="violation",
-                        help="exit 1 when a result has this severity or worse")
-    parser.add_argument("--shapes", action="append", default=[], metavar="FILE|DIR",
-                        help="extra Turtle shapes to use besides the built-in ones")
-    parser.add_argument("--export-shapes", metavar="FILE",
-                        help="also write every shape used (built-in and generated from "
-                        "specifications) as Turtle")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="FORMAT:FILE",
+        help="also write the same run's report in another format "
+        "(repeatable), e.g. --also sarif:cmckg.sarif",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=["violation", "warning", "info"],
+        default="violation",
+        help="exit 1 when a result has this severity or worse",
+    )
+    parser.add_argument(
+        "--shapes",
+        action="append",
+        default=[],
+        metavar="FILE|DIR",
+        help="extra Turtle shapes to use besides the built-in ones",
+    )
+    parser.add_argument(
+        "--export-shapes",
+        metavar="FILE",
+        help="also write every shape used (built-in and generated from specifications) as Turtle",
+    )
     add_store_argument(parser)
     add_vocab_argument(parser)
     parser.set_defaults(handler=run_validate)
@@ -128,9 +155,14 @@ def _validate(
     if args.sources:
         if args.store:
             raise ConfigError("give SOURCE files or --store, not both")
-        report = validate_sources(args.sources, load_mapping(args.mapping), args.source_format,
-                                  shapes=args.shapes, export_shapes=args.export_shapes,
-                                  vocab=args.vocab)
+        report = validate_sources(
+            args.sources,
+            load_mapping(args.mapping),
+            args.source_format,
+            shapes=args.shapes,
+            export_shapes=args.export_shapes,
+            vocab=args.vocab,
+        )
         deliver(report)
         return report
     if args.mapping or args.source_format:
@@ -139,17 +171,20 @@ def _validate(
     if not location.startswith(("memory:", "http://", "https://")):
         path = Path(location.removeprefix("oxigraph:"))
         if not path.is_dir():
-            raise StoreError("no store here; ingest records first or give SOURCE files",
-                             str(path))
-    with KnowledgeGraph.open(args.store, read_only=args.read_only,
-                             vocab=args.vocab) as kg, kg.vocabulary():
+            raise StoreError("no store here; ingest records first or give SOURCE files", str(path))
+    with (
+        KnowledgeGraph.open(args.store, read_only=args.read_only, vocab=args.vocab) as kg,
+        kg.vocabulary(),
+    ):
         kg.require_trusted_answers()
         with progress_bar() as bar:
             bar.add_task("validating", total=None)
             run = run_validation(kg.store, kg.minter, full=args.full, shapes=args.shapes)
         if args.export_shapes:
-            _write(args.export_shapes,
-                   bind_prefixes(store_shapes(kg.store, args.shapes)).serialize(format="turtle"))
+            _write(
+                args.export_shapes,
+                bind_prefixes(store_shapes(kg.store, args.shapes)).serialize(format="turtle"),
+            )
         deliver(run.report)
         if not args.read_only:
             run.record()

@@ -58,5 +58,12 @@ def mapper_for(
     )
 
 
-__all__ = ["MapContext", "Mapper", "RecordGraph", "available", "file_sha256", "mapper_for",
-           "register"]
+__all__ = [
+    "MapContext",
+    "Mapper",
+    "RecordGraph",
+    "available",
+    "file_sha256",
+    "mapper_for",
+    "register",
+]

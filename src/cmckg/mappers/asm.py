@@ -366,8 +366,11 @@ class _FileMapping:
         ident = next(
             (
                 t
-                for k in ("equipment serial number", "device identifier",
-                          "asset management identifier")
+                for k in (
+                    "equipment serial number",
+                    "device identifier",
+                    "asset management identifier",
+                )
                 if (t := _text(doc.get(k)))
             ),
             None,
@@ -448,8 +451,10 @@ class _FileMapping:
         value = node["value"]
         if isinstance(value, str):
             value = self.number_text(value, f"{ptr}/value", key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             self.record.warnings.append(
                 f"{self.source} {ptr}, field '{key}': value {json.dumps(value)} read as missing "
@@ -497,9 +502,7 @@ class _FileMapping:
                 self.add((iri, link, self.component(component, values, where, scope)))
         self.add((iri, CMC.pointCount, Literal(points, datatype=XSD.integer)))
 
-    def component(
-        self, component: Any, values: list[Any], ptr: str, scope: _Scope
-    ) -> URIRef:
+    def component(self, component: Any, values: list[Any], ptr: str, scope: _Scope) -> URIRef:
         iri = self.node_iri(ptr)
         self.add((iri, RDF.type, CMC.CubeComponent))
         component = component if isinstance(component, dict) else {}
@@ -510,7 +513,8 @@ class _FileMapping:
             unit = vals.unit_iri(symbol, vals.Where(self.source, ptr, "unit"))
             self.add((iri, QUDT.unit, unit))
         finite = [
-            v for v in values
+            v
+            for v in values
             if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
         ]
         if finite:
@@ -608,9 +612,7 @@ class AsmMapper:
         text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         return text.startswith(b"{") and b'"$asm.manifest"' in text
 
-    def map(
-        self, context: MapContext, config: Mapping[str, Any] | None
-    ) -> Iterator[RecordGraph]:
+    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
         lot_issuer = (config or {}).get("lot_issuer", "default")
         if not isinstance(lot_issuer, str) or not lot_issuer.strip():
             raise ConfigError(
@@ -625,9 +627,7 @@ class AsmMapper:
                 f"line {exc.lineno}, column {exc.colno}",
             ) from exc
         except UnicodeDecodeError as exc:
-            raise MappingError(
-                f"not UTF-8 text (byte {exc.start})", context.display_path
-            ) from exc
+            raise MappingError(f"not UTF-8 text (byte {exc.start})", context.display_path) from exc
         except OSError as exc:
             raise MappingError(f"cannot read: {exc.strerror}", context.display_path) from exc
         yield _FileMapping(context, lot_issuer.strip()).run(document)

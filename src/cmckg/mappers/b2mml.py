@@ -70,16 +70,46 @@ _SUPPLIER = {"supplier", "supplierid", "vendor", "vendorid"}
 _CONSUMED = {"consumed", "consumable"}
 # ERP (SAP-style) and UN/ECE Recommendation 20 unit codes whose reading as a unit symbol differs.
 _ERP_UNITS = {
-    "KG": "kg", "G": "g", "MG": "mg", "UG": "µg", "L": "L", "ML": "mL", "UL": "µL", "KL": "kL",
-    "EA": "#", "PC": "#", "PCE": "#", "ST": "#", "H": "h", "MIN": "min", "S": "s", "D": "d",
-    "KGM": "kg", "GRM": "g", "MGM": "mg", "LTR": "L", "MLT": "mL", "C62": "#", "H87": "#",
-    "HUR": "h", "SEC": "s", "DAY": "d",
+    "KG": "kg",
+    "G": "g",
+    "MG": "mg",
+    "UG": "µg",
+    "L": "L",
+    "ML": "mL",
+    "UL": "µL",
+    "KL": "kL",
+    "EA": "#",
+    "PC": "#",
+    "PCE": "#",
+    "ST": "#",
+    "H": "h",
+    "MIN": "min",
+    "S": "s",
+    "D": "d",
+    "KGM": "kg",
+    "GRM": "g",
+    "MGM": "mg",
+    "LTR": "L",
+    "MLT": "mL",
+    "C62": "#",
+    "H87": "#",
+    "HUR": "h",
+    "SEC": "s",
+    "DAY": "d",
 }
 _QUALITY, _PARAMETERS = CMCT.QualityAttributes, CMCT.ProcessParameters
 _UNIT_OPERATIONS = CMCT.UnitOperations
 _SKIPPED_NOUNS = {"ApplicationArea", "EnumerationSet"}
 _VERBS = {
-    "Sync", "Process", "Get", "Show", "Change", "Cancel", "Acknowledge", "Respond", "Confirm",
+    "Sync",
+    "Process",
+    "Get",
+    "Show",
+    "Change",
+    "Cancel",
+    "Acknowledge",
+    "Respond",
+    "Confirm",
 }
 
 
@@ -186,9 +216,7 @@ class _Message:
     def record(self, kind: str, *ids: str) -> RecordGraph:
         graph_iri = self.mint("graph", kind, *ids)
         if graph_iri not in self.records:
-            self.records[graph_iri] = RecordGraph(
-                graph_iri, "/".join((kind, *ids)), self.path
-            )
+            self.records[graph_iri] = RecordGraph(graph_iri, "/".join((kind, *ids)), self.path)
         return self.records[graph_iri]
 
     def required(self, node: _Node, name: str, what: str) -> str:
@@ -203,8 +231,9 @@ class _Message:
 
     # -- things --------------------------------------------------------------------------
 
-    def material(self, rec: RecordGraph, material_id: str, node: _Node,
-                 label: str | None = None) -> URIRef:
+    def material(
+        self, rec: RecordGraph, material_id: str, node: _Node, label: str | None = None
+    ) -> URIRef:
         material = self.mint("material", material_id)
         rec.triples.add((material, RDF.type, CMC.Material))
         rec.triples.add((material, CMC.identifier, Literal(material_id)))
@@ -222,8 +251,9 @@ class _Message:
         rec.locate(lot, node.xpath)
         return lot
 
-    def sublot(self, rec: RecordGraph, lot_id: str, sublot_id: str, material_id: str | None,
-               node: _Node) -> URIRef:
+    def sublot(
+        self, rec: RecordGraph, lot_id: str, sublot_id: str, material_id: str | None, node: _Node
+    ) -> URIRef:
         lot = self.lot(rec, lot_id, material_id, node)
         sublot = self.mint("lot", lot_id, sublot_id)
         rec.triples.add((sublot, RDF.type, CMC.MaterialLot))
@@ -262,7 +292,9 @@ class _Message:
             unit = self.unit(_text(quantity, "UnitOfMeasure"), quantity)
             if unit is None:
                 raise MappingError(
-                    f"quantity {text} has no unit of measure", self.path, quantity.xpath,
+                    f"quantity {text} has no unit of measure",
+                    self.path,
+                    quantity.xpath,
                     "UnitOfMeasure",
                 )
             return value, unit
@@ -284,8 +316,16 @@ class _Message:
 
     # -- properties ----------------------------------------------------------------------
 
-    def properties(self, rec: RecordGraph, owner: _Node, tag: str, entity: URIRef,
-                   entity_key: tuple[str, ...], *, lot: bool = False) -> None:
+    def properties(
+        self,
+        rec: RecordGraph,
+        owner: _Node,
+        tag: str,
+        entity: URIRef,
+        entity_key: tuple[str, ...],
+        *,
+        lot: bool = False,
+    ) -> None:
         """Map ``<tag>`` property children of ``owner`` onto ``entity``; warn about the rest."""
         unmapped: list[str] = []
         for prop in self.doc.children(owner, tag):
@@ -294,8 +334,16 @@ class _Message:
             names = ", ".join(dict.fromkeys(unmapped))
             self.warn(rec, owner, f"{tag} not mapped (no known term): {names}")
 
-    def property(self, rec: RecordGraph, prop: _Node, tag: str, entity: URIRef,
-                 entity_key: tuple[str, ...], lot: bool, unmapped: list[str]) -> None:
+    def property(
+        self,
+        rec: RecordGraph,
+        prop: _Node,
+        tag: str,
+        entity: URIRef,
+        entity_key: tuple[str, ...],
+        lot: bool,
+        unmapped: list[str],
+    ) -> None:
         prop_id = self.required(prop, "ID", tag)
         key = _key(prop_id)
         values = [v for v in self.doc.children(prop, "Value") if _text(v, "ValueString")]
@@ -320,9 +368,17 @@ class _Message:
         for nested in self.doc.children(prop, tag):
             self.property(rec, nested, tag, entity, entity_key, lot, unmapped)
 
-    def measurement(self, rec: RecordGraph, value: _Node, entity: URIRef,
-                    entity_key: tuple[str, ...], prop_id: str, index: int, concept: URIRef,
-                    text: str) -> None:
+    def measurement(
+        self,
+        rec: RecordGraph,
+        value: _Node,
+        entity: URIRef,
+        entity_key: tuple[str, ...],
+        prop_id: str,
+        index: int,
+        concept: URIRef,
+        text: str,
+    ) -> None:
         m = self.mint("measurement", *entity_key, prop_id, str(index))
         rec.triples.add((m, RDF.type, CMC.Measurement))
         rec.triples.add((m, CMC.onEntity, entity))
@@ -361,8 +417,12 @@ def _map_material_definition(msg: _Message, node: _Node) -> None:
     msg.material(rec, material_id, node, _text(node, "Description"))
     names = [_text(p, "ID") or "?" for p in msg.doc.children(node, "MaterialDefinitionProperty")]
     if names:
-        msg.warn(rec, node, "MaterialDefinitionProperty not mapped (properties of a material "
-                 f"definition are not lot results): {', '.join(dict.fromkeys(names))}")
+        msg.warn(
+            rec,
+            node,
+            "MaterialDefinitionProperty not mapped (properties of a material "
+            f"definition are not lot results): {', '.join(dict.fromkeys(names))}",
+        )
 
 
 def _map_material_lot(msg: _Message, node: _Node, material_id: str | None) -> None:
@@ -379,8 +439,9 @@ def _map_material_lot(msg: _Message, node: _Node, material_id: str | None) -> No
         _map_material_sublot(msg, sub, lot_id, material_id, None)
 
 
-def _map_material_sublot(msg: _Message, node: _Node, lot_id: str | None,
-                         material_id: str | None, parent: URIRef | None) -> None:
+def _map_material_sublot(
+    msg: _Message, node: _Node, lot_id: str | None, material_id: str | None, parent: URIRef | None
+) -> None:
     sublot_id = msg.required(node, "ID", "MaterialSubLot")
     lot_id = lot_id or _text(node, "MaterialLotID")
     if lot_id is None:
@@ -389,8 +450,9 @@ def _map_material_sublot(msg: _Message, node: _Node, lot_id: str | None,
     sublot = msg.sublot(rec, lot_id, sublot_id, material_id, node)
     if parent is not None:
         rec.triples.add((sublot, PROV.wasDerivedFrom, parent))
-    msg.properties(rec, node, "MaterialSubLotProperty", sublot, ("lot", lot_id, sublot_id),
-                   lot=True)
+    msg.properties(
+        rec, node, "MaterialSubLotProperty", sublot, ("lot", lot_id, sublot_id), lot=True
+    )
     for nested in msg.doc.children(node, "MaterialSubLot"):
         _map_material_sublot(msg, nested, lot_id, material_id, sublot)
 
@@ -403,8 +465,7 @@ def _map_material_information(msg: _Message, node: _Node) -> None:
             _map_material_lot(msg, child, None)
         elif child.name == "MaterialSubLot":
             _map_material_sublot(msg, child, None, _text(child, "MaterialDefinitionID"), None)
-        elif child.name not in {"ID", "Description", "Location", "HierarchyScope",
-                                "PublishedDate"}:
+        elif child.name not in {"ID", "Description", "Location", "HierarchyScope", "PublishedDate"}:
             msg.warn(None, child, f"{child.name} is not mapped")
 
 
@@ -418,8 +479,9 @@ def _map_production_response(msg: _Message, node: _Node) -> None:
         _map_segment_response(msg, rec, segment, (response_id,), None)
 
 
-def _map_segment_response(msg: _Message, rec: RecordGraph, node: _Node,
-                          parent_ids: tuple[str, ...], parent: URIRef | None) -> None:
+def _map_segment_response(
+    msg: _Message, rec: RecordGraph, node: _Node, parent_ids: tuple[str, ...], parent: URIRef | None
+) -> None:
     segment_id = msg.required(node, "ID", "SegmentResponse")
     ids = (*parent_ids, segment_id)
     run = msg.mint("run", *ids)
@@ -429,13 +491,14 @@ def _map_segment_response(msg: _Message, rec: RecordGraph, node: _Node,
     rec.locate(run, node.xpath)
     if parent is not None:
         rec.triples.add((run, DCTERMS.isPartOf, parent))
-    for name, predicate in (("ActualStartTime", PROV.startedAtTime),
-                            ("ActualEndTime", PROV.endedAtTime)):
+    for name, predicate in (
+        ("ActualStartTime", PROV.startedAtTime),
+        ("ActualEndTime", PROV.endedAtTime),
+    ):
         when = msg.datetime_literal(node, name)
         if when is not None:
             rec.triples.add((run, predicate, when))
-    operation = _concept(_text(node, "ProcessSegmentID") or segment_id, _UNIT_OPERATIONS,
-                         only=True)
+    operation = _concept(_text(node, "ProcessSegmentID") or segment_id, _UNIT_OPERATIONS, only=True)
     if operation is not None:
         rec.triples.add((run, CMC.unitOperation, operation))
     for equipment in msg.doc.children(node, "EquipmentActual"):
@@ -449,8 +512,9 @@ def _map_segment_response(msg: _Message, rec: RecordGraph, node: _Node,
         _map_segment_response(msg, rec, nested, ids, run)
 
 
-def _map_material_actuals(msg: _Message, rec: RecordGraph, segment: _Node, run: URIRef,
-                          ids: tuple[str, ...]) -> None:
+def _map_material_actuals(
+    msg: _Message, rec: RecordGraph, segment: _Node, run: URIRef, ids: tuple[str, ...]
+) -> None:
     consumed: list[URIRef] = []
     produced: list[URIRef] = []
     for position, actual in enumerate(msg.doc.children(segment, "MaterialActual"), start=1):
@@ -458,12 +522,20 @@ def _map_material_actuals(msg: _Message, rec: RecordGraph, segment: _Node, run: 
         lot_id = _text(actual, "MaterialLotID")
         material_id = _text(actual, "MaterialDefinitionID")
         if _key(use) not in _CONSUMED | {"produced"}:
-            msg.warn(rec, actual, f"MaterialUse '{use}' is not mapped (only Consumed, "
-                     "Consumable and Produced are lineage)")
+            msg.warn(
+                rec,
+                actual,
+                f"MaterialUse '{use}' is not mapped (only Consumed, "
+                "Consumable and Produced are lineage)",
+            )
             continue
         if lot_id is None:
-            msg.warn(rec, actual, f"{use} material '{material_id}' names no MaterialLotID, so "
-                     "it cannot be linked to a lot")
+            msg.warn(
+                rec,
+                actual,
+                f"{use} material '{material_id}' names no MaterialLotID, so "
+                "it cannot be linked to a lot",
+            )
             continue
         lot = msg.lot(rec, lot_id, material_id, actual)
         sublot_id = _text(actual, "MaterialSubLotID")
@@ -486,8 +558,14 @@ def _map_material_actuals(msg: _Message, rec: RecordGraph, segment: _Node, run: 
             rec.triples.add((usage, QUDT.numericValue, quantity[0]))
             rec.triples.add((usage, QUDT.unit, quantity[1]))
             rec.locate(usage, actual.xpath)
-        msg.properties(rec, actual, "MaterialActualProperty", lot,
-                       ("run", *ids, "material-actual", str(position)), lot=True)
+        msg.properties(
+            rec,
+            actual,
+            "MaterialActualProperty",
+            lot,
+            ("run", *ids, "material-actual", str(position)),
+            lot=True,
+        )
     for output in produced:
         rec.triples.add((output, PROV.wasGeneratedBy, run))
         for source in consumed:
@@ -509,9 +587,13 @@ def _map_production_request(msg: _Message, node: _Node) -> None:
             msg.lot(rec, lot_id, material_id, requirement)
         elif material_id is not None:
             msg.material(rec, material_id, requirement, _text(requirement, "Description"))
-    msg.warn(rec, node, f"{node.name} '{request_id}' is a plan, not a record of what was done: "
-             f"its {len(requirements)} material requirements are not mapped as lineage (only "
-             "the materials and lots they name)")
+    msg.warn(
+        rec,
+        node,
+        f"{node.name} '{request_id}' is a plan, not a record of what was done: "
+        f"its {len(requirements)} material requirements are not mapped as lineage (only "
+        "the materials and lots they name)",
+    )
 
 
 def _map_master_recipe(msg: _Message, node: _Node) -> None:
@@ -521,8 +603,14 @@ def _map_master_recipe(msg: _Message, node: _Node) -> None:
     rec = msg.record("recipe", *ids)
     plan = msg.mint("process-version", *ids)
     header = msg.doc.child(node, "Header")
-    procedure = next((e for e in msg.doc.children(node, "RecipeElement")
-                      if _text(e, "RecipeElementType") == "Procedure"), None)
+    procedure = next(
+        (
+            e
+            for e in msg.doc.children(node, "RecipeElement")
+            if _text(e, "RecipeElementType") == "Procedure"
+        ),
+        None,
+    )
     label = _text(header, "ProductName") or _text(procedure, "Description") or recipe_id
     rec.triples.add((plan, RDF.type, CMC.ProcessVersion))
     rec.triples.add((plan, CMC.identifier, Literal(" ".join(ids))))  # unique per version
@@ -534,12 +622,16 @@ def _map_master_recipe(msg: _Message, node: _Node) -> None:
     for element in msg.doc.children(node, "RecipeElement"):
         parameters += _map_recipe_element(msg, rec, element, ids, plan, plan)
     if parameters:
-        msg.warn(rec, node, f"{parameters} recipe parameters with values (set-points, not "
-                 "results) are not mapped")
+        msg.warn(
+            rec,
+            node,
+            f"{parameters} recipe parameters with values (set-points, not results) are not mapped",
+        )
 
 
-def _map_recipe_element(msg: _Message, rec: RecordGraph, node: _Node, ids: tuple[str, ...],
-                        plan: URIRef, parent: URIRef) -> int:
+def _map_recipe_element(
+    msg: _Message, rec: RecordGraph, node: _Node, ids: tuple[str, ...], plan: URIRef, parent: URIRef
+) -> int:
     """Map a unit procedure, operation or phase under ``parent``; return parameters skipped."""
     kind = _text(node, "RecipeElementType") or ""
     descriptions = [_text(d) for d in msg.doc.children(node, "Description")]
@@ -564,8 +656,10 @@ def _map_recipe_element(msg: _Message, rec: RecordGraph, node: _Node, ids: tuple
             rec.triples.add((target, DCTERMS.description, Literal(text)))
         rec.locate(target, node.xpath)
     skipped = sum(
-        1 for p in msg.doc.children(node, "Parameter")
-        for v in msg.doc.children(p, "Value") if _text(v, "ValueString")
+        1
+        for p in msg.doc.children(node, "Parameter")
+        for v in msg.doc.children(p, "Value")
+        if _text(v, "ValueString")
     )
     for child in msg.doc.children(node, "RecipeElement"):
         skipped += _map_recipe_element(msg, rec, child, ids, plan, target)
@@ -586,9 +680,17 @@ def _map_noun(msg: _Message, node: _Node) -> None:
         for child in msg.doc.children(node):
             if child.name in {"ProductionResponse", "OperationsResponse"}:
                 _map_production_response(msg, child)
-            elif child.name not in {"ID", "Description", "Location", "HierarchyScope",
-                                    "PublishedDate", "ProductionScheduleID",
-                                    "OperationsScheduleID", "StartTime", "EndTime"}:
+            elif child.name not in {
+                "ID",
+                "Description",
+                "Location",
+                "HierarchyScope",
+                "PublishedDate",
+                "ProductionScheduleID",
+                "OperationsScheduleID",
+                "StartTime",
+                "EndTime",
+            }:
                 msg.warn(None, child, f"{child.name} is not mapped")
     elif name in {"ProductionResponse", "OperationsResponse"}:
         _map_production_response(msg, node)
@@ -626,29 +728,36 @@ class B2mmlMapper:
     def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
         issuer = (config or {}).get("issuer", "b2mml")
         if not isinstance(issuer, str) or not issuer.strip():
-            raise ConfigError("'issuer' must be a non-empty string", context.display_path,
-                              field="issuer")
+            raise ConfigError(
+                "'issuer' must be a non-empty string", context.display_path, field="issuer"
+            )
         try:
             root = ET.parse(context.source_path).getroot()
         except ET.ParseError as exc:
             line, column = exc.position
             reason = re.sub(r": line \d+, column \d+$", "", str(exc))
-            raise MappingError(f"malformed XML: {reason}", context.display_path,
-                               f"line {line}, column {column}") from None
+            raise MappingError(
+                f"malformed XML: {reason}", context.display_path, f"line {line}, column {column}"
+            ) from None
         except OSError as exc:
-            raise MappingError(f"cannot read the file: {exc.strerror}",
-                               context.display_path) from None
+            raise MappingError(
+                f"cannot read the file: {exc.strerror}", context.display_path
+            ) from None
         if not is_b2mml_namespace(namespace_of(root.tag)):
             raise MappingError(
                 f"root element {root.tag} is not in a B2MML or BatchML namespace",
-                context.display_path, "line 1",
+                context.display_path,
+                "line 1",
             )
         units = (config or {}).get("units", {})
         if not isinstance(units, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in units.items()
         ):
-            raise ConfigError("'units' must map UnitOfMeasure codes to unit symbols",
-                              context.display_path, field="units")
+            raise ConfigError(
+                "'units' must map UnitOfMeasure codes to unit symbols",
+                context.display_path,
+                field="units",
+            )
         msg = _Message(context, issuer.strip(), units, _Document(root))
         data_area = msg.doc.child(msg.doc.root, "DataArea")
         for node in msg.doc.children(data_area) if data_area else [msg.doc.root]:

@@ -89,16 +89,22 @@ class RecordTriples:
             if (ps is None or ps == s) and (pp is None or pp == p) and (po is None or po == o):
                 yield s, p, o
 
-    def objects(self, subject: Identifier | None = None, predicate: Identifier | None = None
-                ) -> Iterator[Identifier]:
+    def objects(
+        self, subject: Identifier | None = None, predicate: Identifier | None = None
+    ) -> Iterator[Identifier]:
         return (o for _, _, o in self.triples((subject, predicate, None)))
 
-    def subjects(self, predicate: Identifier | None = None, obj: Identifier | None = None
-                 ) -> Iterator[Identifier]:
+    def subjects(
+        self, predicate: Identifier | None = None, obj: Identifier | None = None
+    ) -> Iterator[Identifier]:
         return (s for s, _, _ in self.triples((None, predicate, obj)))
 
-    def value(self, subject: Identifier | None = None, predicate: Identifier | None = None,
-              obj: Identifier | None = None) -> Identifier | None:
+    def value(
+        self,
+        subject: Identifier | None = None,
+        predicate: Identifier | None = None,
+        obj: Identifier | None = None,
+    ) -> Identifier | None:
         for s, p, o in self.triples((subject, predicate, obj)):
             return o if obj is None else (s if subject is None else p)
         return None
@@ -168,7 +174,6 @@ class RecordGraph:
     def __post_init__(self) -> None:
         if not isinstance(self.triples, RecordTriples):
             self.triples = RecordTriples(self.triples)
-
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,15 @@ from ..vocab import CMC, CMCT, IriMinter, TermIndex, normalise_label
 from .base import MapContext, RecordGraph
 from .values import DATE_ORDERS, DateOptions, parse_date
 
-LOT_CLASSES = ("RawMaterialLot", "IntermediateLot", "DrugSubstanceBatch", "DrugProductBatch",
-               "MaterialLot")
+LOT_CLASSES = (
+    "RawMaterialLot",
+    "IntermediateLot",
+    "DrugSubstanceBatch",
+    "DrugProductBatch",
+    "MaterialLot",
+)
+
+
 class ConfigReader:
     """Raise ConfigErrors that name the mapping file and the key path."""
 
@@ -38,12 +45,19 @@ class ConfigReader:
             raise self.fail(path, "expected a mapping (key: value)")
         return value
 
-    def keys(self, value: Mapping[str, Any], path: str, allowed: tuple[str, ...],
-             required: tuple[str, ...] = ()) -> None:
+    def keys(
+        self,
+        value: Mapping[str, Any],
+        path: str,
+        allowed: tuple[str, ...],
+        required: tuple[str, ...] = (),
+    ) -> None:
         for key in value:
             if key not in allowed:
-                raise self.fail(f"{path}.{key}" if path else str(key),
-                                f"unknown key '{key}'; expected one of: {', '.join(allowed)}")
+                raise self.fail(
+                    f"{path}.{key}" if path else str(key),
+                    f"unknown key '{key}'; expected one of: {', '.join(allowed)}",
+                )
         for key in required:
             if key not in value:
                 raise self.fail(f"{path}.{key}" if path else key, "required")
@@ -61,8 +75,10 @@ class ConfigReader:
         items = value if isinstance(value, list) else [value]
         if not items:
             raise self.fail(path, "expected text or a list of alternatives")
-        return tuple(self.text(v, f"{path}[{i}]" if isinstance(value, list) else path)
-                     for i, v in enumerate(items))
+        return tuple(
+            self.text(v, f"{path}[{i}]" if isinstance(value, list) else path)
+            for i, v in enumerate(items)
+        )
 
 
 def date_options(r: ConfigReader, raw: Any, path: str) -> DateOptions:
@@ -126,8 +142,7 @@ class DocumentBuilder:
             return str(int(value))
         return str(value).strip()
 
-    def term(self, found: Located, scheme: URIRef | None, prefer: URIRef | None = None
-             ) -> URIRef:
+    def term(self, found: Located, scheme: URIRef | None, prefer: URIRef | None = None) -> URIRef:
         label = self.text(found)
         local = self.local_terms.get(normalise_label(label))
         if local is not None:
@@ -170,8 +185,7 @@ class DocumentBuilder:
 
     # -- things
 
-    def node(self, g: RecordGraph, kind: str, cls: str, ident: str, found: Located
-             ) -> URIRef:
+    def node(self, g: RecordGraph, kind: str, cls: str, ident: str, found: Located) -> URIRef:
         """A typed node with its identifier, located at ``found``."""
         iri = self.mint(kind, ident)
         g.locate(iri, found.location)
@@ -179,8 +193,9 @@ class DocumentBuilder:
         g.triples.add((iri, CMC.identifier, Literal(ident)))
         return iri
 
-    def material(self, g: RecordGraph, ident: str, name: str | None, kind: URIRef | None,
-                 found: Located) -> URIRef:
+    def material(
+        self, g: RecordGraph, ident: str, name: str | None, kind: URIRef | None, found: Located
+    ) -> URIRef:
         iri = self.node(g, "material", "Material", ident, found)
         if name:
             g.triples.add((iri, RDFS.label, Literal(name)))
@@ -188,9 +203,17 @@ class DocumentBuilder:
             g.triples.add((iri, CMC.materialType, kind))
         return iri
 
-    def measurement(self, g: RecordGraph, iri: URIRef, entity: URIRef, concept: URIRef,
-                    reported: Reported, unit: URIRef | None, found: Located,
-                    stage: URIRef | None = None) -> URIRef | None:
+    def measurement(
+        self,
+        g: RecordGraph,
+        iri: URIRef,
+        entity: URIRef,
+        concept: URIRef,
+        reported: Reported,
+        unit: URIRef | None,
+        found: Located,
+        stage: URIRef | None = None,
+    ) -> URIRef | None:
         """A measurement of ``concept`` on ``entity``; None for a missing ("NT") result. A
         numeric or censored result without a unit takes the property's default unit."""
         if reported.kind is Censoring.MISSING:
@@ -198,8 +221,7 @@ class DocumentBuilder:
         if reported.kind in (Censoring.NONE, Censoring.CENSORED) and unit is None:
             unit = self.terms.get(concept).default_unit if concept in self.terms else None
             if unit is None:
-                raise self.fail(found, "the unit is missing and the property has no default "
-                                       "unit")
+                raise self.fail(found, "the unit is missing and the property has no default unit")
         g.locate(iri, found.location)
         add = g.triples.add
         add((iri, RDF.type, CMC.Measurement))
@@ -217,8 +239,9 @@ class DocumentBuilder:
         g.triples.add((iri, CMC.identifier, Literal(ident)))
         return iri
 
-    def lineage(self, g: RecordGraph, run: URIRef, used: list[URIRef],
-                produced: list[URIRef]) -> None:
+    def lineage(
+        self, g: RecordGraph, run: URIRef, used: list[URIRef], produced: list[URIRef]
+    ) -> None:
         """``prov:used``, ``prov:wasGeneratedBy`` and every (output, input) derivation."""
         for lot in used:
             g.triples.add((run, PROV.used, lot))

@@ -59,8 +59,9 @@ class DocPath:
         return self.text == KEY
 
     @classmethod
-    def parse(cls, r: ConfigReader, raw: Any, where: str, fmt: str, allow_key: bool = False
-              ) -> DocPath:
+    def parse(
+        cls, r: ConfigReader, raw: Any, where: str, fmt: str, allow_key: bool = False
+    ) -> DocPath:
         text = r.text(raw, where)
         if text == KEY:
             if not allow_key:
@@ -116,9 +117,22 @@ class DocumentMapping:
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> DocumentMapping:
         r = ConfigReader(config)
-        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "terms", "missing", "dates",
-                            "vendors",
-                            "__file__"), ("mapping", "issuer", "vendors"))
+        r.keys(
+            config,
+            "",
+            (
+                "mapping",
+                "mapper",
+                "issuer",
+                "vocab",
+                "terms",
+                "missing",
+                "dates",
+                "vendors",
+                "__file__",
+            ),
+            ("mapping", "issuer", "vendors"),
+        )
         if config["mapping"] != 1:
             raise r.fail("mapping", "expected format version 1 ('mapping: 1')")
         raw_vendors = config["vendors"]
@@ -127,19 +141,34 @@ class DocumentMapping:
         missing = config.get("missing") or []
         if not isinstance(missing, list):
             raise r.fail("missing", "expected a list of texts")
-        return cls(r.file, r.text(config["issuer"], "issuer"),
-                   local_terms(r, config.get("terms"), terms),
-                   frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
-                   date_options(r, config.get("dates"), "dates"),
-                   tuple(_vendor(r, v, f"vendors[{i}]", terms)
-                         for i, v in enumerate(raw_vendors)))
+        return cls(
+            r.file,
+            r.text(config["issuer"], "issuer"),
+            local_terms(r, config.get("terms"), terms),
+            frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
+            date_options(r, config.get("dates"), "dates"),
+            tuple(_vendor(r, v, f"vendors[{i}]", terms) for i, v in enumerate(raw_vendors)),
+        )
 
 
 def _vendor(r: ConfigReader, raw: Any, path: str, terms: TermIndex) -> Vendor:
     raw = r.mapping(raw, path)
-    r.keys(raw, path, ("name", "format", "when", "lot", "lot_type", "supplier",
-                       "manufacture_date", "stage", "results"),
-           ("name", "when", "lot", "results"))
+    r.keys(
+        raw,
+        path,
+        (
+            "name",
+            "format",
+            "when",
+            "lot",
+            "lot_type",
+            "supplier",
+            "manufacture_date",
+            "stage",
+            "results",
+        ),
+        ("name", "when", "lot", "results"),
+    )
     fmt = r.text(raw.get("format", "json"), f"{path}.format")
     if fmt not in ("json", "xml"):
         raise r.fail(f"{path}.format", "expected json or xml")
@@ -158,22 +187,25 @@ def _vendor(r: ConfigReader, raw: Any, path: str, terms: TermIndex) -> Vendor:
     where = f"{path}.results"
     r.keys(results, where, ("path", "property", "value", "unit"), ("path", "property", "value"))
     return Vendor(
-        name=r.text(raw["name"], f"{path}.name"), format=fmt,
+        name=r.text(raw["name"], f"{path}.name"),
+        format=fmt,
         when_path=DocPath.parse(r, when["path"], f"{path}.when.path", fmt),
         when_equals=r.text(when["equals"], f"{path}.when.equals"),
-        lot=DocPath.parse(r, raw["lot"], f"{path}.lot", fmt), lot_type=lot_type,
-        supplier=DocPath.parse(r, raw["supplier"], f"{path}.supplier", fmt) if "supplier" in raw
+        lot=DocPath.parse(r, raw["lot"], f"{path}.lot", fmt),
+        lot_type=lot_type,
+        supplier=DocPath.parse(r, raw["supplier"], f"{path}.supplier", fmt)
+        if "supplier" in raw
         else None,
-        manufacture_date=DocPath.parse(r, raw["manufacture_date"], f"{path}.manufacture_date",
-                                       fmt)
-        if "manufacture_date" in raw else None,
+        manufacture_date=DocPath.parse(r, raw["manufacture_date"], f"{path}.manufacture_date", fmt)
+        if "manufacture_date" in raw
+        else None,
         stage=stage,
         results=ResultsSpec(
             DocPath.parse(r, results["path"], f"{where}.path", fmt),
             DocPath.parse(r, results["property"], f"{where}.property", fmt, allow_key=True),
             DocPath.parse(r, results["value"], f"{where}.value", fmt),
-            DocPath.parse(r, results["unit"], f"{where}.unit", fmt) if "unit" in results
-            else None),
+            DocPath.parse(r, results["unit"], f"{where}.unit", fmt) if "unit" in results else None,
+        ),
     )
 
 
@@ -212,8 +244,13 @@ class JsonDocument:
         for match in path.json.find(within.node):
             found = pointer(match)
             key = match.path.fields[0] if isinstance(match.path, Fields) else None
-            out.append(Item(match.value, within.location + (found if found != "/" else ""),
-                            None if key is None else str(key)))
+            out.append(
+                Item(
+                    match.value,
+                    within.location + (found if found != "/" else ""),
+                    None if key is None else str(key),
+                )
+            )
         return out
 
 
@@ -250,8 +287,13 @@ class XmlDocument:
                 if value is not None:
                     out.append(Item(value, f"{where}/@{path.attribute}", path.attribute))
             else:
-                out.append(Item((element.text or "").strip() if len(element) == 0 else element,
-                                where, _local(element.tag)))
+                out.append(
+                    Item(
+                        (element.text or "").strip() if len(element) == 0 else element,
+                        where,
+                        _local(element.tag),
+                    )
+                )
         return out
 
 
@@ -261,17 +303,23 @@ Document = JsonDocument | XmlDocument
 class _CertificateReader:
     def __init__(self, mapping: DocumentMapping, context: MapContext, terms: TermIndex) -> None:
         self.m = mapping
-        self.b = DocumentBuilder(context, mapping.issuer, terms, mapping.local_terms,
-                                 mapping.missing)
+        self.b = DocumentBuilder(
+            context, mapping.issuer, terms, mapping.local_terms, mapping.missing
+        )
         self.file = context.display_path
 
-    def one(self, doc: Document, path: DocPath, within: Item, required: bool = True
-            ) -> Located | None:
+    def one(
+        self, doc: Document, path: DocPath, within: Item, required: bool = True
+    ) -> Located | None:
         found = [i for i in doc.find(path, within) if i.node is not None and i.node != ""]
         where = within.location or "/"
         if len(found) > 1:
-            raise MappingError(f"'{path.text}' finds {len(found)} values; it must find one",
-                               self.file, where, path.text)
+            raise MappingError(
+                f"'{path.text}' finds {len(found)} values; it must find one",
+                self.file,
+                where,
+                path.text,
+            )
         if not found:
             if required:
                 raise MappingError(f"nothing at '{path.text}'", self.file, where, path.text)
@@ -281,19 +329,26 @@ class _CertificateReader:
     def vendor(self, json_data: Any, xml_root: ET.Element | None) -> tuple[Vendor, Document]:
         seen = []
         for vendor in self.m.vendors:
-            doc: Document | None = (JsonDocument(json_data) if vendor.format == "json"
-                                    and xml_root is None else XmlDocument(xml_root)
-                                    if vendor.format == "xml" and xml_root is not None else None)
+            doc: Document | None = (
+                JsonDocument(json_data)
+                if vendor.format == "json" and xml_root is None
+                else XmlDocument(xml_root)
+                if vendor.format == "xml" and xml_root is not None
+                else None
+            )
             if doc is None:
                 seen.append(f"{vendor.name}: reads {vendor.format}")
                 continue
             values = [i.node for i in doc.find(vendor.when_path, doc.root)]
             if any(str(v).strip() == vendor.when_equals for v in values):
                 return vendor, doc
-            seen.append(f"{vendor.name}: {vendor.when_path.text} is "
-                        f"{', '.join(repr(v) for v in values) or 'absent'}")
-        raise MappingError(f"no vendor mapping recognises this document ({'; '.join(seen)})",
-                           self.file, "/")
+            seen.append(
+                f"{vendor.name}: {vendor.when_path.text} is "
+                f"{', '.join(repr(v) for v in values) or 'absent'}"
+            )
+        raise MappingError(
+            f"no vendor mapping recognises this document ({'; '.join(seen)})", self.file, "/"
+        )
 
     def map(self, json_data: Any, xml_root: ET.Element | None) -> list[RecordGraph]:
         b = self.b
@@ -306,8 +361,9 @@ class _CertificateReader:
         if vendor.supplier is not None:
             found = self.one(doc, vendor.supplier, doc.root)
             assert found is not None
-            g.triples.add((lot, CMC.suppliedBy, b.node(g, "supplier", "Supplier",
-                                                       b.text(found), found)))
+            g.triples.add(
+                (lot, CMC.suppliedBy, b.node(g, "supplier", "Supplier", b.text(found), found))
+            )
         if vendor.manufacture_date is not None:
             found = self.one(doc, vendor.manufacture_date, doc.root)
             assert found is not None
@@ -315,27 +371,30 @@ class _CertificateReader:
         spec = vendor.results
         items = doc.find(spec.path, doc.root)
         if not items:
-            raise MappingError(f"no results at '{spec.path.text}'", self.file, "/",
-                               spec.path.text)
+            raise MappingError(f"no results at '{spec.path.text}'", self.file, "/", spec.path.text)
         for item in items:
             self.result(doc, g, lot, lot_id, vendor, item)
         return list(b.records.values())
 
-    def result(self, doc: Document, g: RecordGraph, lot: URIRef, lot_id: str, vendor: Vendor,
-               item: Item) -> None:
+    def result(
+        self, doc: Document, g: RecordGraph, lot: URIRef, lot_id: str, vendor: Vendor, item: Item
+    ) -> None:
         b, spec = self.b, vendor.results
         if spec.property.is_key:
             if item.key is None:
-                raise MappingError(f"'{KEY}' needs results keyed by name, but "
-                                   f"'{spec.path.text}' finds list items", self.file,
-                                   item.location)
+                raise MappingError(
+                    f"'{KEY}' needs results keyed by name, but '{spec.path.text}' finds list items",
+                    self.file,
+                    item.location,
+                )
             prop: Located | None = Located(item.key, item.location, spec.property.text)
         else:
             prop = self.one(doc, spec.property, item)
         value = self.one(doc, spec.value, item)
         assert prop is not None and value is not None
-        unit_cell = (self.one(doc, spec.unit, item, required=False)
-                     if spec.unit is not None else None)
+        unit_cell = (
+            self.one(doc, spec.unit, item, required=False) if spec.unit is not None else None
+        )
         concept = b.term(prop, None, CMCT.QualityAttributes)
         reported = b.result(value)
         unit = None
@@ -357,8 +416,11 @@ def _read_xml(path: Path, display: str) -> ET.Element:
         return ET.fromstring(text)
     except ET.ParseError as exc:
         line, column = exc.position
-        raise MappingError(f"malformed XML: {re.sub(r': line.*$', '', str(exc))}", display,
-                           f"line {line}, column {column}") from None
+        raise MappingError(
+            f"malformed XML: {re.sub(r': line.*$', '', str(exc))}",
+            display,
+            f"line {line}, column {column}",
+        ) from None
 
 
 class DocumentsMapper:
@@ -371,29 +433,28 @@ class DocumentsMapper:
         """Certificates are never guessed: a mapping says which vendor wrote them."""
         return False
 
-    def map(self, context: MapContext, config: Mapping[str, Any] | None
-            ) -> Iterator[RecordGraph]:
+    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
         if config is None:
-            raise ConfigError("a document needs a mapping (--mapping FILE)",
-                              context.display_path)
+            raise ConfigError("a document needs a mapping (--mapping FILE)", context.display_path)
         terms = term_index()
         mapping = DocumentMapping.parse(config, terms)
         with open(context.source_path, "rb") as handle:
             head = handle.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
         if head.startswith(b"<"):
             records = _CertificateReader(mapping, context, terms).map(
-                None, _read_xml(context.source_path, context.display_path))
+                None, _read_xml(context.source_path, context.display_path)
+            )
             for record in records:
                 record.origin = Path(mapping.file).name
             return iter(records)
         try:
             data = json.loads(context.source_path.read_text(encoding="utf-8-sig"))
         except json.JSONDecodeError as exc:
-            raise MappingError(f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                               context.display_path) from None
+            raise MappingError(
+                f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", context.display_path
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise MappingError(f"cannot read the document: {exc}", context.display_path
-                               ) from None
+            raise MappingError(f"cannot read the document: {exc}", context.display_path) from None
         records = _CertificateReader(mapping, context, terms).map(data, None)
         for record in records:  # another mapping may not replace these records
             record.origin = Path(mapping.file).name

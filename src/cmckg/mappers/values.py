@@ -107,8 +107,9 @@ def datetime_literal(value: datetime | date | str, where: Where) -> Literal:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise where.error(f"'{text}' is not a date and time (ISO 8601, e.g. "
-                          "2012-11-29T11:58:25Z)") from None
+        raise where.error(
+            f"'{text}' is not a date and time (ISO 8601, e.g. 2012-11-29T11:58:25Z)"
+        ) from None
     return typed_literal(parsed.isoformat(), XSD.dateTime)
 
 
@@ -141,8 +142,9 @@ def _iso_literal(text: str) -> Literal:
     return Literal(datetime.fromisoformat(text).isoformat(), datatype=XSD.dateTime)
 
 
-def formatted_literal(text: str, fmt: str, where: Where,
-                      months: tuple[tuple[str, int], ...] = ()) -> Literal:
+def formatted_literal(
+    text: str, fmt: str, where: Where, months: tuple[tuple[str, int], ...] = ()
+) -> Literal:
     """A date written in a ``strptime`` format, with local month names (``months``: casefolded
     name → 1–12, read through ``%b``/``%B``). The literal is as precise as the format: a time
     directive gives a dateTime, a day a date, a month a gYearMonth, else a gYear."""
@@ -180,12 +182,20 @@ def _formatted_literal(text: str, fmt: str, months: tuple[tuple[str, int], ...])
 
 DATE_ORDERS = ("day-first", "month-first")
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # the 1900 date system, past its 1900-02-29 bug
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-_NUMERIC_DATE = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T](\d{1,2}):(\d{2})"
-                           r"(?::(\d{2}))?)?$")
-_NAMED_DATE = re.compile(r"^(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})(?:[ T](\d{1,2}):(\d{2})"
-                         r"(?::(\d{2}))?)?$")
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_NUMERIC_DATE = re.compile(
+    r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T](\d{1,2}):(\d{2})"
+    r"(?::(\d{2}))?)?$"
+)
+_NAMED_DATE = re.compile(
+    r"^(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{4})(?:[ T](\d{1,2}):(\d{2})"
+    r"(?::(\d{2}))?)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -209,8 +219,10 @@ def parse_date(cell: Any, options: DateOptions) -> Literal:
         return Literal(cell.isoformat(), datatype=XSD.date)
     if isinstance(cell, int | float) and not isinstance(cell, bool):
         if not options.serial:
-            raise ValueError(f"{cell!r} is a number, not a date (if the workbook stores Excel "
-                             "serial dates, declare dates: {serial: true})")
+            raise ValueError(
+                f"{cell!r} is a number, not a date (if the workbook stores Excel "
+                "serial dates, declare dates: {serial: true})"
+            )
         moment = _EXCEL_EPOCH + timedelta(minutes=round(float(cell) * 1440))  # to the minute
         return parse_date(moment, options)
     text = str(cell).strip()
@@ -230,17 +242,20 @@ def parse_date(cell: Any, options: DateOptions) -> Literal:
     numeric = _NUMERIC_DATE.match(text)
     if numeric:
         if options.order is None:
-            raise ValueError(f"'{text}' could be day-first or month-first; declare "
-                             "dates: {order: day-first} (or month-first) in the mapping")
+            raise ValueError(
+                f"'{text}' could be day-first or month-first; declare "
+                "dates: {order: day-first} (or month-first) in the mapping"
+            )
         first, second = int(numeric.group(1)), int(numeric.group(2))
         day, month = (first, second) if options.order == "day-first" else (second, first)
         return _literal(text, int(numeric.group(3)), month, day, numeric.groups()[3:])
-    raise ValueError(f"not a date: '{text}' (expected ISO 8601, '09-May-2024', a numeric date "
-                     "in the declared order or a date cell)")
+    raise ValueError(
+        f"not a date: '{text}' (expected ISO 8601, '09-May-2024', a numeric date "
+        "in the declared order or a date cell)"
+    )
 
 
-def _literal(text: str, year: int, month: int, day: int, time: tuple[str | None, ...]
-             ) -> Literal:
+def _literal(text: str, year: int, month: int, day: int, time: tuple[str | None, ...]) -> Literal:
     try:
         if time[0] is None:
             return Literal(date(year, month, day).isoformat(), datatype=XSD.date)
@@ -255,5 +270,4 @@ def _literal(text: str, year: int, month: int, day: int, time: tuple[str | None,
 
 def unit_iri(symbol: str, where: Where) -> URIRef:
     """The QUDT unit a source's unit symbol names (through :mod:`cmckg.units`)."""
-    return resolve_unit(symbol, source=where.source, location=where.location,
-                        field=where.field)
+    return resolve_unit(symbol, source=where.source, location=where.location, field=where.field)

@@ -25,14 +25,19 @@ def _escape(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def _expand_item(item: Mapping[str, Any], path: str, header: Sequence[str], file: str
-                 ) -> list[dict[str, Any]]:
+def _expand_item(
+    item: Mapping[str, Any], path: str, header: Sequence[str], file: str
+) -> list[dict[str, Any]]:
     if "value" in item:
         raise ConfigError("give either 'columns' or 'value', not both", file, path)
     raw = item["columns"]
     if not isinstance(raw, str) or not raw.strip():
-        raise ConfigError("expected a regex with the groups (?P<property>…) and (?P<unit>…), "
-                          "or 'units-in-headers'", file, f"{path}.columns")
+        raise ConfigError(
+            "expected a regex with the groups (?P<property>…) and (?P<unit>…), "
+            "or 'units-in-headers'",
+            file,
+            f"{path}.columns",
+        )
     try:
         pattern = re.compile(_NAMED.get(raw.strip(), raw))
     except re.error as exc:
@@ -51,8 +56,12 @@ def _expand_item(item: Mapping[str, Any], path: str, header: Sequence[str], file
             expanded.setdefault("unit", _escape(match.group("unit").strip()))
         out.append(expanded)
     if not out:
-        raise ConfigError(f"no column of the header matches '{pattern.pattern}' (header: "
-                          f"{', '.join(c for c in header if c)})", file, f"{path}.columns")
+        raise ConfigError(
+            f"no column of the header matches '{pattern.pattern}' (header: "
+            f"{', '.join(c for c in header if c)})",
+            file,
+            f"{path}.columns",
+        )
     return out
 
 
@@ -68,7 +77,8 @@ def expand_header_columns(config: Mapping[str, Any], header: Sequence[str]) -> M
     for name, spec in entities.items():
         measurements = spec.get("measurements") if isinstance(spec, Mapping) else None
         if not isinstance(measurements, list) or not any(
-                isinstance(m, Mapping) and "columns" in m for m in measurements):
+            isinstance(m, Mapping) and "columns" in m for m in measurements
+        ):
             continue
         items: list[Any] = []
         for i, item in enumerate(measurements):

@@ -95,9 +95,24 @@ class WorkbookMapping:
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> WorkbookMapping:
         r = ConfigReader(config)
-        r.keys(config, "", ("mapping", "mapper", "issuer", "vocab", "dates", "missing", "terms",
-                            "items", "batch", "steps", "__file__"),
-               ("mapping", "issuer", "batch", "steps"))
+        r.keys(
+            config,
+            "",
+            (
+                "mapping",
+                "mapper",
+                "issuer",
+                "vocab",
+                "dates",
+                "missing",
+                "terms",
+                "items",
+                "batch",
+                "steps",
+                "__file__",
+            ),
+            ("mapping", "issuer", "batch", "steps"),
+        )
         if config["mapping"] != 1:
             raise r.fail("mapping", "expected format version 1 ('mapping: 1')")
         local = local_terms(r, config.get("terms"), terms)
@@ -110,8 +125,12 @@ class WorkbookMapping:
         if batch_type not in LOT_CLASSES:
             raise r.fail("batch.type", f"expected one of: {', '.join(LOT_CLASSES)}")
         steps = r.mapping(config["steps"], "steps")
-        r.keys(steps, "steps", ("sheets", "output_type", *_STEP_FIELDS, *_TABLE_COLUMNS),
-               ("sheets", "output"))
+        r.keys(
+            steps,
+            "steps",
+            ("sheets", "output_type", *_STEP_FIELDS, *_TABLE_COLUMNS),
+            ("sheets", "output"),
+        )
         try:
             pattern = re.compile(r.text(steps["sheets"], "steps.sheets"))
         except re.error as exc:
@@ -119,17 +138,24 @@ class WorkbookMapping:
         output_type = r.text(steps.get("output_type", "IntermediateLot"), "steps.output_type")
         if output_type not in LOT_CLASSES:
             raise r.fail("steps.output_type", f"expected one of: {', '.join(LOT_CLASSES)}")
-        tables = {name: _table(r, steps[name], f"steps.{name}", name, terms)
-                  for name in _TABLE_COLUMNS if name in steps}
+        tables = {
+            name: _table(r, steps[name], f"steps.{name}", name, terms)
+            for name in _TABLE_COLUMNS
+            if name in steps
+        }
         return cls(
-            file=r.file, issuer=r.text(config["issuer"], "issuer"),
-            dates=date_options(r, config.get("dates"), "dates"), local_terms=local,
+            file=r.file,
+            issuer=r.text(config["issuer"], "issuer"),
+            dates=date_options(r, config.get("dates"), "dates"),
+            local_terms=local,
             missing=frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
-            batch_sheet=_label(r, batch["sheet"], "batch.sheet"), batch_type=batch_type,
+            batch_sheet=_label(r, batch["sheet"], "batch.sheet"),
+            batch_type=batch_type,
             batch={k: _label(r, batch[k], f"batch.{k}") for k in _BATCH_FIELDS if k in batch},
             step_sheets=pattern,
             steps={k: _label(r, steps[k], f"steps.{k}") for k in _STEP_FIELDS if k in steps},
-            output_type=output_type, tables=tables,
+            output_type=output_type,
+            tables=tables,
             items=_items(r, config["items"], terms) if "items" in config else None,
         )
 
@@ -161,20 +187,30 @@ def _table(r: ConfigReader, raw: Any, path: str, name: str, terms: TermIndex) ->
             stage = terms.resolve(r.text(raw["stage"], f"{path}.stage"), CMCT.Stages).iri
         except MappingError as exc:
             raise r.fail(f"{path}.stage", exc.message) from None
-    return TableSpec(_label(r, raw["heading"], f"{path}.heading"),
-                     {k: _label(r, v, f"{path}.columns.{k}") for k, v in columns.items()},
-                     split, stage)
+    return TableSpec(
+        _label(r, raw["heading"], f"{path}.heading"),
+        {k: _label(r, v, f"{path}.columns.{k}") for k, v in columns.items()},
+        split,
+        stage,
+    )
 
 
 def _items(r: ConfigReader, raw: Any, terms: TermIndex) -> ItemMaster:
     raw = r.mapping(raw, "items")
-    r.keys(raw, "items", ("file", "code", "material", "name", "material_type"),
-           ("file", "code", "material"))
+    r.keys(
+        raw,
+        "items",
+        ("file", "code", "material", "name", "material_type"),
+        ("file", "code", "material"),
+    )
     path = Path(r.text(raw["file"], "items.file"))
     if not path.is_absolute():
         path = Path(r.file).parent / path
-    columns = {k: r.text(raw[k], f"items.{k}") for k in ("code", "material", "name",
-                                                         "material_type") if k in raw}
+    columns = {
+        k: r.text(raw[k], f"items.{k}")
+        for k in ("code", "material", "name", "material_type")
+        if k in raw
+    }
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.DictReader(handle))
@@ -189,9 +225,13 @@ def _items(r: ConfigReader, raw: Any, terms: TermIndex) -> ItemMaster:
         code = (row[columns["code"]] or "").strip()
         kind = None
         if "material_type" in columns and (row[columns["material_type"]] or "").strip():
-            kind = terms.resolve(row[columns["material_type"]].strip(), CMCT.Materials,
-                                 source=str(path), location=f"row={number}",
-                                 field_name=columns["material_type"]).iri
+            kind = terms.resolve(
+                row[columns["material_type"]].strip(),
+                CMCT.Materials,
+                source=str(path),
+                location=f"row={number}",
+                field_name=columns["material_type"],
+            ).iri
         name = (row[columns["name"]] or "").strip() or None if "name" in columns else None
         if code in items:
             raise ConfigError(f"item code '{code}' appears twice", str(path), f"row={number}")
@@ -224,21 +264,25 @@ class Sheet:
         return None if isinstance(value, str) and not value.strip() else value
 
     def blank(self, r: int) -> bool:
-        return r >= len(self.rows) or all(self.cell(r, c) is None
-                                           for c in range(len(self.rows[r])))
+        return r >= len(self.rows) or all(self.cell(r, c) is None for c in range(len(self.rows[r])))
 
     def find(self, label: Label, file: str) -> tuple[int, int] | None:
         hits = sorted({hit for key in label.keys for hit in self.labels.get(key, [])})
         if len(hits) > 1:
             places = ", ".join(self.where(*h).split("!")[1] for h in hits)
-            raise MappingError(f"the label {label.show()} appears {len(hits)} times ({places}); "
-                               "cannot tell which is meant", file, f"sheet={self.title}",
-                               label.texts[0])
+            raise MappingError(
+                f"the label {label.show()} appears {len(hits)} times ({places}); "
+                "cannot tell which is meant",
+                file,
+                f"sheet={self.title}",
+                label.texts[0],
+            )
         if not hits:
             if label.optional:
                 return None
-            raise MappingError(f"no cell reads {label.show()}", file, f"sheet={self.title}",
-                               label.texts[0])
+            raise MappingError(
+                f"no cell reads {label.show()}", file, f"sheet={self.title}", label.texts[0]
+            )
         return hits[0]
 
     def value(self, label: Label, file: str) -> Located | None:
@@ -263,22 +307,32 @@ class Sheet:
         r = hit[0] + 1
         while r < len(self.rows) and self.blank(r):
             r += 1
-        header = {_key(v): c for c, v in enumerate(self.rows[r] if r < len(self.rows) else [])
-                  if isinstance(v, str) and v.strip()}
+        header = {
+            _key(v): c
+            for c, v in enumerate(self.rows[r] if r < len(self.rows) else [])
+            if isinstance(v, str) and v.strip()
+        }
         columns: dict[str, int] = {}
         for key, label in spec.columns.items():
             found = [header[k] for k in label.keys if k in header]
             if not found:
                 if label.optional:
                     continue
-                raise MappingError(f"the table under {spec.heading.show()} has no column "
-                                   f"{label.show()}", file, self.where(r, hit[1]), label.texts[0])
+                raise MappingError(
+                    f"the table under {spec.heading.show()} has no column {label.show()}",
+                    file,
+                    self.where(r, hit[1]),
+                    label.texts[0],
+                )
             columns[key] = found[0]
         names = {key: spec.columns[key].texts[0] for key in columns}
         r += 1
         while not self.blank(r):
-            yield {key: Located(self.cell(r, c), self.where(r, c), names[key])
-                   for key, c in columns.items() if self.cell(r, c) is not None}
+            yield {
+                key: Located(self.cell(r, c), self.where(r, c), names[key])
+                for key, c in columns.items()
+                if self.cell(r, c) is not None
+            }
             r += 1
 
 
@@ -291,8 +345,10 @@ def read_workbook(path: Path, display: str) -> list[Sheet]:
     except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError) as exc:
         raise MappingError(f"not a readable XLSX workbook: {exc}", display) from None
     try:
-        return [Sheet(ws.title, [list(row) for row in ws.iter_rows(values_only=True)])
-                for ws in workbook.worksheets]
+        return [
+            Sheet(ws.title, [list(row) for row in ws.iter_rows(values_only=True)])
+            for ws in workbook.worksheets
+        ]
     finally:
         workbook.close()
 
@@ -304,8 +360,9 @@ def read_workbook(path: Path, display: str) -> list[Sheet]:
 class _WorkbookReader:
     def __init__(self, mapping: WorkbookMapping, context: MapContext, terms: TermIndex) -> None:
         self.m = mapping
-        self.b = DocumentBuilder(context, mapping.issuer, terms, mapping.local_terms,
-                                 mapping.missing)
+        self.b = DocumentBuilder(
+            context, mapping.issuer, terms, mapping.local_terms, mapping.missing
+        )
         self.file = context.display_path
 
     def required(self, sheet: Sheet, labels: dict[str, Label], key: str) -> Located:
@@ -314,8 +371,12 @@ class _WorkbookReader:
             label = labels[key]
             hit = sheet.find(label, self.file)
             where = sheet.where(*hit) if hit else f"sheet={sheet.title}"
-            raise MappingError(f"the label {label.show()} has no value to its right",
-                               self.file, where, label.texts[0])
+            raise MappingError(
+                f"the label {label.show()} has no value to its right",
+                self.file,
+                where,
+                label.texts[0],
+            )
         return found
 
     def optional(self, sheet: Sheet, labels: dict[str, Label], key: str) -> Located | None:
@@ -326,14 +387,20 @@ class _WorkbookReader:
         by_key = {_key(s.title): s for s in sheets}
         cover = next((by_key[k] for k in m.batch_sheet.keys if k in by_key), None)
         if cover is None:
-            raise MappingError(f"no sheet named {m.batch_sheet.show()} (sheets: "
-                               f"{', '.join(s.title for s in sheets)})", self.file,
-                               field="batch.sheet")
+            raise MappingError(
+                f"no sheet named {m.batch_sheet.show()} (sheets: "
+                f"{', '.join(s.title for s in sheets)})",
+                self.file,
+                field="batch.sheet",
+            )
         steps = [s for s in sheets if s is not cover and m.step_sheets.search(s.title)]
         if not steps:
-            raise MappingError(f"no sheet name matches '{m.step_sheets.pattern}' (sheets: "
-                               f"{', '.join(s.title for s in sheets)})", self.file,
-                               field="steps.sheets")
+            raise MappingError(
+                f"no sheet name matches '{m.step_sheets.pattern}' (sheets: "
+                f"{', '.join(s.title for s in sheets)})",
+                self.file,
+                field="steps.sheets",
+            )
         found_id = self.required(cover, m.batch, "id")
         batch_id = b.text(found_id)
         g = b.record("batch-record", batch_id)
@@ -347,10 +414,11 @@ class _WorkbookReader:
         """The batch's product, site, process version and date (stated on the batch)."""
         b, m = self.b, self.m
         out: dict[str, URIRef] = {}
-        for key, kind, cls, predicate in (("product", "product", "Product", CMC.ofProduct),
-                                          ("site", "site", "Site", CMC.atSite),
-                                          ("process_version", "process-version",
-                                           "ProcessVersion", None)):
+        for key, kind, cls, predicate in (
+            ("product", "product", "Product", CMC.ofProduct),
+            ("site", "site", "Site", CMC.atSite),
+            ("process_version", "process-version", "ProcessVersion", None),
+        ):
             found = self.optional(cover, m.batch, key)
             if found is not None:
                 out[key] = b.node(g, kind, cls, b.text(found), found)
@@ -371,8 +439,13 @@ class _WorkbookReader:
             operation = self.required(sheet, m.steps, "unit_operation")
             g.triples.add((run, CMC.unitOperation, b.term(operation, CMCT.UnitOperations)))
         if (equipment := self.optional(sheet, m.steps, "equipment")) is not None:
-            g.triples.add((run, CMC.usedEquipment, b.node(g, "equipment", "Equipment",
-                                                          b.text(equipment), equipment)))
+            g.triples.add(
+                (
+                    run,
+                    CMC.usedEquipment,
+                    b.node(g, "equipment", "Equipment", b.text(equipment), equipment),
+                )
+            )
         for key, predicate in (("start", PROV.startedAtTime), ("end", PROV.endedAtTime)):
             if (moment := self.optional(sheet, m.steps, key)) is not None:
                 g.triples.add((run, predicate, b.date(moment, m.dates)))
@@ -381,8 +454,9 @@ class _WorkbookReader:
         if "process_version" in context:
             g.triples.add((run, CMC.processVersion, context["process_version"]))
         out_id = b.text(output)
-        out_lot = b.node(g, "lot", m.batch_type if out_id == batch_id else m.output_type,
-                         out_id, output)
+        out_lot = b.node(
+            g, "lot", m.batch_type if out_id == batch_id else m.output_type, out_id, output
+        )
         for key, predicate in (("product", CMC.ofProduct), ("site", CMC.atSite)):
             if key in context:
                 g.triples.add((out_lot, predicate, context[key]))
@@ -401,11 +475,11 @@ class _WorkbookReader:
         if "results" in m.tables:
             spec = m.tables["results"]
             for row in sheet.table(spec, self.file):
-                self.measure(g, row, out_lot, batch_id, sheet, CMCT.QualityAttributes,
-                             spec.stage)
+                self.measure(g, row, out_lot, batch_id, sheet, CMCT.QualityAttributes, spec.stage)
 
-    def materials(self, sheet: Sheet, g: RecordGraph, run: URIRef, batch_id: str,
-                  spec: TableSpec) -> list[URIRef]:
+    def materials(
+        self, sheet: Sheet, g: RecordGraph, run: URIRef, batch_id: str, spec: TableSpec
+    ) -> list[URIRef]:
         b = self.b
         used: list[URIRef] = []
         for row in sheet.table(spec, self.file):
@@ -414,13 +488,19 @@ class _WorkbookReader:
                 raise b.fail(place, "a materials row needs both an item and a lot")
             material = self.material(g, row["item"])
             lot_cell = row["lot"]
-            lots = [p.strip() for p in (b.text(lot_cell).split(spec.split) if spec.split
-                                        else [b.text(lot_cell)]) if p.strip()]
+            lots = [
+                p.strip()
+                for p in (b.text(lot_cell).split(spec.split) if spec.split else [b.text(lot_cell)])
+                if p.strip()
+            ]
             quantities: list[float | None] = [None] * len(lots)
             if "quantity" in row:
                 cell = row["quantity"]
-                parts = (b.text(cell).split(spec.split) if spec.split and isinstance(
-                    cell.value, str) else [cell.value])
+                parts = (
+                    b.text(cell).split(spec.split)
+                    if spec.split and isinstance(cell.value, str)
+                    else [cell.value]
+                )
                 if len(parts) != len(lots):
                     raise b.fail(cell, f"{len(parts)} quantities for {len(lots)} lots")
                 quantities = [b.number(Located(p, cell.location, cell.field)) for p in parts]
@@ -429,8 +509,7 @@ class _WorkbookReader:
                 g.triples.add((lot, CMC.ofMaterial, material))
                 used.append(lot)
                 if quantity is not None:
-                    self.usage(g, run, lot, len(used), quantity, row, lot_cell, batch_id,
-                               sheet)
+                    self.usage(g, run, lot, len(used), quantity, row, lot_cell, batch_id, sheet)
         return used
 
     def material(self, g: RecordGraph, found: Located) -> URIRef:
@@ -443,8 +522,18 @@ class _WorkbookReader:
         ident, name, kind = items.items[code]
         return b.material(g, ident, name, kind, found)
 
-    def usage(self, g: RecordGraph, run: URIRef, lot: URIRef, position: int, quantity: float,
-              row: dict[str, Located], where: Located, batch_id: str, sheet: Sheet) -> None:
+    def usage(
+        self,
+        g: RecordGraph,
+        run: URIRef,
+        lot: URIRef,
+        position: int,
+        quantity: float,
+        row: dict[str, Located],
+        where: Located,
+        batch_id: str,
+        sheet: Sheet,
+    ) -> None:
         b = self.b
         usage = b.mint("run", batch_id, sheet.title, "usage", str(position))
         g.locate(usage, where.location)
@@ -457,8 +546,16 @@ class _WorkbookReader:
             raise b.fail(where, "a quantity needs a unit")
         add((usage, QUDT.unit, b.unit(row["unit"])))
 
-    def measure(self, g: RecordGraph, row: dict[str, Located], entity: URIRef, batch_id: str,
-                sheet: Sheet, prefer: URIRef, stage: URIRef | None) -> None:
+    def measure(
+        self,
+        g: RecordGraph,
+        row: dict[str, Located],
+        entity: URIRef,
+        batch_id: str,
+        sheet: Sheet,
+        prefer: URIRef,
+        stage: URIRef | None,
+    ) -> None:
         b = self.b
         if "property" not in row or "value" not in row:
             if "property" in row:
@@ -484,11 +581,9 @@ class WorkbookMapper:
         """Workbooks are never guessed: a mapping says where the values are."""
         return False
 
-    def map(self, context: MapContext, config: Mapping[str, Any] | None
-            ) -> Iterator[RecordGraph]:
+    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
         if config is None:
-            raise ConfigError("a workbook needs a mapping (--mapping FILE)",
-                              context.display_path)
+            raise ConfigError("a workbook needs a mapping (--mapping FILE)", context.display_path)
         terms = term_index()
         mapping = WorkbookMapping.parse(config, terms)
         sheets = read_workbook(context.source_path, context.display_path)

@@ -26,7 +26,7 @@ def figure_svg(figure: Figure) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
-    return _unique_ids(text[text.index("<svg"):], f"c{next(_FIGURES)}-")
+    return _unique_ids(text[text.index("<svg") :], f"c{next(_FIGURES)}-")
 
 
 def _new(width: float = 6.0, height: float = 3.0) -> tuple[Figure, Axes]:
@@ -55,8 +55,15 @@ def comparison_svg(row: dict[str, Any], values: pd.DataFrame) -> str:
         axes.axhspan(row["lower"], row["upper"], color=BAND, alpha=0.12, label=name, zorder=1)
         outside = tst[(tst < row["lower"]) | (tst > row["upper"])]
         if len(outside):
-            axes.scatter(np.ones(len(outside)), outside, s=60, facecolors="none",
-                         edgecolors=FAIL, label="outside", zorder=4)
+            axes.scatter(
+                np.ones(len(outside)),
+                outside,
+                s=60,
+                facecolors="none",
+                edgecolors=FAIL,
+                label="outside",
+                zorder=4,
+            )
     axes.set_xticks([0, 1], ["reference", "test"])
     axes.set_xlim(-0.6, 1.6)
     axes.set_ylabel(str(row["attribute"]) + unit)
@@ -70,15 +77,23 @@ def comparison_svg(row: dict[str, Any], values: pd.DataFrame) -> str:
             ci.axvline(0, color="#888", lw=0.8)
         if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
             colour = "#3c8d40" if row["verdict"] == "equivalent" else FAIL
-            ci.errorbar([row["difference"]], [0],
-                        xerr=[[row["difference"] - row["ci_low"]],
-                              [row["ci_high"] - row["difference"]]],
-                        fmt="o", color=colour, capsize=6, label="90 % CI of mean difference")
+            ci.errorbar(
+                [row["difference"]],
+                [0],
+                xerr=[[row["difference"] - row["ci_low"]], [row["ci_high"] - row["difference"]]],
+                fmt="o",
+                color=colour,
+                capsize=6,
+                label="90 % CI of mean difference",
+            )
         ci.set_yticks([])
         ci.set_xlabel("mean(test) − mean(reference)" + unit)
         ci.legend(fontsize=7, loc="upper left")
-        spread = [abs(v) for v in (margin, _number(row.get("ci_low")),
-                                   _number(row.get("ci_high"))) if v is not None]
+        spread = [
+            abs(v)
+            for v in (margin, _number(row.get("ci_low")), _number(row.get("ci_high")))
+            if v is not None
+        ]
         if spread:
             ci.set_xlim(-1.4 * max(spread), 1.4 * max(spread))
         ci.set_ylim(-1, 1.6)
@@ -86,9 +101,9 @@ def comparison_svg(row: dict[str, Any], values: pd.DataFrame) -> str:
     return figure_svg(figure)
 
 
-def drivers_svg(data: pd.DataFrame, column: str, top: dict[str, Any], pqa: str,
-                pqa_unit: str | None
-                ) -> str:
+def drivers_svg(
+    data: pd.DataFrame, column: str, top: dict[str, Any], pqa: str, pqa_unit: str | None
+) -> str:
     """The PQA against one raw-material attribute, with the least-squares line."""
     figure, axes = _new(5.2, 3.4)
     both = data[["pqa", column]].dropna()
@@ -97,10 +112,12 @@ def drivers_svg(data: pd.DataFrame, column: str, top: dict[str, Any], pqa: str,
     if len(x) >= 2 and np.ptp(x) > 0:
         slope, intercept = np.polyfit(x, y, 1)
         line = np.linspace(x.min(), x.max(), 50)
-        axes.plot(line, slope * line + intercept, color=TEST,
-                  label=f"least squares: slope {slope:.3g}")
-    axes.set_xlabel(f"{top['material']}: {top['attribute']}"
-                    + (f" [{top['unit']}]" if top.get("unit") else ""))
+        axes.plot(
+            line, slope * line + intercept, color=TEST, label=f"least squares: slope {slope:.3g}"
+        )
+    axes.set_xlabel(
+        f"{top['material']}: {top['attribute']}" + (f" [{top['unit']}]" if top.get("unit") else "")
+    )
     axes.set_ylabel(pqa + (f" [{pqa_unit}]" if pqa_unit else ""))
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
@@ -108,8 +125,15 @@ def drivers_svg(data: pd.DataFrame, column: str, top: dict[str, Any], pqa: str,
     return figure_svg(figure)
 
 
-def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | None,
-              usl: float | None, width: int = 640, height: int = 190) -> str:
+def trend_svg(
+    values: pd.DataFrame,
+    label: str,
+    unit: str | None,
+    lsl: float | None,
+    usl: float | None,
+    width: int = 640,
+    height: int = 190,
+) -> str:
     """Batch values in date order as a small SVG (drawn directly: a page shows many of these,
     and matplotlib takes most of a second each), specification limits dashed, values outside
     them ringed in red; each point's tooltip names the batch, date and value."""
@@ -130,40 +154,50 @@ def trend_svg(values: pd.DataFrame, label: str, unit: str | None, lsl: float | N
     def sy(v: float) -> float:
         return top + plot_h * (high - v) / (high - low)
 
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='trend' width='{width}' "
-             f"height='{height}' viewBox='0 0 {width} {height}' font-family='system-ui, "
-             f"sans-serif' font-size='11'><title>{html.escape(label)} by batch</title>",
-             f"<rect x='{left}' y='{top}' width='{plot_w}' height='{plot_h}' fill='#fff' "
-             "stroke='#ccc'/>"]
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' class='trend' width='{width}' "
+        f"height='{height}' viewBox='0 0 {width} {height}' font-family='system-ui, "
+        f"sans-serif' font-size='11'><title>{html.escape(label)} by batch</title>",
+        f"<rect x='{left}' y='{top}' width='{plot_w}' height='{plot_h}' fill='#fff' "
+        "stroke='#ccc'/>",
+    ]
     for tick in np.linspace(low + pad, high - pad, 4):
-        parts.append(f"<text x='{left - 4}' y='{sy(tick) + 4:.1f}' text-anchor='end' "
-                     f"fill='#555'>{tick:.4g}</text>")
+        parts.append(
+            f"<text x='{left - 4}' y='{sy(tick) + 4:.1f}' text-anchor='end' "
+            f"fill='#555'>{tick:.4g}</text>"
+        )
     for limit, name in ((lsl, "LSL"), (usl, "USL")):
         if limit is not None:
-            parts.append(f"<line x1='{left}' x2='{left + plot_w}' y1='{sy(limit):.1f}' "
-                         f"y2='{sy(limit):.1f}' stroke='{FAIL}' stroke-dasharray='5,3'/>"
-                         f"<text x='{left + plot_w - 2}' y='{sy(limit) - 3:.1f}' "
-                         f"text-anchor='end' fill='{FAIL}'>{name} {limit:.4g}</text>")
+            parts.append(
+                f"<line x1='{left}' x2='{left + plot_w}' y1='{sy(limit):.1f}' "
+                f"y2='{sy(limit):.1f}' stroke='{FAIL}' stroke-dasharray='5,3'/>"
+                f"<text x='{left + plot_w - 2}' y='{sy(limit) - 3:.1f}' "
+                f"text-anchor='end' fill='{FAIL}'>{name} {limit:.4g}</text>"
+            )
     points = " ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in enumerate(y))
-    parts.append(f"<polyline points='{points}' fill='none' stroke='{REFERENCE}' "
-                 "stroke-width='1'/>")
+    parts.append(f"<polyline points='{points}' fill='none' stroke='{REFERENCE}' stroke-width='1'/>")
     dates = [d.date().isoformat() if pd.notna(d) else "" for d in frame["date"]]
-    for i, (value, identifier, date) in enumerate(zip(y, frame["identifier"], dates,
-                                                      strict=True)):
+    for i, (value, identifier, date) in enumerate(zip(y, frame["identifier"], dates, strict=True)):
         outside = (lsl is not None and value < lsl) or (usl is not None and value > usl)
         tip = html.escape(f"{identifier} {date}: {value:.4g}{' ' + unit if unit else ''}")
-        parts.append(f"<circle cx='{sx(i):.1f}' cy='{sy(value):.1f}' r='{5 if outside else 2.6}' "
-                     f"fill='{'none' if outside else REFERENCE}' "
-                     f"stroke='{FAIL if outside else REFERENCE}' stroke-width='1.5'>"
-                     f"<title>{tip}</title></circle>")
+        parts.append(
+            f"<circle cx='{sx(i):.1f}' cy='{sy(value):.1f}' r='{5 if outside else 2.6}' "
+            f"fill='{'none' if outside else REFERENCE}' "
+            f"stroke='{FAIL if outside else REFERENCE}' stroke-width='1.5'>"
+            f"<title>{tip}</title></circle>"
+        )
     first, last = frame["date"].iloc[0], frame["date"].iloc[-1]
     if pd.notna(first) and pd.notna(last):
-        parts.append(f"<text x='{left}' y='{height - 6}' fill='#555'>{first.date()}</text>"
-                     f"<text x='{left + plot_w}' y='{height - 6}' text-anchor='end' "
-                     f"fill='#555'>{last.date()}</text>")
-    parts.append(f"<text x='{left + plot_w / 2}' y='{height - 6}' text-anchor='middle' "
-                 f"fill='#333'>{len(y)} batches in date order"
-                 f"{html.escape(' [' + unit + ']') if unit else ''}</text></svg>")
+        parts.append(
+            f"<text x='{left}' y='{height - 6}' fill='#555'>{first.date()}</text>"
+            f"<text x='{left + plot_w}' y='{height - 6}' text-anchor='end' "
+            f"fill='#555'>{last.date()}</text>"
+        )
+    parts.append(
+        f"<text x='{left + plot_w / 2}' y='{height - 6}' text-anchor='middle' "
+        f"fill='#333'>{len(y)} batches in date order"
+        f"{html.escape(' [' + unit + ']') if unit else ''}</text></svg>"
+    )
     return "".join(parts)
 
 

@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 
 #: Where the context is published (the file ships in the package as ontology/context.jsonld).
 CONTEXT_IRI = "https://w3id.org/cmckg/context.jsonld"
-_RELATIONS = {"prov:wasDerivedFrom": PROV.wasDerivedFrom,
-              "prov:wasGeneratedBy": PROV.wasGeneratedBy, "prov:used": PROV.used,
-              "cmc:sampleOf": CMC.sampleOf}
+_RELATIONS = {
+    "prov:wasDerivedFrom": PROV.wasDerivedFrom,
+    "prov:wasGeneratedBy": PROV.wasGeneratedBy,
+    "prov:used": PROV.used,
+    "cmc:sampleOf": CMC.sampleOf,
+}
 
 
 @cache
@@ -72,9 +75,15 @@ def dossier_dataset(dossier: Dossier) -> Dataset:
         m = URIRef(result.measurement)
         add(m, RDF.type, CMC.Measurement, default)
         state(m, CMC.onEntity, URIRef(result.entity), result.sources)
-        for key, prop in (("property", CMC.measuredProperty), ("value", QUDT.numericValue),
-                          ("text", CMC.textValue), ("unit", QUDT.unit), ("stage", CMC.stage),
-                          ("time", CMC.resultTime), ("method", CMC.method)):
+        for key, prop in (
+            ("property", CMC.measuredProperty),
+            ("value", QUDT.numericValue),
+            ("text", CMC.textValue),
+            ("unit", QUDT.unit),
+            ("stage", CMC.stage),
+            ("time", CMC.resultTime),
+            ("method", CMC.method),
+        ):
             if key in result.terms:
                 state(m, prop, result.terms[key], result.sources)
         if result.limit is not None:
@@ -83,20 +92,30 @@ def dossier_dataset(dossier: Dossier) -> Dataset:
             if result.verdict in ("pass", "fail"):
                 add(m, CMC.withinSpecification, Literal(result.verdict == "pass"), default)
             add(spec, RDF.type, CMC.Specification, default)
-            for prop, limit in ((CMC.lowerLimit, result.limit.lower),
-                                (CMC.upperLimit, result.limit.upper)):
+            for prop, limit in (
+                (CMC.lowerLimit, result.limit.lower),
+                (CMC.upperLimit, result.limit.upper),
+            ):
                 if limit is not None:
-                    state(spec, prop, Literal(limit, datatype=XSD.double),
-                          list(result.limit.sources))
+                    state(
+                        spec, prop, Literal(limit, datatype=XSD.double), list(result.limit.sources)
+                    )
             if result.limit.identifier:
-                state(spec, CMC.identifier, Literal(result.limit.identifier),
-                      list(result.limit.sources))
+                state(
+                    spec,
+                    CMC.identifier,
+                    Literal(result.limit.identifier),
+                    list(result.limit.sources),
+                )
     meta = URIRef(dossier.metadata_graph)
     for graph, source in sorted(described.items()):
         g = URIRef(graph)
         add(g, RDF.type, CMC.RecordGraph, meta)
-        for prop, value in ((CMC.sourcePath, source.path), (CMC.contentSha256, source.sha256),
-                            (CMC.recordId, source.record)):
+        for prop, value in (
+            (CMC.sourcePath, source.path),
+            (CMC.contentSha256, source.sha256),
+            (CMC.recordId, source.record),
+        ):
             if value:
                 add(g, prop, Literal(value), meta)
     return dataset

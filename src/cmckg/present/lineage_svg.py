@@ -60,8 +60,9 @@ def lineage_svg(lineage: Lineage, *, max_depth: int | None = 8, group_over: int 
     return _draw(boxes, edges, positions, hidden, max_depth)
 
 
-def _boxes(lineage: Lineage, max_depth: int | None, group_over: int
-           ) -> tuple[dict[str, Box], set[tuple[str, str]], int]:
+def _boxes(
+    lineage: Lineage, max_depth: int | None, group_over: int
+) -> tuple[dict[str, Box], set[tuple[str, str]], int]:
     rows = records(lineage.nodes.astype(object).where(lineage.nodes.notna(), None))
     shown = [r for r in rows if max_depth is None or r["depth"] <= max_depth]
     hidden = len(rows) - len(shown)
@@ -75,24 +76,43 @@ def _boxes(lineage: Lineage, max_depth: int | None, group_over: int
         if len(members) > group_over and not any(m["iri"] == lineage.root for m in members):
             key = f"group:{depth}:{kind}:{material}"
             names = [str(m["identifier"] or m["iri"]) for m in members]
-            boxes[key] = Box(key, kind, depth, f"{len(members)} {_plural(kind)}",
-                             f"{names[0]} … {names[-1]}", names)
+            boxes[key] = Box(
+                key,
+                kind,
+                depth,
+                f"{len(members)} {_plural(kind)}",
+                f"{names[0]} … {names[-1]}",
+                names,
+            )
             box_of.update({m["iri"]: key for m in members})
             continue
         for m in members:
-            boxes[m["iri"]] = Box(m["iri"], kind, depth, str(m["identifier"] or
-                                                            m["iri"].rsplit("/", 1)[-1]),
-                                  _subtitle(m), [str(m["identifier"])],
-                                  root=m["iri"] == lineage.root)
+            boxes[m["iri"]] = Box(
+                m["iri"],
+                kind,
+                depth,
+                str(m["identifier"] or m["iri"].rsplit("/", 1)[-1]),
+                _subtitle(m),
+                [str(m["identifier"])],
+                root=m["iri"] == lineage.root,
+            )
             box_of[m["iri"]] = m["iri"]
-    edges = {(box_of[e["from"]], box_of[e["to"]]) for e in lineage.edges.to_dict("records")
-             if e["from"] in box_of and e["to"] in box_of and box_of[e["from"]] != box_of[e["to"]]}
+    edges = {
+        (box_of[e["from"]], box_of[e["to"]])
+        for e in lineage.edges.to_dict("records")
+        if e["from"] in box_of and e["to"] in box_of and box_of[e["from"]] != box_of[e["to"]]
+    }
     return boxes, edges, hidden
 
 
 def _plural(kind: str | None) -> str:
-    return {"raw_material_lot": "raw-material lots", "intermediate": "intermediate lots",
-            "batch": "batches", "run": "runs", "sample": "samples"}.get(kind or "", "nodes")
+    return {
+        "raw_material_lot": "raw-material lots",
+        "intermediate": "intermediate lots",
+        "batch": "batches",
+        "run": "runs",
+        "sample": "samples",
+    }.get(kind or "", "nodes")
 
 
 def _subtitle(row: dict[str, Any]) -> str:
@@ -107,9 +127,10 @@ def _layout(boxes: dict[str, Box], edges: set[tuple[str, str]]) -> dict[str, tup
     vertices = {k: Vertex(k) for k in sorted(boxes)}
     for key, vertex in vertices.items():
         vertex.view = _View(BOX_W, RUN_H if boxes[key].kind == "run" else BOX_H)
-    graph = Graph(list(vertices.values()),
-                  [Edge(vertices[upstream], vertices[derived])
-                   for derived, upstream in sorted(edges)])
+    graph = Graph(
+        list(vertices.values()),
+        [Edge(vertices[upstream], vertices[derived]) for derived, upstream in sorted(edges)],
+    )
     positions: dict[str, tuple[float, float]] = {}
     offset = 0.0
     for component in graph.C:  # disconnected parts (rare) are placed side by side
@@ -120,34 +141,44 @@ def _layout(boxes: dict[str, Box], edges: set[tuple[str, str]]) -> dict[str, tup
         left = min(v.view.xy[0] - v.view.w / 2 for v in component.sV)
         top = min(v.view.xy[1] - v.view.h / 2 for v in component.sV)
         for v in component.sV:
-            positions[v.data] = (v.view.xy[0] - left + BOX_W / 2 - v.view.w / 2 + offset,
-                                 v.view.xy[1] - top + BOX_H / 2)
+            positions[v.data] = (
+                v.view.xy[0] - left + BOX_W / 2 - v.view.w / 2 + offset,
+                v.view.xy[1] - top + BOX_H / 2,
+            )
         offset = max(x for x, _ in positions.values()) + BOX_W / 2 + ROW_GAP
     return positions
 
 
-def _draw(boxes: dict[str, Box], edges: set[tuple[str, str]],
-          positions: dict[str, tuple[float, float]], hidden: int, max_depth: int | None) -> str:
+def _draw(
+    boxes: dict[str, Box],
+    edges: set[tuple[str, str]],
+    positions: dict[str, tuple[float, float]],
+    hidden: int,
+    max_depth: int | None,
+) -> str:
     margin = 12
     width = max(x for x, _ in positions.values()) + BOX_W / 2 + 2 * margin
-    height = max(y for _, y in positions.values()) + BOX_H / 2 + 2 * margin + (18 if hidden
-                                                                                 else 0)
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='lineage' role='img' "
-             f"width='{width:.0f}' height='{height:.0f}' viewBox='0 0 {width:.0f} {height:.0f}' "
-             "font-family='system-ui, sans-serif' font-size='12'>",
-             "<title>Lineage</title>",
-             "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='7' "
-             "markerHeight='7' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' "
-             "fill='#888'/></marker></defs>"]
+    height = max(y for _, y in positions.values()) + BOX_H / 2 + 2 * margin + (18 if hidden else 0)
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' class='lineage' role='img' "
+        f"width='{width:.0f}' height='{height:.0f}' viewBox='0 0 {width:.0f} {height:.0f}' "
+        "font-family='system-ui, sans-serif' font-size='12'>",
+        "<title>Lineage</title>",
+        "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='7' "
+        "markerHeight='7' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' "
+        "fill='#888'/></marker></defs>",
+    ]
     half = {k: (RUN_H if b.kind == "run" else BOX_H) / 2 for k, b in boxes.items()}
     for derived, upstream in sorted(edges):
         (x1, y1), (x2, y2) = positions[upstream], positions[derived]
         x1, x2 = x1 + margin, x2 + margin
         y1, y2 = y1 + half[upstream] + margin, y2 - half[derived] + margin
         mid = (y1 + y2) / 2
-        parts.append(f"<path d='M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} "
-                     f"{x2:.1f},{y2:.1f}' fill='none' stroke='#999' stroke-width='1.2' "
-                     "marker-end='url(#arrow)'/>")
+        parts.append(
+            f"<path d='M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} "
+            f"{x2:.1f},{y2:.1f}' fill='none' stroke='#999' stroke-width='1.2' "
+            "marker-end='url(#arrow)'/>"
+        )
     for key, box in sorted(boxes.items()):
         x, y = positions[key]
         h = RUN_H if box.kind == "run" else BOX_H
@@ -164,10 +195,13 @@ def _draw(boxes: dict[str, Box], edges: set[tuple[str, str]],
             f"<text x='{x + margin:.1f}' y='{y + margin - 3:.1f}' text-anchor='middle' "
             f"font-weight='600'>{html.escape(_clip(box.title))}</text>"
             f"<text x='{x + margin:.1f}' y='{y + margin + 11:.1f}' text-anchor='middle' "
-            f"fill='#555' font-size='10.5'>{html.escape(_clip(box.subtitle, 27))}</text></g>")
+            f"fill='#555' font-size='10.5'>{html.escape(_clip(box.subtitle, 27))}</text></g>"
+        )
     if hidden:
-        parts.append(f"<text x='{margin}' y='{height - 8:.0f}' fill='#555'>{hidden} more nodes "
-                     f"beyond generation {max_depth} are not drawn (see the table)</text>")
+        parts.append(
+            f"<text x='{margin}' y='{height - 8:.0f}' fill='#555'>{hidden} more nodes "
+            f"beyond generation {max_depth} are not drawn (see the table)</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -41,9 +41,14 @@ class ReviewSite:
         """(HTTP status, HTML) for a GET of ``target`` (path and query)."""
         parts = urlsplit(target)
         params = {k: v[0] for k, v in parse_qs(parts.query).items() if v and v[0].strip()}
-        routes = {"/": self.home, "/search": self.search, "/lot": self.lot,
-                  "/lineage": self.lineage, "/product": self.product,
-                  "/validation": self.validation_page}
+        routes = {
+            "/": self.home,
+            "/search": self.search,
+            "/lot": self.lot,
+            "/lineage": self.lineage,
+            "/product": self.product,
+            "/validation": self.validation_page,
+        }
         handler = routes.get(parts.path)
         if handler is None:
             return HTTPStatus.NOT_FOUND, self._message("Not found", f"No page {parts.path}.")
@@ -53,16 +58,24 @@ class ReviewSite:
             return HTTPStatus.NOT_FOUND, self._message("Not found", str(exc))
 
     def _message(self, title: str, text: str) -> str:
-        return render_page("message.html.j2", title=title, nav="/", heading=title, text=text,
-                           created=None)
+        return render_page(
+            "message.html.j2", title=title, nav="/", heading=title, text=text, created=None
+        )
 
     def home(self, params: dict[str, str]) -> str:
         names = reference_nodes(self.kg.store)
-        products = sorted((n for n in names.values() if n.kind == "Product"),
-                          key=lambda n: n.name)
+        products = sorted((n for n in names.values() if n.kind == "Product"), key=lambda n: n.name)
         _, note = recorded_validation(self.kg.store, self.kg.minter)
-        return render_page("home.html.j2", title="cmckg review", nav="/", products=products,
-                           kinds=list(KINDS), validation_note=note, quote=quote, created=None)
+        return render_page(
+            "home.html.j2",
+            title="cmckg review",
+            nav="/",
+            products=products,
+            kinds=list(KINDS),
+            validation_note=note,
+            quote=quote,
+            created=None,
+        )
 
     def search(self, params: dict[str, str]) -> str:
         text = params.get("q", "")
@@ -71,9 +84,17 @@ class ReviewSite:
         for candidate in found:
             page = "/lineage" if candidate["kind"] in ("run", "sample") else "/lot"
             candidate["href"] = f"{page}?iri={quote(candidate['node'], safe='')}"
-        return render_page("search.html.j2", title=f"Search {text}", nav="/", q=text,
-                           kind=kind or "", material=material or "", kinds=list(KINDS),
-                           found=found, created=None)
+        return render_page(
+            "search.html.j2",
+            title=f"Search {text}",
+            nav="/",
+            q=text,
+            kind=kind or "",
+            material=material or "",
+            kinds=list(KINDS),
+            found=found,
+            created=None,
+        )
 
     def lot(self, params: dict[str, str]) -> str:
         return dossier_html(self.kg.dossier(params.get("iri", "")), nav="/")
@@ -82,8 +103,13 @@ class ReviewSite:
         forward = params.get("direction") == "forward"
         trace = lineage(self.kg.store, params.get("iri", ""), "forward" if forward else "backward")
         fragment = lineage_html(trace)
-        return render_page("fragment.html.j2", title=f"Lineage of {trace.root}", nav="/",
-                           fragment=fragment, created=None)
+        return render_page(
+            "fragment.html.j2",
+            title=f"Lineage of {trace.root}",
+            nav="/",
+            fragment=fragment,
+            created=None,
+        )
 
     def product(self, params: dict[str, str]) -> str:
         iri = params.get("iri", "")
@@ -96,8 +122,15 @@ class ReviewSite:
         sections = []
         for concept in sorted(concepts):
             sections += self._attribute_sections(concept, node.identifier or node.name)
-        return render_page("product.html.j2", title=f"Product {node.name}", nav="/",
-                           product=node, sections=sections, fmt=_fmt, created=None)
+        return render_page(
+            "product.html.j2",
+            title=f"Product {node.name}",
+            nav="/",
+            product=node,
+            sections=sections,
+            fmt=_fmt,
+            created=None,
+        )
 
     def _attribute_sections(self, concept: str, product: str) -> list[dict[str, Any]]:
         from ..attributes import batch_values
@@ -110,15 +143,25 @@ class ReviewSite:
         sections = []
         for (kind, stage), group in values.groupby(["kind", "stage"], dropna=False):
             x = group["value"].to_numpy(float)
-            stats = {"mean": float(x.mean()), "sd": float(x.std(ddof=1)) if len(x) > 1
-                     else math.nan, **capability(group, specs, group["unit"].iloc[0])}
+            stats = {
+                "mean": float(x.mean()),
+                "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+                **capability(group, specs, group["unit"].iloc[0]),
+            }
             outside = (group["value"] < stats["lsl"]) | (group["value"] > stats["usl"])
             unit = unit_symbol(group["unit"].iloc[0])
-            sections.append({
-                "attribute": attribute.label, "kind": _text(kind), "stage": _text(stage),
-                "stats": stats, "unit": unit, "outside": int(outside.sum()),
-                "batches": len(group),
-                "svg": trend_svg(group, attribute.label, unit, stats["lsl"], stats["usl"])})
+            sections.append(
+                {
+                    "attribute": attribute.label,
+                    "kind": _text(kind),
+                    "stage": _text(stage),
+                    "stats": stats,
+                    "unit": unit,
+                    "outside": int(outside.sum()),
+                    "batches": len(group),
+                    "svg": trend_svg(group, attribute.label, unit, stats["lsl"], stats["usl"]),
+                }
+            )
         return sections
 
     def validation_page(self, params: dict[str, str]) -> str:
@@ -150,9 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Content-Security-Policy",
-                         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                         "form-action 'self'")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'",
+        )
         self.send_header("Server-Timing", f"page;dur={(time.perf_counter() - started) * 1e3:.1f}")
         self.end_headers()
         self.wfile.write(data)
@@ -179,8 +223,7 @@ class ReviewServer:
         handler = type("Handler", (_Handler,), {"site": self.site})
         self.httpd = ThreadingHTTPServer((self.bind, self.port), handler)
         self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, name="cmckg-review",
-                         daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, name="cmckg-review", daemon=True).start()
 
     def stop(self) -> None:
         if self.httpd is not None:

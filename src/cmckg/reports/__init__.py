@@ -64,8 +64,10 @@ class Omitted:
     count: int
 
     def text(self) -> str:
-        return (f"{self.count} more {self.severity.label.lower()} results of "
-                f"'{self.shape_label}': {self.message}")
+        return (
+            f"{self.count} more {self.severity.label.lower()} results of "
+            f"'{self.shape_label}': {self.message}"
+        )
 
 
 def condensed(
@@ -85,8 +87,9 @@ def condensed(
         else:
             left.setdefault(key, []).append(result)
     omitted = [
-        Omitted(results[0].severity, results[0].shape_label or key, results[0].message,
-                len(results))
+        Omitted(
+            results[0].severity, results[0].shape_label or key, results[0].message, len(results)
+        )
         for key, results in sorted(left.items(), key=lambda kv: (-kv[1][0].severity, kv[0]))
     ]
     return shown, omitted

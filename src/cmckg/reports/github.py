@@ -29,8 +29,9 @@ def _command(result: ValidationResult, lines_of: SourceLines) -> str:
         if line is not None:
             properties.append(f"line={line}")
     properties.append(f"title={_property(f'{result.severity.label}: {result.shape_label}')}")
-    where = " ".join(p for p in (source.record_id and f"record {source.record_id}",
-                                 source.location) if p)
+    where = " ".join(
+        p for p in (source.record_id and f"record {source.record_id}", source.location) if p
+    )
     detail = f"{result.message} (focus {result.focus}"
     if result.path_text:
         detail += f", path {result.path_text}"

@@ -10,8 +10,14 @@ from urllib.parse import unquote
 from ..validate.results import Severity, ValidationReport
 
 
-def render(report: ValidationReport, fail_on: Severity, *, standalone: bool = True,
-           nav: str | None = None, note: str | None = None) -> str:
+def render(
+    report: ValidationReport,
+    fail_on: Severity,
+    *,
+    standalone: bool = True,
+    nav: str | None = None,
+    note: str | None = None,
+) -> str:
     """The page (``standalone``) or a notebook fragment; ``nav`` links the review pages,
     ``note`` says when the run was made."""
     from ..present import render_page
@@ -20,9 +26,16 @@ def render(report: ValidationReport, fail_on: Severity, *, standalone: bool = Tr
     shown, omitted = condensed(report, fail_on)
     groups: dict[str, dict[str, Any]] = {}
     for result in shown:
-        group = groups.setdefault(result.shape_name, {
-            "name": result.shape_name, "label": result.shape_label or result.shape_name,
-            "severity": result.severity, "results": [], "omitted": 0})
+        group = groups.setdefault(
+            result.shape_name,
+            {
+                "name": result.shape_name,
+                "label": result.shape_label or result.shape_name,
+                "severity": result.severity,
+                "results": [],
+                "omitted": 0,
+            },
+        )
         group["severity"] = max(group["severity"], result.severity)
         group["results"].append(result)
     for item in omitted:
@@ -31,11 +44,21 @@ def render(report: ValidationReport, fail_on: Severity, *, standalone: bool = Tr
                 group["omitted"] += item.count
     ordered = sorted(groups.values(), key=lambda g: (-g["severity"], g["label"]))
     return render_page(
-        "validation.html.j2", title="cmckg validation report", standalone=standalone, nav=nav,
-        note=note, report=report, fail_on=fail_on, failed=report.failed(fail_on),
+        "validation.html.j2",
+        title="cmckg validation report",
+        standalone=standalone,
+        nav=nav,
+        note=note,
+        report=report,
+        fail_on=fail_on,
+        failed=report.failed(fail_on),
         counts=report.counts(),
-        severities=sorted(Severity, reverse=True), groups=ordered, created=None,
-        value=lambda r: value_text(r) or "", short=_short)
+        severities=sorted(Severity, reverse=True),
+        groups=ordered,
+        created=None,
+        value=lambda r: value_text(r) or "",
+        short=_short,
+    )
 
 
 def _short(focus: object) -> str:
@@ -47,4 +70,3 @@ def _short(focus: object) -> str:
 def repr_html(report: ValidationReport) -> str:
     """The report as a notebook fragment (fails on violations)."""
     return render(report, Severity.VIOLATION, standalone=False)
-

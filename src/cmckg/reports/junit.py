@@ -37,18 +37,19 @@ def render(report: ValidationReport, fail_on: Severity) -> str:
         suite = ET.SubElement(root, "testsuite", name=suite_name)
         suite_failures = 0
         for case_name in sorted(cases[suite_name]):
-            case = ET.SubElement(suite, "testcase", classname=suite_name, name=case_name,
-                                 time="0")
+            case = ET.SubElement(suite, "testcase", classname=suite_name, name=case_name, time="0")
             below = []
             for result in cases[suite_name][case_name]:
                 if result.severity >= fail_on:
-                    failure = ET.SubElement(case, "failure", type=result.severity.label,
-                                            message=result.message)
+                    failure = ET.SubElement(
+                        case, "failure", type=result.severity.label, message=result.message
+                    )
                     failure.text = _details(result, lines_of)
                     suite_failures += 1
                 else:
-                    below.append(f"{result.severity.label}: {result.message}\n"
-                                 f"{_details(result, lines_of)}")
+                    below.append(
+                        f"{result.severity.label}: {result.message}\n{_details(result, lines_of)}"
+                    )
             if below:
                 ET.SubElement(case, "system-out").text = "\n\n".join(below)
         count = len(cases[suite_name])

@@ -49,8 +49,9 @@ class SourceLines:
         if not location.startswith("/"):
             return None
         if Path(path).suffix.lower() in {".xml", ".b2mml", ".batchml"} or _looks_like_xml(path):
-            return _longest_prefix(self._index(self._xml, path, _xml_element_lines),
-                                   _xpath_key(location))
+            return _longest_prefix(
+                self._index(self._xml, path, _xml_element_lines), _xpath_key(location)
+            )
         return _longest_prefix(self._index(self._json, path, _json_value_lines), location)
 
     @staticmethod

@@ -29,12 +29,17 @@ def render(report: ValidationReport, fail_on: Severity) -> str:
     out += [f"| {s.label} | {counts[s]} |" for s in sorted(Severity, reverse=True)]
     shown, omitted = condensed(report, fail_on)
     if shown:
-        out += ["", "| Severity | Source | Record | Message | Focus node | Path | Value |",
-                "| --- | --- | --- | --- | --- | --- | --- |"]
+        out += [
+            "",
+            "| Severity | Source | Record | Message | Focus node | Path | Value |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
         out += [_row(r, lines_of) for r in shown[:_MAX_ROWS]]
         if len(shown) > _MAX_ROWS:
-            out += ["", f"… and {len(shown) - _MAX_ROWS} more results "
-                        "(see the JSON or SARIF report)."]
+            out += [
+                "",
+                f"… and {len(shown) - _MAX_ROWS} more results (see the JSON or SARIF report).",
+            ]
     if omitted:
         out += ["", "Not listed (see the JSON or SARIF report):", ""]
         out += [f"- {_cell(item.text())}" for item in omitted]
@@ -51,9 +56,15 @@ def _row(result: ValidationResult, lines_of: SourceLines) -> str:
         line = lines_of.line(source.path, source.location)
         if line is not None:
             where += f" (line {line})"
-    cells = [result.severity.label, where, source.record_id or "", result.message,
-             f"`{result.focus}`", f"`{result.path_text}`" if result.path_text else "",
-             value_text(result) or ""]
+    cells = [
+        result.severity.label,
+        where,
+        source.record_id or "",
+        result.message,
+        f"`{result.focus}`",
+        f"`{result.path_text}`" if result.path_text else "",
+        value_text(result) or "",
+    ]
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 

@@ -33,20 +33,29 @@ def render(report: ValidationReport, fail_on: Severity) -> str:
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "cmckg",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "rules": list(rules.values()),
-            }},
-            "invocations": [{
-                "executionSuccessful": True,
-                "properties": {"mode": report.mode, "failOn": fail_on.label,
-                               "failed": report.failed(fail_on)},
-            }],
-            "results": [_result(r, index[r.shape_name], lines_of) for r in report.results],
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "cmckg",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": list(rules.values()),
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "properties": {
+                            "mode": report.mode,
+                            "failOn": fail_on.label,
+                            "failed": report.failed(fail_on),
+                        },
+                    }
+                ],
+                "results": [_result(r, index[r.shape_name], lines_of) for r in report.results],
+            }
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -75,8 +84,9 @@ def _result(result: ValidationResult, rule_index: int, lines_of: SourceLines) ->
             physical["region"] = {"startLine": line}
         location: dict = {"physicalLocation": physical}
         if source.location:
-            location["logicalLocations"] = [{"fullyQualifiedName": source.location,
-                                             "kind": "element"}]
+            location["logicalLocations"] = [
+                {"fullyQualifiedName": source.location, "kind": "element"}
+            ]
         found["locations"] = [location]
     return found
 

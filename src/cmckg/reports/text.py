@@ -25,8 +25,10 @@ def render(report: ValidationReport, fail_on: Severity) -> str:
             if line is not None:
                 at = f"{at} (line {line})" if at else f"line {line}"
             record = f" record {source.record_id}" if source.record_id else ""
-            out.append(f"  {result.severity.label.upper()}  {at}{record}  "
-                       f"[{result.shape_label or result.shape_name}]")
+            out.append(
+                f"  {result.severity.label.upper()}  {at}{record}  "
+                f"[{result.shape_label or result.shape_name}]"
+            )
             out.append(f"    {result.message}")
             details = [f"focus {result.focus}"]
             if result.path_text:

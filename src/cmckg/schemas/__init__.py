@@ -26,8 +26,16 @@ SCHEMA_DIR = Path(__file__).resolve().parent
 KeyPath = tuple[str | int, ...]
 """A place in a document: mapping keys and list indices, outermost first."""
 
-__all__ = ["SCHEMA_DIR", "KeyPath", "key_path", "load_yaml_with_lines", "schema", "schema_path",
-           "validate_document", "yaml_lines"]
+__all__ = [
+    "SCHEMA_DIR",
+    "KeyPath",
+    "key_path",
+    "load_yaml_with_lines",
+    "schema",
+    "schema_path",
+    "validate_document",
+    "yaml_lines",
+]
 
 
 def schema_path(name: str) -> Path:
@@ -78,19 +86,23 @@ def key_path(parts: Any) -> str:
     return text
 
 
-def validate_document(document: Any, name: str, source: str | None,
-                      lines: Mapping[KeyPath, int] | None = None) -> None:
+def validate_document(
+    document: Any, name: str, source: str | None, lines: Mapping[KeyPath, int] | None = None
+) -> None:
     """Raise ConfigError for the first place ``document`` breaks schema ``name``, naming the
     source, the line (when ``lines`` maps key paths to lines) and the key path."""
-    errors = sorted(_validator(name).iter_errors(document),
-                    key=lambda e: (_line(_place(e), lines), list(map(str, e.absolute_path))))
+    errors = sorted(
+        _validator(name).iter_errors(document),
+        key=lambda e: (_line(_place(e), lines), list(map(str, e.absolute_path))),
+    )
     if not errors:
         return
     error = errors[0]
     path = _place(error)
     line = _line(path, lines)
-    raise ConfigError(_message(error), source, f"line {line}" if line else None,
-                      key_path(path) or None)
+    raise ConfigError(
+        _message(error), source, f"line {line}" if line else None, key_path(path) or None
+    )
 
 
 _UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected|\('([^']+)',")
@@ -124,8 +136,7 @@ def _message(error: ValidationError) -> str:
     key = _unexpected(error)
     if key is not None:
         return f"unknown key '{key}'"
-    if error.validator in ("required", "const", "enum", "pattern",
-                           "minLength", "exclusiveMinimum"):
+    if error.validator in ("required", "const", "enum", "pattern", "minLength", "exclusiveMinimum"):
         return str(error.message)
     if error.validator == "type":
         return f"must be {_types(error.validator_value)}, not {type(error.instance).__name__}"
@@ -136,7 +147,14 @@ def _message(error: ValidationError) -> str:
 
 
 def _types(value: Any) -> str:
-    names = {"string": "text", "object": "a mapping", "array": "a list", "number": "a number",
-             "integer": "an integer", "boolean": "true or false", "null": "empty"}
+    names = {
+        "string": "text",
+        "object": "a mapping",
+        "array": "a list",
+        "number": "a number",
+        "integer": "an integer",
+        "boolean": "true or false",
+        "null": "empty",
+    }
     values = value if isinstance(value, list) else [value]
     return " or ".join(names.get(str(v), str(v)) for v in values)

@@ -73,15 +73,11 @@ class Store(ABC):
         """Write a non-empty change set to a writable store, all or nothing."""
 
     @abstractmethod
-    def query(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> QueryResult:
         """Run a SELECT or ASK query; ``bindings`` pre-bind variables to RDF terms."""
 
     @abstractmethod
-    def construct(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> Graph:
+    def construct(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> Graph:
         """Run a CONSTRUCT or DESCRIBE query."""
 
     @abstractmethod

@@ -71,9 +71,7 @@ class MemoryStore(Store):
                     graph.add(triple)
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
 
-    def query(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> QueryResult:
         with _quiet_rdflib():
             result = self._run(sparql, bindings)
             if result.type == "ASK":
@@ -81,9 +79,7 @@ class MemoryStore(Store):
             columns = [str(v) for v in result.vars]
             return QueryResult(columns, [tuple(row) for row in result])
 
-    def construct(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> Graph:
+    def construct(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> Graph:
         graph = Graph()
         with _quiet_rdflib():
             for triple in self._run(sparql, bindings):

@@ -21,8 +21,10 @@ from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import from_ox, inline_values
 from .update import prune_union_copy, scratch_graph, stash_for_pruning
 
-IN_USE = ("the store is in use by another process (Oxigraph locks it); close that program "
-          "(a Python session, a 'cmckg serve') and try again")
+IN_USE = (
+    "the store is in use by another process (Oxigraph locks it); close that program "
+    "(a Python session, a 'cmckg serve') and try again"
+)
 
 
 class OxigraphStore(Store):
@@ -42,8 +44,11 @@ class OxigraphStore(Store):
             if "lock" in str(exc).lower():
                 raise StoreError(IN_USE, str(path)) from None
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            hint = ("; if another process is writing it, close that process and try again"
-                    if read_only else "")
+            hint = (
+                "; if another process is writing it, close that process and try again"
+                if read_only
+                else ""
+            )
             raise StoreError(f"cannot open the store: {first}{hint}", str(path)) from None
         if path is not None and not read_only:
             _remove_orphaned_bulk_files(Path(path))
@@ -87,7 +92,8 @@ class OxigraphStore(Store):
             rest: GraphLines = []
             for g, lines in graphs:
                 new = g not in touched and not self._store.contains_named_graph(
-                    ox.NamedNode(str(g)))
+                    ox.NamedNode(str(g))
+                )
                 (fresh if new else rest).append((g, lines))
             in_place = bool(changes.drop_graphs or removed or rest)  # else adding only
             if sum(len(lines) for _, lines in fresh) < BULK_THRESHOLD:
@@ -108,15 +114,19 @@ class OxigraphStore(Store):
         except BaseException as exc:
             self._undo_bulk_load(fresh, bulk_added)
             if isinstance(exc, OSError | SyntaxError | ValueError | QueryError):
-                raise StoreError(f"write failed, nothing was changed: {exc}",
-                                 self.location) from exc
+                raise StoreError(
+                    f"write failed, nothing was changed: {exc}", self.location
+                ) from exc
             raise
 
     def _new_quads_about(self, graphs: set[URIRef], quads: list[Quad]) -> list[Quad]:
         """The quads (metadata) about new ``graphs`` the store says nothing about yet: safe to
         bulk-load, since undoing them cannot remove an older fact (one lookup per graph)."""
-        unknown = {g for g in graphs if next(self._store.quads_for_pattern(
-            ox.NamedNode(str(g)), None, None), None) is None}
+        unknown = {
+            g
+            for g in graphs
+            if next(self._store.quads_for_pattern(ox.NamedNode(str(g)), None, None), None) is None
+        }
         return [q for q in quads if q[0] in unknown]
 
     def _undo_bulk_load(self, fresh: GraphLines, bulk_added: GraphLines) -> None:
@@ -133,9 +143,7 @@ class OxigraphStore(Store):
             if all(isinstance(quad.graph_name, ox.DefaultGraph) for quad in held):
                 self._store.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
 
-    def query(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> QueryResult:
         result = self._run(sparql, bindings)
         if isinstance(result, ox.QueryBoolean):
             return QueryResult([], [], bool(result))
@@ -145,9 +153,7 @@ class OxigraphStore(Store):
         rows = [tuple(map(from_ox, solution)) for solution in result]  # values in column order
         return QueryResult(columns, rows)
 
-    def construct(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> Graph:
+    def construct(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> Graph:
         result = self._run(sparql, bindings)
         graph = Graph()
         for triple in result:
@@ -181,8 +187,12 @@ class OxigraphStore(Store):
     def quads(self) -> Iterator[Quad]:
         """The quads of the named graphs (not the union copy)."""
         for quad in self._named_quads():
-            yield (from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object),
-                   URIRef(quad.graph_name.value))
+            yield (
+                from_ox(quad.subject),
+                from_ox(quad.predicate),
+                from_ox(quad.object),
+                URIRef(quad.graph_name.value),
+            )
 
     def _named_quads(self) -> Iterator[ox.Quad]:
         for graph in self._store.named_graphs():
@@ -194,8 +204,9 @@ class OxigraphStore(Store):
 
     def dump_nquads(self, path: str | Path | None = None) -> bytes | None:
         """The named graphs as N-Quads: returned, or written to ``path``."""
-        return ox.serialize(self._named_quads(), None if path is None else str(path),
-                            format=ox.RdfFormat.N_QUADS)
+        return ox.serialize(
+            self._named_quads(), None if path is None else str(path), format=ox.RdfFormat.N_QUADS
+        )
 
     def close(self) -> None:
         if not self.read_only and hasattr(self, "_store"):
@@ -219,8 +230,10 @@ def _check_folder(path: Path, read_only: bool) -> None:
     if path.exists() and not path.is_dir():
         raise StoreError("not a folder; give a folder for the store", str(path))
     if path.is_dir() and any(path.iterdir()):
-        raise StoreError("the folder holds other files and is not a cmckg store; give a new "
-                         "or empty folder", str(path))
+        raise StoreError(
+            "the folder holds other files and is not a cmckg store; give a new or empty folder",
+            str(path),
+        )
     if not path.parent.is_dir():
         raise StoreError(f"the folder {path.parent} does not exist", str(path))
 
@@ -272,8 +285,9 @@ def _chunks(graphs: GraphLines) -> Iterator[bytes]:
         yield _nquads(graphs[start:])
 
 
-def _update_text(drop: list[URIRef], removed: GraphLines, graphs: GraphLines,
-                 added: GraphLines) -> str:
+def _update_text(
+    drop: list[URIRef], removed: GraphLines, graphs: GraphLines, added: GraphLines
+) -> str:
     """A change set as ONE SPARQL update (one transaction): DROP SILENT GRAPH for dropped
     graphs; one DELETE … WHERE over all put graphs (emptied, not dropped: in one transaction
     each DROP costs milliseconds however small its graph — 1,005 DROPs took 6 s of CPU, this
@@ -282,14 +296,19 @@ def _update_text(drop: list[URIRef], removed: GraphLines, graphs: GraphLines,
     and pruned from the union copy last. A put graph with no triples is dropped, so it does
     not stay behind as an empty name."""
     scratch = scratch_graph()
-    stash = stash_for_pruning(scratch, [ntriples.iri(g) for g in [*drop, *(g for g, _ in graphs)]],
-                              [f"{line} ." for _, lines in removed for line in lines])
+    stash = stash_for_pruning(
+        scratch,
+        [ntriples.iri(g) for g in [*drop, *(g for g, _ in graphs)]],
+        [f"{line} ." for _, lines in removed for line in lines],
+    )
     parts = stash + [f"DROP SILENT GRAPH {ntriples.iri(g)}" for g in drop]
     parts += [f"DROP SILENT GRAPH {ntriples.iri(g)}" for g, lines in graphs if not lines]
     if any(lines for _, lines in graphs):
         values = " ".join(ntriples.iri(g) for g, lines in graphs if lines)
-        parts.append("DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { VALUES ?g { "
-                     f"{values} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+        parts.append(
+            "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { VALUES ?g { "
+            f"{values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        )
     if removed:
         parts.append(f"DELETE DATA {{ {_data_block(removed)} }}")
     if any(lines for _, lines in [*graphs, *added]):
@@ -301,8 +320,12 @@ def _update_text(drop: list[URIRef], removed: GraphLines, graphs: GraphLines,
 
 
 def _data_block(*groups: GraphLines) -> str:
-    return "\n".join(f"GRAPH {ntriples.iri(g)} {{ {_LINE_END.join(lines)} . }}"
-                     for group in groups for g, lines in group if lines)
+    return "\n".join(
+        f"GRAPH {ntriples.iri(g)} {{ {_LINE_END.join(lines)} . }}"
+        for group in groups
+        for g, lines in group
+        if lines
+    )
 
 
 _LINE_END = " .\n"

@@ -122,9 +122,15 @@ class ServerProfile:
 #: /sparql-graph-crud, a default graph that is the union of all graphs, and system graphs of its
 #: own (RDF views, LDP, URIQA) that no cmckg record wrote.
 VIRTUOSO = ServerProfile(
-    "virtuoso", None, "/sparql-graph-crud", "union",
-    ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org/ns/ldp#",
-     "http://localuriqaserver/sparql"),
+    "virtuoso",
+    None,
+    "/sparql-graph-crud",
+    "union",
+    (
+        "http://www.openlinksw.com/schemas/virtrdf#",
+        "http://www.w3.org/ns/ldp#",
+        "http://localuriqaserver/sparql",
+    ),
     lists_graphs_by_quads=True,
     quads_per_operation=1000,
     max_request_bytes=10_000_000,
@@ -132,7 +138,8 @@ VIRTUOSO = ServerProfile(
         "Virtuoso 7.2 can store and ingest cmckg records, but its answers to cmckg's questions "
         "are wrong: it writes xsd:double values with 6 significant digits, returns no rows for "
         "the lineage query and fails on the upstream-values query (README, 'Running on a "
-        "SPARQL server'); lineage, analyses, validation and export are refused"),
+        "SPARQL server'); lineage, analyses, validation and export are refused"
+    ),
 )
 GENERIC = ServerProfile("generic", None, None, "copy")
 
@@ -163,9 +170,7 @@ class EndpointSettings:
     explicit: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
-    def resolve(
-        cls, location: str, environ: Mapping[str, str] | None = None
-    ) -> EndpointSettings:
+    def resolve(cls, location: str, environ: Mapping[str, str] | None = None) -> EndpointSettings:
         """Settings for the query URL ``location``: derived defaults, then the config file's
         entry for that URL, then ``CMCKG_SPARQL_*`` environment variables (each overriding)."""
         environ = os.environ if environ is None else environ
@@ -185,8 +190,9 @@ class EndpointSettings:
                 settings.query,
             )
         if bool(settings.user) != bool(settings.password):
-            raise ConfigError("basic authentication needs both a user and a password",
-                              settings.query)
+            raise ConfigError(
+                "basic authentication needs both a user and a password", settings.query
+            )
         return settings
 
     def _merge(self, values: Mapping[str, Any], origin: str) -> EndpointSettings:
@@ -208,22 +214,33 @@ class EndpointSettings:
             elif not isinstance(value, str):
                 raise ConfigError("must be a string", origin, field=key)
             elif key in _CHOICES and value not in _CHOICES[key]:
-                raise ConfigError(f"{value!r} is not one of {', '.join(_CHOICES[key])}",
-                                  origin, field=key)
+                raise ConfigError(
+                    f"{value!r} is not one of {', '.join(_CHOICES[key])}", origin, field=key
+                )
             changes[key] = value
         return replace(self, **changes, explicit=self.explicit | set(changes))
 
     def with_profile(self, profile: ServerProfile) -> EndpointSettings:
         """These settings with a server profile's defaults for what was not set explicitly."""
         parts = urllib.parse.urlsplit(self.query)
+
         def at(path: str | None) -> str:
-            return self.query if path is None else urllib.parse.urlunsplit(
-                parts._replace(path=path, query="", fragment=""))
-        defaults: dict[str, Any] = {"update": at(profile.update_path),
-                                    "store": at(profile.store_path),
-                                    "default_graph": profile.default_graph}
-        return replace(self, server=profile.name,
-                       **{k: v for k, v in defaults.items() if k not in self.explicit})
+            return (
+                self.query
+                if path is None
+                else urllib.parse.urlunsplit(parts._replace(path=path, query="", fragment=""))
+            )
+
+        defaults: dict[str, Any] = {
+            "update": at(profile.update_path),
+            "store": at(profile.store_path),
+            "default_graph": profile.default_graph,
+        }
+        return replace(
+            self,
+            server=profile.name,
+            **{k: v for k, v in defaults.items() if k not in self.explicit},
+        )
 
     @property
     def authorization(self) -> str | None:
@@ -236,8 +253,12 @@ class EndpointSettings:
 
 
 _INTERNAL = {"query", "backoff", "explicit"}
-_CHOICES = {"default_graph": DEFAULT_GRAPH_MODES, "query_form": tuple(REQUEST_FORMS),
-            "update_form": tuple(REQUEST_FORMS), "server": SERVERS}
+_CHOICES = {
+    "default_graph": DEFAULT_GRAPH_MODES,
+    "query_form": tuple(REQUEST_FORMS),
+    "update_form": tuple(REQUEST_FORMS),
+    "server": SERVERS,
+}
 _PROFILES = {"virtuoso": VIRTUOSO, "generic": GENERIC}
 
 
@@ -272,8 +293,9 @@ def _config_entry(path: Path, query: str) -> Mapping[str, Any]:
     for key, entry in loaded.items():
         if str(key).rstrip("/") == query.rstrip("/"):
             if not isinstance(entry, dict):
-                raise ConfigError("the settings of an endpoint must be a mapping", str(path),
-                                  location=str(key))
+                raise ConfigError(
+                    "the settings of an endpoint must be a mapping", str(path), location=str(key)
+                )
             return entry
     return {}
 
@@ -339,8 +361,9 @@ class RemoteStore(Store):
         """The server's profile, from the ``Server`` header of one small query (once)."""
         if self.profile is None:
             wrapper = self._sparql("ASK { }")
-            header = self._call(self.settings.query,
-                                lambda: wrapper.query().response.headers.get("Server", ""))
+            header = self._call(
+                self.settings.query, lambda: wrapper.query().response.headers.get("Server", "")
+            )
             self._use(VIRTUOSO if header.lower().startswith("virtuoso") else GENERIC)
         assert self.profile is not None
         return self.profile
@@ -348,8 +371,9 @@ class RemoteStore(Store):
     def _without_hidden(self, variable: str) -> str:
         """A FILTER leaving out the server's system graphs (empty if it has none)."""
         hidden = self._identify().hidden_graphs
-        return f"FILTER({variable} NOT IN ({', '.join(f'<{g}>' for g in hidden)}))" \
-            if hidden else ""
+        return (
+            f"FILTER({variable} NOT IN ({', '.join(f'<{g}>' for g in hidden)}))" if hidden else ""
+        )
 
     def limitation(self) -> str | None:
         return self._identify().limitation
@@ -359,28 +383,30 @@ class RemoteStore(Store):
     def _apply(self, changes: ChangeSet) -> None:
         """Send the change set as one SPARQL Update request (one transaction on the server)."""
         profile = self._identify()
-        text = update_text(changes, union_copy=self.settings.default_graph == "copy",
-                           chunk=profile.quads_per_operation)
+        text = update_text(
+            changes,
+            union_copy=self.settings.default_graph == "copy",
+            chunk=profile.quads_per_operation,
+        )
         size = len(text.encode())
         if profile.max_request_bytes and size > profile.max_request_bytes:
             raise StoreError(
                 f"this change set is {size / 1e6:.1f} MB as one update request, over the "
                 f"{profile.max_request_bytes / 1e6:g} MB {profile.name} takes in one request; "
-                "nothing was sent: ingest fewer or smaller files per call", self.settings.update)
-        self._call(self.settings.update, lambda: self._sparql(text, update=True).query(),
-                   writing=True)
+                "nothing was sent: ingest fewer or smaller files per call",
+                self.settings.update,
+            )
+        self._call(
+            self.settings.update, lambda: self._sparql(text, update=True).query(), writing=True
+        )
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def query(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> QueryResult:
+    def query(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> QueryResult:
         self._check_union_default()
         return self._select(inline_values(sparql, dict(bindings or {})))
 
-    def construct(
-        self, sparql: str, bindings: Mapping[str, Identifier] | None = None
-    ) -> Graph:
+    def construct(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> Graph:
         self._check_union_default()
         wrapper = self._sparql(inline_values(sparql, dict(bindings or {})), construct=True)
 
@@ -393,8 +419,9 @@ class RemoteStore(Store):
 
     def graph_names(self) -> set[URIRef]:
         pattern = "?s ?p ?o" if self._identify().lists_graphs_by_quads else ""
-        result = self._select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {pattern} }} "
-                              f"{self._without_hidden('?g')} }}")
+        result = self._select(
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {pattern} }} {self._without_hidden('?g')} }}"
+        )
         return {row[0] for row in result.rows if isinstance(row[0], URIRef)}
 
     def graph(self, graph_iri: URIRef) -> Graph:
@@ -422,20 +449,26 @@ class RemoteStore(Store):
             # 404: no such graph — unless the URL is not a Graph Store at all, which would
             # silently lose content (e.g. the snapshot of a superseded record).
             if self._select(f"ASK {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}").boolean:
-                raise StoreError("the Graph Store endpoint answered 404 for a graph the server "
-                                 "holds; set CMCKG_SPARQL_STORE to its Graph Store URL", store)
+                raise StoreError(
+                    "the Graph Store endpoint answered 404 for a graph the server "
+                    "holds; set CMCKG_SPARQL_STORE to its Graph Store URL",
+                    store,
+                )
             return Graph()
         body, content_type = fetched
         return self._parse_rdf(body, _RDF_FORMATS.get(content_type, "nt"), store)
 
     def quads(self) -> Iterator[Quad]:
-        result = self._select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } "
-                              f"{self._without_hidden('?g')} }}")
+        result = self._select(
+            f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._without_hidden('?g')} }}"
+        )
         yield from result.rows  # type: ignore[misc]  (all four are always bound)
 
     def count_quads(self) -> int:
-        result = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
-                              f"{self._without_hidden('?g')} }}")
+        result = self._select(
+            "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+            f"{self._without_hidden('?g')} }}"
+        )
         return int(str(result.rows[0][0]))
 
     def _check_union_default(self) -> None:
@@ -522,11 +555,15 @@ class RemoteStore(Store):
         if isinstance(reason, TimeoutError):
             limit = self.settings.update_timeout if writing else self.settings.timeout
             if writing:
-                return (f"no answer within {limit:g} s; the server applies an update completely "
-                        "or not at all and may still be running it: check with 'cmckg stats' and "
-                        "re-run the ingest if needed (it is idempotent)"), False
-            return (f"no answer within {limit:g} s (raise CMCKG_SPARQL_TIMEOUT if the server "
-                    "is just slow)"), False
+                return (
+                    f"no answer within {limit:g} s; the server applies an update completely "
+                    "or not at all and may still be running it: check with 'cmckg stats' and "
+                    "re-run the ingest if needed (it is idempotent)"
+                ), False
+            return (
+                f"no answer within {limit:g} s (raise CMCKG_SPARQL_TIMEOUT if the server "
+                "is just slow)"
+            ), False
         if isinstance(reason, ConnectionRefusedError):
             return "cannot connect: connection refused (is the SPARQL server running?)", True
         if isinstance(reason, socket.gaierror):
@@ -534,17 +571,25 @@ class RemoteStore(Store):
         if isinstance(reason, ssl.SSLError):
             return f"the TLS connection failed: {_one_line(reason)}", False
         if writing:
-            return (f"the connection was lost during the update ({_one_line(reason)}); the server "
-                    "applies an update completely or not at all, so re-run the ingest (it is "
-                    "idempotent)"), False
+            return (
+                f"the connection was lost during the update ({_one_line(reason)}); the server "
+                "applies an update completely or not at all, so re-run the ingest (it is "
+                "idempotent)"
+            ), False
         return f"the connection failed: {_one_line(reason)}", True
 
     def _describe_status(self, status: int, text: str) -> str:
         detail = f": {text}" if text else ""
         if status == 401:
-            given = "the server rejected the credentials" if self.settings.authorization else (
-                "the server needs credentials: set CMCKG_SPARQL_USER and CMCKG_SPARQL_PASSWORD, "
-                "or CMCKG_SPARQL_TOKEN")
+            given = (
+                "the server rejected the credentials"
+                if self.settings.authorization
+                else (
+                    "the server needs credentials: "
+                    "set CMCKG_SPARQL_USER and CMCKG_SPARQL_PASSWORD, "
+                    "or CMCKG_SPARQL_TOKEN"
+                )
+            )
             return f"authentication failed (HTTP 401): {given}"
         if status == 403:
             return f"access denied (HTTP 403){detail}"

@@ -63,8 +63,9 @@ def from_ox(term: object) -> Identifier | None:
         if term.language:
             return Literal(term.value, lang=term.language)
         datatype = term.datatype.value
-        return Literal(term.value,
-                       datatype=None if datatype == _XSD_STRING else _datatype(datatype))
+        return Literal(
+            term.value, datatype=None if datatype == _XSD_STRING else _datatype(datatype)
+        )
     if term is None:
         return None
     if kind is ox.BlankNode:

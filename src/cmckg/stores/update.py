@@ -30,8 +30,15 @@ def update_text(changes: ChangeSet, *, union_copy: bool = True, chunk: int | Non
         return _chunked_text(changes, chunk)
     scratch = scratch_graph()
     replaced = [*changes.drop_graphs, *changes.put_graphs]
-    stash = [] if not union_copy else stash_for_pruning(scratch, [to_sparql(g) for g in replaced],
-                              [_triple(s, p, o) for s, p, o, _ in changes.remove])
+    stash = (
+        []
+        if not union_copy
+        else stash_for_pruning(
+            scratch,
+            [to_sparql(g) for g in replaced],
+            [_triple(s, p, o) for s, p, o, _ in changes.remove],
+        )
+    )
     parts = stash + [f"DROP SILENT GRAPH {to_sparql(g)}" for g in replaced]
     if changes.remove:
         parts.append("DELETE DATA { " + quad_block(changes.remove) + " }")
@@ -45,11 +52,14 @@ def update_text(changes: ChangeSet, *, union_copy: bool = True, chunk: int | Non
 
 
 def _chunked_text(changes: ChangeSet, chunk: int) -> str:
-    parts = [f"DROP SILENT GRAPH {to_sparql(g)}"
-             for g in [*changes.drop_graphs, *changes.put_graphs]]
+    parts = [
+        f"DROP SILENT GRAPH {to_sparql(g)}" for g in [*changes.drop_graphs, *changes.put_graphs]
+    ]
     for verb, quads in (("DELETE", list(changes.remove)), ("INSERT", list(changes.added_quads()))):
-        parts += [f"{verb} DATA {{ " + quad_block(quads[i:i + chunk]) + " }"
-                  for i in range(0, len(quads), chunk)]
+        parts += [
+            f"{verb} DATA {{ " + quad_block(quads[i : i + chunk]) + " }"
+            for i in range(0, len(quads), chunk)
+        ]
     return " ;\n".join(parts)
 
 
@@ -63,8 +73,10 @@ def stash_for_pruning(scratch: str, graphs: list[str], triples: list[str]) -> li
     content of ``graphs`` (SPARQL IRIs) and ``triples`` (``s p o .`` text)."""
     parts = []
     if graphs:
-        parts.append(f"INSERT {{ GRAPH {scratch} {{ ?s ?p ?o }} }} WHERE {{ "
-                     f"VALUES ?g {{ {' '.join(graphs)} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+        parts.append(
+            f"INSERT {{ GRAPH {scratch} {{ ?s ?p ?o }} }} WHERE {{ "
+            f"VALUES ?g {{ {' '.join(graphs)} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        )
     if triples:
         parts.append(f"INSERT DATA {{ GRAPH {scratch} {{ {' '.join(triples)} }} }}")
     return parts
@@ -73,9 +85,11 @@ def stash_for_pruning(scratch: str, graphs: list[str], triples: list[str]) -> li
 def prune_union_copy(scratch: str) -> list[str]:
     """Update operations removing from the default graph each stashed triple that no named
     graph holds any more, then the scratch graph."""
-    return [f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH {scratch} {{ ?s ?p ?o }} FILTER NOT EXISTS "
-            f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {scratch}) }} }}",
-            f"DROP SILENT GRAPH {scratch}"]
+    return [
+        f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH {scratch} {{ ?s ?p ?o }} FILTER NOT EXISTS "
+        f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {scratch}) }} }}",
+        f"DROP SILENT GRAPH {scratch}",
+    ]
 
 
 def _triple(s, p, o) -> str:

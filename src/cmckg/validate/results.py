@@ -17,8 +17,14 @@ from ..errors import ConfigError
 from ..vocab import CMC, bind_prefixes
 
 __all__ = [
-    "RecordInfo", "Severity", "Source", "ValidationReport", "ValidationResult", "add_result",
-    "read_results", "results_graph",
+    "RecordInfo",
+    "Severity",
+    "Source",
+    "ValidationReport",
+    "ValidationResult",
+    "add_result",
+    "read_results",
+    "results_graph",
 ]
 
 
@@ -109,8 +115,15 @@ class ValidationResult:
 
     def key(self) -> tuple:
         """What identifies the result regardless of run (blank-node ids differ between runs)."""
-        return (self.severity, self.focus, self.path_text, self.value, self.shape_name,
-                self.message, self.source)
+        return (
+            self.severity,
+            self.focus,
+            self.path_text,
+            self.value,
+            self.shape_name,
+            self.message,
+            self.source,
+        )
 
 
 @dataclass
@@ -200,8 +213,9 @@ def results_graph(results: Iterable[ValidationResult]) -> Graph:
     return graph
 
 
-def read_results(triples: Iterable[tuple[Identifier, Identifier, Identifier]]
-                 ) -> list[ValidationResult]:
+def read_results(
+    triples: Iterable[tuple[Identifier, Identifier, Identifier]],
+) -> list[ValidationResult]:
     """The results in ``triples`` (as :func:`results_graph` writes them)."""
     about: dict[Identifier, dict[Identifier, list[Identifier]]] = {}
     for s, p, o in triples:
@@ -237,20 +251,25 @@ def read_results(triples: Iterable[tuple[Identifier, Identifier, Identifier]]
             continue  # not a result cmckg wrote
         path = one(node, SH.resultPath)
         graph = one(node, PROV.wasDerivedFrom)
-        results.append(ValidationResult(
-            severity=Severity.from_iri(one(node, SH.resultSeverity) or SH.Violation),
-            focus=focus,
-            path=path,
-            value=one(node, SH.value),
-            shape=shape,
-            shape_label=text(shape, RDFS.label) or "",
-            constraint=one(node, SH.sourceConstraintComponent),
-            message=text(node, SH.resultMessage) or "",
-            source=Source(graph if isinstance(graph, URIRef) else None,
-                          text(node, CMC.recordId), text(node, CMC.sourcePath),
-                          text(node, CMC.sourceLocation)),
-            path_triples=tuple(closure(path)) if isinstance(path, BNode) else (),
-        ))
+        results.append(
+            ValidationResult(
+                severity=Severity.from_iri(one(node, SH.resultSeverity) or SH.Violation),
+                focus=focus,
+                path=path,
+                value=one(node, SH.value),
+                shape=shape,
+                shape_label=text(shape, RDFS.label) or "",
+                constraint=one(node, SH.sourceConstraintComponent),
+                message=text(node, SH.resultMessage) or "",
+                source=Source(
+                    graph if isinstance(graph, URIRef) else None,
+                    text(node, CMC.recordId),
+                    text(node, CMC.sourcePath),
+                    text(node, CMC.sourceLocation),
+                ),
+                path_triples=tuple(closure(path)) if isinstance(path, BNode) else (),
+            )
+        )
     return results
 
 
@@ -260,8 +279,11 @@ def _path_text(graph: Graph, path: Identifier) -> str:
     inverse = graph.value(path, SH.inversePath)
     if inverse is not None:
         return "^" + _path_text(graph, inverse)
-    for predicate, suffix in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"),
-                              (SH.zeroOrOnePath, "?")):
+    for predicate, suffix in (
+        (SH.zeroOrMorePath, "*"),
+        (SH.oneOrMorePath, "+"),
+        (SH.zeroOrOnePath, "?"),
+    ):
         inner = graph.value(path, predicate)
         if inner is not None:
             return f"({_path_text(graph, inner)}){suffix}"
@@ -272,4 +294,3 @@ def _path_text(graph: Graph, path: Identifier) -> str:
     if steps:
         return "/".join(_path_text(graph, p) for p in steps)
     return str(path)
-

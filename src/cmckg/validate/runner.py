@@ -69,17 +69,19 @@ def _read_results(report: Graph, shapes: Graph) -> list[ValidationResult]:
         shape = report.value(node, SH.sourceShape)
         path = report.value(node, SH.resultPath)
         messages = sorted({str(m) for m in report.objects(node, SH.resultMessage)})
-        results.append(ValidationResult(
-            severity=Severity.from_iri(report.value(node, SH.resultSeverity)),
-            focus=report.value(node, SH.focusNode),
-            path=path,
-            value=_plain(report.value(node, SH.value)),
-            shape=shape,
-            shape_label=_shape_label(shapes, shape),
-            constraint=report.value(node, SH.sourceConstraintComponent),
-            message="; ".join(messages) or _shape_label(shapes, shape),
-            path_triples=tuple(_bnode_closure(report, path)) if isinstance(path, BNode) else (),
-        ))
+        results.append(
+            ValidationResult(
+                severity=Severity.from_iri(report.value(node, SH.resultSeverity)),
+                focus=report.value(node, SH.focusNode),
+                path=path,
+                value=_plain(report.value(node, SH.value)),
+                shape=shape,
+                shape_label=_shape_label(shapes, shape),
+                constraint=report.value(node, SH.sourceConstraintComponent),
+                message="; ".join(messages) or _shape_label(shapes, shape),
+                path_triples=tuple(_bnode_closure(report, path)) if isinstance(path, BNode) else (),
+            )
+        )
     return results
 
 
@@ -122,7 +124,6 @@ def _shapes_digest(extra: Sequence[str | Path], specs: Sequence[Specification]) 
     for spec in latest_specifications(specs):
         digest.update(repr(spec).encode())
     return digest.hexdigest()
-
 
 
 @dataclass
@@ -219,8 +220,10 @@ def run_validation(
         mode="full" if full else "incremental",
         focus_nodes=focus_count,
         triples=triples,
-        shapes=len(set(shape_graph.subjects(RDF.type, SH.NodeShape))
-                   | set(shape_graph.subjects(RDF.type, SH.PropertyShape))),
+        shapes=len(
+            set(shape_graph.subjects(RDF.type, SH.NodeShape))
+            | set(shape_graph.subjects(RDF.type, SH.PropertyShape))
+        ),
         specification_shapes=len(set(spec_shapes.objects(None, PROV.wasDerivedFrom))),
         seconds=time.perf_counter() - started,
         note=note,
@@ -228,19 +231,34 @@ def run_validation(
     )
 
     def write_state() -> None:
-        record_state(store, minter, {g: states[g] for g in selected}, digest, stored_digest,
-                     spec_shapes, results, before)
+        record_state(
+            store,
+            minter,
+            {g: states[g] for g in selected},
+            digest,
+            stored_digest,
+            spec_shapes,
+            results,
+            before,
+        )
 
     return ValidationRun(report, None if store.read_only else write_state)
 
 
 def _still_open(
-    before: Mapping[URIRef, StoredResults], checked: set[URIRef], focus: set[URIRef],
+    before: Mapping[URIRef, StoredResults],
+    checked: set[URIRef],
+    focus: set[URIRef],
 ) -> list[ValidationResult]:
     """The kept results this run did not decide again: not held by a record graph it checked,
     not about one of its focus nodes."""
-    return [r for g, stored in before.items() if g not in checked
-            for r in stored.results if r.focus not in focus]
+    return [
+        r
+        for g, stored in before.items()
+        if g not in checked
+        for r in stored.results
+        if r.focus not in focus
+    ]
 
 
 def store_shapes(store: Store, shapes: Sequence[str | Path] = ()) -> Graph:

@@ -22,4 +22,3 @@ def batches(items: Sequence, size: int = BATCH) -> Iterator[Sequence]:
 
 def values_clause(name: str, terms: Iterable[Identifier]) -> str:
     return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
-

@@ -21,6 +21,7 @@ from .unit_facts import unit_facts
 
 _NUMERIC = (XSD.double, XSD.decimal, XSD.integer, XSD.float)
 
+
 @dataclass(frozen=True)
 class Specification:
     """A specification record's limits for one product, attribute, stage and lot class."""
@@ -79,17 +80,29 @@ def read_specifications(store: Store) -> list[Specification]:
         if not all(isinstance(t, URIRef) for t in (product, prop, unit)):
             continue
         limits = [_number(lower), _number(upper)]
-        if limits == [None, None] or any(
-            raw is not None and value is None for raw, value in zip((lower, upper), limits,
-                                                                   strict=True)
-        ) or (None not in limits and limits[0] > limits[1]):
+        if (
+            limits == [None, None]
+            or any(
+                raw is not None and value is None
+                for raw, value in zip((lower, upper), limits, strict=True)
+            )
+            or (None not in limits and limits[0] > limits[1])
+        ):
             continue
-        specs.append(Specification(
-            iri=iri, identifier=str(ident), version=None if version is None else str(version),
-            product=product, property=prop, unit=unit, lower=limits[0], upper=limits[1],
-            stage=stage if isinstance(stage, URIRef) else None,
-            lot_class=lot_class if isinstance(lot_class, URIRef) else None,
-        ))
+        specs.append(
+            Specification(
+                iri=iri,
+                identifier=str(ident),
+                version=None if version is None else str(version),
+                product=product,
+                property=prop,
+                unit=unit,
+                lower=limits[0],
+                upper=limits[1],
+                stage=stage if isinstance(stage, URIRef) else None,
+                lot_class=lot_class if isinstance(lot_class, URIRef) else None,
+            )
+        )
     return specs
 
 
@@ -148,18 +161,29 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
         graph.add((node, RDFS.label, Literal(f"{label} within {text}")))
         graph.add((node, PROV.wasDerivedFrom, spec.iri))
         graph.add((node, SH.severity, SH.Violation))
-        graph.add((node, SH.message, Literal(
-            f"Out of specification: {label} of {{?lotName}} is {{?valueText}} "
-            f"{unit_symbol(spec.unit)}, outside {text}"
-        )))
-        _sparql_target(graph, node, f"SELECT DISTINCT ?this WHERE {{ {match} {in_unit} "
-                                    f"FILTER ({outside}) }}")
-        _sparql_constraint(graph, node, (
-            f"SELECT DISTINCT $this ?path ?value ?lotName ?valueText WHERE {{ "
-            f"{on_this} {in_unit.replace('?this', '$this')} FILTER ({outside}) "
-            f"BIND (<{QUDT.numericValue}> AS ?path) BIND (STR(?value) AS ?valueText) "
-            f"{_LOT_NAME} }}"
-        ))
+        graph.add(
+            (
+                node,
+                SH.message,
+                Literal(
+                    f"Out of specification: {label} of {{?lotName}} is {{?valueText}} "
+                    f"{unit_symbol(spec.unit)}, outside {text}"
+                ),
+            )
+        )
+        _sparql_target(
+            graph, node, f"SELECT DISTINCT ?this WHERE {{ {match} {in_unit} FILTER ({outside}) }}"
+        )
+        _sparql_constraint(
+            graph,
+            node,
+            (
+                f"SELECT DISTINCT $this ?path ?value ?lotName ?valueText WHERE {{ "
+                f"{on_this} {in_unit.replace('?this', '$this')} FILTER ({outside}) "
+                f"BIND (<{QUDT.numericValue}> AS ?path) BIND (STR(?value) AS ?valueText) "
+                f"{_LOT_NAME} }}"
+            ),
+        )
 
         converted = URIRef(f"{node}/converted")
         check = _converted_check(spec)
@@ -167,25 +191,41 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
         graph.add((converted, RDFS.label, Literal(f"{label} in another unit: {text}")))
         graph.add((converted, PROV.wasDerivedFrom, spec.iri))
         graph.add((converted, SH.severity, SH.Violation))
-        graph.add((converted, SH.message, Literal(
-            f"Out of specification or not comparable: {label} of {{?lotName}} is {{?value}} "
-            f"{{?unitSymbol}} ({{?reason}}) against {text}"
-        )))
-        _sparql_target(graph, converted, f"SELECT DISTINCT ?this WHERE {{ {match} "
-                                         f"{check.replace('$this', '?this')} }}")
-        _sparql_constraint(graph, converted, (
-            f"SELECT DISTINCT $this ?path ?value ?unitSymbol ?reason ?lotName WHERE {{ "
-            f"{on_this} {check} "
-            f"OPTIONAL {{ ?unit <{QUDT.symbol}> ?symbol }} BIND (<{QUDT.numericValue}> AS ?path) "
-            f"BIND (COALESCE(?symbol, STR(?unit)) AS ?unitSymbol) {_LOT_NAME} }}"
-        ))
+        graph.add(
+            (
+                converted,
+                SH.message,
+                Literal(
+                    f"Out of specification or not comparable: "
+                    f"{label} of {{?lotName}} is {{?value}} "
+                    f"{{?unitSymbol}} ({{?reason}}) against {text}"
+                ),
+            )
+        )
+        _sparql_target(
+            graph,
+            converted,
+            f"SELECT DISTINCT ?this WHERE {{ {match} {check.replace('$this', '?this')} }}",
+        )
+        _sparql_constraint(
+            graph,
+            converted,
+            (
+                f"SELECT DISTINCT $this ?path ?value ?unitSymbol ?reason ?lotName WHERE {{ "
+                f"{on_this} {check} "
+                f"OPTIONAL {{ ?unit <{QUDT.symbol}> ?symbol }} "
+                f"BIND (<{QUDT.numericValue}> AS ?path) "
+                f"BIND (COALESCE(?symbol, STR(?unit)) AS ?unitSymbol) {_LOT_NAME} }}"
+            ),
+        )
         add_censored_shapes(graph, spec, match, label, text)
     return graph
 
 
 # binds ?lotName: the identifier of the lot (?lot of the specification match) the result is about
-_LOT_NAME = (f"OPTIONAL {{ ?lot <{CMC.identifier}> ?lotId }} "
-             "BIND (COALESCE(?lotId, STR(?lot)) AS ?lotName)")
+_LOT_NAME = (
+    f"OPTIONAL {{ ?lot <{CMC.identifier}> ?lotId }} BIND (COALESCE(?lotId, STR(?lot)) AS ?lotName)"
+)
 
 
 def _outside(spec: Specification) -> str:
@@ -212,13 +252,13 @@ def _sparql_constraint(graph: Graph, shape: URIRef, select: str) -> None:
     graph.add((constraint, SH.select, Literal(select)))
 
 
-def _spec_match(spec: Specification, properties: list[URIRef], *, constraint: bool = False
-                ) -> str:
+def _spec_match(spec: Specification, properties: list[URIRef], *, constraint: bool = False) -> str:
     """SPARQL pattern: ?this is a measurement the specification applies to (for a SPARQL
     constraint, ``$this``, and the properties as a FILTER: SHACL forbids VALUES there)."""
     lot_class = (
         f"?lot <{RDF.type}>/<{RDFS.subClassOf}>* {to_sparql(spec.lot_class)} . "
-        if spec.lot_class is not None else ""
+        if spec.lot_class is not None
+        else ""
     )
     stage = f"?this <{CMC.stage}> {to_sparql(spec.stage)} . " if spec.stage is not None else ""
     listed = " ".join(to_sparql(p) for p in properties)
@@ -227,8 +267,11 @@ def _spec_match(spec: Specification, properties: list[URIRef], *, constraint: bo
         + f"?this <{CMC.measuredProperty}> ?property ; <{CMC.onEntity}> ?entity . {stage}"
         f"?entity <{CMC.sampleOf}>* ?lot . ?lot <{CMC.ofProduct}> {to_sparql(spec.product)} . "
         f"{lot_class}"
-        + (f"FILTER (?property IN ({', '.join(to_sparql(p) for p in properties)})) "
-           if constraint else "")
+        + (
+            f"FILTER (?property IN ({', '.join(to_sparql(p) for p in properties)})) "
+            if constraint
+            else ""
+        )
     )
     return pattern.replace("?this", "$this") if constraint else pattern
 
@@ -254,9 +297,9 @@ def _converted_check(spec: Specification) -> str:
         f" AS ?sameKind) "
         f"BIND ((?value + COALESCE(?o, 0)) * ?m AS ?si) "
         f"BIND (IF(!?sameKind || !BOUND(?si) || {'true' if multiplier is None else 'false'}, "
-        f"\"unit cannot be converted to the specification's unit\", "
-        f"IF({out_of_limits}, \"outside the limits after conversion\", \"\")) AS ?reason) "
-        f"FILTER (?reason != \"\")"
+        f'"unit cannot be converted to the specification\'s unit", '
+        f'IF({out_of_limits}, "outside the limits after conversion", "")) AS ?reason) '
+        f'FILTER (?reason != "")'
     )
 
 
@@ -280,4 +323,3 @@ def _label(graph: Graph, node: Identifier) -> str:
 def unit_symbol(unit: URIRef) -> str:
     facts = unit_facts(unit)
     return str(facts.get("symbol") or _label(Graph(), unit))
-

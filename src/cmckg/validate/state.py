@@ -56,7 +56,10 @@ class StoredResults:
 
 
 def record_states(
-    store: Store, minter: IriMinter, *, pending: bool = False,
+    store: Store,
+    minter: IriMinter,
+    *,
+    pending: bool = False,
     graphs: Iterable[URIRef] | None = None,
 ) -> dict[URIRef, RecordState]:
     """Record graphs with their metadata: all; those named; or those ingest marked
@@ -80,7 +83,8 @@ def record_states(
             if isinstance(g, URIRef) and g != vocabulary:
                 states[g] = RecordState(
                     RecordInfo(g, text_or_none(ident), text_or_none(path)),
-                    text_or_none(content), text_or_none(validated),
+                    text_or_none(content),
+                    text_or_none(validated),
                 )
     return states
 
@@ -89,12 +93,14 @@ def some_record_unchanged(store: Store, minter: IriMinter) -> bool:
     """Whether some record graph is validated at its current content (has no
     ``cmc:validationPending`` mark). An ASK: the store stops at the first one, so when few
     records changed it looks at a few, not at all of them."""
-    return bool(store.query(
-        "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
-        f"ASK {{ GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a cmc:RecordGraph . "
-        "FILTER NOT EXISTS { ?g cmc:validationPending ?mark } "
-        f"FILTER (?g != {to_sparql(vocabulary_graph_iri(minter))}) }} }}"
-    ).boolean)
+    return bool(
+        store.query(
+            "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
+            f"ASK {{ GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a cmc:RecordGraph . "
+            "FILTER NOT EXISTS { ?g cmc:validationPending ?mark } "
+            f"FILTER (?g != {to_sparql(vocabulary_graph_iri(minter))}) }} }}"
+        ).boolean
+    )
 
 
 def stored_state(store: Store, minter: IriMinter) -> tuple[str | None, bool]:
@@ -123,10 +129,14 @@ def open_results(store: Store, minter: IriMinter) -> dict[URIRef, StoredResults]
     for g, text in rows:
         if not isinstance(g, URIRef) or not isinstance(text, Literal):
             continue
-        triples = [(s, p, o) for s, p, o in (
-            (from_ox(t.subject), from_ox(t.predicate), from_ox(t.object))
-            for t in ox.parse(str(text).encode(), format=ox.RdfFormat.N_TRIPLES)
-        ) if s is not None and p is not None and o is not None]
+        triples = [
+            (s, p, o)
+            for s, p, o in (
+                (from_ox(t.subject), from_ox(t.predicate), from_ox(t.object))
+                for t in ox.parse(str(text).encode(), format=ox.RdfFormat.N_TRIPLES)
+            )
+            if s is not None and p is not None and o is not None
+        ]
         entry = stored.setdefault(g, StoredResults([], []))
         entry.literals.append(text)
         entry.results += read_results(triples)
@@ -166,7 +176,8 @@ def record_state(
         f"OPTIONAL {{ ?g {to_sparql(CMC.contentSha256)} ?hash }} }} }}"
     ).rows
     changes.remove.extend(
-        (g, CMC.validationPending, mark, meta) for g, mark, content in marks
+        (g, CMC.validationPending, mark, meta)
+        for g, mark, content in marks
         if g in validated and validated[g].content == text_or_none(content)
     )
     _record_results(minter, results, before, changes)
@@ -176,12 +187,14 @@ def record_state(
     ).rows
     changes.remove.extend((run, p, o, meta) for p, o in old_run if p != CMC.openResults)
     now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
-    changes.add.extend([
-        (run, RDF.type, CMC.ValidationRun, meta),
-        (run, CMC.shapesSha256, Literal(digest), meta),
-        (run, CMC.version, Literal(_STATE_VERSION), meta),
-        (run, PROV.endedAtTime, now, meta),
-    ])
+    changes.add.extend(
+        [
+            (run, RDF.type, CMC.ValidationRun, meta),
+            (run, CMC.shapesSha256, Literal(digest), meta),
+            (run, CMC.version, Literal(_STATE_VERSION), meta),
+            (run, PROV.endedAtTime, now, meta),
+        ]
+    )
     if digest != stored_digest:
         shapes_iri = shapes_graph_iri(minter)
         if len(spec_shapes):

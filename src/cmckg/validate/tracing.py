@@ -17,7 +17,9 @@ from .state import record_states
 
 
 def trace(
-    store: Store, minter: IriMinter, results: list[ValidationResult],
+    store: Store,
+    minter: IriMinter,
+    results: list[ValidationResult],
     known: Mapping[URIRef, RecordInfo],
 ) -> list[ValidationResult]:
     """Attach to each result the record graph, source file and location of its focus node.
@@ -45,8 +47,7 @@ def trace(
     records = dict(known)
     missing = {c[0] for c in chosen if c is not None} - set(records)
     if missing:
-        records.update((g, s.info) for g, s in record_states(store, minter,
-                                                               graphs=missing).items())
+        records.update((g, s.info) for g, s in record_states(store, minter, graphs=missing).items())
     traced = []
     for result, choice in zip(results, chosen, strict=True):
         if choice is None:
@@ -54,8 +55,9 @@ def trace(
             continue
         graph, location, _ = choice
         info = records.get(graph, RecordInfo(graph, None, None))
-        traced.append(replace(result, source=Source(graph, info.record_id, info.source_path,
-                                                    location)))
+        traced.append(
+            replace(result, source=Source(graph, info.record_id, info.source_path, location))
+        )
     return traced
 
 
@@ -81,8 +83,14 @@ def _graphs_holding(store: Store, results: list[ValidationResult]) -> dict[tuple
 
 def sort_key(result: ValidationResult) -> tuple:
     source = result.source
-    return (-result.severity, source.path or "~", _location_order(source.location),
-            str(result.focus), result.shape_name, str(result.value))
+    return (
+        -result.severity,
+        source.path or "~",
+        _location_order(source.location),
+        str(result.focus),
+        result.shape_name,
+        str(result.value),
+    )
 
 
 def _location_order(location: str | None) -> tuple:
@@ -91,4 +99,3 @@ def _location_order(location: str | None) -> tuple:
         if digits.isdigit():
             return (0, int(digits), "")
     return (1, 0, location or "")
-

@@ -37,4 +37,3 @@ def _facts(table: UnitTable, unit: URIRef) -> dict[str, Any]:
         "offset": info.offset,
         "kinds": info.quantity_kinds | {QUANTITYKIND[k] for k in table.kind_closure(key)},
     }
-

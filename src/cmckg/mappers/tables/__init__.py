@@ -32,8 +32,7 @@ class TablesMapper:
         """Tables are never guessed: without a mapping there is nothing to map them with."""
         return False
 
-    def map(self, context: MapContext, config: Mapping[str, Any] | None
-            ) -> Iterator[RecordGraph]:
+    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
         if config is None:
             raise ConfigError("a table needs a mapping (--mapping FILE)", context.display_path)
         terms = term_index()
@@ -46,8 +45,12 @@ class TablesMapper:
         present = set(header)
         for column, path in mapping.columns.items():
             if column not in present:
-                raise MappingError(f"missing required column '{column}' (the mapping's {path} "
-                                   "reads it)", context.display_path, "row=1", column)
+                raise MappingError(
+                    f"missing required column '{column}' (the mapping's {path} reads it)",
+                    context.display_path,
+                    "row=1",
+                    column,
+                )
         mapper = RowMapper(mapping, context, terms)
         for number, row in rows:
             if mapping.keeps(row):
@@ -65,9 +68,11 @@ class TablesMapper:
 def _has_header_columns(config: Mapping[str, Any]) -> bool:
     entities = config.get("entities")
     return isinstance(entities, Mapping) and any(
-        isinstance(spec, Mapping) and isinstance(spec.get("measurements"), list)
+        isinstance(spec, Mapping)
+        and isinstance(spec.get("measurements"), list)
         and any(isinstance(m, Mapping) and "columns" in m for m in spec["measurements"])
-        for spec in entities.values())
+        for spec in entities.values()
+    )
 
 
 register(TablesMapper())

@@ -19,8 +19,13 @@ from .reading import cell_text
 
 MAPPING_FORMAT_VERSION = 1
 
-LOT_TYPES = ("RawMaterialLot", "IntermediateLot", "DrugSubstanceBatch", "DrugProductBatch",
-             "MaterialLot")
+LOT_TYPES = (
+    "RawMaterialLot",
+    "IntermediateLot",
+    "DrugSubstanceBatch",
+    "DrugProductBatch",
+    "MaterialLot",
+)
 GENERIC_TYPES = {"MaterialLot"}
 KIND_OF_TYPE: dict[str, str] = {
     **dict.fromkeys(LOT_TYPES, "lot"),
@@ -68,18 +73,37 @@ _FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "material": ("material_type",),
     "product": ("bill_of_materials",),
     "process-version": ("bill_of_materials",),
-    "run": ("unit_operation", "used", "produced", "equipment", "site", "process_version",
-            "start", "end"),
+    "run": (
+        "unit_operation",
+        "used",
+        "produced",
+        "equipment",
+        "site",
+        "process_version",
+        "start",
+        "end",
+    ),
     "sample": ("sample_of",),
-    "specification": ("product", "property", "stage", "lower", "upper", "criterion", "unit",
-                      "version",
-                      "lot_class"),
+    "specification": (
+        "product",
+        "property",
+        "stage",
+        "lower",
+        "upper",
+        "criterion",
+        "unit",
+        "version",
+        "lot_class",
+    ),
 }
-_COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "required",
-                "measurements")
+_COMMON_KEYS = ("type", "id", "identifier", "label", "issuer", "record", "required", "measurements")
 # a measured property named ambiguously ("pH") is read in the scheme that fits its entity
-_PREFERRED_SCHEME = {"lot": CMCT.QualityAttributes, "sample": CMCT.QualityAttributes,
-                     "product": CMCT.QualityAttributes, "run": CMCT.ProcessParameters}
+_PREFERRED_SCHEME = {
+    "lot": CMCT.QualityAttributes,
+    "sample": CMCT.QualityAttributes,
+    "product": CMCT.QualityAttributes,
+    "run": CMCT.ProcessParameters,
+}
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -108,8 +132,9 @@ class _ConfigReader:
         for key in value:
             if key not in allowed:
                 where = f"{path}.{key}" if path else str(key)
-                raise self.fail(where, f"unknown key '{key}'; expected one of: "
-                                       f"{', '.join(allowed)}")
+                raise self.fail(
+                    where, f"unknown key '{key}'; expected one of: {', '.join(allowed)}"
+                )
 
     def text(self, value: Any, path: str) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -139,7 +164,7 @@ class Template:
         position = 0
         for match in _PLACEHOLDER.finditer(text):
             if match.start() > position:
-                pieces.append((False, text[position:match.start()]))
+                pieces.append((False, text[position : match.start()]))
             token = match.group(0)
             if token in ("{{", "}}"):
                 pieces.append((False, token[0]))
@@ -207,8 +232,9 @@ class TermField:
     local: str | None = None  # a constant template's name when it is one of the mapping's terms
 
 
-def lookup_term(index: TermIndex, label: str, scheme: URIRef | None, prefer: URIRef | None,
-                **where: str | None) -> URIRef:
+def lookup_term(
+    index: TermIndex, label: str, scheme: URIRef | None, prefer: URIRef | None, **where: str | None
+) -> URIRef:
     """The concept ``label`` names (a label, an alias, ``cmct:Name`` or the full IRI); an
     ambiguous label is settled by ``prefer`` if it can be."""
     if label.startswith("cmct:"):
@@ -218,9 +244,13 @@ def lookup_term(index: TermIndex, label: str, scheme: URIRef | None, prefer: URI
         if len(preferred) == 1:
             return next(iter(preferred))
     try:
-        return index.resolve(label, scheme, source=where.get("source"),
-                             location=where.get("location"),
-                             field_name=where.get("field_name")).iri
+        return index.resolve(
+            label,
+            scheme,
+            source=where.get("source"),
+            location=where.get("location"),
+            field_name=where.get("field_name"),
+        ).iri
     except MappingError as exc:  # a measured property: declare it in the scheme that fits
         if scheme is None and prefer is not None and exc.message.startswith("unknown term"):
             exc.message += index.declare_hint(label, prefer)
@@ -320,8 +350,10 @@ class TableMapping:
     def keeps(self, row: Mapping[str, Any]) -> bool:
         """Whether a row passes the ``where:`` filters (every named column holds one of its
         values; an empty cell holds none)."""
-        return all(row[column] is not None and cell_text(row[column]).strip() in allowed
-                   for column, allowed in self.where)
+        return all(
+            row[column] is not None and cell_text(row[column]).strip() in allowed
+            for column, allowed in self.where
+        )
 
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex | None = None) -> TableMapping:
@@ -334,11 +366,31 @@ def source_options(config: Mapping[str, Any], terms: TermIndex | None = None) ->
 
 
 class _MappingParser:
-    TOP_KEYS = ("mapping", "mapper", "issuer", "source", "where", "terms", "entities", "vocab",
-                "__file__")
+    TOP_KEYS = (
+        "mapping",
+        "mapper",
+        "issuer",
+        "source",
+        "where",
+        "terms",
+        "entities",
+        "vocab",
+        "__file__",
+    )
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
-    MEASUREMENT_KEYS = ("value", "property", "unit", "stage", "method", "time", "device",
-                        "pattern", "text", "id", "reported")
+    MEASUREMENT_KEYS = (
+        "value",
+        "property",
+        "unit",
+        "stage",
+        "method",
+        "time",
+        "device",
+        "pattern",
+        "text",
+        "id",
+        "reported",
+    )
 
     def __init__(self, config: Mapping[str, Any], terms: TermIndex) -> None:
         self.config = config
@@ -353,8 +405,11 @@ class _MappingParser:
         r.keys(config, "", self.TOP_KEYS)
         version = config.get("mapping")
         if version != MAPPING_FORMAT_VERSION:
-            raise r.fail("mapping", f"expected format version {MAPPING_FORMAT_VERSION} "
-                                    f"('mapping: 1'), got {_kind_of(version)}")
+            raise r.fail(
+                "mapping",
+                f"expected format version {MAPPING_FORMAT_VERSION} "
+                f"('mapping: 1'), got {_kind_of(version)}",
+            )
         if "issuer" not in config:
             raise r.fail("issuer", "required: the system or site that issued this table's ids")
         issuer = r.text(config["issuer"], "issuer").strip()
@@ -373,14 +428,14 @@ class _MappingParser:
         names = {str(n) for n in raw_entities}
         entities: dict[str, EntitySpec] = {}
         for name, spec in raw_entities.items():
-            entities[str(name)] = self.entity(spec, f"entities.{name}", str(name), names,
-                                              raw_entities, inline_kind=None)
+            entities[str(name)] = self.entity(
+                spec, f"entities.{name}", str(name), names, raw_entities, inline_kind=None
+            )
         self.check_records(entities)
         self.check_references(entities)
         for spec in entities.values():
             spec.reads = tuple(sorted(_columns_read(spec, entities)))
-        return TableMapping(r.file, issuer, source, self.local_terms, entities, self.columns,
-                            where)
+        return TableMapping(r.file, issuer, source, self.local_terms, entities, self.columns, where)
 
     # -- sections
 
@@ -425,22 +480,35 @@ class _MappingParser:
             raise r.fail("source.missing", "expected a list of cell texts")
         sheet = raw.get("sheet")
         return SourceOptions(
-            format=fmt, delimiter=delimiter, decimal=decimal, thousands=thousands,
-            encoding=encoding, sheet=None if sheet is None else r.text(sheet, "source.sheet"),
-            missing=frozenset(r.text(m, f"source.missing[{i}]").strip()
-                              for i, m in enumerate(missing)),
+            format=fmt,
+            delimiter=delimiter,
+            decimal=decimal,
+            thousands=thousands,
+            encoding=encoding,
+            sheet=None if sheet is None else r.text(sheet, "source.sheet"),
+            missing=frozenset(
+                r.text(m, f"source.missing[{i}]").strip() for i, m in enumerate(missing)
+            ),
         )
 
-    def entity(self, raw: Any, path: str, name: str, names: set[str],
-               raw_entities: Mapping[str, Any], inline_kind: str | None,
-               usage: bool = False) -> EntitySpec:
+    def entity(
+        self,
+        raw: Any,
+        path: str,
+        name: str,
+        names: set[str],
+        raw_entities: Mapping[str, Any],
+        inline_kind: str | None,
+        usage: bool = False,
+    ) -> EntitySpec:
         """An entity spec; ``inline_kind`` is set for an inline link (its kind from the role),
         ``usage`` for an entry of a run's ``used``/``produced`` (split, quantity, unit)."""
         r = self.r
         if inline_kind is not None and isinstance(raw, str):
             if raw not in names:
-                raise r.fail(path, f"no entity named '{raw}' "
-                                   f"(entities: {', '.join(sorted(names))})")
+                raise r.fail(
+                    path, f"no entity named '{raw}' (entities: {', '.join(sorted(names))})"
+                )
             other = raw_entities[raw]
             kind = self._kind(other, f"entities.{raw}") if isinstance(other, Mapping) else None
             if kind is not None and kind != inline_kind:
@@ -472,7 +540,10 @@ class _MappingParser:
         if not ids:
             raise r.fail(f"{path}.id", "must not be empty")
         spec = EntitySpec(
-            name=name, path=path, kind=kind, type=type_choice,
+            name=name,
+            path=path,
+            kind=kind,
+            type=type_choice,
             id=tuple(self.id_part(v, f"{path}.id[{i}]") for i, v in enumerate(ids)),
             record=None if inline else "own",
         )
@@ -485,8 +556,9 @@ class _MappingParser:
         if "record" in raw:
             spec.record = r.text(raw["record"], f"{path}.record")
             if spec.record != "own" and spec.record not in names:
-                raise r.fail(f"{path}.record", f"'own' or the name of another entity, not "
-                                               f"'{spec.record}'")
+                raise r.fail(
+                    f"{path}.record", f"'own' or the name of another entity, not '{spec.record}'"
+                )
         if "required" in raw:
             if not isinstance(raw["required"], bool):
                 raise r.fail(f"{path}.required", "expected true or false")
@@ -497,9 +569,13 @@ class _MappingParser:
         if kind == "specification" and "property" not in spec.terms:
             raise r.fail(f"{path}.property", "required for a Specification")
         if "measurements" in raw:
-            spec.measurements = self.measurements(raw["measurements"], f"{path}.measurements",
-                                                  names, raw_entities,
-                                                  _PREFERRED_SCHEME.get(kind))
+            spec.measurements = self.measurements(
+                raw["measurements"],
+                f"{path}.measurements",
+                names,
+                raw_entities,
+                _PREFERRED_SCHEME.get(kind),
+            )
         return spec
 
     def _kind(self, raw: Mapping[str, Any], path: str) -> str | None:
@@ -509,8 +585,10 @@ class _MappingParser:
             return None
         kinds = {KIND_OF_TYPE[n] for n in choice.names}
         if len(kinds) != 1:
-            raise self.r.fail(f"{path}.type", "all choices must be the same kind of thing "
-                                              f"(got {', '.join(sorted(kinds))})")
+            raise self.r.fail(
+                f"{path}.type",
+                f"all choices must be the same kind of thing (got {', '.join(sorted(kinds))})",
+            )
         return kinds.pop()
 
     def type_choice(self, raw: Any, path: str, allowed: Mapping[str, str]) -> TypeChoice:
@@ -518,8 +596,7 @@ class _MappingParser:
 
         def check(name: Any, where: str) -> str:
             if name not in allowed:
-                raise r.fail(where, f"unknown type '{name}'; expected one of: "
-                                    f"{', '.join(allowed)}")
+                raise r.fail(where, f"unknown type '{name}'; expected one of: {', '.join(allowed)}")
             return str(name)
 
         if isinstance(raw, str):
@@ -536,21 +613,37 @@ class _MappingParser:
         default = check(raw["default"], f"{path}.default") if "default" in raw else None
         return TypeChoice(None, column, choices, default)
 
-    def field(self, spec: EntitySpec, key: str, raw: Any, path: str, names: set[str],
-              raw_entities: Mapping[str, Any]) -> None:
+    def field(
+        self,
+        spec: EntitySpec,
+        key: str,
+        raw: Any,
+        path: str,
+        names: set[str],
+        raw_entities: Mapping[str, Any],
+    ) -> None:
         value_kind, _ = FIELDS[key]
         if value_kind.startswith("link:"):
-            spec.links[key] = self.entity(raw, path, f"{spec.name}.{key}", names, raw_entities,
-                                          inline_kind=value_kind[5:])
+            spec.links[key] = self.entity(
+                raw, path, f"{spec.name}.{key}", names, raw_entities, inline_kind=value_kind[5:]
+            )
         elif value_kind == "lots":
             items = raw if isinstance(raw, list) else [raw]
-            spec.lots[key] = [self.lot_link(item, f"{path}[{i}]", spec.name, names, raw_entities)
-                              for i, item in enumerate(items)]
+            spec.lots[key] = [
+                self.lot_link(item, f"{path}[{i}]", spec.name, names, raw_entities)
+                for i, item in enumerate(items)
+            ]
         elif value_kind == "materials":
             items = raw if isinstance(raw, list) else [raw]
             spec.materials[key] = [
-                self.entity(item, f"{path}[{i}]", f"{spec.name}.{key}", names, raw_entities,
-                            inline_kind="material")
+                self.entity(
+                    item,
+                    f"{path}[{i}]",
+                    f"{spec.name}.{key}",
+                    names,
+                    raw_entities,
+                    inline_kind="material",
+                )
                 for i, item in enumerate(items)
             ]
         elif value_kind == "date":
@@ -569,10 +662,12 @@ class _MappingParser:
         elif value_kind == "lotclass":
             spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_TYPES, "lot"))
 
-    def lot_link(self, raw: Any, path: str, owner: str, names: set[str],
-                 raw_entities: Mapping[str, Any]) -> LotLink:
-        entity = self.entity(raw, path, f"{owner}.lot", names, raw_entities, inline_kind="lot",
-                             usage=True)
+    def lot_link(
+        self, raw: Any, path: str, owner: str, names: set[str], raw_entities: Mapping[str, Any]
+    ) -> LotLink:
+        entity = self.entity(
+            raw, path, f"{owner}.lot", names, raw_entities, inline_kind="lot", usage=True
+        )
         if not isinstance(raw, Mapping):
             return LotLink(entity)
         split = raw.get("split")
@@ -586,9 +681,14 @@ class _MappingParser:
             raise self.r.fail(f"{path}.unit", "required with a quantity")
         return LotLink(entity, split, quantity, unit)
 
-    def measurements(self, raw: Any, path: str, names: set[str],
-                     raw_entities: Mapping[str, Any], prefer: URIRef | None
-                     ) -> list[MeasurementSpec]:
+    def measurements(
+        self,
+        raw: Any,
+        path: str,
+        names: set[str],
+        raw_entities: Mapping[str, Any],
+        prefer: URIRef | None,
+    ) -> list[MeasurementSpec]:
         r = self.r
         if isinstance(raw, Mapping):
             items = [(f"{path}.{col}", str(col), spec) for col, spec in raw.items()]
@@ -599,8 +699,11 @@ class _MappingParser:
         out = []
         for item_path, column, spec in items:
             spec = r.mapping(spec, item_path)
-            r.keys(spec, item_path, self.MEASUREMENT_KEYS if column is None
-                   else self.MEASUREMENT_KEYS[1:])
+            r.keys(
+                spec,
+                item_path,
+                self.MEASUREMENT_KEYS if column is None else self.MEASUREMENT_KEYS[1:],
+            )
             if column is None:
                 if "value" not in spec:
                     raise r.fail(f"{item_path}.value", "required: the column holding the value")
@@ -623,30 +726,52 @@ class _MappingParser:
                     raise r.fail(f"{item_path}.pattern", f"not a valid regex: {exc}") from None
                 if pattern.groups < 1:
                     raise r.fail(f"{item_path}.pattern", "needs a group capturing the number")
-            stage = (self.term(spec["stage"], f"{item_path}.stage", CMCT.Stages)
-                     if "stage" in spec else None)
+            stage = (
+                self.term(spec["stage"], f"{item_path}.stage", CMCT.Stages)
+                if "stage" in spec
+                else None
+            )
             if "id" in spec:
                 raw_ids = spec["id"] if isinstance(spec["id"], list) else [spec["id"]]
-                ids = tuple(self.template(v, f"{item_path}.id[{i}]")
-                            for i, v in enumerate(raw_ids))
+                ids = tuple(self.template(v, f"{item_path}.id[{i}]") for i, v in enumerate(raw_ids))
             else:
                 parts = [Template(value, ((False, value),))]
-                parts += [t.template for t in (prop, stage)
-                          if t is not None and not t.template.constant]
+                parts += [
+                    t.template for t in (prop, stage) if t is not None and not t.template.constant
+                ]
                 ids = tuple(parts)
-            out.append(MeasurementSpec(
-                value=value, path=item_path, property=prop,
-                unit=self.unit(spec["unit"], f"{item_path}.unit") if "unit" in spec else None,
-                stage=stage,
-                method=(self.template(spec["method"], f"{item_path}.method")
-                        if "method" in spec else None),
-                time=self.date(spec["time"], f"{item_path}.time") if "time" in spec else None,
-                device=(self.entity(spec["device"], f"{item_path}.device", "device", names,
-                                    raw_entities, inline_kind="equipment")
-                        if "device" in spec else None),
-                pattern=pattern, text=text, id=ids,
-                alias=value if isinstance(raw, Mapping) else None, reported=reported,
-            ))
+            out.append(
+                MeasurementSpec(
+                    value=value,
+                    path=item_path,
+                    property=prop,
+                    unit=self.unit(spec["unit"], f"{item_path}.unit") if "unit" in spec else None,
+                    stage=stage,
+                    method=(
+                        self.template(spec["method"], f"{item_path}.method")
+                        if "method" in spec
+                        else None
+                    ),
+                    time=self.date(spec["time"], f"{item_path}.time") if "time" in spec else None,
+                    device=(
+                        self.entity(
+                            spec["device"],
+                            f"{item_path}.device",
+                            "device",
+                            names,
+                            raw_entities,
+                            inline_kind="equipment",
+                        )
+                        if "device" in spec
+                        else None
+                    ),
+                    pattern=pattern,
+                    text=text,
+                    id=ids,
+                    alias=value if isinstance(raw, Mapping) else None,
+                    reported=reported,
+                )
+            )
         return out
 
     def reported(self, raw: Any, path: str) -> dict[str, float] | None:
@@ -702,15 +827,21 @@ class _MappingParser:
             raise r.fail(f"{path}.format", "month names need a format with %b or %B")
         return DateField(self.column(raw["column"], f"{path}.column"), fmt, tuple(months))
 
-    def term(self, raw: Any, path: str, scheme: URIRef | None,
-             prefer: URIRef | None = None) -> TermField:
+    def term(
+        self, raw: Any, path: str, scheme: URIRef | None, prefer: URIRef | None = None
+    ) -> TermField:
         template = self.template(raw, path)
         if not template.constant:
             return TermField(template, scheme, None, prefer)
         text = template.render({}) or ""
         local = self.local_terms.get(normalise_label(text))
-        return TermField(template, scheme, self._resolve(text, scheme, path, prefer), prefer,
-                         local[0] if local else None)
+        return TermField(
+            template,
+            scheme,
+            self._resolve(text, scheme, path, prefer),
+            prefer,
+            local[0] if local else None,
+        )
 
     def unit(self, raw: Any, path: str) -> UnitField:
         template = self.template(raw, path)
@@ -721,8 +852,9 @@ class _MappingParser:
         except CmckgError as exc:
             raise self.r.fail(path, exc.message) from None
 
-    def _resolve(self, label: str, scheme: URIRef | None, path: str,
-                 prefer: URIRef | None = None) -> URIRef:
+    def _resolve(
+        self, label: str, scheme: URIRef | None, path: str, prefer: URIRef | None = None
+    ) -> URIRef:
         local = self.local_terms.get(normalise_label(label))
         if local is not None:
             return local[1]
@@ -739,16 +871,19 @@ class _MappingParser:
             current = spec
             while current.record not in ("own", None):
                 if current.record in seen:
-                    raise self.r.fail(f"{spec.path}.record",
-                                      f"records form a cycle: {' → '.join([*seen, name])}")
+                    raise self.r.fail(
+                        f"{spec.path}.record", f"records form a cycle: {' → '.join([*seen, name])}"
+                    )
                 seen.append(current.record)
                 current = entities[current.record]
 
     def check_references(self, entities: dict[str, EntitySpec]) -> None:
         """Named links were checked by kind on parse; make sure none points at itself."""
         for name, spec in entities.items():
-            for key, link in [*spec.links.items(),
-                              *((k, m) for k, ms in spec.materials.items() for m in ms)]:
+            for key, link in [
+                *spec.links.items(),
+                *((k, m) for k, ms in spec.materials.items() for m in ms),
+            ]:
                 if link.reference == name:
                     raise self.r.fail(f"{spec.path}.{key}", "an entity cannot link to itself")
 
@@ -758,9 +893,15 @@ def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[s
     if spec.reference is not None:
         target = entities[spec.reference]
         return {c for t in (*target.id, target.issuer) if t is not None for c in t.columns}
-    templates = [*spec.id, spec.identifier, spec.label, spec.issuer, *spec.texts.values(),
-                 *(t.template for t in spec.terms.values()),
-                 *(u.template for u in spec.units.values())]
+    templates = [
+        *spec.id,
+        spec.identifier,
+        spec.label,
+        spec.issuer,
+        *spec.texts.values(),
+        *(t.template for t in spec.terms.values()),
+        *(u.template for u in spec.units.values()),
+    ]
     columns = {c for t in templates if t is not None for c in t.columns}
     columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
     columns |= {spec.criterion} if spec.criterion else set()
@@ -773,10 +914,14 @@ def _columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[s
             columns |= {lot_link.quantity} if lot_link.quantity else set()
             columns |= set(lot_link.unit.template.columns) if lot_link.unit else set()
     for m in spec.measurements:
-        measured = [m.property.template, m.unit.template if m.unit else None,
-                    m.stage.template if m.stage else None, m.method, *m.id]
+        measured = [
+            m.property.template,
+            m.unit.template if m.unit else None,
+            m.stage.template if m.stage else None,
+            m.method,
+            *m.id,
+        ]
         columns |= {m.value} | {c for t in measured if t is not None for c in t.columns}
         columns |= {m.time.column} if m.time else set()
         columns |= _columns_read(m.device, entities) if m.device else set()
     return columns
-

@@ -16,6 +16,7 @@ from ...errors import MappingError
 if TYPE_CHECKING:
     from .config import SourceOptions
 
+
 def cell_text(value: Any) -> str:
     if type(value) is str:  # most cells: skip the checks below
         return value
@@ -37,12 +38,16 @@ def _table_format(path: Path, options: SourceOptions) -> str:
     return "csv"
 
 
-def read_table(path: Path, options: SourceOptions, display: str
-               ) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
+def read_table(
+    path: Path, options: SourceOptions, display: str
+) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
     """The header and the data rows as (RFC 7111 row number, {column: cell or None})."""
     fmt = _table_format(path, options)
-    raw_rows = _xlsx_rows(path, options, display) if fmt == "xlsx" else _csv_rows(
-        path, options, display, "\t" if fmt == "tsv" else (options.delimiter or ","))
+    raw_rows = (
+        _xlsx_rows(path, options, display)
+        if fmt == "xlsx"
+        else _csv_rows(path, options, display, "\t" if fmt == "tsv" else (options.delimiter or ","))
+    )
     pad = fmt == "xlsx"  # spreadsheet rows may stop at their last filled cell
     try:
         header_number, header_cells = next(raw_rows)
@@ -55,8 +60,12 @@ def read_table(path: Path, options: SourceOptions, display: str
     seen: set[str] = set()
     for name in header:
         if name and name in seen:
-            raise MappingError(f"column '{name}' appears twice in the header", display,
-                               f"row={header_number}", name)
+            raise MappingError(
+                f"column '{name}' appears twice in the header",
+                display,
+                f"row={header_number}",
+                name,
+            )
         seen.add(name)
     missing = {""} | set(options.missing)
 
@@ -68,11 +77,16 @@ def read_table(path: Path, options: SourceOptions, display: str
             if pad and len(cells) < width:
                 cells = [*cells, *([None] * (width - len(cells)))]
             extra = cells[width:]
-            if (len(cells) < width or (not pad and len(cells) != fields) or any(
-                    c is not None and not (isinstance(c, str) and not c.strip()) for c in extra)):
+            if (
+                len(cells) < width
+                or (not pad and len(cells) != fields)
+                or any(c is not None and not (isinstance(c, str) and not c.strip()) for c in extra)
+            ):
                 raise MappingError(
-                    f"malformed table: this row has {len(cells)} fields but the header has "
-                    f"{width}", display, f"row={number}")
+                    f"malformed table: this row has {len(cells)} fields but the header has {width}",
+                    display,
+                    f"row={number}",
+                )
             row: dict[str, Any] = {}
             for name, cell in zip(header, cells, strict=False):
                 if isinstance(cell, str):
@@ -85,17 +99,24 @@ def read_table(path: Path, options: SourceOptions, display: str
     return header, rows()
 
 
-def _csv_rows(path: Path, options: SourceOptions, display: str, delimiter: str
-              ) -> Iterator[tuple[int, list[Any]]]:
-    encoding = "utf-8-sig" if options.encoding.replace("_", "-").casefold() == "utf-8" \
+def _csv_rows(
+    path: Path, options: SourceOptions, display: str, delimiter: str
+) -> Iterator[tuple[int, list[Any]]]:
+    encoding = (
+        "utf-8-sig"
+        if options.encoding.replace("_", "-").casefold() == "utf-8"
         else options.encoding
+    )
     data = path.read_bytes()
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise MappingError(f"not {options.encoding} text ({exc.reason} at byte {exc.start}); "
-                           "set source.encoding", display, f"row={line}") from None
+        raise MappingError(
+            f"not {options.encoding} text ({exc.reason} at byte {exc.start}); set source.encoding",
+            display,
+            f"row={line}",
+        ) from None
     number = 0
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -105,8 +126,7 @@ def _csv_rows(path: Path, options: SourceOptions, display: str, delimiter: str
         raise MappingError(f"malformed CSV: {exc}", display, f"row={number + 1}") from None
 
 
-def _xlsx_rows(path: Path, options: SourceOptions, display: str
-               ) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(path: Path, options: SourceOptions, display: str) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -117,8 +137,10 @@ def _xlsx_rows(path: Path, options: SourceOptions, display: str
     try:
         if options.sheet is not None:
             if options.sheet not in workbook.sheetnames:
-                raise MappingError(f"no sheet '{options.sheet}' (sheets: "
-                                   f"{', '.join(workbook.sheetnames)})", display)
+                raise MappingError(
+                    f"no sheet '{options.sheet}' (sheets: {', '.join(workbook.sheetnames)})",
+                    display,
+                )
             sheet = workbook[options.sheet]
         else:
             sheet = workbook.worksheets[0]
@@ -126,5 +148,3 @@ def _xlsx_rows(path: Path, options: SourceOptions, display: str
             yield number, list(cells)
     finally:
         workbook.close()
-
-

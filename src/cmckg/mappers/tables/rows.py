@@ -36,11 +36,25 @@ from .config import (
 from .reading import cell_text
 
 _MEASUREMENT, _ON_ENTITY, _MEASURED_PROPERTY, _LOCAL_TERM = (
-    CMC.Measurement, CMC.onEntity, CMC.measuredProperty, CMC.localTerm)
+    CMC.Measurement,
+    CMC.onEntity,
+    CMC.measuredProperty,
+    CMC.localTerm,
+)
 _TEXT_VALUE, _NUMERIC_VALUE, _UNIT, _STAGE = (
-    CMC.textValue, QUDT.numericValue, QUDT.unit, CMC.stage)
+    CMC.textValue,
+    QUDT.numericValue,
+    QUDT.unit,
+    CMC.stage,
+)
 _TYPE, _IDENTIFIER, _LABEL, _USED, _GENERATED_BY, _DERIVED_FROM = (
-    RDF.type, CMC.identifier, RDFS.label, PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom)
+    RDF.type,
+    CMC.identifier,
+    RDFS.label,
+    PROV.used,
+    PROV.wasGeneratedBy,
+    PROV.wasDerivedFrom,
+)
 
 
 @dataclass
@@ -102,31 +116,43 @@ class RowMapper:
                 self.seen.add(seen)
             self.emit(inst, owners[name], named, row, number)
 
-    def instance(self, spec: EntitySpec, row: dict[str, Any], where: str,
-                 id_text: str | None = None) -> _Instance | None:
+    def instance(
+        self, spec: EntitySpec, row: dict[str, Any], where: str, id_text: str | None = None
+    ) -> _Instance | None:
         if id_text is not None:
             parts: tuple[str, ...] = (id_text,)
         else:
             rendered = [t.render(row) for t in spec.id]
             if any(p is None for p in rendered):
                 if spec.required:
-                    blank = next(c for t, p in zip(spec.id, rendered, strict=True) if p is None
-                                 for c in t.columns if row[c] is None)
-                    raise MappingError(f"a required id is missing ({spec.path}.id)", self.file,
-                                       where, blank)
+                    blank = next(
+                        c
+                        for t, p in zip(spec.id, rendered, strict=True)
+                        if p is None
+                        for c in t.columns
+                        if row[c] is None
+                    )
+                    raise MappingError(
+                        f"a required id is missing ({spec.path}.id)", self.file, where, blank
+                    )
                 return None
             parts = tuple(p for p in rendered if p is not None)
         issuer = self.m.issuer
         if spec.issuer is not None:
             issuer = spec.issuer.render(row) or ""
             if not issuer:
-                raise MappingError(f"the issuer is missing ({spec.path}.issuer)", self.file,
-                                   where, ", ".join(spec.issuer.columns))
+                raise MappingError(
+                    f"the issuer is missing ({spec.path}.issuer)",
+                    self.file,
+                    where,
+                    ", ".join(spec.issuer.columns),
+                )
         iri = self.minter.mint(spec.kind, issuer, *parts)
         return _Instance(spec, iri, parts, spec.kind)
 
-    def record_of(self, inst: _Instance, named: dict[str, _Instance | None],
-                  row: dict[str, Any], where: str) -> _Record:
+    def record_of(
+        self, inst: _Instance, named: dict[str, _Instance | None], row: dict[str, Any], where: str
+    ) -> _Record:
         spec = inst.spec
         while spec.record not in ("own", None):
             owner = named[spec.record]
@@ -135,20 +161,31 @@ class RowMapper:
                 columns = ", ".join(c for t in target.id for c in t.columns)
                 raise MappingError(
                     f"'{inst.spec.name}' lives in the record of '{spec.record}', whose id is "
-                    "missing in this row", self.file, where, columns)
+                    "missing in this row",
+                    self.file,
+                    where,
+                    columns,
+                )
             inst, spec = owner, owner.spec
         key = (spec.name, inst.parts)
         record = self.records.get(key)
         if record is None:
             record_id = "/".join(inst.parts)
             graph_iri = self.minter.mint("graph", self.m.issuer, spec.name, *inst.parts)
-            record = _Record(RecordGraph(graph_iri, record_id, self.file),
-                             f"{spec.name} '{record_id}'")
+            record = _Record(
+                RecordGraph(graph_iri, record_id, self.file), f"{spec.name} '{record_id}'"
+            )
             self.records[key] = record
         return record
 
-    def emit(self, inst: _Instance, record: _Record, named: dict[str, _Instance | None],
-             row: dict[str, Any], number: int) -> None:
+    def emit(
+        self,
+        inst: _Instance,
+        record: _Record,
+        named: dict[str, _Instance | None],
+        row: dict[str, Any],
+        number: int,
+    ) -> None:
         spec, s = inst.spec, inst.iri
         where = f"row={number}"
         record.graph.locate(s, where)
@@ -206,8 +243,7 @@ class RowMapper:
         for measurement in spec.measurements:
             self.measure(inst, record, measurement, named, row, number)
 
-    def criterion(self, record: _Record, s: URIRef, cell: Any, number: int, column: str
-                  ) -> None:
+    def criterion(self, record: _Record, s: URIRef, cell: Any, number: int, column: str) -> None:
         """Acceptance criteria as written → limits, report-only or a qualitative criterion."""
         try:
             parsed = parse_specification(cell_text(cell), decimal=self.m.source.decimal)
@@ -226,8 +262,15 @@ class RowMapper:
             return ", ".join(c for t in target.id for c in t.columns) or key
         return ", ".join(c for t in link.id for c in t.columns) or key
 
-    def link(self, link: EntitySpec, record: _Record, named: dict[str, _Instance | None],
-             row: dict[str, Any], number: int, id_text: str | None = None) -> _Instance | None:
+    def link(
+        self,
+        link: EntitySpec,
+        record: _Record,
+        named: dict[str, _Instance | None],
+        row: dict[str, Any],
+        number: int,
+        id_text: str | None = None,
+    ) -> _Instance | None:
         if link.reference is not None:
             return named[link.reference]
         inst = self.instance(link, row, f"row={number}", id_text)
@@ -235,8 +278,14 @@ class RowMapper:
             self.emit(inst, record, named, row, number)
         return inst
 
-    def emit_run_lots(self, run: _Instance, record: _Record, named: dict[str, _Instance | None],
-                      row: dict[str, Any], number: int) -> None:
+    def emit_run_lots(
+        self,
+        run: _Instance,
+        record: _Record,
+        named: dict[str, _Instance | None],
+        row: dict[str, Any],
+        number: int,
+    ) -> None:
         where = f"row={number}"
         used: list[_Instance] = []
         produced: list[_Instance] = []
@@ -258,8 +307,14 @@ class RowMapper:
             for into in used:
                 record.graph.triples.add((out.iri, _DERIVED_FROM, into.iri))
 
-    def lots(self, lot_link: LotLink, record: _Record, named: dict[str, _Instance | None],
-             row: dict[str, Any], number: int) -> list[_Instance]:
+    def lots(
+        self,
+        lot_link: LotLink,
+        record: _Record,
+        named: dict[str, _Instance | None],
+        row: dict[str, Any],
+        number: int,
+    ) -> list[_Instance]:
         entity = lot_link.entity
         if lot_link.split is None:
             inst = self.link(entity, record, named, row, number)
@@ -275,21 +330,34 @@ class RowMapper:
                     out.append(inst)
         return out
 
-    def quantities(self, lot_link: LotLink, row: dict[str, Any], where: str, count: int
-                   ) -> list[float | None]:
+    def quantities(
+        self, lot_link: LotLink, row: dict[str, Any], where: str, count: int
+    ) -> list[float | None]:
         if lot_link.quantity is None or row[lot_link.quantity] is None:
             return [None] * count
         cell = row[lot_link.quantity]
-        cells = (cell.split(lot_link.split) if lot_link.split and isinstance(cell, str)
-                 else [cell])
+        cells = cell.split(lot_link.split) if lot_link.split and isinstance(cell, str) else [cell]
         if len(cells) != count:
-            raise MappingError(f"{len(cells)} quantities for {count} lots", self.file, where,
-                               lot_link.quantity)
-        return [None if isinstance(c, str) and not c.strip()
-                else self.parse_number(c, where, lot_link.quantity) for c in cells]
+            raise MappingError(
+                f"{len(cells)} quantities for {count} lots", self.file, where, lot_link.quantity
+            )
+        return [
+            None
+            if isinstance(c, str) and not c.strip()
+            else self.parse_number(c, where, lot_link.quantity)
+            for c in cells
+        ]
 
-    def usage(self, run: _Instance, lot: _Instance, quantity: float, lot_link: LotLink,
-              record: _Record, row: dict[str, Any], number: int) -> None:
+    def usage(
+        self,
+        run: _Instance,
+        lot: _Instance,
+        quantity: float,
+        lot_link: LotLink,
+        record: _Record,
+        row: dict[str, Any],
+        number: int,
+    ) -> None:
         where = f"row={number}"
         inputs = record.usages.setdefault(run.iri, {})
         position = inputs.setdefault(lot.iri, len(inputs) + 1)
@@ -300,14 +368,20 @@ class RowMapper:
         g.triples.add((usage, CMC.ofRun, run.iri))
         g.triples.add((usage, CMC.usedLot, lot.iri))
         assert lot_link.unit is not None and lot_link.quantity is not None
-        self.set(record, usage, _NUMERIC_VALUE, number_literal(quantity), number,
-                 lot_link.quantity)
+        self.set(record, usage, _NUMERIC_VALUE, number_literal(quantity), number, lot_link.quantity)
         unit = self.unit(lot_link.unit, row, where)
         if unit is not None:
             self.set(record, usage, _UNIT, unit, number, lot_link.quantity)
 
-    def measure(self, inst: _Instance, record: _Record, spec: MeasurementSpec,
-                named: dict[str, _Instance | None], row: dict[str, Any], number: int) -> None:
+    def measure(
+        self,
+        inst: _Instance,
+        record: _Record,
+        spec: MeasurementSpec,
+        named: dict[str, _Instance | None],
+        row: dict[str, Any],
+        number: int,
+    ) -> None:
         cell = row[spec.value]
         if cell is None:
             return
@@ -315,16 +389,24 @@ class RowMapper:
         result = None
         if spec.reported is not None:
             try:
-                result = parse_result(cell, decimal=self.m.source.decimal, limits=spec.reported,
-                                      missing=self.m.source.missing)
+                result = parse_result(
+                    cell,
+                    decimal=self.m.source.decimal,
+                    limits=spec.reported,
+                    missing=self.m.source.missing,
+                )
             except ValueError as exc:
                 raise MappingError(str(exc), self.file, where, spec.value) from None
             if result.kind is Censoring.MISSING:
                 return  # "NT": no result, not an error
         concept, alias = self.term_with_alias(spec.property, row, where)
         if concept is None:
-            raise MappingError(f"the property is missing ({spec.path}.property)", self.file,
-                               where, ", ".join(spec.property.template.columns))
+            raise MappingError(
+                f"the property is missing ({spec.path}.property)",
+                self.file,
+                where,
+                ", ".join(spec.property.template.columns),
+            )
         id_parts = spec.constant_id or [p for t in spec.id if (p := t.render(row)) is not None]
         m = self.minter.mint("measurement", self.m.issuer, inst.kind, *inst.parts, *id_parts)
         g = record.graph
@@ -349,10 +431,12 @@ class RowMapper:
             if unit is None:
                 default = self.index.get(concept).default_unit if concept in self.index else None
                 if default is None:
-                    raise MappingError("the unit is missing and the property has no default "
-                                       "unit", self.file, where,
-                                       ", ".join(spec.unit.template.columns) if spec.unit
-                                       else spec.value)
+                    raise MappingError(
+                        "the unit is missing and the property has no default unit",
+                        self.file,
+                        where,
+                        ", ".join(spec.unit.template.columns) if spec.unit else spec.value,
+                    )
                 unit = default
             self.set(record, m, _UNIT, unit, number, spec.value)
         if spec.stage is not None and (stage := self.term(spec.stage, row, where)) is not None:
@@ -368,8 +452,9 @@ class RowMapper:
 
     # -- facts, identity and conflicts
 
-    def set(self, record: _Record, s: URIRef, p: URIRef, o: Identifier, number: int,
-            field_name: str) -> None:
+    def set(
+        self, record: _Record, s: URIRef, p: URIRef, o: Identifier, number: int, field_name: str
+    ) -> None:
         """Add a single-valued fact; a different value from another row is reported (once per
         differing value)."""
         key = (s, p)
@@ -382,10 +467,12 @@ class RowMapper:
             record.graph.warnings.append(
                 f"{self.file} row={number}, field '{field_name}': {record.label} has "
                 f"{_show(o)} here but {_show(old[0])} in row={old[1]}; kept row={old[1]}'s "
-                "value (not averaged)")
+                "value (not averaged)"
+            )
 
-    def check_identity(self, s: URIRef, p: URIRef, o: Identifier, number: int,
-                       field_name: str) -> None:
+    def check_identity(
+        self, s: URIRef, p: URIRef, o: Identifier, number: int, field_name: str
+    ) -> None:
         old = self.identity.get((s, p))
         if old is None:
             self.identity[(s, p)] = (o, number, field_name)
@@ -393,7 +480,11 @@ class RowMapper:
             raise MappingError(
                 f"lot '{self.names.get(s, s)}' is referenced with two different materials: "
                 f"'{self.names.get(o, o)}' here and '{self.names.get(old[0], old[0])}' in "
-                f"row={old[1]}", self.file, f"row={number}", field_name)
+                f"row={old[1]}",
+                self.file,
+                f"row={number}",
+                field_name,
+            )
 
     def check_type(self, inst: _Instance, cls: str, number: int, spec: EntitySpec) -> None:
         old = self.types.get(inst.iri)
@@ -402,11 +493,15 @@ class RowMapper:
         elif cls not in GENERIC_TYPES and cls != old[0]:
             raise MappingError(
                 f"{inst.kind} '{'/'.join(inst.parts)}' is a {cls} here but a {old[0]} in "
-                f"row={old[1]}", self.file, f"row={number}",
-                ", ".join(c for t in spec.id for c in t.columns) or spec.path)
+                f"row={old[1]}",
+                self.file,
+                f"row={number}",
+                ", ".join(c for t in spec.id for c in t.columns) or spec.path,
+            )
 
-    def choose_type(self, choice: TypeChoice, row: dict[str, Any], where: str,
-                    path: str) -> str | None:
+    def choose_type(
+        self, choice: TypeChoice, row: dict[str, Any], where: str, path: str
+    ) -> str | None:
         if choice.constant is not None:
             return choice.constant
         assert choice.column is not None
@@ -417,8 +512,12 @@ class RowMapper:
                 if text == key:
                     return name
         if choice.default is None:
-            raise MappingError(f"no type for '{cell}' in {path}.map (and no default)",
-                               self.file, where, choice.column)
+            raise MappingError(
+                f"no type for '{cell}' in {path}.map (and no default)",
+                self.file,
+                where,
+                choice.column,
+            )
         return choice.default
 
     # -- values
@@ -426,8 +525,9 @@ class RowMapper:
     def term(self, term_field: TermField, row: dict[str, Any], where: str) -> URIRef | None:
         return self.term_with_alias(term_field, row, where)[0]
 
-    def term_with_alias(self, term_field: TermField, row: dict[str, Any], where: str
-                        ) -> tuple[URIRef | None, str | None]:
+    def term_with_alias(
+        self, term_field: TermField, row: dict[str, Any], where: str
+    ) -> tuple[URIRef | None, str | None]:
         if term_field.resolved is not None:
             return term_field.resolved, term_field.local
         text = term_field.template.render(row)
@@ -441,8 +541,15 @@ class RowMapper:
                 cached = (local[1], local[0])
             else:
                 field_name = ", ".join(term_field.template.columns)
-                concept = lookup_term(self.index, text, term_field.scheme, term_field.prefer,
-                                      source=self.file, location=where, field_name=field_name)
+                concept = lookup_term(
+                    self.index,
+                    text,
+                    term_field.scheme,
+                    term_field.prefer,
+                    source=self.file,
+                    location=where,
+                    field_name=field_name,
+                )
                 cached = (concept, None)
             self._term_cache[key] = cached
         concept, alias = cached
@@ -459,41 +566,55 @@ class RowMapper:
         unit = self._unit_cache.get(text)
         if unit is None:
             unit = self._unit_cache[text] = vals.unit_iri(
-                text, vals.Where(self.file, where, ", ".join(unit_field.template.columns)))
+                text, vals.Where(self.file, where, ", ".join(unit_field.template.columns))
+            )
         return unit
 
-    def reported_result(self, record: _Record, m: URIRef, spec: MeasurementSpec,
-                        result: Any, concept: URIRef, row: dict[str, Any], number: int) -> None:
+    def reported_result(
+        self,
+        record: _Record,
+        m: URIRef,
+        spec: MeasurementSpec,
+        result: Any,
+        concept: URIRef,
+        row: dict[str, Any],
+        number: int,
+    ) -> None:
         """A censored or qualitative result's triples (``cmckg.results``)."""
         where = f"row={number}"
         unit = None
         if result.kind is Censoring.CENSORED:
             unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
-            unit = unit or (self.index.get(concept).default_unit if concept in self.index
-                            else None)
+            unit = unit or (self.index.get(concept).default_unit if concept in self.index else None)
             if unit is None:
-                raise MappingError("the unit of a censored result is missing", self.file,
-                                   where, spec.value)
+                raise MappingError(
+                    "the unit of a censored result is missing", self.file, where, spec.value
+                )
         for _, p, o in result_triples(m, result, unit):
             self.set(record, m, p, o, number, spec.value)
 
-    def parse_number(self, cell: Any, where: str, column: str,
-                     pattern: re.Pattern[str] | None = None) -> float:
+    def parse_number(
+        self, cell: Any, where: str, column: str, pattern: re.Pattern[str] | None = None
+    ) -> float:
         if isinstance(cell, int | float) and not isinstance(cell, bool):
             return float(cell)
         text = cell_text(cell).strip()
         if pattern is not None:
             match = pattern.search(text)
             if match is None:
-                raise MappingError(f"'{text}' does not match the pattern '{pattern.pattern}'",
-                                   self.file, where, column)
+                raise MappingError(
+                    f"'{text}' does not match the pattern '{pattern.pattern}'",
+                    self.file,
+                    where,
+                    column,
+                )
             text = match.group(1)
         options = self.m.source
-        return vals.parse_number(text, vals.Where(self.file, where, column),
-                                   options.decimal, options.thousands)
+        return vals.parse_number(
+            text, vals.Where(self.file, where, column), options.decimal, options.thousands
+        )
 
-    def parse_date(self, date_field: DateField, row: dict[str, Any], where: str
-                   ) -> Literal | None:
+    def parse_date(self, date_field: DateField, row: dict[str, Any], where: str) -> Literal | None:
         cell = row[date_field.column]
         if cell is None:
             return None
@@ -515,8 +636,9 @@ class RowMapper:
             iri = self._alias_iris[(name, concept)] = self.minter.mint("term", self.m.issuer, kept)
         return iri
 
-    def material_aliases(self, inst: _Instance, row: dict[str, Any], concept: URIRef,
-                         where: str) -> None:
+    def material_aliases(
+        self, inst: _Instance, row: dict[str, Any], concept: URIRef, where: str
+    ) -> None:
         """A material's local identifier and label name its canonical material type."""
         spec = inst.spec
         identifier = spec.identifier.render(row) if spec.identifier else inst.parts[-1]
@@ -530,10 +652,12 @@ class RowMapper:
             return None
         # per file and mapping: two mappings of one file keep their own aliases
         mapping_name = Path(self.m.file).name
-        graph_iri = self.minter.mint("graph", self.m.issuer, "local-terms", self.source_scope,
-                                     mapping_name)
-        record = RecordGraph(graph_iri, f"local-terms/{self.source_scope}/{mapping_name}",
-                             self.file)
+        graph_iri = self.minter.mint(
+            "graph", self.m.issuer, "local-terms", self.source_scope, mapping_name
+        )
+        record = RecordGraph(
+            graph_iri, f"local-terms/{self.source_scope}/{mapping_name}", self.file
+        )
         for (_, concept), (name, where) in self.aliases.items():
             iri = self.minter.mint("term", self.m.issuer, name)
             record.locate(iri, where)
@@ -546,8 +670,13 @@ class RowMapper:
 
 
 def _same_number(a: Identifier, b: Identifier) -> bool:
-    return (isinstance(a, Literal) and isinstance(b, Literal) and a.datatype == XSD.double
-            and b.datatype == XSD.double and float(a) == float(b))
+    return (
+        isinstance(a, Literal)
+        and isinstance(b, Literal)
+        and a.datatype == XSD.double
+        and b.datatype == XSD.double
+        and float(a) == float(b)
+    )
 
 
 def _show(term: Identifier) -> str:
@@ -555,5 +684,3 @@ def _show(term: Identifier) -> str:
         return f"'{term}'"
     text = str(term)
     return text.rsplit("#", 1)[-1] if "#" in text else f"<{text}>"
-
-
