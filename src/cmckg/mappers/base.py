@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier
 
-from ..ntriples import triple_lines
+from ..ntriples import KeepsLines, triple_lines
 from ..vocab import CMC, IriMinter, bind_prefixes
 
 
@@ -30,7 +30,7 @@ def file_sha256(path: Path) -> str:
 Triple = tuple[Identifier, Identifier, Identifier]
 
 
-class RecordTriples:
+class RecordTriples(KeepsLines):
     """The triples of one record: a plain set with the small part of rdflib's Graph API that
     mappers use (``add``, iteration, ``len``, ``in``, ``triples``, ``value``, ``objects``).
 
