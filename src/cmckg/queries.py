@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rdflib import Literal, URIRef
@@ -179,7 +180,7 @@ def python_value(term: Identifier | None) -> object:
     return str(term)
 
 
-def to_records(result: QueryResult) -> list[dict[str, object]]:
+def to_records(result: QueryResult) -> list[dict[str, Any]]:
     """Rows as dicts of ``python_value``s: for few rows each read once, where a DataFrame
     would cost more than the query."""
     columns = result.columns
