@@ -29,13 +29,10 @@ from rdflib.namespace import SKOS
 from . import queries, units
 from .errors import MappingError, QueryError
 from .stores import Store
+from .vocab import BATCH_KINDS as BATCH_KINDS  # re-exported: summary and cpv read it here
 from .vocab import CMC, CMCT, normalise_label, term_index
 
 ATTRIBUTE_SCHEMES = (CMCT.QualityAttributes, CMCT.ProcessParameters)
-BATCH_KINDS = {
-    str(CMC.DrugSubstanceBatch): "drug_substance",
-    str(CMC.DrugProductBatch): "drug_product",
-}
 #: What statistics do with censored results ("<0.5"): leave them out (the default, and they
 #: are counted), or substitute a result below a limit by the limit or half of it. Results above
 #: a limit (">100") are always left out.

@@ -35,17 +35,12 @@ from rdflib.namespace import PROV, RDF, RDFS
 from .errors import MappingError
 from .mappers import values as vals
 from .mappers.base import RecordGraph
-from .vocab import CMC, CMCT, QUDT, IriMinter, term_index
+from .vocab import CMC, CMCT, GENERIC_LOT, QUDT, IriMinter, term_index
+from .vocab import LOT_KINDS as _SPECIFIC_LOT_KINDS
 
 __all__ = ["LOT_KINDS", "Input", "Record", "Ref"]
 
-LOT_KINDS: dict[str, URIRef] = {
-    "lot": CMC.MaterialLot,
-    "raw_material_lot": CMC.RawMaterialLot,
-    "intermediate_lot": CMC.IntermediateLot,
-    "drug_substance_batch": CMC.DrugSubstanceBatch,
-    "drug_product_batch": CMC.DrugProductBatch,
-}
+LOT_KINDS: dict[str, URIRef] = {kind.name: kind.iri for kind in (GENERIC_LOT, *_SPECIFIC_LOT_KINDS)}
 _LOT_KIND_ALIASES = {
     "raw_material": "raw_material_lot",
     "intermediate": "intermediate_lot",

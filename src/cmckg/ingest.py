@@ -585,7 +585,7 @@ def _plan_vocabulary(
         (path, path.stat().st_mtime_ns, path.stat().st_size)
         for path in [ontology_path(), *term_files()]
     )
-    graph_iri = URIRef(minter.base + "graph/vocabulary")
+    graph_iri = minter.vocabulary_graph
     summary = SourceSummary(path="cmckg:vocabulary", mapper="vocabulary")
     record = RecordGraph(graph_iri, "vocabulary", summary.path, _vocabulary(files))
     _plan_source(

@@ -20,7 +20,7 @@ from .mappers import RecordGraph
 from .schemas import load_yaml_with_lines, validate_document
 from .stores import Store, open_store
 from .uservocab import Vocabulary, vocabularies_in_force
-from .vocab import CMC, IriMinter, bind_prefixes
+from .vocab import CMC, LOT_KINDS, IriMinter, bind_prefixes
 
 if TYPE_CHECKING:
     from .comparability import ComparisonResult
@@ -37,10 +37,7 @@ _STATS_CLASSES = {
     CMC.Site: "sites",
     CMC.Supplier: "suppliers",
     CMC.Material: "materials",
-    CMC.RawMaterialLot: "raw-material lots",
-    CMC.IntermediateLot: "intermediate lots",
-    CMC.DrugSubstanceBatch: "drug-substance batches",
-    CMC.DrugProductBatch: "drug-product batches",
+    **{kind.iri: kind.label for kind in LOT_KINDS},
     CMC.ProcessRun: "process runs",
     CMC.Sample: "samples",
     CMC.Measurement: "measurements",

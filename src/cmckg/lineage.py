@@ -27,15 +27,16 @@ from . import queries
 from .attributes import ReferenceNode, identifier_of, reference_nodes
 from .errors import MappingError, QueryError
 from .stores import Store
-from .vocab import CMC, CMCT, normalise_label, term_index
+from .vocab import CMC, CMCT, LOT_KINDS, normalise_label, term_index
 
 Direction = Literal["backward", "forward"]
 
 #: The kinds a node can have, and the classes each stands for.
+_RAW, _INTERMEDIATE, *_BATCHES = (kind.iri for kind in LOT_KINDS)
 KINDS: dict[str, tuple[URIRef, ...]] = {
-    "raw_material_lot": (CMC.RawMaterialLot,),
-    "intermediate": (CMC.IntermediateLot,),
-    "batch": (CMC.DrugSubstanceBatch, CMC.DrugProductBatch),
+    "raw_material_lot": (_RAW,),
+    "intermediate": (_INTERMEDIATE,),
+    "batch": tuple(_BATCHES),
     "run": (CMC.ProcessRun,),
     "sample": (CMC.Sample,),
 }

@@ -82,7 +82,11 @@ __all__ = [
     "CMC",
     "CMCT",
     "DEFAULT_BASE_IRI",
+    "BATCH_KINDS",
+    "GENERIC_LOT",
     "IriMinter",
+    "LOT_KINDS",
+    "LotKind",
     "PREFIXES",
     "QUANTITYKIND",
     "QUDT",
@@ -143,6 +147,42 @@ class IriMinter:
     def metadata_graph(self) -> URIRef:
         """The graph of record metadata (one object: ingest names it in every metadata quad)."""
         return URIRef(self.base + "graph/meta")
+
+    @cached_property
+    def vocabulary_graph(self) -> URIRef:
+        """The record graph of the bundled vocabulary (ontology and terms) ingest stores."""
+        return URIRef(self.base + "graph/vocabulary")
+
+
+@dataclass(frozen=True)
+class LotKind:
+    """A class of material lot: its name in code (``build.Record.lot(kind=…)``), its class, a
+    plural label (``cmckg stats``) and, for batches, the analyses' batch kind."""
+
+    name: str
+    iri: URIRef
+    label: str
+    batch: str | None = None
+
+    @property
+    def local_name(self) -> str:
+        """The class's name in the cmc: namespace (what table mappings write as ``type``)."""
+        return self.iri.removeprefix(str(CMC))
+
+
+#: The specific lot classes, upstream first; every other name for them derives from here.
+LOT_KINDS = (
+    LotKind("raw_material_lot", CMC.RawMaterialLot, "raw-material lots"),
+    LotKind("intermediate_lot", CMC.IntermediateLot, "intermediate lots"),
+    LotKind(
+        "drug_substance_batch", CMC.DrugSubstanceBatch, "drug-substance batches", "drug_substance"
+    ),
+    LotKind("drug_product_batch", CMC.DrugProductBatch, "drug-product batches", "drug_product"),
+)
+#: A lot of no specific class (a table may say only ``MaterialLot``).
+GENERIC_LOT = LotKind("lot", CMC.MaterialLot, "material lots")
+#: Batch class IRI (text) → the analyses' batch kind.
+BATCH_KINDS: dict[str, str] = {str(k.iri): k.batch for k in LOT_KINDS if k.batch}
 
 
 _MINTED: dict[tuple[str, str, str, tuple[object, ...]], URIRef] = {}

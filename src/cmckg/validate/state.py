@@ -36,10 +36,6 @@ def validation_run_iri(minter: IriMinter) -> URIRef:
     return URIRef(minter.base + "graph/meta/validation")
 
 
-def vocabulary_graph_iri(minter: IriMinter) -> URIRef:
-    return URIRef(minter.base + "graph/vocabulary")
-
-
 @dataclass
 class RecordState:
     info: RecordInfo
@@ -65,7 +61,7 @@ def record_states(
     """Record graphs with their metadata: all; those named; or those ingest marked
     ``cmc:validationPending`` (``pending``: found through that one pattern, so the cost follows
     the change, not the store)."""
-    vocabulary = vocabulary_graph_iri(minter)
+    vocabulary = minter.vocabulary_graph
     wanted = [None] if graphs is None else list(batches(sorted(graphs)))
     selected = "?g cmc:validationPending true ." if pending else "?g a cmc:RecordGraph ."
     states: dict[URIRef, RecordState] = {}
@@ -98,7 +94,7 @@ def some_record_unchanged(store: Store, minter: IriMinter) -> bool:
             "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
             f"ASK {{ GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a cmc:RecordGraph . "
             "FILTER NOT EXISTS { ?g cmc:validationPending ?mark } "
-            f"FILTER (?g != {to_sparql(vocabulary_graph_iri(minter))}) }} }}"
+            f"FILTER (?g != {to_sparql(minter.vocabulary_graph)}) }} }}"
         ).boolean
     )
 

@@ -13,20 +13,23 @@ from rdflib import URIRef
 from rdflib.namespace import PROV
 
 from ...errors import CmckgError, ConfigError, MappingError
-from ...vocab import CMC, CMCT, QUDT, TermIndex, normalise_label, term_index
+from ...vocab import (
+    CMC,
+    CMCT,
+    GENERIC_LOT,
+    LOT_KINDS,
+    QUDT,
+    TermIndex,
+    normalise_label,
+    term_index,
+)
 from .. import values as vals
 from .reading import cell_text
 
 MAPPING_FORMAT_VERSION = 1
 
-LOT_TYPES = (
-    "RawMaterialLot",
-    "IntermediateLot",
-    "DrugSubstanceBatch",
-    "DrugProductBatch",
-    "MaterialLot",
-)
-GENERIC_TYPES = {"MaterialLot"}
+LOT_TYPES = tuple(kind.local_name for kind in (*LOT_KINDS, GENERIC_LOT))
+GENERIC_TYPES = {GENERIC_LOT.local_name}
 KIND_OF_TYPE: dict[str, str] = {
     **dict.fromkeys(LOT_TYPES, "lot"),
     "Material": "material",
