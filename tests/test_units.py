@@ -361,3 +361,18 @@ def test_table_equals_a_fresh_derivation_and_carries_attribution():
     about = json.loads(TABLE_PATH.read_text(encoding="utf-8"))["about"]
     assert "QUDT.org" in about["attribution"] and "CC BY 4.0" in about["attribution"]
     assert "ontology/vendor/qudt" in about["source"]
+
+
+def test_an_unknown_unit_or_term_is_both_a_mapping_and_a_query_error() -> None:
+    """Classed by cause: a mapper's ``except MappingError`` and an analysis's
+    ``except QueryError`` both take it, so neither translates it into the other."""
+    from cmckg.errors import MappingError, QueryError, TermError
+    from cmckg.vocab import term_index
+
+    for fail in (
+        lambda: convert(1.0, "mg/mL", "kg"),  # mass concentration vs mass
+        lambda: term_index().resolve("no such attribute anywhere"),
+    ):
+        with pytest.raises(TermError) as caught:
+            fail()
+        assert isinstance(caught.value, MappingError) and isinstance(caught.value, QueryError)

@@ -22,7 +22,7 @@ from rdflib.term import Identifier
 
 from . import queries, units
 from .attributes import identifier_of, label_of, reference_nodes, stage_name, unit_symbol
-from .errors import MappingError, QueryError
+from .errors import QueryError, TermError
 from .lineage import Lineage, kind_of, lineage
 from .stores import QueryResult, Store
 from .vocab import CMC, IriMinter
@@ -576,8 +576,8 @@ def _verdict(value: float | None, unit: str | None, limit: Limit | None) -> str:
         try:
             lower = None if lower is None else units.convert(lower, spec_unit, unit)
             upper = None if upper is None else units.convert(upper, spec_unit, unit)
-        except MappingError as exc:
-            raise QueryError(f"specification {limit.identifier}: {exc.message}") from exc
+        except TermError as exc:
+            raise exc.within(f"specification {limit.identifier}") from None
     inside = (lower is None or value >= lower) and (upper is None or value <= upper)
     return "pass" if inside else "fail"
 

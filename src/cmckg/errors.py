@@ -46,3 +46,14 @@ class StoreError(CmckgError):
 
 class QueryError(CmckgError):
     """A saved query or its parameters are invalid."""
+
+
+class TermError(MappingError, QueryError):
+    """A term or unit is unknown or ambiguous, or two units cannot be converted. Classed by its
+    cause, not by who asked: a bad mapping where a source names the term, a bad question where
+    a user or an analysis does, so either caller's ``except`` takes it without translating."""
+
+    def within(self, context: str) -> TermError:
+        """This error with ``context`` (what was being done) before its message."""
+        self.message = f"{context}: {self.message}"
+        return self

@@ -25,7 +25,7 @@ from rdflib import URIRef
 
 from . import queries
 from .attributes import ReferenceNode, identifier_of, reference_nodes
-from .errors import MappingError, QueryError
+from .errors import QueryError, TermError
 from .stores import Store
 from .vocab import CMC, CMCT, LOT_KINDS, normalise_label, term_index
 
@@ -385,7 +385,7 @@ def material_matches(node: dict, material: str) -> bool:
         return False
     try:
         term = term_index().resolve(material)
-    except MappingError:
+    except TermError:
         return any(normalise_label(c.removeprefix(str(CMCT))) == wanted for c in concepts)
     return str(term.iri) in concepts or bool(concepts & {str(m) for m in term.exact_matches})
 

@@ -61,7 +61,7 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from .errors import MappingError
+from .errors import MappingError, TermError
 from .vocab import (
     CMC,
     QUANTITYKIND,
@@ -557,7 +557,7 @@ def _lookup(text: str) -> tuple[str, URIRef] | None:
 
 def _unknown(
     text: object, source: str | None, location: str | None, field: str | None
-) -> MappingError:
+) -> TermError:
     near = unit_table().nearest(str(text)) if str(text).strip() else []
     hint = f"; nearest known symbols: {', '.join(near)}" if near else ""
     declare = (
@@ -565,7 +565,7 @@ def _unknown(
         f"mapping's vocab:): units: [{{symbol: {json.dumps(str(text), ensure_ascii=False)}"
         ", label: <name>, quantity_kind: <QUDT kind>, conversion: null}]"
     )
-    return MappingError(
+    return TermError(
         f"unknown unit '{text}'{hint}{declare if str(text).strip() else ''}",
         source,
         location,
@@ -582,8 +582,8 @@ def resolve_unit(
 ) -> URIRef:
     """The current QUDT (or cmckg) unit IRI for a symbol, UCUM code or unit IRI.
 
-    An unknown unit raises MappingError naming ``source``, ``location``, ``field`` and the
-    nearest known symbols.
+    An unknown unit raises TermError (a MappingError and a QueryError) naming ``source``,
+    ``location``, ``field`` and the nearest known symbols.
     """
     found = _lookup(text if type(text) is str else str(text))
     if found is None:
@@ -630,16 +630,16 @@ def _conversion(from_key: str, to_key: str) -> tuple[float, float, float]:
 def _ratio(table: UnitTable, from_key: str, to_key: str) -> tuple[float, float, float]:
     a, b = table.info(from_key), table.info(to_key)
     if a.dimension != b.dimension:
-        raise MappingError(
+        raise TermError(
             f"cannot convert {a.symbol} to {b.symbol}: different dimensions "
             f"({a.dimension} vs {b.dimension})"
         )
     kinds_a, kinds_b = table.kind_closure(from_key), table.kind_closure(to_key)
     if (kinds_a or kinds_b) and not kinds_a & kinds_b:
-        raise MappingError(f"cannot convert {a.symbol} to {b.symbol}: no common quantity kind")
+        raise TermError(f"cannot convert {a.symbol} to {b.symbol}: no common quantity kind")
     m_from, m_to = table.multiplier(from_key), table.multiplier(to_key)
     if m_from is None or m_to is None:
-        raise MappingError(
+        raise TermError(
             f"cannot convert {a.symbol} to {b.symbol}: QUDT gives no conversion multiplier"
         )
     return float(m_from / m_to), a.offset, b.offset
@@ -648,7 +648,7 @@ def _ratio(table: UnitTable, from_key: str, to_key: str) -> tuple[float, float, 
 def convert(value: float, from_unit: URIRef | str, to_unit: URIRef | str) -> float:
     """Convert ``value`` through QUDT multipliers and offsets (SI = (v + offset) × multiplier).
 
-    Raises MappingError when the units differ in dimension or share no quantity kind, or when
+    Raises TermError when the units differ in dimension or share no quantity kind, or when
     QUDT gives one of them no multiplier.
     """
     from_key, to_key = _unit_key(from_unit), _unit_key(to_unit)

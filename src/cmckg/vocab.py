@@ -20,7 +20,7 @@ import yaml
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
-from .errors import MappingError
+from .errors import TermError
 from .resources import term_files
 
 if TYPE_CHECKING:
@@ -303,14 +303,14 @@ class TermIndex:
             return self._terms[next(iter(found))]
         if found:
             names = ", ".join(sorted(self._terms[i].label for i in found))
-            raise MappingError(
+            raise TermError(
                 f"term '{label}' is ambiguous: it names {names}", source, location, field_name
             )
         near = self.nearest_labels(label, scheme=scheme)
         hint = f"; nearest known labels: {', '.join(near)}" if near else ""
         if not near and scheme is not None and len(self.terms(scheme)) <= 12:
             hint = "; known labels: " + ", ".join(sorted(t.label for t in self.terms(scheme)))
-        raise MappingError(
+        raise TermError(
             f"unknown term '{label}'{hint}{self.declare_hint(label, scheme)}",
             source,
             location,
