@@ -8,6 +8,7 @@ retries and timeouts, a server killed mid-write, 401s, and serving the embedded 
 from __future__ import annotations
 
 import base64
+import email.utils
 import http.server
 import json
 import os
@@ -19,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,11 +32,11 @@ from server import free_port, start_server
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from cmckg.cli import main
+from cmckg.cli import configure_logging, main
 from cmckg.cli.serve import OxigraphServer
 from cmckg.errors import ConfigError, StoreError
 from cmckg.kg import KnowledgeGraph
-from cmckg.stores import ChangeSet, open_store
+from cmckg.stores import ChangeSet, open_store, remote
 from cmckg.stores.oxigraph import OxigraphStore
 from cmckg.stores.remote import EndpointSettings, RemoteStore
 
@@ -287,7 +289,7 @@ def test_unreachable_server_exits_2_with_one_line(capsys: pytest.CaptureFixture)
 class _Recorder(http.server.BaseHTTPRequestHandler):
     """Answers from a script of (status, body) and records each request's Authorization."""
 
-    script: list[tuple[int, bytes]] = []
+    script: list[tuple[int, bytes] | tuple[int, bytes, dict[str, str]]] = []
     seen: list[str | None] = []
     delay = 0.0
 
@@ -296,8 +298,10 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.rfile.read(length)
         type(self).seen.append(self.headers.get("Authorization"))
         time.sleep(self.delay)
-        status, body = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        status, body, *extra = self.script.pop(0) if len(self.script) > 1 else self.script[0]
         self.send_response(status)
+        for name, value in (extra[0] if extra else {}).items():
+            self.send_header(name, value)
         if status == 401:
             self.send_header("WWW-Authenticate", 'Basic realm="cmc"')
         self.send_header("Content-Type", "application/sparql-results+json")
@@ -386,6 +390,57 @@ def test_reads_are_retried_a_bounded_number_of_times_writes_never(fake_server) -
     with pytest.raises(StoreError, match="HTTP 503"):
         store.apply(ChangeSet(put_graphs={u("g"): graph_of((u("s"), u("p"), u("o")))}))
     assert len(handler.seen) == 1
+
+
+def test_a_retry_waits_what_retry_after_asks_else_a_jittered_backoff(
+    fake_server, monkeypatch
+) -> None:
+    url, handler = fake_server
+    waits: list[float] = []
+    monkeypatch.setattr(remote, "_sleep", waits.append)
+    settings = replace(
+        EndpointSettings.resolve(url, NO_CONFIG), backoff=0.5, retries=3, server="generic"
+    )
+    in_a_while = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    handler.script = [
+        (503, b"busy", {"Retry-After": "7"}),  # delay-seconds
+        (429, b"slow down", {"Retry-After": in_a_while}),  # an HTTP-date
+        (503, b"busy"),  # none: exponential backoff, full jitter
+        (200, ONE_ROW),
+    ]
+    assert RemoteStore(url, settings=settings).count_quads() == 7
+    assert len(handler.seen) == 4 and len(waits) == 3
+    assert 7 <= waits[0] <= 7.5  # what it asked, plus at most the backoff as jitter
+    assert 27 <= waits[1] <= 30.5  # the date, a few seconds of test time and header rounding
+    assert 0 <= waits[2] <= 0.5 * 2**2  # third retry: within [0, backoff·2²]
+
+    # a server asking for longer than the read timeout (60 s) is not waited for
+    handler.script, handler.seen[:], waits[:] = [(503, b"down", {"Retry-After": "3600"})], [], []
+    with pytest.raises(StoreError, match="HTTP 503: down"):
+        RemoteStore(url, settings=settings).count_quads()
+    assert len(handler.seen) == 1 and waits == []
+
+
+def test_retries_are_logged_for_the_command_line_and_silent_for_a_library(
+    fake_server, monkeypatch, capsys
+) -> None:
+    url, handler = fake_server
+    monkeypatch.setattr(remote, "_sleep", lambda seconds: None)
+    monkeypatch.setenv("CMCKG_SPARQL_SERVER", "generic")
+    handler.script = [(503, b"busy"), (200, ONE_ROW)]
+    assert open_store(url).count_quads() == 7
+    assert capsys.readouterr().err == ""  # a library logs to a NullHandler only
+
+    handler.script, handler.seen[:] = [(503, b"busy"), (200, ONE_ROW)], []
+    monkeypatch.setenv("CMCKG_LOG", "info")
+    configure_logging()  # what the command line's main() does first
+    try:
+        assert open_store(url).count_quads() == 7
+    finally:
+        monkeypatch.setenv("CMCKG_LOG", "warning")
+        configure_logging()
+    err = capsys.readouterr().err
+    assert err.startswith(f"cmckg: {url}: HTTP Error 503") and "retrying in" in err
 
 
 def test_a_slow_server_times_out_with_the_endpoint_named(fake_server, monkeypatch) -> None:

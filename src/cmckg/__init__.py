@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Library code logs to the "cmckg" logger and prints nothing; a program using cmckg decides where
+# the records go (the command line sends them to stderr, see cli.configure_logging).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from .kg import KnowledgeGraph

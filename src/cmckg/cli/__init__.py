@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -197,8 +198,33 @@ def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def configure_logging() -> None:
+    """Send the library's log records at ``$CMCKG_LOG`` level and above (default WARNING;
+    ``info`` shows retried requests) to stderr as ``cmckg: message`` lines."""
+    logger = logging.getLogger("cmckg")
+    level = os.environ.get("CMCKG_LOG", "warning").upper()
+    logger.setLevel(level if level in logging.getLevelNamesMapping() else logging.WARNING)
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("cmckg: %(message)s"))
+        logger.addHandler(handler)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever ``sys.stderr`` is at the time (it may be replaced)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    configure_logging()
     parser = build_parser(_command_in(arguments) or "")
     args = parser.parse_args(arguments)
     if not getattr(args, "handler", None):

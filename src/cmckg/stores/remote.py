@@ -30,9 +30,12 @@ Guarantees:
 from __future__ import annotations
 
 import ast
+import email.utils
 import http.client
 import json
+import logging
 import os
+import random
 import socket
 import ssl
 import time
@@ -42,6 +45,7 @@ import urllib.request
 from base64 import b64encode
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,6 +71,14 @@ from SPARQLWrapper.SPARQLExceptions import (
     Unauthorized,
     URITooLong,
 )
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from tenacity.wait import wait_base
 
 from ..errors import ConfigError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
@@ -74,6 +86,7 @@ from .terms import check_iri, inline_values, to_sparql
 from .update import LineChanges, update_text
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 ENV_PREFIX = "CMCKG_SPARQL_"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -537,24 +550,40 @@ class RemoteStore(Store):
 
     def _call(self, endpoint: str, send: Callable[[], T], *, writing: bool = False) -> T:
         """Run one HTTP exchange; turn failures into a one-line StoreError naming the endpoint.
-        Reads are retried on transient failures; writes never are."""
-        attempts = 1 if writing else 1 + self.settings.retries
-        attempt = 0
-        while True:
-            try:
-                return send()
-            except (SPARQLWrapperException, OSError, http.client.HTTPException) as exc:
-                error, transient = self._describe(exc, writing)
-                attempt += 1
-                if not transient or attempt >= attempts:
-                    raise StoreError(error, endpoint) from exc
-            time.sleep(self.settings.backoff * 2 ** (attempt - 1))
+        Reads are retried on transient failures (tenacity: exponential backoff with full
+        jitter, or the wait a 429/503 answer's ``Retry-After`` asks for, if no longer than the
+        read timeout); writes never are."""
+        retrying = Retrying(
+            stop=stop_after_attempt(1 if writing else 1 + self.settings.retries),
+            retry=retry_if_exception(lambda exc: self._retry_may_help(exc, writing)),
+            wait=_RetryAfterOrJitter(self.settings.backoff),
+            before_sleep=_log_retry(endpoint),
+            sleep=lambda seconds: _sleep(seconds),
+            reraise=True,
+        )
+        try:
+            return retrying(send)
+        except _EXCHANGE_ERRORS as exc:
+            raise StoreError(self._describe(exc, writing), endpoint) from exc
 
-    def _describe(self, exc: BaseException, writing: bool) -> tuple[str, bool]:
-        """A one-line message for a failed exchange, and whether a retry may help."""
+    def _retry_may_help(self, exc: BaseException, writing: bool) -> bool:
+        """Whether a failed exchange is worth trying again: HTTP 429/502/503/504 (not with a
+        ``Retry-After`` beyond the read timeout) or a refused or lost connection of a read."""
+        if not isinstance(exc, _EXCHANGE_ERRORS) or writing:
+            return False
+        if isinstance(exc, urllib.error.HTTPError):
+            after = retry_after(exc)
+            return exc.code in _TRANSIENT_HTTP and (after is None or after <= self.settings.timeout)
+        if isinstance(exc, SPARQLWrapperException):
+            return False  # SPARQLWrapper wraps only 400, 401, 404, 414 and 500
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        return not isinstance(reason, TimeoutError | socket.gaierror | ssl.SSLError)
+
+    def _describe(self, exc: BaseException, writing: bool) -> str:
+        """A one-line message for a failed exchange."""
         status, text = _http_status(exc)
         if status is not None:
-            return self._describe_status(status, text), status in _TRANSIENT_HTTP
+            return self._describe_status(status, text)
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         if isinstance(reason, TimeoutError):
             limit = self.settings.update_timeout if writing else self.settings.timeout
@@ -563,24 +592,24 @@ class RemoteStore(Store):
                     f"no answer within {limit:g} s; the server applies an update completely "
                     "or not at all and may still be running it: check with 'cmckg stats' and "
                     "re-run the ingest if needed (it is idempotent)"
-                ), False
+                )
             return (
                 f"no answer within {limit:g} s (raise CMCKG_SPARQL_TIMEOUT if the server "
                 "is just slow)"
-            ), False
+            )
         if isinstance(reason, ConnectionRefusedError):
-            return "cannot connect: connection refused (is the SPARQL server running?)", True
+            return "cannot connect: connection refused (is the SPARQL server running?)"
         if isinstance(reason, socket.gaierror):
-            return f"cannot resolve the server's host name: {reason.strerror}", False
+            return f"cannot resolve the server's host name: {reason.strerror}"
         if isinstance(reason, ssl.SSLError):
-            return f"the TLS connection failed: {_one_line(reason)}", False
+            return f"the TLS connection failed: {_one_line(reason)}"
         if writing:
             return (
                 f"the connection was lost during the update ({_one_line(reason)}); the server "
                 "applies an update completely or not at all, so re-run the ingest (it is "
                 "idempotent)"
-            ), False
-        return f"the connection failed: {_one_line(reason)}", True
+            )
+        return f"the connection failed: {_one_line(reason)}"
 
     def _describe_status(self, status: int, text: str) -> str:
         detail = f": {text}" if text else ""
@@ -600,6 +629,57 @@ class RemoteStore(Store):
         if status == 404:
             return "no SPARQL service at this URL (HTTP 404); check the endpoint settings"
         return f"the server answered HTTP {status}{detail}"
+
+
+_EXCHANGE_ERRORS = (SPARQLWrapperException, OSError, http.client.HTTPException)
+_sleep = time.sleep  # the retries' sleep (tests replace it to see the waits)
+
+
+def retry_after(exc: urllib.error.HTTPError) -> float | None:
+    """The seconds an HTTP answer's ``Retry-After`` asks to wait (delay-seconds or an
+    HTTP-date, RFC 9110 §10.2.3), or None without a readable one."""
+    value = (exc.headers.get("Retry-After") or "").strip() if exc.headers else ""
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _RetryAfterOrJitter(wait_base):
+    """The wait before a retry: what ``Retry-After`` asks plus up to ``backoff`` of jitter,
+    else exponential backoff with full jitter (uniform in [0, backoff·2ⁿ⁻¹] before retry n)."""
+
+    def __init__(self, backoff: float) -> None:
+        self.backoff = backoff
+        self.jitter = wait_random_exponential(multiplier=backoff, exp_base=2)
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        after = retry_after(exc) if isinstance(exc, urllib.error.HTTPError) else None
+        if after is not None:
+            return after + random.uniform(0, self.backoff)
+        return float(self.jitter(retry_state))
+
+
+def _log_retry(endpoint: str) -> Callable[[RetryCallState], None]:
+    def log(retry_state: RetryCallState) -> None:
+        outcome = retry_state.outcome
+        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        _log.info(
+            "%s: %s; retrying in %.2f s (attempt %d)",
+            endpoint,
+            _one_line(outcome.exception() if outcome is not None else "failed"),
+            wait,
+            retry_state.attempt_number + 1,
+        )
+
+    return log
 
 
 def _http_status(exc: BaseException) -> tuple[int | None, str]:
