@@ -81,7 +81,6 @@ from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
 from ..errors import ConfigError, MappingError
 from ..resources import resource_dir
 from ..vocab import CMC, QUDT
-from . import register
 from . import values as vals
 from .base import MapContext, RecordGraph, text_literal
 
@@ -631,6 +630,3 @@ class AsmMapper:
         except OSError as exc:
             raise MappingError(f"cannot read: {exc.strerror}", context.display_path) from exc
         yield _FileMapping(context, lot_issuer.strip()).run(document)
-
-
-register(AsmMapper())

@@ -57,7 +57,6 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS
 
 from ..errors import ConfigError, MappingError
 from ..vocab import CMC, CMCT, QUDT, IriMinter, term_index
-from . import register
 from . import values as vals
 from .base import MapContext, RecordGraph
 
@@ -772,6 +771,3 @@ class B2mmlMapper:
         records = list(msg.records.values())
         records[0].warnings[:0] = msg.warnings
         yield from records
-
-
-register(B2mmlMapper())

@@ -29,7 +29,6 @@ from rdflib import URIRef
 
 from ..errors import ConfigError, MappingError
 from ..vocab import CMC, CMCT, TermIndex, term_index
-from . import register
 from .base import MapContext, RecordGraph
 from .docbuild import (
     LOT_CLASSES,
@@ -459,6 +458,3 @@ class DocumentsMapper:
         for record in records:  # another mapping may not replace these records
             record.origin = Path(mapping.file).name
         return iter(records)
-
-
-register(DocumentsMapper())

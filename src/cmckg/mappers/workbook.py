@@ -24,7 +24,6 @@ from rdflib.namespace import PROV, RDF
 
 from ..errors import ConfigError, MappingError
 from ..vocab import CMC, CMCT, QUDT, TermIndex, term_index
-from . import register
 from .base import MapContext, RecordGraph
 from .docbuild import (
     LOT_CLASSES,
@@ -591,6 +590,3 @@ class WorkbookMapper:
         for record in records:  # another mapping may not replace these records
             record.origin = Path(mapping.file).name
         return iter(records)
-
-
-register(WorkbookMapper())

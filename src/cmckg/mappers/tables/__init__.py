@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 from ...errors import ConfigError, MappingError
 from ...vocab import term_index
-from .. import register
 from ..base import MapContext, RecordGraph
 from ..wide import expand_header_columns
 from .config import MAPPING_FORMAT_VERSION, TableMapping, lookup_term, source_options
@@ -73,9 +72,6 @@ def _has_header_columns(config: Mapping[str, Any]) -> bool:
         and any(isinstance(m, Mapping) and "columns" in m for m in spec["measurements"])
         for spec in entities.values()
     )
-
-
-register(TablesMapper())
 
 
 __all__ = ["MAPPING_FORMAT_VERSION", "TableMapping", "TablesMapper", "lookup_term", "read_table"]
