@@ -8,33 +8,28 @@ rows) and ``rows`` (rows to record graphs).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...errors import ConfigError, MappingError
-from ...vocab import term_index
-from ..base import MapContext, RecordGraph
+from ...errors import MappingError
+from ...vocab import TermIndex
+from ..base import MapContext, MappedFormat, RecordGraph
+from ..mapping import MAPPING_FORMAT_VERSION, lookup_term
 from ..wide import expand_header_columns
-from .config import MAPPING_FORMAT_VERSION, TableMapping, lookup_term, source_options
+from .config import TableMapping, source_options
 from .reading import read_table
 from .rows import RowMapper
 
 
-class TablesMapper:
+class TablesMapper(MappedFormat):
     """CSV/TSV/XLSX through a YAML mapping (chosen when the user passes ``--mapping``)."""
 
     name: ClassVar[str] = "tables"
-    version: ClassVar[str] = "1"
+    noun: ClassVar[str] = "a table"
 
-    def detect(self, path: Path, head: bytes) -> bool:
-        """Tables are never guessed: without a mapping there is nothing to map them with."""
-        return False
-
-    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
-        if config is None:
-            raise ConfigError("a table needs a mapping (--mapping FILE)", context.display_path)
-        terms = term_index()
+    def records(
+        self, context: MapContext, config: Mapping[str, Any], terms: TermIndex
+    ) -> list[RecordGraph]:
         wide = _has_header_columns(config)
         mapping = None if wide else TableMapping.parse(config, terms)
         options = mapping.source if mapping is not None else source_options(config, terms)
@@ -58,10 +53,7 @@ class TablesMapper:
         alias_record = mapper.alias_record()
         if alias_record is not None:
             records.append(alias_record)
-        origin = Path(mapping.file).name
-        for record in records:
-            record.origin = origin
-        return iter(records)
+        return records
 
 
 def _has_header_columns(config: Mapping[str, Any]) -> bool:

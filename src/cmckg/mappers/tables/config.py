@@ -12,23 +12,20 @@ from typing import Any
 from rdflib import URIRef
 from rdflib.namespace import PROV
 
-from ...errors import CmckgError, ConfigError, MappingError
+from ...errors import CmckgError
 from ...vocab import CMC, CMCT, QUDT, TermIndex, normalise_label, term_index
 from .. import values as vals
+from ..mapping import (
+    LOT_CLASSES,
+    ConfigReader,
+    local_terms,
+    lookup_term,
+)
 from .reading import cell_text
 
-MAPPING_FORMAT_VERSION = 1
-
-LOT_TYPES = (
-    "RawMaterialLot",
-    "IntermediateLot",
-    "DrugSubstanceBatch",
-    "DrugProductBatch",
-    "MaterialLot",
-)
 GENERIC_TYPES = {"MaterialLot"}
 KIND_OF_TYPE: dict[str, str] = {
-    **dict.fromkeys(LOT_TYPES, "lot"),
+    **dict.fromkeys(LOT_CLASSES, "lot"),
     "Material": "material",
     "Product": "product",
     "Supplier": "supplier",
@@ -105,49 +102,11 @@ _PREFERRED_SCHEME = {
     "run": CMCT.ProcessParameters,
 }
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-_WORD = re.compile(r"[^\W\d_]+")
 
 
 # ---------------------------------------------------------------------------------------------
 # The mapping model (parsed and checked once, before any row is read)
-
-
-class _ConfigReader:
-    """Raise ConfigErrors that name the mapping file and the key path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, path: str, message: str) -> ConfigError:
-        return ConfigError(message, self.file, path)
-
-    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping (key: value), got {_kind_of(value)}")
-        return value
-
-    def keys(self, value: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
-        for key in value:
-            if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                raise self.fail(
-                    where, f"unknown key '{key}'; expected one of: {', '.join(allowed)}"
-                )
-
-    def text(self, value: Any, path: str) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(path, f"expected text, got {_kind_of(value)}")
-        return str(value)
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"'{value}'" if value is not None else "nothing"
 
 
 @dataclass(frozen=True)
@@ -158,7 +117,7 @@ class Template:
     pieces: tuple[tuple[bool, str], ...]  # (is_column, literal text or column name)
 
     @classmethod
-    def parse(cls, reader: _ConfigReader, value: Any, path: str) -> Template:
+    def parse(cls, reader: ConfigReader, value: Any, path: str) -> Template:
         text = reader.text(value, path)
         pieces: list[tuple[bool, str]] = []
         position = 0
@@ -230,31 +189,6 @@ class TermField:
     resolved: URIRef | None = None  # for a constant template
     prefer: URIRef | None = None  # the scheme that settles an ambiguous label
     local: str | None = None  # a constant template's name when it is one of the mapping's terms
-
-
-def lookup_term(
-    index: TermIndex, label: str, scheme: URIRef | None, prefer: URIRef | None, **where: str | None
-) -> URIRef:
-    """The concept ``label`` names (a label, an alias, ``cmct:Name`` or the full IRI); an
-    ambiguous label is settled by ``prefer`` if it can be."""
-    if label.startswith("cmct:"):
-        label = str(CMCT) + label[5:]
-    if scheme is None and prefer is not None and len(index.candidates(label)) > 1:
-        preferred = index.candidates(label, prefer)
-        if len(preferred) == 1:
-            return next(iter(preferred))
-    try:
-        return index.resolve(
-            label,
-            scheme,
-            source=where.get("source"),
-            location=where.get("location"),
-            field_name=where.get("field_name"),
-        ).iri
-    except MappingError as exc:  # a measured property: declare it in the scheme that fits
-        if scheme is None and prefer is not None and exc.message.startswith("unknown term"):
-            exc.message += index.declare_hint(label, prefer)
-        raise
 
 
 @dataclass(frozen=True)
@@ -395,7 +329,7 @@ class _MappingParser:
     def __init__(self, config: Mapping[str, Any], terms: TermIndex) -> None:
         self.config = config
         self.index = terms
-        self.r = _ConfigReader(str(config.get("__file__", "mapping")))
+        self.r = ConfigReader.of(config)
         self.columns: dict[str, str] = {}
         self.local_terms: dict[str, tuple[str, URIRef]] = {}
 
@@ -403,25 +337,13 @@ class _MappingParser:
         r, config = self.r, self.config
         r.mapping(config, "")
         r.keys(config, "", self.TOP_KEYS)
-        version = config.get("mapping")
-        if version != MAPPING_FORMAT_VERSION:
-            raise r.fail(
-                "mapping",
-                f"expected format version {MAPPING_FORMAT_VERSION} "
-                f"('mapping: 1'), got {_kind_of(version)}",
-            )
+        r.version(config)
         if "issuer" not in config:
             raise r.fail("issuer", "required: the system or site that issued this table's ids")
-        issuer = r.text(config["issuer"], "issuer").strip()
-        if not issuer:
-            raise r.fail("issuer", "must not be empty")
+        issuer = r.filled(config["issuer"], "issuer")
         source = self.source(config.get("source") or {})
         where = self.where(config.get("where") or {})
-        for local, canonical in r.mapping(config.get("terms") or {}, "terms").items():
-            path = f"terms.{local}"
-            label = r.text(canonical, path)
-            concept = self._resolve(label, None, path)
-            self.local_terms[normalise_label(str(local))] = (str(local), concept)
+        self.local_terms = local_terms(r, config.get("terms"), self.index)
         if not config.get("entities"):
             raise r.fail("entities", "required: at least one entity")
         raw_entities = r.mapping(config["entities"], "entities")
@@ -475,9 +397,6 @@ class _MappingParser:
             "".encode(encoding)
         except LookupError:
             raise r.fail("source.encoding", f"unknown encoding '{encoding}'") from None
-        missing = raw.get("missing") or []
-        if not isinstance(missing, list):
-            raise r.fail("source.missing", "expected a list of cell texts")
         sheet = raw.get("sheet")
         return SourceOptions(
             format=fmt,
@@ -486,9 +405,7 @@ class _MappingParser:
             thousands=thousands,
             encoding=encoding,
             sheet=None if sheet is None else r.text(sheet, "source.sheet"),
-            missing=frozenset(
-                r.text(m, f"source.missing[{i}]").strip() for i, m in enumerate(missing)
-            ),
+            missing=r.missing(raw.get("missing"), "source.missing"),
         )
 
     def entity(
@@ -660,7 +577,7 @@ class _MappingParser:
         elif value_kind == "criterion":
             spec.criterion = self.column(raw, path)
         elif value_kind == "lotclass":
-            spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_TYPES, "lot"))
+            spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_CLASSES, "lot"))
 
     def lot_link(
         self, raw: Any, path: str, owner: str, names: set[str], raw_entities: Mapping[str, Any]

@@ -20,6 +20,7 @@ from ...results import Censoring, parse_result, parse_specification, result_trip
 from ...vocab import CMC, QUDT, IriMinter, TermIndex, normalise_label
 from .. import values as vals
 from ..base import MapContext, RecordGraph, number_literal, text_literal
+from ..mapping import lookup_term
 from .config import (
     FIELDS,
     GENERIC_TYPES,
@@ -31,7 +32,6 @@ from .config import (
     TermField,
     TypeChoice,
     UnitField,
-    lookup_term,
 )
 from .reading import cell_text
 
