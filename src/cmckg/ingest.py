@@ -28,7 +28,7 @@ from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
 from .mappers.base import RecordTriples
 from .resources import ontology_path, term_files
 from .stores import ChangeSet, Store
-from .stores.terms import to_sparql
+from .stores.terms import batches, to_sparql, values_clause
 from .uservocab import Vocabulary, mapping_vocabulary_files, vocabularies_in_force
 from .vocab import CMC, IriMinter
 
@@ -361,11 +361,10 @@ def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], st
 
 
 def _values_query(store: Store, graphs: list[URIRef], select: str, where: str) -> list[tuple]:
-    """Rows of ``SELECT <select> WHERE { VALUES ?g {…} <where> }``, 500 graphs per query."""
+    """Rows of ``SELECT <select> WHERE { VALUES ?g {…} <where> }``, one query per batch."""
     rows: list[tuple] = []
-    for start in range(0, len(graphs), 500):
-        values = " ".join(to_sparql(g) for g in graphs[start : start + 500])
-        rows += store.query(f"SELECT {select} WHERE {{ VALUES ?g {{ {values} }} {where} }}").rows
+    for batch in batches(graphs):
+        rows += store.query(f"SELECT {select} WHERE {{ {values_clause('g', batch)} {where} }}").rows
     return rows
 
 

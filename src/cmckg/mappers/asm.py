@@ -168,7 +168,6 @@ def asm_property_iri(key: str, manifest: str | None = None) -> URIRef | None:
     return URIRef(min(rows, key=rank).iri)
 
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -428,7 +427,7 @@ class _FileMapping:
         """A number written as a JSON string (``"68.2"``) is that number; ``"NaN"`` and
         ``"Infinity"`` are as their JSON counterparts (missing); any other text is an error."""
         stripped = text.strip()
-        if _DECIMAL.fullmatch(stripped):
+        if vals.NUMBER.fullmatch(stripped):
             return float(stripped)
         if stripped in _NON_FINITE:
             return _NON_FINITE[stripped]

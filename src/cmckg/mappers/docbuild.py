@@ -156,7 +156,7 @@ class DocumentBuilder:
         if reported.kind is Censoring.MISSING:
             return None
         if reported.kind in (Censoring.NONE, Censoring.CENSORED) and unit is None:
-            unit = self.terms.get(concept).default_unit if concept in self.terms else None
+            unit = self.terms.default_unit(concept)
             if unit is None:
                 raise self.fail(found, "the unit is missing and the property has no default unit")
         g.locate(iri, found.location)

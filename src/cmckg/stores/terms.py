@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -28,6 +30,24 @@ def to_sparql(term: Identifier) -> str:
     if isinstance(term, Literal):
         return term.n3()
     raise QueryError(f"cannot bind a {type(term).__name__} into a query")
+
+
+VALUES_BATCH = 400
+"""Terms per ``VALUES`` block when a list of terms is sent in parts (a query stays small enough
+for every backend's parser and request limits)."""
+
+_T = TypeVar("_T")
+
+
+def values_clause(name: str, terms: Iterable[Identifier]) -> str:
+    """``VALUES ?name { … }`` of ``terms``, each through ``to_sparql``."""
+    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
+
+
+def batches(items: Sequence[_T], size: int = VALUES_BATCH) -> Iterator[Sequence[_T]]:
+    """``items`` in consecutive parts of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @lru_cache(maxsize=1 << 18)

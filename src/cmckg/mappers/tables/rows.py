@@ -429,7 +429,7 @@ class RowMapper:
             self.set(record, m, _NUMERIC_VALUE, number_literal(value), number, spec.value)
             unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
             if unit is None:
-                default = self.index.get(concept).default_unit if concept in self.index else None
+                default = self.index.default_unit(concept)
                 if default is None:
                     raise MappingError(
                         "the unit is missing and the property has no default unit",
@@ -585,7 +585,7 @@ class RowMapper:
         unit = None
         if result.kind is Censoring.CENSORED:
             unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
-            unit = unit or (self.index.get(concept).default_unit if concept in self.index else None)
+            unit = unit or self.index.default_unit(concept)
             if unit is None:
                 raise MappingError(
                     "the unit of a censored result is missing", self.file, where, spec.value
