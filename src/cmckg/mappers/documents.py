@@ -110,23 +110,7 @@ class DocumentMapping:
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> DocumentMapping:
         r = ConfigReader.of(config)
-        r.keys(
-            config,
-            "",
-            (
-                "mapping",
-                "mapper",
-                "issuer",
-                "vocab",
-                "terms",
-                "missing",
-                "dates",
-                "vendors",
-                "__file__",
-            ),
-            ("mapping", "issuer", "vendors"),
-        )
-        r.version(config)
+        r.top(config, ("missing", "dates", "vendors"), ("mapping", "issuer", "vendors"))
         raw_vendors = config["vendors"]
         if not isinstance(raw_vendors, list) or not raw_vendors:
             raise r.fail("vendors", "expected a list of vendor mappings")

@@ -13,6 +13,8 @@ from ..errors import CmckgError, ConfigError, MappingError
 from ..vocab import CMCT, TermIndex, normalise_label
 
 MAPPING_FORMAT_VERSION = 1
+MAPPING_KEYS = ("mapping", "mapper", "issuer", "vocab", "terms")
+"""The top-level keys every mapping may have, beside its mapper's own."""
 
 LOT_CLASSES = (
     "RawMaterialLot",
@@ -91,6 +93,16 @@ class ConfigReader:
             self.filled(v, f"{path}[{i}]" if isinstance(value, list) else path)
             for i, v in enumerate(items)
         )
+
+    def top(
+        self, config: Any, own: tuple[str, ...], required: tuple[str, ...] = ()
+    ) -> Mapping[str, Any]:
+        """The top level of a mapping: the keys every mapping may have and the mapper's ``own``
+        (``required`` among them), in the format version this code reads."""
+        config = self.mapping(config, "")
+        self.keys(config, "", (*MAPPING_KEYS, *own, "__file__"), required)
+        self.version(config)
+        return config
 
     def version(self, config: Mapping[str, Any]) -> None:
         """The ``mapping:`` key: the format version this code reads."""

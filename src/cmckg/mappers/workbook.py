@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import re
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from ..vocab import CMC, CMCT, QUDT, TermIndex
 from .base import MapContext, MappedFormat, RecordGraph
 from .docbuild import DocumentBuilder, Located, date_options
 from .mapping import LOT_CLASSES, ConfigReader, local_terms
+from .tables.reading import open_workbook
 from .values import DateOptions
 
 _BATCH_FIELDS = ("id", "product", "site", "process_version", "manufacture_date")
@@ -88,25 +88,11 @@ class WorkbookMapping:
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> WorkbookMapping:
         r = ConfigReader.of(config)
-        r.keys(
+        r.top(
             config,
-            "",
-            (
-                "mapping",
-                "mapper",
-                "issuer",
-                "vocab",
-                "dates",
-                "missing",
-                "terms",
-                "items",
-                "batch",
-                "steps",
-                "__file__",
-            ),
+            ("dates", "missing", "items", "batch", "steps"),
             ("mapping", "issuer", "batch", "steps"),
         )
-        r.version(config)
         local = local_terms(r, config.get("terms"), terms)
         batch = r.mapping(config["batch"], "batch")
         r.keys(batch, "batch", ("sheet", "type", *_BATCH_FIELDS), ("sheet", "id"))
@@ -326,13 +312,7 @@ class Sheet:
 
 
 def read_workbook(path: Path, display: str) -> list[Sheet]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError) as exc:
-        raise MappingError(f"not a readable XLSX workbook: {exc}", display) from None
+    workbook = open_workbook(path, display)
     try:
         return [
             Sheet(ws.title, [list(row) for row in ws.iter_rows(values_only=True)])

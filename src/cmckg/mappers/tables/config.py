@@ -300,17 +300,7 @@ def source_options(config: Mapping[str, Any], terms: TermIndex | None = None) ->
 
 
 class _MappingParser:
-    TOP_KEYS = (
-        "mapping",
-        "mapper",
-        "issuer",
-        "source",
-        "where",
-        "terms",
-        "entities",
-        "vocab",
-        "__file__",
-    )
+    TOP_KEYS = ("source", "where", "entities")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = (
         "value",
@@ -335,9 +325,7 @@ class _MappingParser:
 
     def parse(self) -> TableMapping:
         r, config = self.r, self.config
-        r.mapping(config, "")
-        r.keys(config, "", self.TOP_KEYS)
-        r.version(config)
+        r.top(config, self.TOP_KEYS)
         if "issuer" not in config:
             raise r.fail("issuer", "required: the system or site that issued this table's ids")
         issuer = r.filled(config["issuer"], "issuer")
