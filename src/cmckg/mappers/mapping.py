@@ -99,10 +99,10 @@ class ConfigReader:
     ) -> Mapping[str, Any]:
         """The top level of a mapping: the keys every mapping may have and the mapper's ``own``
         (``required`` among them), in the format version this code reads."""
-        config = self.mapping(config, "")
-        self.keys(config, "", (*MAPPING_KEYS, *own, "__file__"), required)
-        self.version(config)
-        return config
+        top = self.mapping(config, "")
+        self.keys(top, "", (*MAPPING_KEYS, *own, "__file__"), required)
+        self.version(top)
+        return top
 
     def version(self, config: Mapping[str, Any]) -> None:
         """The ``mapping:`` key: the format version this code reads."""
