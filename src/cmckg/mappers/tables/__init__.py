@@ -1,9 +1,10 @@
 """Declarative tabular mapping: CSV/TSV/XLSX rows → entities, links and measurements.
 
 One YAML format (``examples/MAPPING.md``) covers long results tables, lot tables, process-run
-tables, specification tables and wide batch tables. The package has three rooms: ``config``
-(the mapping model, parsed and checked before any row is read), ``reading`` (table files to
-rows) and ``rows`` (rows to record graphs).
+tables, specification tables and wide batch tables. The package has four rooms: ``model``
+(what a checked mapping is), ``config`` (a mapping's YAML parsed and checked into the model,
+before any row is read), ``reading`` (table files to rows) and ``rows`` (rows to record
+graphs).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from ...vocab import TermIndex
 from ..base import MapContext, MappedFormat, RecordGraph
 from ..mapping import MAPPING_FORMAT_VERSION, lookup_term
 from ..wide import expand_header_columns
-from .config import TableMapping, source_options
+from .config import parse_mapping, source_options
+from .model import TableMapping
 from .reading import read_table
 from .rows import RowMapper
 
@@ -31,11 +33,11 @@ class TablesMapper(MappedFormat):
         self, context: MapContext, config: Mapping[str, Any], terms: TermIndex
     ) -> list[RecordGraph]:
         wide = _has_header_columns(config)
-        mapping = None if wide else TableMapping.parse(config, terms)
+        mapping = None if wide else parse_mapping(config, terms)
         options = mapping.source if mapping is not None else source_options(config, terms)
         header, rows = read_table(context.source_path, options, context.display_path)
         if mapping is None:  # "columns:" items become one measurement per matching column
-            mapping = TableMapping.parse(expand_header_columns(config, header), terms)
+            mapping = parse_mapping(expand_header_columns(config, header), terms)
         present = set(header)
         for column, path in mapping.columns.items():
             if column not in present:

@@ -16,7 +16,7 @@ from ...errors import MappingError
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
-    from .config import SourceOptions
+    from .model import SourceOptions
 
 
 def cell_text(value: Any) -> str:

@@ -21,7 +21,7 @@ from ...vocab import CMC, QUDT, IriMinter, TermIndex, normalise_label
 from .. import values as vals
 from ..base import MapContext, RecordGraph, number_literal, text_literal
 from ..mapping import lookup_term
-from .config import (
+from .model import (
     FIELDS,
     GENERIC_TYPES,
     DateField,
