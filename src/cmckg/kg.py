@@ -15,7 +15,7 @@ from . import queries
 from .audit import Change, HistoryEntry, VerifyReport, history, verify
 from .build import Record
 from .errors import ConfigError, StoreError
-from .ingest import IngestReport, ProgressCallback, ingest, ingest_each, ingest_records
+from .ingest import IngestReport, ProgressCallback, ingest, ingest_records
 from .mappers import MAPPERS, RecordGraph, unknown_format
 from .schemas import load_yaml_with_lines, validate_document
 from .stores import Store, open_store
@@ -131,8 +131,7 @@ class KnowledgeGraph:
         change = Change.begin(by, reason)
         if isinstance(sources, str | Path):
             sources = [sources]
-        run = ingest_each if each else ingest
-        return run(
+        return ingest(
             self.store,
             sources,
             self.minter,
@@ -141,6 +140,7 @@ class KnowledgeGraph:
             progress,
             [*self.vocab, *vocab],
             change,
+            each=each,
         )
 
     def ingest_records(
