@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
 from rdflib.term import Identifier
 
 from ..stores.terms import to_sparql
@@ -22,3 +24,19 @@ def batches(items: Sequence, size: int = BATCH) -> Iterator[Sequence]:
 
 def values_clause(name: str, terms: Iterable[Identifier]) -> str:
     return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
+
+
+def sparql_target(graph: Graph, shape: URIRef, select: str) -> None:
+    """Give ``shape`` a SHACL-AF SPARQL target ``select`` (a node with an IRI under the shape's)."""
+    target = URIRef(f"{shape}/target")
+    graph.add((shape, SH.target, target))
+    graph.add((target, RDF.type, SH.SPARQLTarget))
+    graph.add((target, SH.select, Literal(select)))
+
+
+def sparql_constraint(graph: Graph, shape: URIRef, select: str) -> None:
+    """Give ``shape`` a SPARQL constraint ``select`` (a node with an IRI under the shape's)."""
+    constraint = URIRef(f"{shape}/constraint")
+    graph.add((shape, SH.sparql, constraint))
+    graph.add((constraint, RDF.type, SH.SPARQLConstraint))
+    graph.add((constraint, SH.select, Literal(select)))
