@@ -302,8 +302,8 @@ def test_the_demo_sequence_keeps_failing_on_its_planted_violations(tmp_path, cap
     and, besides them, only the five negative concentrations the real NanoDrop file gives
     (test_validate_examples.py): the mAb example's two, on the rows of
     examples/mab/site-a/lims_results.csv that hold them (read from the file here), and one
-    each planted by the techtransfer and batchrecords generators (their README/truth files name R-DS-2007 and ZS-24102); the two
-    validate runs exit 1."""
+    each planted by the techtransfer and batchrecords generators (their README/truth files
+    name R-DS-2007 and ZS-24102); the two validate runs exit 1."""
     with open(EXAMPLES / "mab" / "site-a" / "lims_results.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     planted = sorted(
