@@ -221,3 +221,136 @@ def test_broken_zagar_copy_gives_violations_traced_to_both_rows(broken_zagar):
             "the product's bill of materials (25) requires",
         ),
     ]
+
+
+# --- bill-of-materials peers and lineage gaps (small table written here, worked by hand) -------
+
+PEERS_CSV = """batch;code;version;api_batch;lactose_batch
+B1;P;v1;A1;L1
+B2;P;v1;A2;L1
+B3;P;v1;A3;L2
+B4;P;v1;A4;
+B5;P;v2;A5;
+B6;P;v2;A6;L3
+C1;Q;v1;A7;L4
+R1;R;v1;;
+"""
+
+
+def peers_mapping(bill_of_materials: bool = False) -> dict:
+    product: dict = {"type": "Product", "id": "{code}"}
+    if bill_of_materials:
+        product["bill_of_materials"] = ["api", "lactose"]
+    return {
+        "mapping": 1,
+        "issuer": "peers",
+        "source": {"format": "csv", "delimiter": ";"},
+        "entities": {
+            "batch": {
+                "type": "DrugProductBatch",
+                "id": "{batch}",
+                "required": True,
+                "product": "product",
+            },
+            "product": product,
+            "version": {"type": "ProcessVersion", "id": "{version}"},
+            "run": {
+                "type": "ProcessRun",
+                "id": ["{batch}", "blending"],
+                "identifier": "{batch}-blending",
+                "record": "batch",
+                "used": ["api_lot", "lactose_lot"],
+                "produced": ["batch"],
+                "process_version": "version",
+            },
+            "api_lot": {"type": "RawMaterialLot", "id": ["api", "{api_batch}"], "material": "api"},
+            "lactose_lot": {
+                "type": "RawMaterialLot",
+                "id": ["lactose", "{lactose_batch}"],
+                "material": "lactose",
+            },
+            "api": {"type": "Material", "id": "api", "label": "API"},
+            "lactose": {"type": "Material", "id": "lactose", "label": "lactose"},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def peers_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("peers") / "batches.csv"
+    path.write_text(PEERS_CSV, encoding="utf-8")
+    return path
+
+
+def by_shape(report, name: str) -> list[tuple]:
+    return sorted(
+        (r.severity, r.source.location, r.message) for r in report.results if r.shape_name == name
+    )
+
+
+def test_a_batch_lacking_a_material_all_its_peers_used_is_a_warning(peers_csv):
+    """Product P, process version v1: B1, B2 and B3 used a lactose lot, B4 (row 5) none, so B4
+    lacks what all 3 other v1 batches used. B5 and B6 (v2) are two: B5 has one peer only, too
+    few for "every other batch". C1 and R1 are alone in their products. API: every batch with
+    an API lot; R1 has none, but is alone."""
+    report = validate_sources([peers_csv], peers_mapping())
+    assert by_shape(report, "BillOfMaterialsPeerShape") == [
+        (
+            Severity.WARNING,
+            "row=5",
+            "Unusual bill of materials: lot B4 has no lactose lot upstream, which all 3 other "
+            "batches of product P, process version v1 used",
+        )
+    ]
+    assert by_shape(report, "BillOfMaterialsShape") == []
+    # R1's run (row 9) made R1 from nothing: a Warning, and the drug product's lineage breaks
+    assert by_shape(report, "RunWithoutInputsShape") == [
+        (
+            Severity.WARNING,
+            "row=9",
+            "Lineage stops: run R1-blending made lot R1 but uses no lot (no prov:used); map its "
+            "inputs (e.g. a run-inputs table) to give the chain",
+        )
+    ]
+    assert [(s, loc) for s, loc, _ in by_shape(report, "DrugProductLineageShape")] == [
+        (Severity.VIOLATION, "row=9")
+    ]
+
+
+def test_a_declared_bill_of_materials_makes_the_gap_a_violation_not_a_peer_warning(peers_csv):
+    """With P's bill of materials [api, lactose], B4 (row 5) and B5 (row 6) lack lactose:
+    Violations; the peer rule stays silent about a material the bill of materials declares."""
+    report = validate_sources([peers_csv], peers_mapping(bill_of_materials=True))
+    assert by_shape(report, "BillOfMaterialsPeerShape") == []
+    assert [(s, loc) for s, loc, _ in by_shape(report, "BillOfMaterialsShape")] == [
+        (Severity.VIOLATION, "row=5"),
+        (Severity.VIOLATION, "row=6"),
+        (Severity.VIOLATION, "row=9"),  # R1: product R declares it too, and has neither
+        (Severity.VIOLATION, "row=9"),
+    ]
+
+
+def test_zagar_copy_without_a_declared_bill_of_materials_warns_about_the_lactose_gap(
+    broken_zagar,
+):
+    """The broken Žagar copy read without the mapping's bill_of_materials: the batch without its
+    lactose lot lacks what every other batch of its product code used (counted from the file:
+    the rows with the same code, each naming a lactose lot)."""
+    path, _, lactose_row, _, lactose_batch = broken_zagar
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    code = rows[lactose_row - 2]["code"]
+    others = [r for r in rows if r["code"] == code and r["batch"] != lactose_batch]
+    assert all(r["lactose_batch"] for r in others)
+    mapping = load_mapping(EXAMPLES / "zagar2022" / "mapping.yaml")
+    del mapping["entities"]["product"]["bill_of_materials"]
+    report = validate_sources([path], mapping)
+    assert by_shape(report, "BillOfMaterialsShape") == []
+    assert by_shape(report, "BillOfMaterialsPeerShape") == [
+        (
+            Severity.WARNING,
+            f"row={lactose_row}",
+            f"Unusual bill of materials: lot {lactose_batch} has no lactose lot upstream, which "
+            f"all {len(others)} other batches of product {code} used",
+        )
+    ]

@@ -239,7 +239,7 @@ CASES = [
         [(R1, PROV.used, None, BR)],
         [],
         [
-            expect(V, R1, "prov:used", None, "ProcessRun-inputs"),
+            expect(W, R1, None, DS, "RunWithoutInputsShape"),
             expect(V, U1, None, RM, "UsageLotIsRunInputShape"),
         ],
     ),

@@ -21,6 +21,7 @@ from ..resources import ontology_path, term_files
 from ..stores import Store, open_store
 from ..vocab import IriMinter, bind_prefixes
 from .data import DataGraph, add_neighbourhood, load_graphs, mentioned
+from .peers import peer_gaps
 from .plausibility import (
     PlausibilityCheck,
     checks_digest,
@@ -224,6 +225,7 @@ def run_validation(
         data.add_property_labels()
         data.add_unit_facts()
         results = _run_pyshacl(data.rdflib_graph(), shape_graph, focus)
+        results += peer_gaps(store, focus)
     results = trace(store, minter, results, {g: s.info for g, s in states.items()})
     before = open_results(store, minter)
     carried = [] if full else _still_open(before, set(selected), set(focus or ()))
