@@ -77,8 +77,12 @@ def main() -> None:
             f"{label:<44} {statistics.median(r[0] for r in found):>8.1f} "
             f"{statistics.median(r[1] for r in found):>8.1f} {found[-1][2]:>8}"
         )
-    added_wall = statistics.median(a[0] - b[0] for a, b in zip(runs["after"], runs["before"]))
-    added_cpu = statistics.median(a[1] - b[1] for a, b in zip(runs["after"], runs["before"]))
+    added_wall = statistics.median(
+        a[0] - b[0] for a, b in zip(runs["after"], runs["before"], strict=True)
+    )
+    added_cpu = statistics.median(
+        a[1] - b[1] for a, b in zip(runs["after"], runs["before"], strict=True)
+    )
     print(
         f"added: {added_wall:+.1f} s wall, {added_cpu:+.1f} s cpu (median of pairs); "
         f"plausibility results: {runs['after'][-1][3]}"

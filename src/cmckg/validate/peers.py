@@ -29,7 +29,7 @@ def peer_gaps(store: Store, batches: Iterable[URIRef] | None = None) -> list[Val
     results = []
     for row in store.query(query).rows:
         batch, material, _, version, peers, lot, material_name, product, version_name = row
-        if wanted is not None and batch not in wanted:
+        if not isinstance(batch, URIRef) or (wanted is not None and batch not in wanted):
             continue
         process = f", process version {version_name}" if str(version) else ""
         results.append(

@@ -32,7 +32,7 @@ from functools import cache
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH, SKOS, XSD
-from rdflib.term import Identifier
+from rdflib.term import Node
 
 from ..stores import Store
 from ..stores.terms import to_sparql
@@ -110,7 +110,8 @@ def read_ranges(store: Store | None = None) -> list[PlausibleRange]:
         graph += vocabulary.graph
     if store is not None:
         for s, p, o in store.query(_STORE_QUERY).rows:
-            graph.add((s, p, o))
+            if s is not None and p is not None and o is not None:
+                graph.add((s, p, o))
     holders = {
         h
         for p in (CMC.plausibleMinimum, CMC.plausibleMaximum)
@@ -136,7 +137,7 @@ def _range(graph: Graph, holder: URIRef) -> PlausibleRange:
     )
 
 
-def _numbers(terms_: Iterable[Identifier]) -> list[Decimal]:
+def _numbers(terms_: Iterable[Node]) -> list[Decimal]:
     found = []
     for term in terms_:
         if isinstance(term, Literal) and term.datatype in _NUMERIC:
@@ -172,16 +173,18 @@ def convert_bounds(unit: URIRef, rng: PlausibleRange) -> UnitBounds | None:
         return None
     offset = Decimal(repr(facts["offset"] or 0.0))
     range_offset = Decimal(repr(range_facts["offset"] or 0.0))
-    multiplier, range_multiplier = facts["exact_multiplier"], range_facts["exact_multiplier"]
+    multiplier: Decimal | None = facts["exact_multiplier"]
+    range_multiplier: Decimal | None = range_facts["exact_multiplier"]
     if multiplier is None or range_multiplier is None:
         if rng.minimum == 0 and offset == 0 and range_offset == 0:
             return UnitBounds(unit, Decimal(0), None)
         return None
 
     def into(bound: Decimal | None) -> Decimal | None:
-        if bound is None:
+        if bound is None or multiplier is None or range_multiplier is None:
             return None
-        return (bound + range_offset) * range_multiplier / multiplier - offset
+        converted: Decimal = (bound + range_offset) * range_multiplier / multiplier - offset
+        return converted
 
     return UnitBounds(unit, into(rng.minimum), into(rng.maximum))
 
@@ -192,7 +195,7 @@ def plausibility_checks(ranges: Sequence[PlausibleRange]) -> list[PlausibilityCh
     two kinds hold to the same bounds is checked by the first only: one result, not two)."""
     own = tuple(sorted({p for r in ranges if not r.is_kind for p in r.properties}))
     checks = []
-    seen: set[tuple] = set()
+    seen: set[tuple[URIRef, Decimal | None, Decimal | None]] = set()
     for rng in sorted(ranges, key=lambda r: (r.is_kind, str(r.holder))):
         if rng.is_kind:
             units = _units_of_kind(rng.holder)
