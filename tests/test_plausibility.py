@@ -19,7 +19,7 @@ from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import RDF, SKOS
 from test_validate import DP, DS, LIMS, M1, PRODUCT, SPECS, validated
 
-from cmckg.kg import load_mapping
+from cmckg.kg import KnowledgeGraph, load_mapping
 from cmckg.validate import Severity, validate_sources
 from cmckg.vocab import CMC, CMCT, QUDT, UNIT
 
@@ -354,3 +354,30 @@ def test_zagar_copy_without_a_declared_bill_of_materials_warns_about_the_lactose
             f"all {len(others)} other batches of product {code} used",
         )
     ]
+
+
+def test_an_incremental_run_warns_about_a_new_batch_from_its_peers_in_the_store(tmp_path):
+    """B1–B3 (product P, v1, each with a lactose lot) are ingested and validated; then B4 comes
+    in a file of its own without one. The incremental run loads only B4's records, yet compares
+    it with B1–B3 in the store: all 3 other batches used lactose, so B4 (row 2 of its file)
+    gets the warning. A full run agrees."""
+    header, *rows = PEERS_CSV.splitlines()
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("\n".join([header, *rows[:3]]) + "\n", encoding="utf-8")
+    second.write_text("\n".join([header, rows[3]]) + "\n", encoding="utf-8")
+    with KnowledgeGraph.open("oxigraph:memory") as kg:
+        kg.ingest([first], mapping=peers_mapping())
+        assert by_shape(kg.validate(full=True), "BillOfMaterialsPeerShape") == []
+        kg.ingest([second], mapping=peers_mapping())
+        report = kg.validate()
+        assert report.mode == "incremental"
+        expected = [
+            (
+                Severity.WARNING,
+                "row=2",
+                "Unusual bill of materials: lot B4 has no lactose lot upstream, which all 3 other "
+                "batches of product P, process version v1 used",
+            )
+        ]
+        assert by_shape(report, "BillOfMaterialsPeerShape") == expected
+        assert by_shape(kg.validate(full=True), "BillOfMaterialsPeerShape") == expected
