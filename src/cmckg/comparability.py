@@ -140,11 +140,13 @@ def compare(
     confidence: float = 0.99,
     min_inside: float = 0.90,
     censored: str = "exclude",
+    source: str = "layer",
 ) -> ComparisonResult:
     """Compare the ``test`` batches with the ``reference`` batches for each attribute.
 
     Censored results ("<0.5") are left out and counted in the notes, unless ``censored`` is
-    ``limit`` or ``half-limit`` (a result below a limit then counts as the limit or half of it)."""
+    ``limit`` or ``half-limit`` (a result below a limit then counts as the limit or half of it).
+    ``source``: read the analytics layer (default) or the records (``attributes.SOURCES``)."""
     if censored not in CENSORED_CHOICES:
         raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
     if method not in METHODS:
@@ -185,10 +187,11 @@ def compare(
             product=shared.get("product"),
             site=shared.get("site"),
             process_version=shared.get("process_version"),
+            source=source,
         )
-        ref = _select(store, every, ref_filter)
-        tst = _select(store, every, test_filter)
-        notes += _censored_note(store, attribute, shared, ref_filter, test_filter, censored)
+        ref = _select(store, every, ref_filter, source)
+        tst = _select(store, every, test_filter, source)
+        notes += _censored_note(store, attribute, shared, ref_filter, test_filter, censored, source)
         if ref.empty or tst.empty:
             if attribute not in cqas:
                 notes.append(
@@ -244,6 +247,7 @@ def _censored_note(
     ref_filter: dict[str, str],
     test_filter: dict[str, str],
     censored: str,
+    source: str,
 ) -> list[str]:
     """How many censored results each group has, and what was done with them."""
     found = censored_values(
@@ -252,9 +256,11 @@ def _censored_note(
         product=shared.get("product"),
         site=shared.get("site"),
         process_version=shared.get("process_version"),
+        source=source,
     )
     chosen = [
-        _select(store, found, f) if not found.empty else found for f in (ref_filter, test_filter)
+        _select(store, found, f, source) if not found.empty else found
+        for f in (ref_filter, test_filter)
     ]
     counts = [int(c["n_values"].sum()) if "n_values" in c.columns else 0 for c in chosen]
     if not any(counts):
@@ -282,7 +288,9 @@ def _measured(store: Store, concepts: Sequence[URIRef]) -> list[URIRef]:
     ]
 
 
-def _select(store: Store, frame: pd.DataFrame, group: dict[str, str]) -> pd.DataFrame:
+def _select(
+    store: Store, frame: pd.DataFrame, group: dict[str, str], source: str = "layer"
+) -> pd.DataFrame:
     """The rows of one group: one query per attribute serves both groups, so the filters on
     product, site and process version (identifiers, exactly or ignoring case and spacing)
     are applied here, with stage, batch kind, date range and scale."""
@@ -303,7 +311,7 @@ def _select(store: Store, frame: pd.DataFrame, group: dict[str, str]) -> pd.Data
         dates = frame["date"]
         frame = frame[dates.notna() & (dates >= low) & (dates <= high)]
     if "scale" in group:
-        frame = _filter_scale(store, frame, group["scale"])
+        frame = _filter_scale(store, frame, group["scale"], source)
     return frame
 
 
@@ -328,8 +336,8 @@ def _date_range(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return low, high
 
 
-def _filter_scale(store: Store, frame: pd.DataFrame, text: str) -> pd.DataFrame:
-    sizes = batch_values(store, resolve_attribute(store, str(CMCT.BatchSize)))
+def _filter_scale(store: Store, frame: pd.DataFrame, text: str, source: str) -> pd.DataFrame:
+    sizes = batch_values(store, resolve_attribute(store, str(CMCT.BatchSize)), source=source)
     size_of = sizes.groupby("batch")["value"].first()
     low_text, sep, high_text = text.partition("..")
     try:

@@ -36,6 +36,7 @@ from .attributes import (
     resolve_attribute,
     resolve_material,
     resolve_stage,
+    saved_query,
     stage_name,
     to_one_unit,
     unit_symbol,
@@ -124,6 +125,7 @@ def drivers(
     material: str | None = None,
     method: str = "spearman",
     stage: str | None = None,
+    source: str = "layer",
 ) -> DriversResult:
     """Rank every raw-material attribute reachable through lineage against the batch ``pqa``."""
     if method not in METHODS:
@@ -131,11 +133,15 @@ def drivers(
     attribute = resolve_attribute(store, pqa)
     material_iri = resolve_material(store, material) if material else None
     notes: list[str] = []
-    target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes)
+    target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes, source)
     names = reference_nodes(store)
     frames = [
         queries.to_dataframe(
-            queries.run(store, "raw-material-values", {"pqa": attribute.selector, "material": node})
+            queries.run(
+                store,
+                saved_query(source, "raw_material"),
+                {"pqa": attribute.selector, "material": node},
+            )
         )
         for node in (material_nodes(str(material_iri), names) if material_iri else [""])
     ]
@@ -190,10 +196,10 @@ def drivers(
 
 
 def _pqa_per_batch(
-    store: Store, attribute: Attribute, stage: str | None, notes: list[str]
+    store: Store, attribute: Attribute, stage: str | None, notes: list[str], source: str
 ) -> tuple[pd.DataFrame, str | None]:
-    values = batch_values(store, attribute)
-    censored = int(censored_values(store, attribute)["n_values"].sum())
+    values = batch_values(store, attribute, source=source)
+    censored = int(censored_values(store, attribute, source=source)["n_values"].sum())
     if censored:
         notes.append(f"{attribute.label}: {censored} censored results ('<0.5') left out")
     if values.empty:

@@ -42,6 +42,7 @@ def summary(
     by: str | Sequence[str] | None = None,
     material: str | None = None,
     censored: str = "exclude",
+    source: str = "layer",
 ) -> pd.DataFrame:
     """One row per attribute, material, stage, batch kind and group (``by``). ``censored``
     counts each group's censored results ("<0.5"): left out of n, mean and SD unless
@@ -58,13 +59,19 @@ def summary(
     material_iri = resolve_material(store, material) if material else None
     frames = []
     for attribute in resolve_attributes(store, names):
-        values = batch_values(store, attribute, material=material_iri, censored=censored)
+        values = batch_values(
+            store, attribute, material=material_iri, censored=censored, source=source
+        )
         if values.empty:
             raise QueryError(f"no batch has a value of {attribute.label!r}")
         values["month"] = values["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d) else None)
         frame = _summarise(store, attribute, values, groups)
         frames.append(
-            _with_censored(frame, censored_values(store, attribute, material=material_iri), groups)
+            _with_censored(
+                frame,
+                censored_values(store, attribute, material=material_iri, source=source),
+                groups,
+            )
         )
     return pd.concat(frames, ignore_index=True)
 
