@@ -352,6 +352,21 @@ def saved_query(source: str, role: str) -> str:
     return SAVED_QUERIES[source][role]
 
 
+def check_layer(store: Store, source: str) -> None:
+    """QueryError when ``source`` is the layer and the store has measured values but no
+    analytics rows (written before the layer existed, or around ingest): an empty answer
+    would be a wrong one."""
+    if saved_query(source, "values") != SAVED_QUERIES["layer"]["values"]:
+        return
+    row = queries.run(store, "analytics-status").rows[0]
+    measured, rows = (bool(term is not None and term.toPython()) for term in row)
+    if measured and not rows:
+        raise QueryError(
+            "the store has no analytics layer (written by an older cmckg or outside ingest): "
+            "run 'cmckg reindex' once"
+        )
+
+
 def batch_values(
     store: Store,
     attribute: Attribute,
@@ -378,6 +393,7 @@ def batch_values(
     """
     if censored not in CENSORED_CHOICES:
         raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
+    check_layer(store, source)
     names = reference_nodes(store) if names is None else names
     upstream = queries.run(
         store, saved_query(source, "measured_upstream"), {"attribute": attribute.selector}

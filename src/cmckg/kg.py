@@ -162,6 +162,14 @@ class KnowledgeGraph:
             graphs.append(r)
         return ingest_records(self.store, graphs, self.minter, change=change)
 
+    def reindex(self, progress: ProgressCallback | None = None) -> tuple[int, int]:
+        """Rebuild the derived analytics layer from the records (``cmckg.analytics``) in one
+        change set: for a store written before the layer existed, or loaded around ingest.
+        Returns (graphs written, stale graphs dropped)."""
+        from .analytics import rebuild
+
+        return rebuild(self.store, self.minter, progress)
+
     def verify(self) -> VerifyReport:
         """Check every record graph, superseded revision and change set against the audit
         trail's hashes (``report.findings`` lists what was altered outside cmckg)."""
