@@ -106,7 +106,7 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
-def _watched(triples: Iterable[Triple]) -> Iterator[Triple]:
+def _watched(triples: Iterable[Any]) -> Iterator[Triple]:
     for s, p, o in triples:
         if p in WATCHED and (p != RDF.type or o in ROW_CLASSES):
             yield s, p, o

@@ -23,7 +23,7 @@ from functools import cache
 from urllib.parse import unquote
 
 import pandas as pd
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
 from . import queries, units
@@ -359,7 +359,7 @@ def check_layer(store: Store, source: str) -> None:
     if saved_query(source, "values") != SAVED_QUERIES["layer"]["values"]:
         return
     row = queries.run(store, "analytics-status").rows[0]
-    measured, rows = (bool(term is not None and term.toPython()) for term in row)
+    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in row)
     if measured and not rows:
         raise QueryError(
             "the store has no analytics layer (written by an older cmckg or outside ingest): "

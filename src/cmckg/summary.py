@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -85,24 +86,43 @@ def _summarise(
     for key, group in values.groupby(keys, dropna=False, sort=True):
         x = group["value"].to_numpy(float)
         unit = group["unit"].iloc[0]
-        row = {
-            "attribute": attribute.label,
-            **dict(zip(keys, key, strict=True)),
-            "n": len(x),
-            "mean": float(x.mean()),
-            "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
-            "min": float(x.min()),
-            "max": float(x.max()),
-            "unit": unit_symbol(unit),
-        }
-        row.update(capability(group, specs, unit))
-        rows.append(
-            {
-                k: (None if isinstance(v, float) and math.isnan(v) and k in keys else v)
-                for k, v in row.items()
-            }
+        row = SummaryRow(
+            attribute.label,
+            {k: None if _same(v, None) else v for k, v in zip(keys, key, strict=True)},
+            n=len(x),
+            mean=float(x.mean()),
+            sd=float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+            min=float(x.min()),
+            max=float(x.max()),
+            unit=unit_symbol(unit),
+            **capability(group, specs, unit),
         )
+        rows.append(row.record())
     return pd.DataFrame(rows)
+
+
+@dataclass
+class SummaryRow:
+    """One attribute and group (material, stage, batch kind and the ``by`` keys): n, mean,
+    SD (n − 1), min, max, unit, and the specification limits with Ppk and Cpk."""
+
+    attribute: str
+    group: dict[str, object]
+    n: int
+    mean: float
+    sd: float
+    min: float
+    max: float
+    unit: str | None
+    lsl: float = math.nan
+    usl: float = math.nan
+    ppk: float = math.nan
+    cpk: float = math.nan
+
+    def record(self) -> dict[str, object]:
+        """The row as a table row: attribute, the group keys in order, then the figures."""
+        figures = {k: v for k, v in asdict(self).items() if k not in ("attribute", "group")}
+        return {"attribute": self.attribute, **self.group, **figures}
 
 
 def _with_censored(frame: pd.DataFrame, found: pd.DataFrame, groups: list[str]) -> pd.DataFrame:

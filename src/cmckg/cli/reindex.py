@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from ..errors import StoreError
 from ..kg import KnowledgeGraph
+from ..stores import default_location
 from . import add_command, add_store_argument
 from .console import progress_bar
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = add_command(
         subparsers,
         "reindex",
@@ -25,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_reindex(args: argparse.Namespace) -> int:
+    location = args.store or default_location()
+    if not location.startswith(("memory:", "http://", "https://")):
+        path = Path(location.removeprefix("oxigraph:"))
+        if not path.is_dir():  # a layer of nothing: no store is made here
+            raise StoreError("no store here; ingest records first (cmckg ingest)", str(path))
     with KnowledgeGraph.open(args.store) as kg, progress_bar() as bar:
         task = bar.add_task("reading the records", total=None)
 
