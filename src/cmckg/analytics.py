@@ -94,6 +94,56 @@ WATCHED = frozenset(
 _LINEAGE = frozenset({PROV.wasDerivedFrom, PROV.wasGeneratedBy})
 
 Triple = tuple[Identifier, Identifier, Identifier]
+#: The watched statements of bound subjects or graphs: a FILTER, which Oxigraph applies to each
+#: quad it finds; a VALUES block of predicates beside the bound subjects costs 30 times more.
+_WATCHED_QUADS = (
+    "GRAPH ?g { ?s ?p ?o } FILTER(?p IN (" + ", ".join(to_sparql(p) for p in sorted(WATCHED)) + "))"
+)
+
+
+# Terms read in the hot loops, looked up once (a namespace attribute costs a call).
+_CMC_AnalyticsRow = CMC.AnalyticsRow
+_CMC_LotSummary = CMC.LotSummary
+_CMC_atSite = CMC.atSite
+_CMC_censoringLimit = CMC.censoringLimit
+_CMC_identifier = CMC.identifier
+_CMC_localTerm = CMC.localTerm
+_CMC_manufactureDate = CMC.manufactureDate
+_CMC_measuredProperty = CMC.measuredProperty
+_CMC_ofMaterial = CMC.ofMaterial
+_CMC_ofProduct = CMC.ofProduct
+_CMC_onEntity = CMC.onEntity
+_CMC_processVersion = CMC.processVersion
+_CMC_resultQualifier = CMC.resultQualifier
+_CMC_rowDate = CMC.rowDate
+_CMC_rowIdentifier = CMC.rowIdentifier
+_CMC_rowLimit = CMC.rowLimit
+_CMC_rowLocalTerm = CMC.rowLocalTerm
+_CMC_rowLot = CMC.rowLot
+_CMC_rowLotKind = CMC.rowLotKind
+_CMC_rowMaterial = CMC.rowMaterial
+_CMC_rowMeasurement = CMC.rowMeasurement
+_CMC_rowProcessVersion = CMC.rowProcessVersion
+_CMC_rowProduct = CMC.rowProduct
+_CMC_rowProperty = CMC.rowProperty
+_CMC_rowQualifier = CMC.rowQualifier
+_CMC_rowRecord = CMC.rowRecord
+_CMC_rowScale = CMC.rowScale
+_CMC_rowSite = CMC.rowSite
+_CMC_rowStage = CMC.rowStage
+_CMC_rowUnit = CMC.rowUnit
+_CMC_rowValue = CMC.rowValue
+_CMC_sampleOf = CMC.sampleOf
+_CMC_stage = CMC.stage
+_CMC_upstream = CMC.upstream
+_CMCT_BatchSize = CMCT.BatchSize
+_PROV_startedAtTime = PROV.startedAtTime
+_PROV_wasDerivedFrom = PROV.wasDerivedFrom
+_PROV_wasGeneratedBy = PROV.wasGeneratedBy
+_QUDT_numericValue = QUDT.numericValue
+_QUDT_unit = QUDT.unit
+_RDF_type = RDF.type
+_BACKWARD = frozenset({_CMC_sampleOf, _CMC_onEntity, _PROV_wasGeneratedBy, _PROV_wasDerivedFrom})
 
 
 def analytics_graph(minter: IriMinter, node: URIRef) -> URIRef:
@@ -108,7 +158,7 @@ def _digest(*parts: object) -> str:
 
 def _watched(triples: Iterable[Any]) -> Iterator[Triple]:
     for s, p, o in triples:
-        if p in WATCHED and (p != RDF.type or o in ROW_CLASSES):
+        if p in WATCHED and (p != _RDF_type or o in ROW_CLASSES):
             yield s, p, o
 
 
@@ -126,7 +176,7 @@ class Facts:
 
     def add(self, s: Identifier, p: Identifier, o: Identifier, graph: URIRef) -> None:
         self.forward[s][p].setdefault(o, set()).add(graph)
-        if p in (CMC.sampleOf, CMC.onEntity, PROV.wasGeneratedBy, PROV.wasDerivedFrom):
+        if p in _BACKWARD:
             self.backward[(o, p)].add(s)
 
     def objects(self, s: Identifier, p: Identifier) -> list[Identifier]:
@@ -142,7 +192,7 @@ class Facts:
         return found[p].get(o, set()) if found and p in found else set()
 
     def types(self, node: Identifier) -> list[Identifier]:
-        return self.objects(node, RDF.type)
+        return self.objects(node, _RDF_type)
 
 
 def _key(term: Identifier) -> tuple[str, str, str]:
@@ -170,7 +220,7 @@ class _AfterState:
         self._subjects.update(wanted)
         if self.store is None or not wanted:
             return
-        where = f"GRAPH ?g {{ ?s ?p ?o }} {_values('p', sorted(WATCHED))}"
+        where = _WATCHED_QUADS
         for s, p, o, g in _rows(self.store, "s", wanted, "?s ?p ?o ?g", where):
             if g not in self.leaving and not _derived_analytics(g) and (p, o) in _kept(p, o):
                 self.facts.add(s, p, o, g)
@@ -188,7 +238,7 @@ class _AfterState:
 
 
 def _kept(p: Identifier, o: Identifier) -> set[tuple[Identifier, Identifier]]:
-    return {(p, o)} if p != RDF.type or o in ROW_CLASSES else set()
+    return {(p, o)} if p != _RDF_type or o in ROW_CLASSES else set()
 
 
 def _derived_analytics(graph: object) -> bool:
@@ -258,23 +308,23 @@ def _in_unit(
 
 def _lot_facts(facts: Facts, lot: Identifier) -> dict[URIRef, list[Identifier]]:
     """The facts every row of ``lot`` repeats (several values: several statements)."""
-    runs = facts.objects(lot, PROV.wasGeneratedBy)
+    runs = facts.objects(lot, _PROV_wasGeneratedBy)
     run_values = {
         p: sorted({o for r in runs for o in facts.objects(r, p)}, key=_key) for p in RUN_FACTS
     }
     return {
-        CMC.rowIdentifier: facts.objects(lot, CMC.identifier),
-        CMC.rowMaterial: facts.objects(lot, CMC.ofMaterial),
-        CMC.rowProduct: facts.objects(lot, CMC.ofProduct),
-        CMC.rowSite: facts.objects(lot, CMC.atSite) or run_values[CMC.atSite],
-        CMC.rowProcessVersion: run_values[CMC.processVersion],
-        CMC.rowDate: facts.objects(lot, CMC.manufactureDate) or run_values[PROV.startedAtTime],
+        _CMC_rowIdentifier: facts.objects(lot, _CMC_identifier),
+        _CMC_rowMaterial: facts.objects(lot, _CMC_ofMaterial),
+        _CMC_rowProduct: facts.objects(lot, _CMC_ofProduct),
+        _CMC_rowSite: facts.objects(lot, _CMC_atSite) or run_values[_CMC_atSite],
+        _CMC_rowProcessVersion: run_values[_CMC_processVersion],
+        _CMC_rowDate: facts.objects(lot, _CMC_manufactureDate) or run_values[_PROV_startedAtTime],
     }
 
 
 def _measurements(facts: Facts, lot: Identifier) -> list[Identifier]:
-    entities = [lot, *facts.subjects(CMC.sampleOf, lot)]
-    return sorted({m for e in entities for m in facts.subjects(CMC.onEntity, e)})
+    entities = [lot, *facts.subjects(_CMC_sampleOf, lot)]
+    return sorted({m for e in entities for m in facts.subjects(_CMC_onEntity, e)})
 
 
 def lot_graph(minter: IriMinter, facts: Facts, lot: URIRef) -> set[Triple]:
@@ -290,52 +340,52 @@ def lot_graph(minter: IriMinter, facts: Facts, lot: URIRef) -> set[Triple]:
         if row is None:
             continue
         rows.append((URIRef(f"{minter.base}analytics/row/{_digest(measurement, lot)}"), row))
-        if CMCT.BatchSize in row[CMC.rowProperty] and CMC.rowValue in row:
-            scale += row[CMC.rowValue]
-    shared[CMC.rowScale] = sorted(set(scale), key=_key)
+        if _CMCT_BatchSize in row[_CMC_rowProperty] and _CMC_rowValue in row:
+            scale += row[_CMC_rowValue]
+    shared[_CMC_rowScale] = sorted(set(scale), key=_key)
     triples: set[Triple] = set()
     for iri, row in rows:
-        triples |= {(iri, RDF.type, CMC.AnalyticsRow), (iri, CMC.rowLot, lot)}
-        triples |= {(iri, CMC.rowLotKind, kind) for kind in kinds}
+        triples |= {(iri, _RDF_type, _CMC_AnalyticsRow), (iri, _CMC_rowLot, lot)}
+        triples |= {(iri, _CMC_rowLotKind, kind) for kind in kinds}
         for predicate, objects in (*row.items(), *shared.items()):
             triples |= {(iri, predicate, o) for o in objects}
     if BATCH_CLASSES & set(kinds):
         summary = URIRef(f"{minter.base}analytics/lot/{_digest(lot)}")
-        triples |= {(summary, RDF.type, CMC.LotSummary), (summary, CMC.rowLot, lot)}
-        triples |= {(summary, CMC.rowLotKind, kind) for kind in kinds}
+        triples |= {(summary, _RDF_type, _CMC_LotSummary), (summary, _CMC_rowLot, lot)}
+        triples |= {(summary, _CMC_rowLotKind, kind) for kind in kinds}
         for predicate, objects in shared.items():
             triples |= {(summary, predicate, o) for o in objects}
-        triples |= {(summary, CMC.upstream, node) for node in upstream(facts, lot)}
+        triples |= {(summary, _CMC_upstream, node) for node in upstream(facts, lot)}
     return triples
 
 
 def _row(facts: Facts, measurement: Identifier) -> dict[URIRef, list[Identifier]] | None:
     """One measurement's own part of its rows, or None: not a numeric or censored result."""
-    values = facts.objects(measurement, QUDT.numericValue)
-    limits = facts.objects(measurement, CMC.censoringLimit)
-    qualifiers = facts.objects(measurement, CMC.resultQualifier)
+    values = facts.objects(measurement, _QUDT_numericValue)
+    limits = facts.objects(measurement, _CMC_censoringLimit)
+    qualifiers = facts.objects(measurement, _CMC_resultQualifier)
     if not values and not (limits and qualifiers):
         return None
-    properties = facts.objects(measurement, CMC.measuredProperty)
-    local = facts.objects(measurement, CMC.localTerm)
+    properties = facts.objects(measurement, _CMC_measuredProperty)
+    local = facts.objects(measurement, _CMC_localTerm)
     if not properties and not local:
         return None
-    unit = facts.objects(measurement, QUDT.unit)
+    unit = facts.objects(measurement, _QUDT_unit)
     target = canonical_unit(properties)
     row: dict[URIRef, list[Identifier]] = {
-        CMC.rowProperty: properties,
-        CMC.rowLocalTerm: local,
-        CMC.rowStage: facts.objects(measurement, CMC.stage),
-        CMC.rowMeasurement: [measurement],
+        _CMC_rowProperty: properties,
+        _CMC_rowLocalTerm: local,
+        _CMC_rowStage: facts.objects(measurement, _CMC_stage),
+        _CMC_rowMeasurement: [measurement],
     }
     stated = values or limits
     converted = [_in_unit(v, unit, target) for v in stated]
-    row[CMC.rowValue if values else CMC.rowLimit] = sorted({v for v, _ in converted}, key=_key)
-    row[CMC.rowUnit] = sorted({u for _, shown in converted for u in shown}, key=_key)
+    row[_CMC_rowValue if values else _CMC_rowLimit] = sorted({v for v, _ in converted}, key=_key)
+    row[_CMC_rowUnit] = sorted({u for _, shown in converted for u in shown}, key=_key)
     if not values:
-        row[CMC.rowQualifier] = qualifiers
-    predicate = QUDT.numericValue if values else CMC.censoringLimit
-    row[CMC.rowRecord] = sorted(
+        row[_CMC_rowQualifier] = qualifiers
+    predicate = _QUDT_numericValue if values else _CMC_censoringLimit
+    row[_CMC_rowRecord] = sorted(
         {g for v in stated for g in facts.graphs(measurement, predicate, v)}, key=_key
     )
     return row
@@ -349,14 +399,14 @@ def upstream(facts: Facts, batch: Identifier) -> list[Identifier]:
         frontier = [
             up
             for node in frontier
-            for up in facts.objects(node, PROV.wasDerivedFrom)
+            for up in facts.objects(node, _PROV_wasDerivedFrom)
             if up not in lots
         ]
         lots.update(frontier)
     derived = lots - {batch} | {
-        up for lot in lots for up in facts.objects(lot, PROV.wasDerivedFrom)
+        up for lot in lots for up in facts.objects(lot, _PROV_wasDerivedFrom)
     }
-    runs = {run for lot in lots for run in facts.objects(lot, PROV.wasGeneratedBy)}
+    runs = {run for lot in lots for run in facts.objects(lot, _PROV_wasGeneratedBy)}
     return sorted((n for n in derived | runs if UPSTREAM_CLASSES & set(facts.types(n))), key=_key)
 
 
@@ -399,7 +449,7 @@ def _changed_triples(state: _AfterState, new: list[tuple[Triple, URIRef]]) -> se
         return added
     old: dict[Triple, set[URIRef]] = defaultdict(set)
     stored_leaving = sorted(g for g in state.leaving if not _derived_analytics(g))
-    where = f"GRAPH ?g {{ ?s ?p ?o }} {_values('p', sorted(WATCHED))}"
+    where = _WATCHED_QUADS
     for g, s, p, o in _rows(state.store, "g", stored_leaving, "?g ?s ?p ?o", where):
         if (p, o) in _kept(p, o):
             old[(s, p, o)].add(g)
@@ -416,24 +466,26 @@ def _affected(state: _AfterState, changed: set[Triple]) -> set[URIRef]:
     seeds: set[Identifier] = set()
     for s, p, o in changed:
         seeds.add(s)
-        if p in (CMC.sampleOf, CMC.onEntity):
+        if p in (_CMC_sampleOf, _CMC_onEntity):
             seeds.add(o)
     state.load_subjects(seeds)
     # entities of measurements, lots of samples, lots of runs (before or after: stored too)
-    measured = [s for s in seeds if facts.objects(s, CMC.onEntity)]
-    entities = {e for m in measured for e in facts.objects(m, CMC.onEntity)}
+    measured = [s for s in seeds if facts.objects(s, _CMC_onEntity)]
+    entities = {e for m in measured for e in facts.objects(m, _CMC_onEntity)}
     state.load_subjects(entities)
     lots = (
-        seeds | entities | {lot for e in entities | seeds for lot in facts.objects(e, CMC.sampleOf)}
+        seeds
+        | entities
+        | {lot for e in entities | seeds for lot in facts.objects(e, _CMC_sampleOf)}
     )
-    state.load_objects(PROV.wasGeneratedBy, lots)
-    lots |= {made for run in lots for made in facts.subjects(PROV.wasGeneratedBy, run)}
+    state.load_objects(_PROV_wasGeneratedBy, lots)
+    lots |= {made for run in lots for made in facts.subjects(_PROV_wasGeneratedBy, run)}
     # lineage steps and types that changed: every batch downstream of them
-    moved = {s for s, p, o in changed if p in _LINEAGE or p == RDF.type}
-    moved |= {o for s, p, o in changed if p == PROV.wasGeneratedBy}
+    moved = {s for s, p, o in changed if p in _LINEAGE or p == _RDF_type}
+    moved |= {o for s, p, o in changed if p == _PROV_wasGeneratedBy}
     lots |= _downstream(state, moved)
     _load_for_graphs(state, lots)
-    untyped = {s for s, p, _ in changed if p == RDF.type}
+    untyped = {s for s, p, _ in changed if p == _RDF_type}
     return {n for n in lots if isinstance(n, URIRef) and (facts.types(n) or n in untyped)}
 
 
@@ -441,8 +493,8 @@ def _downstream(state: _AfterState, nodes: set[Identifier]) -> set[Identifier]:
     """``nodes`` and everything derived from them or generated by them, transitively."""
     seen, frontier = set(nodes), set(nodes)
     while frontier:
-        state.load_objects(PROV.wasDerivedFrom, frontier)
-        state.load_objects(PROV.wasGeneratedBy, frontier)
+        state.load_objects(_PROV_wasDerivedFrom, frontier)
+        state.load_objects(_PROV_wasGeneratedBy, frontier)
         frontier = {
             down for node in frontier for p in _LINEAGE for down in state.facts.subjects(p, node)
         } - seen
@@ -454,11 +506,11 @@ def _load_for_graphs(state: _AfterState, lots: set[Identifier]) -> None:
     """Read every stored statement the graphs of ``lots`` are computed from."""
     facts = state.facts
     state.load_subjects(lots)
-    state.load_objects(CMC.sampleOf, lots)
-    samples = {s for lot in lots for s in facts.subjects(CMC.sampleOf, lot)}
-    state.load_objects(CMC.onEntity, lots | samples)
-    state.load_subjects({m for e in lots | samples for m in facts.subjects(CMC.onEntity, e)})
-    state.load_subjects({r for lot in lots for r in facts.objects(lot, PROV.wasGeneratedBy)})
+    state.load_objects(_CMC_sampleOf, lots)
+    samples = {s for lot in lots for s in facts.subjects(_CMC_sampleOf, lot)}
+    state.load_objects(_CMC_onEntity, lots | samples)
+    state.load_subjects({m for e in lots | samples for m in facts.subjects(_CMC_onEntity, e)})
+    state.load_subjects({r for lot in lots for r in facts.objects(lot, _PROV_wasGeneratedBy)})
     frontier = {lot for lot in lots if BATCH_CLASSES & set(facts.types(lot))}
     seen = set(frontier)
     while frontier:  # the upstream walk of each batch
@@ -492,7 +544,9 @@ def rebuild(
             stale.add(g)
         elif p in WATCHED and (p, o) in _kept(p, o):
             facts.add(s, p, o, g)
-    nodes = sorted(s for s, by in facts.forward.items() if isinstance(s, URIRef) and RDF.type in by)
+    nodes = sorted(
+        s for s, by in facts.forward.items() if isinstance(s, URIRef) and _RDF_type in by
+    )
     changes = ChangeSet()
     for index, node in enumerate(nodes):
         if progress and index % 1000 == 0:
