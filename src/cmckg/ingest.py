@@ -21,6 +21,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from . import __version__, ntriples
+from .analytics import plan_analytics
 from .audit import Change, date_literal, record_change_set, utc_now
 from .derivation import LineageGap, plan_derivations
 from .errors import ConfigError, MappingError
@@ -320,6 +321,7 @@ def _write(
         )
         report.sources.append(summary)
     _report_gaps(plan_derivations(store, minter, changes, stored_records), mapped)
+    plan_analytics(store, minter, changes, stored_records)
     record_change_set(store, minter, changes, change or Change.begin(), now)
     store.apply(changes)
     return report
