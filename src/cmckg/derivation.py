@@ -27,14 +27,13 @@ from rdflib.namespace import PROV, RDF
 from . import ntriples
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
-from .stores.terms import to_sparql
+from .stores.terms import batches, to_sparql, values_clause
 from .vocab import CMC, IriMinter
 
 _USED, _GENERATED_BY, _DERIVED_FROM = PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom
 _IDENTIFIER, _LOCATION = CMC.identifier, CMC.sourceLocation
 _TRUE = Literal(True)
 _MADE_LOTS = frozenset({CMC.IntermediateLot, CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
-_BATCH = 400
 
 
 @dataclass
@@ -154,16 +153,12 @@ def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
     return (tuple(int(p) for p in parts[1::2]), gap.location or "", gap.message)
 
 
-def _values(name: str, terms: Iterable[URIRef]) -> str:
-    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
-
-
 def _rows(
     store: Store, name: str, terms: list[URIRef], select: str, where: str
 ) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(terms), _BATCH):
-        values = _values(name, terms[start : start + _BATCH])
+    for batch in batches(terms):
+        values = values_clause(name, batch)
         rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
     return rows
 

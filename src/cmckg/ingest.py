@@ -21,6 +21,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from . import __version__, ntriples
+from .analytics import plan_analytics
 from .audit import Change, date_literal, record_change_set, utc_now
 from .derivation import LineageGap, plan_derivations
 from .errors import ConfigError, MappingError
@@ -28,7 +29,7 @@ from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
 from .mappers.base import RecordTriples
 from .resources import ontology_path, term_files
 from .stores import ChangeSet, Store
-from .stores.terms import to_sparql
+from .stores.terms import batches, to_sparql, values_clause
 from .uservocab import Vocabulary, mapping_vocabulary_files, vocabularies_in_force
 from .vocab import CMC, IriMinter
 
@@ -320,6 +321,7 @@ def _write(
         )
         report.sources.append(summary)
     _report_gaps(plan_derivations(store, minter, changes, stored_records), mapped)
+    plan_analytics(store, minter, changes, stored_records)
     record_change_set(store, minter, changes, change or Change.begin(), now)
     store.apply(changes)
     return report
@@ -363,11 +365,10 @@ def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], st
 
 
 def _values_query(store: Store, graphs: list[URIRef], select: str, where: str) -> list[tuple]:
-    """Rows of ``SELECT <select> WHERE { VALUES ?g {…} <where> }``, 500 graphs per query."""
+    """Rows of ``SELECT <select> WHERE { VALUES ?g {…} <where> }``, one query per batch."""
     rows: list[tuple] = []
-    for start in range(0, len(graphs), 500):
-        values = " ".join(to_sparql(g) for g in graphs[start : start + 500])
-        rows += store.query(f"SELECT {select} WHERE {{ VALUES ?g {{ {values} }} {where} }}").rows
+    for batch in batches(graphs):
+        rows += store.query(f"SELECT {select} WHERE {{ {values_clause('g', batch)} {where} }}").rows
     return rows
 
 

@@ -16,7 +16,7 @@ from .audit import Change, HistoryEntry, VerifyReport, history, verify
 from .build import Record
 from .errors import ConfigError, StoreError
 from .ingest import IngestReport, ProgressCallback, ingest, ingest_records
-from .mappers import RecordGraph
+from .mappers import MAPPERS, RecordGraph, unknown_format
 from .schemas import load_yaml_with_lines, validate_document
 from .stores import Store, open_store
 from .uservocab import Vocabulary, vocabularies_in_force
@@ -58,6 +58,10 @@ def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str,
         raise ConfigError(f"not valid YAML: {exc}", str(path)) from exc
     if not isinstance(loaded, dict):
         raise ConfigError("a mapping file must hold a YAML mapping at the top level", str(path))
+    name = loaded.get("mapper")
+    if name is not None and name not in MAPPERS:  # before the schema, which would ask for tables
+        line = lines.get(("mapper",))
+        raise ConfigError(unknown_format(str(name)), str(path), f"line {line}", "mapper")
     validate_document(loaded, "mapping", str(path), lines)
     loaded.setdefault("__file__", str(path))
     return loaded
@@ -159,6 +163,14 @@ class KnowledgeGraph:
             graphs.append(r)
         return ingest_records(self.store, graphs, self.minter, change=change)
 
+    def reindex(self, progress: ProgressCallback | None = None) -> tuple[int, int]:
+        """Rebuild the derived analytics layer from the records (``cmckg.analytics``) in one
+        change set: for a store written before the layer existed, or loaded around ingest.
+        Returns (graphs written, stale graphs dropped)."""
+        from .analytics import rebuild
+
+        return rebuild(self.store, self.minter, progress)
+
     def verify(self) -> VerifyReport:
         """Check every record graph, superseded revision and change set against the audit
         trail's hashes (``report.findings`` lists what was altered outside cmckg)."""
@@ -228,9 +240,11 @@ class KnowledgeGraph:
         coverage: float = 0.90,
         confidence: float = 0.99,
         censored: str = "exclude",
+        source: str = "layer",
     ) -> ComparisonResult:
         """Compare test batches with reference batches (filters such as ``site=Site-A``) by
-        quality range, TOST equivalence or tolerance interval, per attribute."""
+        quality range, TOST equivalence or tolerance interval, per attribute. ``source``: the
+        analytics layer (default) or ``records`` (the saved queries over the records)."""
         self.require_trusted_answers()
         from .comparability import compare
 
@@ -247,6 +261,7 @@ class KnowledgeGraph:
                 coverage=coverage,
                 confidence=confidence,
                 censored=censored,
+                source=source,
             )
 
     def drivers(
@@ -255,13 +270,16 @@ class KnowledgeGraph:
         material: str | None = None,
         method: str = "spearman",
         stage: str | None = None,
+        source: str = "layer",
     ) -> DriversResult:
         """Rank raw-material lot attributes (joined through lineage) against a batch PQA."""
         self.require_trusted_answers()
         from .drivers import drivers
 
         with self.vocabulary():
-            return drivers(self.store, pqa, material=material, method=method, stage=stage)
+            return drivers(
+                self.store, pqa, material=material, method=method, stage=stage, source=source
+            )
 
     def summary(
         self,
@@ -269,6 +287,7 @@ class KnowledgeGraph:
         by: str | Sequence[str] | None = None,
         material: str | None = None,
         censored: str = "exclude",
+        source: str = "layer",
     ) -> pd.DataFrame:
         """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group;
         censored results are counted and left out unless ``censored`` substitutes them."""
@@ -276,7 +295,9 @@ class KnowledgeGraph:
         from .summary import summary
 
         with self.vocabulary():
-            return summary(self.store, attributes, by=by, material=material, censored=censored)
+            return summary(
+                self.store, attributes, by=by, material=material, censored=censored, source=source
+            )
 
     def control_chart(
         self,
@@ -289,6 +310,7 @@ class KnowledgeGraph:
         baseline_n: int | None = None,
         rules: str = "nelson",
         by: str | None = None,
+        source: str = "layer",
     ) -> ControlChart:
         """I-MR control chart of an attribute over a product's batches in date order, limits
         from a baseline (``FIRST:LAST`` identifiers or dates, or the first ``baseline_n``,
@@ -308,6 +330,7 @@ class KnowledgeGraph:
             baseline_n=baseline_n,
             rules=rules,
             by=by,
+            source=source,
         )
 
     def validate(

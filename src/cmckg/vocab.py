@@ -252,6 +252,11 @@ class TermIndex:
     def get(self, iri: URIRef) -> Term:
         return self._terms[iri]
 
+    def default_unit(self, iri: URIRef) -> URIRef | None:
+        """The unit a value of concept ``iri`` is in when its source names none (or None)."""
+        term = self._terms.get(iri)
+        return None if term is None else term.default_unit
+
     def terms(self, scheme: URIRef | None = None) -> list[Term]:
         return [t for t in self._terms.values() if scheme is None or t.scheme == scheme]
 

@@ -6,7 +6,9 @@ against the IRIREF grammar and RFC 3987, language tags checked, literals escaped
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -34,6 +36,24 @@ def to_sparql(term: Identifier) -> str:
         return ntriples.term(term)
     except ValueError as exc:
         raise QueryError(str(exc)) from None
+
+
+VALUES_BATCH = 400
+"""Terms per ``VALUES`` block when a list of terms is sent in parts (a query stays small enough
+for every backend's parser and request limits)."""
+
+_T = TypeVar("_T")
+
+
+def values_clause(name: str, terms: Iterable[Identifier]) -> str:
+    """``VALUES ?name { … }`` of ``terms``, each through ``to_sparql``."""
+    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
+
+
+def batches(items: Sequence[_T], size: int = VALUES_BATCH) -> Iterator[Sequence[_T]]:
+    """``items`` in consecutive parts of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @lru_cache(maxsize=1 << 18)
