@@ -13,7 +13,6 @@ generation away. ``step`` is the generation an edge reaches.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,12 +82,10 @@ class Lineage:
         return json.dumps(self.to_dict(), indent=2, default=int)
 
     def to_graphml(self) -> str:
-        graph = self.to_networkx()
-        for _, data in graph.nodes(data=True):
-            for key, value in data.items():
-                data[key] = "" if value is None or value != value else value
-        graph.graph = {k: str(v) for k, v in graph.graph.items()}
-        return "\n".join(nx.generate_graphml(graph))
+        """GraphML (``present.lineage_formats``)."""
+        from .present.lineage_formats import to_graphml
+
+        return to_graphml(self)
 
     def _repr_html_(self) -> str:
         """The lineage picture and its node table (notebooks)."""
@@ -97,50 +94,16 @@ class Lineage:
         return lineage_html(self)
 
     def to_dot(self) -> str:
-        """Graphviz DOT; nodes labelled with kind and identifier."""
-        ids = {iri: f"n{i}" for i, iri in enumerate(self.nodes["iri"])}
-        lines = [
-            f"digraph lineage {{\n  // {self.direction} lineage of <{self.root}>",
-            "  rankdir=RL;",
-            "  node [shape=box, fontname=Helvetica];",
-        ]
-        for row in self.nodes.to_dict("records"):
-            label = _dot_escape(_node_label(row))
-            shape = "ellipse" if row["kind"] == "run" else "box"
-            lines.append(
-                f'  {ids[row["iri"]]} [label="{label}", shape={shape}, '
-                f'tooltip="{_dot_escape(row["iri"])}"];'
-            )
-        for row in self.edges.to_dict("records"):
-            lines.append(
-                f"  {ids[row['from']]} -> {ids[row['to']]} "
-                f'[label="{_dot_escape(row["relation"])}"];'
-            )
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        """Graphviz DOT (``present.lineage_formats``)."""
+        from .present.lineage_formats import to_dot
+
+        return to_dot(self)
 
     def to_mermaid(self) -> str:
-        """A Mermaid flowchart (renders in GitHub and GitLab markdown)."""
-        ids = {iri: f"n{i}" for i, iri in enumerate(self.nodes["iri"])}
-        lines = ["flowchart RL"]
-        for row in self.nodes.to_dict("records"):
-            label = html.escape(_node_label(row), quote=True).replace("\n", "<br/>")
-            opening, closing = ("([", "])") if row["kind"] == "run" else ("[", "]")
-            lines.append(f'  {ids[row["iri"]]}{opening}"{label}"{closing}')
-        for row in self.edges.to_dict("records"):
-            lines.append(f"  {ids[row['from']]} -->|{row['relation']}| {ids[row['to']]}")
-        return "\n".join(lines) + "\n"
+        """A Mermaid flowchart (``present.lineage_formats``)."""
+        from .present.lineage_formats import to_mermaid
 
-
-def _node_label(row: dict) -> str:
-    parts = [f"{row['kind'] or 'node'} {row['identifier'] or row['iri'].rsplit('/', 1)[-1]}"]
-    if isinstance(row.get("material"), str):
-        parts.append(row["material"])
-    return "\n".join(parts)
-
-
-def _dot_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return to_mermaid(self)
 
 
 def kind_of(class_iri: object) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from ..kg import KnowledgeGraph
 from ..lineage import KINDS, Lineage
@@ -73,14 +74,16 @@ def run_lineage(args: argparse.Namespace) -> int:
 
 
 def print_lineage(result: Lineage, fmt: str, *, edges: bool = False) -> None:
-    renderers = {
-        "json": result.to_json,
-        "dot": result.to_dot,
-        "mermaid": result.to_mermaid,
-        "graphml": result.to_graphml,
+    from ..present import lineage_formats
+
+    renderers: dict[str, Callable[[Lineage], str]] = {
+        "json": Lineage.to_json,
+        "dot": lineage_formats.to_dot,
+        "mermaid": lineage_formats.to_mermaid,
+        "graphml": lineage_formats.to_graphml,
     }
     if fmt in renderers:
-        text = renderers[fmt]()
+        text = renderers[fmt](result)
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     frame = result.edges if edges else result.nodes
