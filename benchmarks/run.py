@@ -54,7 +54,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import SEED, generate  # noqa: E402
 
-from cmckg.cli.serve import OxigraphServer  # noqa: E402
+from cmckg.stores.server import OxigraphServer  # noqa: E402
 
 GIB = 1024.0
 #: The analyses timed through the analytics layer, each beside the records path on the same

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cmckg.cli.serve import OxigraphServer
+from cmckg.stores.server import OxigraphServer
 
 _session_servers: list[OxigraphServer] = []
 _module_servers: list[OxigraphServer] | None = None

@@ -33,12 +33,12 @@ from SPARQLWrapper import JSON, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from cmckg.cli import configure_logging, main
-from cmckg.cli.serve import OxigraphServer
 from cmckg.errors import ConfigError, StoreError
 from cmckg.kg import KnowledgeGraph
 from cmckg.stores import ChangeSet, open_store, remote
 from cmckg.stores.oxigraph import OxigraphStore
 from cmckg.stores.remote import EndpointSettings, RemoteStore
+from cmckg.stores.server import OxigraphServer
 
 pytestmark = pytest.mark.server
 
@@ -200,79 +200,6 @@ def test_named_graphs_missing_from_the_default_graph_are_refused(tmp_path: Path)
 
 
 # -- faults -----------------------------------------------------------------------------------
-
-
-class _SignallingStore(RemoteStore):
-    """Sets ``sending`` when an update request is about to go out."""
-
-    sending = threading.Event()
-
-    def _call(self, endpoint, send, *, writing=False):
-        if writing:
-            self.sending.set()
-        return super()._call(endpoint, send, writing=writing)
-
-
-def test_server_killed_mid_ingest_leaves_no_partial_graph(tmp_path: Path) -> None:
-    server = start_server(tmp_path / "db")
-    store = _SignallingStore(server.query_url)
-    old = graph_of(*[(u("lot/A"), u("p"), Literal(i)) for i in range(50)])
-    store.apply(
-        ChangeSet(
-            put_graphs={u("graph/A"): old},
-            add=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))],
-        )
-    )
-    # One change set: replace graph A, add 100 record graphs of 2,000 triples each (the server
-    # needs about 2 s to apply it on a 2-core machine; it is killed 0.1 s after it is sent).
-    new = [u(f"graph/{n}") for n in range(100)]
-    changes = ChangeSet(
-        put_graphs={u("graph/A"): graph_of((u("lot/A"), u("p"), Literal("replaced")))},
-        remove=[(u("graph/A"), u("sha"), Literal("old"), u("meta"))],
-        add=[
-            (u(f"lot/{n}"), u(f"p{i}"), Literal(f"v{i}"), g)
-            for n, g in enumerate(new)
-            for i in range(2000)
-        ]
-        + [(g, u("sha"), Literal("new"), u("meta")) for g in [u("graph/A"), *new]],
-    )
-    errors: list[BaseException] = []
-
-    def ingest() -> None:
-        try:
-            store.apply(changes)
-        except BaseException as exc:  # noqa: BLE001 — handed to the test thread
-            errors.append(exc)
-
-    store.sending.clear()
-    writer = threading.Thread(target=ingest)
-    writer.start()
-    assert store.sending.wait(30)
-    time.sleep(0.1)
-    server.kill()
-    writer.join(30)
-    assert len(errors) == 1 and isinstance(errors[0], StoreError)
-    message = str(errors[0])
-    assert message.startswith(f"{server.base_url}/update: ") and "\n" not in message
-    assert "completely or not at all" in message
-
-    restarted = start_server(tmp_path / "db")
-    try:
-        store = open_store(restarted.query_url)
-        per_graph = dict(
-            store.query(
-                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-            ).rows
-        )
-        counts = {g: int(n) for g, n in per_graph.items()}
-        # All or nothing: either the old state exactly, or the whole change set.
-        before = {u("graph/A"): 50, u("meta"): 1}
-        after = {u("graph/A"): 1, **{g: 2000 for g in new}, u("meta"): 101}
-        assert counts in (before, after)
-        assert counts == before, "the kill came after the commit: make the change set larger"
-        assert set(store.graph(u("graph/A"))) == set(old)
-    finally:
-        restarted.stop()
 
 
 def test_unreachable_server_exits_2_with_one_line(capsys: pytest.CaptureFixture) -> None:
