@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from cmckg import KnowledgeGraph
+    from cmckg.errors import CmckgError
+    from cmckg.stores import Store
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 STORE_KINDS = ["memory", "oxigraph", "remote"]
+#: The base IRI of the tests' stores (cmckg's default), for IRIs written out in assertions.
+BASE = "https://w3id.org/cmckg/id/"
 
 
 def store_location(kind: str, tmp_path: Path) -> str:
@@ -39,6 +47,42 @@ def store_location(kind: str, tmp_path: Path) -> str:
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture
+def kg(store_kind: str, tmp_path: Path) -> Iterator[KnowledgeGraph]:
+    """An empty knowledge graph (base IRI ``BASE``) on a fresh store of each kind; a module
+    wanting other content defines its own ``kg``."""
+    from cmckg import KnowledgeGraph
+
+    with KnowledgeGraph.open(store_location(store_kind, tmp_path), base_iri=BASE) as opened:
+        yield opened
+
+
+def store_snapshot(store: Store) -> list[tuple[str, ...]]:
+    """Every quad of the named graphs as sortable text: the exact state of the store."""
+    return sorted(tuple(t.n3() if t is not None else "" for t in quad) for quad in store.quads())
+
+
+def assert_refused_unchanged(
+    store: Store,
+    action: Callable[[], object],
+    error: type[CmckgError] | None = None,
+    fragments: tuple[str, ...] | list[str] = (),
+) -> str:
+    """``action`` must raise ``error`` (default: any cmckg error) with a one-line message
+    holding every fragment, and leave ``store`` exactly as it was; returns the message."""
+    from cmckg.errors import CmckgError
+
+    before = store_snapshot(store)
+    with pytest.raises(error or CmckgError) as caught:
+        action()
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    assert store_snapshot(store) == before
+    return message
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, store_location
+from conftest import BASE, EXAMPLES, store_location
 from rdflib import Graph, URIRef
 from rdflib.namespace import PROV, RDFS
 
@@ -20,7 +20,6 @@ from cmckg import KnowledgeGraph, __version__
 from cmckg.cli import main
 from cmckg.vocab import CMC, IriMinter
 
-BASE = "https://w3id.org/cmckg/id/"
 MINT = IriMinter(BASE)
 META = MINT.metadata_graph
 MAPPING = EXAMPLES / "mab" / "mappings" / "raw_material_lots.yaml"

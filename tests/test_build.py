@@ -4,7 +4,7 @@ site names through the term schemes, and ingest and answer lineage like files.""
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, REPO
+from conftest import BASE, EXAMPLES, REPO
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, SKOS, XSD
 
@@ -14,7 +14,6 @@ from cmckg.mappers import MapContext, file_sha256
 from cmckg.mappers.b2mml import B2mmlMapper
 from cmckg.vocab import CMC, QUDT, UNIT, IriMinter
 
-BASE = "https://w3id.org/cmckg/id/"
 MINT = IriMinter(BASE)
 TERMS = REPO / "ontology" / "terms"
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, TEST_DATA, store_location
+from conftest import BASE, EXAMPLES, TEST_DATA, store_snapshot
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
@@ -18,7 +18,6 @@ from cmckg import KnowledgeGraph, build
 from cmckg.errors import MappingError
 from cmckg.vocab import CMC, IriMinter
 
-BASE = "https://w3id.org/cmckg/id/"
 MINT = IriMinter(BASE)
 META = MINT.metadata_graph
 LOT_FILE = EXAMPLES / "b2mml" / "LOT-20121210170718-0001L0001.xml"
@@ -31,23 +30,12 @@ API2_GRAPH = MINT.mint("graph", "b2mml", "lot", "API-LOT-2")
 
 
 @pytest.fixture
-def kg(store_kind: str, tmp_path: Path) -> KnowledgeGraph:
-    opened = KnowledgeGraph.open(store_location(store_kind, tmp_path), base_iri=BASE)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def src(tmp_path: Path) -> Path:
     folder = tmp_path / "src"
     folder.mkdir()
     for path in (LOT_FILE, PES_FILE, TWO_LOTS):
         shutil.copy(path, folder / path.name)
     return folder
-
-
-def snapshot(kg: KnowledgeGraph) -> list[tuple[str, ...]]:
-    return sorted(tuple(t.n3() if t is not None else "" for t in q) for q in kg.store.quads())
 
 
 def meta_of(kg: KnowledgeGraph, subject: URIRef) -> dict[URIRef, list]:
@@ -77,11 +65,11 @@ def test_reingest_of_unchanged_sources_changes_nothing(kg, src):
     files = sorted(src.glob("*.xml"))
     first = kg.ingest(files)
     assert first.records == 4  # lot, production response, two lots
-    before = snapshot(kg)
+    before = store_snapshot(kg.store)
     again = kg.ingest(files)
     assert again.changed == 0
     assert sum(s.unchanged for s in again.sources) == 4
-    assert snapshot(kg) == before
+    assert store_snapshot(kg.store) == before
 
 
 def test_a_changed_source_replaces_its_graph_and_keeps_one_revision(kg, src):
@@ -157,7 +145,7 @@ def test_a_vanished_record_is_superseded(kg, src):
 def test_a_failed_ingest_leaves_the_store_exactly_as_before(kg, src):
     lot_file = src / LOT_FILE.name
     kg.ingest(lot_file)
-    before = snapshot(kg)
+    before = store_snapshot(kg.store)
     edit(lot_file, "2013-12-08", "2015-01-01")  # a change that would replace a graph
     for sources in (
         [src / PES_FILE.name, MALFORMED],
@@ -166,7 +154,7 @@ def test_a_failed_ingest_leaves_the_store_exactly_as_before(kg, src):
     ):
         with pytest.raises(MappingError, match="malformed.xml"):
             kg.ingest(sources)
-        assert snapshot(kg) == before
+        assert store_snapshot(kg.store) == before
 
 
 def test_the_metadata_graph_describes_each_record_graph(kg, src):
@@ -249,9 +237,9 @@ def _record(value: float) -> build.Record:
 def test_builder_records_ingest_like_files(kg):
     report = kg.ingest_records([_record(4.9)])
     assert report.records == 1
-    before = snapshot(kg)
+    before = store_snapshot(kg.store)
     assert kg.ingest_records([_record(4.9)]).changed == 0
-    assert snapshot(kg) == before
+    assert store_snapshot(kg.store) == before
     graph = MINT.mint("graph", "site-a", "coa-L1")
     meta = meta_of(kg, graph)
     assert meta[CMC.mapper] == [Literal("build")]

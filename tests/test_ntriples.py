@@ -9,6 +9,7 @@ import hashlib
 
 import pyoxigraph as ox
 import pytest
+from conftest import store_snapshot
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
@@ -153,10 +154,6 @@ class _FailingStore:
         return fail
 
 
-def _snapshot(store) -> list[tuple]:
-    return sorted(tuple(t.n3() if t is not None else "" for t in q) for q in store.quads())
-
-
 @pytest.mark.parametrize(("fail_on", "writes_first"), [("bulk_load", True), ("load", False)])
 def test_a_failed_bulk_load_leaves_the_store_as_before(tmp_path, fail_on, writes_first):
     store = open_store(f"oxigraph:{tmp_path / 'store'}")
@@ -167,7 +164,7 @@ def test_a_failed_bulk_load_leaves_the_store_as_before(tmp_path, fail_on, writes
             add=[(old, URIRef(EX + "source"), Literal("a.csv"), META)],
         )
     )
-    before = _snapshot(store)
+    before = store_snapshot(store)
     big = RecordTriples((URIRef(f"{EX}s/{i}"), P, Literal(i)) for i in range(60_000))
     big.add((S, P, Literal("kept")))  # also in the old graph: must survive the undo
     store._store = _FailingStore(store.native, fail_on, writes_first)
@@ -184,7 +181,7 @@ def test_a_failed_bulk_load_leaves_the_store_as_before(tmp_path, fail_on, writes
             )
         )
     store._store = store._store.real
-    assert _snapshot(store) == before
+    assert store_snapshot(store) == before
     store.close()
 
 
@@ -194,13 +191,13 @@ def test_a_failed_update_after_a_bulk_load_leaves_the_store_as_before(tmp_path):
     store = open_store(f"oxigraph:{tmp_path / 'store'}")
     old = URIRef(EX + "graph/old")
     store.apply(ChangeSet(put_graphs={old: RecordTriples([(S, P, Literal("kept"))])}))
-    before = _snapshot(store)
+    before = store_snapshot(store)
     big = RecordTriples((URIRef(f"{EX}s/{i}"), P, Literal(i)) for i in range(30_000))
     store._store = _FailingStore(store.native, "update", writes_first=False)
     with pytest.raises(StoreError, match="simulated"):
         store.apply(ChangeSet(put_graphs={G: big, old: RecordTriples([(S, P, Literal("new"))])}))
     store._store = store._store.real
-    assert _snapshot(store) == before
+    assert store_snapshot(store) == before
     store.apply(ChangeSet(put_graphs={G: big, old: RecordTriples([(S, P, Literal("new"))])}))
     assert set(store.graph(old)) == {(S, P, Literal("new"))}
     assert len(store.graph(G)) == 30_000

@@ -4,7 +4,7 @@ interface only: named graphs in, rows out, change sets all-or-nothing, bound val
 from __future__ import annotations
 
 import pytest
-from conftest import store_location
+from conftest import store_location, store_snapshot
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
@@ -24,11 +24,6 @@ def s(i: object) -> URIRef:
 
 def triples(*items: tuple) -> RecordTriples:
     return RecordTriples(items)
-
-
-def snapshot(store: Store) -> list[tuple[str, ...]]:
-    """Every quad, as sortable text (the exact state of the store)."""
-    return sorted(tuple(t.n3() if t is not None else "" for t in quad) for quad in store.quads())
 
 
 def graph_set(store: Store, graph: URIRef) -> set:
@@ -72,7 +67,7 @@ def test_put_graphs_and_read_them_back(filled: Store):
         (s(1), RDF.type, URIRef(EX + "Lot")),
     }
     assert filled.count_quads() == 6
-    assert len(snapshot(filled)) == 6
+    assert len(store_snapshot(filled)) == 6
     assert {q[3] for q in filled.quads()} == {G1, G2, META}
 
 
@@ -97,7 +92,7 @@ def test_drop_graph_and_remove_quads(filled: Store):
 
 
 def test_a_change_set_that_fails_partway_changes_nothing(filled: Store):
-    before = snapshot(filled)
+    before = store_snapshot(filled)
     bad = (s(3), P, 5, META)  # 5 is not an RDF term: the write fails after the good parts
     changes = ChangeSet(
         drop_graphs=[G2],
@@ -107,13 +102,13 @@ def test_a_change_set_that_fails_partway_changes_nothing(filled: Store):
     )
     with pytest.raises((StoreError, QueryError)):
         filled.apply(changes)
-    assert snapshot(filled) == before
+    assert store_snapshot(filled) == before
 
 
 def test_a_large_new_graph_that_fails_partway_changes_nothing(filled: Store):
     """Large additions take Oxigraph's bulk loader, which is not transactional: the backend
     must undo what it loaded before the failure."""
-    before = snapshot(filled)
+    before = store_snapshot(filled)
     big = RecordTriples((s(i), P, Literal(i)) for i in range(60_000))
     big.add((s(3), NAME, 5))  # not an RDF term, somewhere inside the graph's triples
     big.add((s(1), NAME, Literal("alpha")))  # also in G1: must survive the undo
@@ -126,7 +121,7 @@ def test_a_large_new_graph_that_fails_partway_changes_nothing(filled: Store):
     )
     with pytest.raises((StoreError, QueryError)):
         filled.apply(changes)
-    assert snapshot(filled) == before
+    assert store_snapshot(filled) == before
 
 
 def test_query_binds_typed_terms(filled: Store):
@@ -139,7 +134,7 @@ def test_query_binds_typed_terms(filled: Store):
 
 
 def test_injection_through_a_bound_literal_matches_nothing_and_changes_nothing(filled: Store):
-    before = snapshot(filled)
+    before = store_snapshot(filled)
     for query in (
         "SELECT ?s WHERE { ?s ?p ?name }",
         "SELECT ?s WHERE { GRAPH ?g { ?s ?p ?name } }",
@@ -153,22 +148,22 @@ def test_injection_through_a_bound_literal_matches_nothing_and_changes_nothing(f
         )
         == 0
     )
-    assert snapshot(filled) == before
+    assert store_snapshot(filled) == before
     filled.apply(ChangeSet(add=[(s(7), NAME, Literal(INJECTION), G3)]))
     found = filled.query("SELECT ?s WHERE { ?s ?p ?name }", {"name": Literal(INJECTION)})
     assert found.rows == [(s(7),)]  # the value is only ever data: it matches itself
 
 
 def test_injection_through_a_bound_iri_is_rejected(filled: Store):
-    before = snapshot(filled)
+    before = store_snapshot(filled)
     with pytest.raises(QueryError):
         filled.query("SELECT ?p WHERE { ?s ?p ?o }", {"s": URIRef(EX + "x> } ; DROP ALL #")})
     with pytest.raises(QueryError):
         filled.query("SELECT ?p WHERE { ?s ?p ?o }", {"s; DROP ALL": s(1)})
-    assert snapshot(filled) == before
+    assert store_snapshot(filled) == before
 
 
 def test_an_empty_change_set_is_a_no_op(filled: Store):
-    before = snapshot(filled)
+    before = store_snapshot(filled)
     filled.apply(ChangeSet())
-    assert snapshot(filled) == before
+    assert store_snapshot(filled) == before

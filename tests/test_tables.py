@@ -7,23 +7,21 @@ error naming file, row and field and leave the store's quads exactly as they wer
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pytest
 import yaml
-from conftest import TEST_DATA
+from conftest import BASE, TEST_DATA, assert_refused_unchanged, store_snapshot
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF, XSD
 
 from cmckg.cli import main as cli_main
-from cmckg.errors import CmckgError, ConfigError, MappingError
+from cmckg.errors import ConfigError, MappingError
 from cmckg.kg import KnowledgeGraph
 from cmckg.vocab import CMC, CMCT, QUDT, UNIT, aliases_from_store, term_index_with_aliases
 
 TABLES = TEST_DATA / "tables"
-BASE = "https://w3id.org/cmckg/id/"
 
 
 def mapping(name: str) -> dict:
@@ -40,10 +38,6 @@ def iri(*parts: str) -> URIRef:
 
 def triples_of(kg: KnowledgeGraph) -> set[tuple]:
     return {(s, p, o) for s, p, o, _ in kg.store.quads()}
-
-
-def quads_of(kg: KnowledgeGraph) -> list[tuple]:
-    return sorted(kg.store.quads(), key=lambda q: tuple(str(t) for t in q))
 
 
 @pytest.fixture
@@ -235,11 +229,11 @@ def test_same_named_tables_of_one_issuer_keep_their_own_aliases(
 def test_reingest_changes_nothing(kg: KnowledgeGraph) -> None:
     for name in ("lots", "coa", "runs", "specs"):
         kg.ingest(TABLES / f"{name}.csv", mapping=TABLES / f"{name}.yaml")
-    before = quads_of(kg)
+    before = store_snapshot(kg.store)
     for name in ("lots", "coa", "runs", "specs"):
         report = kg.ingest(TABLES / f"{name}.csv", mapping=TABLES / f"{name}.yaml")
         assert report.changed == 0
-    assert quads_of(kg) == before
+    assert store_snapshot(kg.store) == before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,20 +310,6 @@ BAD_TABLES = {
 }
 
 
-def _assert_store_unchanged(
-    kg: KnowledgeGraph, action: Callable[[], object], error: type[CmckgError], fragments: list[str]
-) -> str:
-    before = quads_of(kg)
-    with pytest.raises(error) as caught:
-        action()
-    message = str(caught.value)
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, (fragment, message)
-    assert quads_of(kg) == before
-    return message
-
-
 @pytest.fixture(scope="module")
 def loaded():
     """One store for the bad-input tests: each one checks it is left exactly as it was."""
@@ -346,8 +326,8 @@ def test_bad_table_is_refused_and_store_unchanged(
     fixture, text, error, fragments = BAD_TABLES[case]
     table = tmp_path / f"{fixture}.csv"
     table.write_text(text, encoding="utf-8")
-    message = _assert_store_unchanged(
-        loaded, lambda: loaded.ingest(table, mapping=mapping(fixture)), error, fragments
+    message = assert_refused_unchanged(
+        loaded.store, lambda: loaded.ingest(table, mapping=mapping(fixture)), error, fragments
     )
     assert str(table) in message
 
@@ -355,8 +335,8 @@ def test_bad_table_is_refused_and_store_unchanged(
 def test_not_a_workbook(tmp_path: Path, loaded: KnowledgeGraph) -> None:
     path = tmp_path / "wide.xlsx"
     path.write_bytes(b"batch,code\nB1,P1\n")
-    _assert_store_unchanged(
-        loaded,
+    assert_refused_unchanged(
+        loaded.store,
         lambda: loaded.ingest(path, mapping=mapping("wide")),
         MappingError,
         [str(path), "not a readable XLSX workbook"],
@@ -366,8 +346,8 @@ def test_not_a_workbook(tmp_path: Path, loaded: KnowledgeGraph) -> None:
 def test_undecodable_bytes(tmp_path: Path, loaded: KnowledgeGraph) -> None:
     table = tmp_path / "lots.csv"
     table.write_bytes(LOTS.encode("utf-8") + "L-005,lactose,Möller,2024-01-10,\n".encode("latin-1"))
-    _assert_store_unchanged(
-        loaded,
+    assert_refused_unchanged(
+        loaded.store,
         lambda: loaded.ingest(table, mapping=mapping("lots")),
         MappingError,
         [str(table), "row=5", "not utf-8"],
@@ -443,8 +423,8 @@ def test_bad_mapping_names_the_key(case: str, loaded: KnowledgeGraph) -> None:
     fixture, path, value, fragments = BAD_MAPPINGS[case]
     config = _set(mapping(fixture), path, value)
     table = TABLES / ("wide.tsv" if fixture == "wide" else f"{fixture}.csv")
-    message = _assert_store_unchanged(
-        loaded, lambda: loaded.ingest(table, mapping=config), ConfigError, fragments
+    message = assert_refused_unchanged(
+        loaded.store, lambda: loaded.ingest(table, mapping=config), ConfigError, fragments
     )
     assert message.startswith(str(TABLES / f"{fixture}.yaml"))
 
@@ -453,8 +433,8 @@ def test_type_conflict_within_a_table(tmp_path: Path, loaded: KnowledgeGraph) ->
     table = tmp_path / "runs.csv"
     text = (TABLES / "runs.csv").read_text(encoding="utf-8")
     table.write_text(text + "R-3,polishing,HV-1,,DS-1,harvest,COL-2,,,\n", encoding="utf-8")
-    _assert_store_unchanged(
-        loaded,
+    assert_refused_unchanged(
+        loaded.store,
         lambda: loaded.ingest(table, mapping=mapping("runs")),
         MappingError,
         ["row=4", "IntermediateLot", "DrugSubstanceBatch", "row=3"],
@@ -462,8 +442,8 @@ def test_type_conflict_within_a_table(tmp_path: Path, loaded: KnowledgeGraph) ->
 
 
 def test_table_without_mapping_is_refused(loaded: KnowledgeGraph) -> None:
-    _assert_store_unchanged(
-        loaded, lambda: loaded.ingest(TABLES / "lots.csv"), MappingError, ["--mapping"]
+    assert_refused_unchanged(
+        loaded.store, lambda: loaded.ingest(TABLES / "lots.csv"), MappingError, ["--mapping"]
     )
 
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEST_DATA, store_location
+from conftest import BASE, TEST_DATA
 from rdflib import Literal, URIRef
 
 from cmckg import KnowledgeGraph
@@ -20,7 +20,6 @@ from cmckg.errors import MappingError
 from cmckg.stores import ChangeSet
 from cmckg.vocab import CMC, IriMinter
 
-BASE = "https://w3id.org/cmckg/id/"
 MINT = IriMinter(BASE)
 META = MINT.metadata_graph
 RUN = URIRef(BASE + "graph/meta/validation")
@@ -44,13 +43,6 @@ THIRD_LOT = """<?xml version="1.0" encoding="utf-8"?>
   </DataArea>
 </SyncMaterialInformation>
 """
-
-
-@pytest.fixture
-def kg(store_kind: str, tmp_path: Path) -> KnowledgeGraph:
-    opened = KnowledgeGraph.open(store_location(store_kind, tmp_path), base_iri=BASE)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
