@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +58,15 @@ def kg(store_kind: str, tmp_path: Path) -> Iterator[KnowledgeGraph]:
 
     with KnowledgeGraph.open(store_location(store_kind, tmp_path), base_iri=BASE) as opened:
         yield opened
+
+
+@pytest.fixture
+def no_user_sparql_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep a developer's own ~/.config/cmckg/sparql.yaml and CMCKG_SPARQL_* out of the tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    for name in list(os.environ):
+        if name.startswith("CMCKG_SPARQL_"):
+            monkeypatch.delenv(name)
 
 
 def store_snapshot(store: Store) -> list[tuple[str, ...]]:

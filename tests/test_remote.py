@@ -11,7 +11,6 @@ import base64
 import email.utils
 import http.server
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -40,20 +39,11 @@ from cmckg.stores.oxigraph import OxigraphStore
 from cmckg.stores.remote import EndpointSettings, RemoteStore
 from cmckg.stores.server import OxigraphServer
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.usefixtures("no_user_sparql_config")]
 
 EX = "http://example.org/"
 CMC = "https://w3id.org/cmckg/ontology#"
 NO_CONFIG = {"XDG_CONFIG_HOME": "/nonexistent"}
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep a developer's own ~/.config/cmckg/sparql.yaml and CMCKG_SPARQL_* out of the tests."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    for name in list(os.environ):
-        if name.startswith("CMCKG_SPARQL_"):
-            monkeypatch.delenv(name)
 
 
 def u(name: str) -> URIRef:

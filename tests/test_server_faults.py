@@ -5,7 +5,6 @@ server commits, so the test sees the old state."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from cmckg.errors import StoreError
 from cmckg.stores import ChangeSet, open_store
 from cmckg.stores.remote import RemoteStore
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.usefixtures("no_user_sparql_config")]
 
 EX = "http://example.org/"
 
@@ -80,14 +79,6 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     yield case
     for stop in case.stops:
         stop()
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    for name in list(os.environ):
-        if name.startswith("CMCKG_SPARQL_"):
-            monkeypatch.delenv(name)
 
 
 class _SignallingStore(RemoteStore):

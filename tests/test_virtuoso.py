@@ -5,9 +5,6 @@ embedded store, idempotent re-ingest, read-only, and what a server killed mid-in
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from question_fixtures import QUESTIONS, load_trig
 from rdflib import Graph, Literal, URIRef
@@ -21,7 +18,7 @@ from cmckg.kg import KnowledgeGraph
 from cmckg.stores import ChangeSet, open_store
 from cmckg.stores.remote import VIRTUOSO, RemoteStore
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.usefixtures("no_user_sparql_config")]
 
 EX = "http://example.org/"
 TRICKY = [
@@ -33,14 +30,6 @@ TRICKY = [
     Literal("2021-02-18", datatype=XSD.date),
     Literal("42", datatype=XSD.integer),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    for name in list(os.environ):
-        if name.startswith("CMCKG_SPARQL_"):
-            monkeypatch.delenv(name)
 
 
 def u(name: str) -> URIRef:
