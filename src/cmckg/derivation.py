@@ -115,10 +115,7 @@ def _watched(triples: Iterable[Any]) -> Iterator[tuple[URIRef, int, URIRef]]:
     prov:wasGeneratedBy, 2 prov:wasDerivedFrom, 3 typed an intermediate or batch lot. Read from
     a record's N-Triples lines (made for its hash already): matching text is far cheaper than
     comparing rdflib terms, and only the few matching lines become terms."""
-    lines = (
-        triples.nt_lines() if isinstance(triples, RecordTriples) else ntriples.triple_lines(triples)
-    )
-    for line in lines:
+    for line in ntriples.lines_of(triples):
         subject, predicate, obj = line.split(" ", 2)
         which = _WATCH.get(predicate)
         if which is None:
@@ -136,12 +133,18 @@ class _Describer:
         self.graphs = changes.put_graphs
 
     def name(self, node: URIRef, graph: URIRef | None) -> str:
-        found = self.graphs[graph].value(node, _IDENTIFIER) if graph in self.graphs else None
+        found = self._value(node, _IDENTIFIER, graph)
         return f"'{found}'" if found is not None else f"<{node}>"
 
     def location(self, node: URIRef, graph: URIRef | None) -> str | None:
-        found = self.graphs[graph].value(node, _LOCATION) if graph in self.graphs else None
+        found = self._value(node, _LOCATION, graph)
         return None if found is None else str(found)
+
+    def _value(self, node: URIRef, predicate: URIRef, graph: URIRef | None) -> object:
+        """The object of (node, predicate) in the new graph ``graph``, or None (a scan: only
+        for the few nodes a lineage gap names)."""
+        triples = self.graphs.get(graph) if graph is not None else None
+        return next((o for s, p, o in triples or () if s == node and p == predicate), None)
 
 
 def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
@@ -240,7 +243,7 @@ def _plan_graphs(
         changed.append(runs[graph])
         if pairs:
             triples = RecordTriples((out, _DERIVED_FROM, into) for out, into in pairs)
-            changes.put_graphs[graph] = triples  # type: ignore[assignment]  # a Graph stand-in
+            changes.put_graphs[graph] = triples
         else:
             changes.drop_graphs.append(graph)
     return changed

@@ -16,7 +16,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier
 
 from ..errors import ConfigError
-from ..ntriples import triple_lines
+from ..ntriples import KeepsLines, triple_lines
 from ..vocab import CMC, IriMinter, TermIndex, bind_prefixes, term_index
 
 
@@ -31,7 +31,7 @@ def file_sha256(path: Path) -> str:
 Triple = tuple[Identifier, Identifier, Identifier]
 
 
-class RecordTriples:
+class RecordTriples(KeepsLines):
     """The triples of one record: a plain set with the small part of rdflib's Graph API that
     mappers use (``add``, iteration, ``len``, ``in``, ``triples``, ``value``, ``objects``).
 

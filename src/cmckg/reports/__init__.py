@@ -80,7 +80,8 @@ class Omitted:
 
     def text(self) -> str:
         return (
-            f"{self.count} more {self.severity.label.lower()} results of "
+            f"{self.count} more {self.severity.label.lower()} "
+            f"{'result' if self.count == 1 else 'results'} of "
             f"'{self.shape_label}': {self.message}"
         )
 
