@@ -88,9 +88,24 @@ class YamlVocabulary:
         return g, self.lines, self.fields
 
     def place(
-        self, iri: URIRef, path: KeyPath, key_lines: Mapping[KeyPath, int], keys: Iterable[str]
+        self,
+        iri: URIRef,
+        path: KeyPath,
+        key_lines: Mapping[KeyPath, int],
+        keys: Iterable[str],
+        what: str,
+        field_name: str,
     ) -> None:
-        self.lines.setdefault(iri, key_lines.get(path, 0))
+        """Note the line of ``iri`` and of each of its keys; a second declaration of ``iri``
+        (``what``: "concept 'pH'") is an error at ``field_name``."""
+        if iri in self.lines:
+            raise ConfigError(
+                f"{what} is declared twice",
+                str(self.path),
+                f"line {key_lines.get(path, 0)}",
+                field_name,
+            )
+        self.lines[iri] = key_lines.get(path, 0)
         for key in keys:
             if (*path, key) in key_lines:
                 self.fields[(iri, key)] = key_lines[(*path, key)]
@@ -105,14 +120,7 @@ class YamlVocabulary:
     ) -> None:
         label = str(raw["label"])
         iri = _concept_iri(namespace, label)
-        if iri in self.lines:
-            raise ConfigError(
-                f"concept '{label}' is declared twice",
-                str(self.path),
-                f"line {key_lines.get(path, 0)}",
-                "label",
-            )
-        self.place(iri, path, key_lines, raw)
+        self.place(iri, path, key_lines, raw, f"concept '{label}'", "label")
         g = self.graph
         g.add((iri, RDF.type, SKOS.Concept))
         g.add((iri, RDFS.isDefinedBy, self.vocab_iri))
@@ -154,14 +162,7 @@ class YamlVocabulary:
     ) -> None:
         symbol = str(raw["symbol"])
         iri = URIRef(namespace + "unit-" + _unit_slug(symbol))
-        if iri in self.lines:
-            raise ConfigError(
-                f"unit '{symbol}' is declared twice",
-                str(self.path),
-                f"line {key_lines.get(path, 0)}",
-                "symbol",
-            )
-        self.place(iri, path, key_lines, raw)
+        self.place(iri, path, key_lines, raw, f"unit '{symbol}'", "symbol")
         g = self.graph
         g.add((iri, RDF.type, QUDT.Unit))
         g.add((iri, RDFS.isDefinedBy, self.vocab_iri))

@@ -242,3 +242,42 @@ class TableMapping:
             row[column] is not None and cell_text(row[column]).strip() in allowed
             for column, allowed in self.where
         )
+
+
+def columns_read(spec: EntitySpec, entities: Mapping[str, EntitySpec]) -> set[str]:
+    """The columns an entity's triples depend on (linked named entities: their id columns)."""
+    if spec.reference is not None:
+        target = entities[spec.reference]
+        return {c for t in (*target.id, target.issuer) if t is not None for c in t.columns}
+    templates = [
+        *spec.id,
+        spec.identifier,
+        spec.label,
+        spec.issuer,
+        *spec.texts.values(),
+        *(t.template for t in spec.terms.values()),
+        *(u.template for u in spec.units.values()),
+    ]
+    columns = {c for t in templates if t is not None for c in t.columns}
+    columns |= {d.column for d in spec.dates.values()} | set(spec.numbers.values())
+    columns |= {spec.criterion} if spec.criterion else set()
+    columns |= {c.column for c in (spec.type, spec.lot_class) if c is not None and c.column}
+    for link in [*spec.links.values(), *(m for ms in spec.materials.values() for m in ms)]:
+        columns |= columns_read(link, entities)
+    for lot_links in spec.lots.values():
+        for lot_link in lot_links:
+            columns |= columns_read(lot_link.entity, entities)
+            columns |= {lot_link.quantity} if lot_link.quantity else set()
+            columns |= set(lot_link.unit.template.columns) if lot_link.unit else set()
+    for m in spec.measurements:
+        measured = [
+            m.property.template,
+            m.unit.template if m.unit else None,
+            m.stage.template if m.stage else None,
+            m.method,
+            *m.id,
+        ]
+        columns |= {m.value} | {c for t in measured if t is not None for c in t.columns}
+        columns |= {m.time.column} if m.time else set()
+        columns |= columns_read(m.device, entities) if m.device else set()
+    return columns
