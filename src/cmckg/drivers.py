@@ -4,10 +4,10 @@ The store joins every raw-material lot attribute to the batches downstream of th
 (``queries/analytics-upstream-lots.rq`` and ``analytics-raw-lot-values.rq`` over the analytics
 layer; ``queries/raw-material-values.rq`` over the records); a batch that used several lots of
 one material gets the mean of their values (``n_lots`` says how many). Each (material,
-attribute) pair is then correlated with the batch PQA (Spearman by default, or Pearson) over the batches that have both
-values, ranked by p with Benjamini–Hochberg q across every pair screened. ``method="pls"`` ranks
-by the VIP score of a PLS regression of the PQA on all pairs (standardised, batches complete in
-the pairs kept), with the correlation columns alongside.
+attribute) pair is then correlated with the batch PQA (Spearman by default, or Pearson) over the
+batches that have both values, ranked by p with Benjamini–Hochberg q across every pair screened.
+``method="pls"`` ranks by the VIP score of a PLS regression of the PQA on all pairs
+(standardised, batches complete in the pairs kept), with the correlation columns alongside.
 """
 
 from __future__ import annotations
