@@ -356,7 +356,8 @@ def test_drivers_of_an_intermediate_attribute_say_its_stage(example) -> None:
 
 
 def _derived_graphs(kg: KnowledgeGraph) -> int:
-    prefix = f"{kg.minter.base}graph/derived/"
+    """Derived lineage graphs (one per run); the analytics layer's graphs are not counted."""
+    prefix = f"{kg.minter.base}graph/derived/run/"
     rows = kg.store.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
     return sum(str(g).startswith(prefix) for (g,) in rows)
 
