@@ -258,6 +258,7 @@ def test_an_unwritable_output_stops_before_the_work(
 
 
 def test_every_command_has_a_description_and_every_option_help() -> None:
+    """Every option has help, and the help of every option with a default names it."""
     import argparse
 
     missing: list[str] = []
@@ -271,6 +272,12 @@ def test_every_command_has_a_description_and_every_option_help() -> None:
                     walk(sub, f"{name} {sub_name}")
             elif not action.help:
                 missing.append(f"{name} {action.option_strings or action.dest}: no help")
+            elif (
+                action.option_strings
+                and action.default not in (None, False, [], argparse.SUPPRESS)
+                and "default" not in parser._get_formatter()._get_help_string(action)  # type: ignore[attr-defined]
+            ):
+                missing.append(f"{name} {action.option_strings}: default not in the help")
 
     walk(build_parser(), "cmckg")
     assert missing == []

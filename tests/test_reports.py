@@ -263,6 +263,8 @@ def test_results_below_fail_on_are_condensed_per_shape():
     shown, omitted = condensed(_report(results), W)  # at the fail-on level: all of them
     assert (len(shown), omitted) == (8, [])
     assert "3 more warning results of 'Shape S': m" in render(_report(results), "text", V)
+    # six: five shown, one more (singular)
+    assert "1 more warning result of 'Shape S': m" in render(_report(results[:6]), "text", V)
 
 
 def _report(results: list[ValidationResult]) -> ValidationReport:

@@ -8,6 +8,7 @@ path, value, shape and the source record and location the result is traced to.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 import pytest
@@ -107,6 +108,12 @@ def summary(report: ValidationReport) -> set[tuple]:
         )
         for r in report.results
     }
+
+
+PLAUSIBLE_HMW = (
+    "PlausibleValueShape/HighMolecularWeightSpecies-"
+    + (hashlib.sha256(str(CMCT.HighMolecularWeightSpecies).encode()).hexdigest()[:8])
+)
 
 
 def expect(
@@ -232,7 +239,7 @@ CASES = [
         [(R1, PROV.used, None, BR)],
         [],
         [
-            expect(V, R1, "prov:used", None, "ProcessRun-inputs"),
+            expect(W, R1, None, DS, "RunWithoutInputsShape"),
             expect(V, U1, None, RM, "UsageLotIsRunInputShape"),
         ],
     ),
@@ -606,6 +613,18 @@ CASES = [
         [
             expect(V, DS, None, RESIN, "BillOfMaterialsShape"),
             expect(V, DP, None, RESIN, "BillOfMaterialsShape"),
+        ],
+    ),
+    # HMW is a percentage of a whole (0 to 100 %: ontology/terms/plausibility.ttl); also out of
+    # specification. The plausibility shape is generated per range holder: its name carries the
+    # holder's local name and the first 8 hex digits of the SHA-256 of its IRI.
+    (
+        "implausible-value",
+        [(M1, QUDT.numericValue, None, LIMS)],
+        [(M1, QUDT.numericValue, Literal(-40.0), LIMS)],
+        [
+            expect(V, M1, "qudt:numericValue", Literal(-40.0), PLAUSIBLE_HMW),
+            expect(V, M1, "qudt:numericValue", Literal(-40.0), SPEC_SHAPE),
         ],
     ),
     (

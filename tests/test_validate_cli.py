@@ -299,10 +299,11 @@ def test_help_explains_severities_and_exit_codes(capsys):
 def test_the_demo_sequence_keeps_failing_on_its_planted_violations(tmp_path, capsys):
     """``cmckg demo`` (which validates and records the state), then ``cmckg validate``, then
     ``cmckg validate --format github``: each reports the planted out-of-specification results
-    and nothing else: the mAb example's two, on the rows of examples/mab/site-a/lims_results.csv
-    that hold them (read from the file here), and one each planted by the techtransfer and
-    batchrecords generators (their README/truth files name R-DS-2007 and ZS-24102); the two
-    validate runs exit 1."""
+    and, besides them, only the five negative concentrations the real NanoDrop file gives
+    (test_validate_examples.py): the mAb example's two, on the rows of
+    examples/mab/site-a/lims_results.csv that hold them (read from the file here), and one
+    each planted by the techtransfer and batchrecords generators (their README/truth files
+    name R-DS-2007 and ZS-24102); the two validate runs exit 1."""
     with open(EXAMPLES / "mab" / "site-a" / "lims_results.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     planted = sorted(
@@ -312,11 +313,14 @@ def test_the_demo_sequence_keeps_failing_on_its_planted_violations(tmp_path, cap
     )
     store = str(tmp_path / "store")
     assert main(["demo", "--store", store]) == 0
-    assert ": 4 violations," in capsys.readouterr().out
+    assert ": 9 violations," in capsys.readouterr().out
     assert main(["validate", "--store", store, "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["mode"] == "incremental"
     found = [r for r in report["results"] if r["severity"] == "Violation"]
+    nanodrop = [r for r in found if "nanodrop" in r["source"]["file"]]
+    assert len(nanodrop) == 5
+    found = [r for r in found if r not in nanodrop]
     mab = sorted(
         (r["source"]["location"], float(r["value"]))
         for r in found
@@ -331,5 +335,6 @@ def test_the_demo_sequence_keeps_failing_on_its_planted_violations(tmp_path, cap
     ]
     assert main(["validate", "--store", store, "--format", "github"]) == 1
     errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error ")]
-    assert len(errors) == 4
+    assert len(errors) == 9
+    assert sum("nanodrop" in line for line in errors) == 5
     assert sum("mab/site-a/lims_results.csv" in line for line in errors) == 2

@@ -1,4 +1,5 @@
-"""The bundled real data validate without violations; the mAb example gives its planted one.
+"""The bundled real data validate without violations but for what they truly report (the
+NanoDrop file's negative concentrations); the mAb example gives its planted ones.
 
 (The Žagar table is checked in test_validate_incremental.py, which validates it in full.)
 """
@@ -6,6 +7,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 from conftest import EXAMPLES
@@ -16,6 +18,26 @@ from cmckg.kg import KnowledgeGraph
 from cmckg.validate import Severity, validate_sources
 
 BIACORE = "cytiva_biacore_t200_control__Fig.4b_Her3 immobilization.json"
+NANODROP = "thermo_fisher_nanodrop_eight__thermo_nanodrop_eight_example01.json"
+
+
+def _negative_concentrations(path) -> list[tuple[str, float]]:
+    """(JSON pointer, value) of every "mass concentration" below 0 in an ASM file, walked here."""
+    found = []
+
+    def walk(node, pointer):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "mass concentration" and value["value"] < 0:
+                    found.append((f"{pointer}/{key}", float(value["value"])))
+                walk(value, f"{pointer}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{pointer}/{i}")
+
+    with open(path, encoding="utf-8") as handle:
+        walk(json.load(handle), "")
+    return found
 
 
 def test_every_asm_file_validates_without_violations_but_biacore_names_no_sample():
@@ -24,7 +46,19 @@ def test_every_asm_file_validates_without_violations_but_biacore_names_no_sample
     report = validate_sources(files)
     assert report.mode == "files"
     assert len(report.records) == 15
-    assert report.counts()[Severity.VIOLATION] == 0
+    # the only violations: the NanoDrop blanks' negative concentrations (a concentration cannot
+    # be below 0: ontology/terms/plausibility.ttl), one per value the file gives (5 of them)
+    negative = _negative_concentrations(EXAMPLES / "asm" / NANODROP)
+    assert len(negative) == 5
+    violations = report.at_or_above(Severity.VIOLATION)
+    assert sorted((r.source.location, float(r.value)) for r in violations) == sorted(negative)
+    assert {r.source.path.rsplit("/", 1)[-1] for r in violations} == {NANODROP}
+    assert all(
+        r.shape_name.startswith("PlausibleValueShape/")
+        and r.message.startswith("Implausible value: mass concentration of ")
+        and "below the plausible minimum 0 g/L" in r.message
+        for r in violations
+    )
     # the Biacore T200 file's 11 sample documents give "sample identifier": "N/A" (jq:
     # [.. | objects | select(has("sample identifier"))] | length): incomplete, so warnings
     unnamed = [r for r in report.results if r.shape_name == "Sample-identifierGiven"]

@@ -436,7 +436,7 @@ def plan_analytics(
         if triples == current.get(graph, set()):
             continue
         if triples:
-            changes.put_graphs[graph] = RecordTriples(triples)  # type: ignore[assignment]
+            changes.put_graphs[graph] = RecordTriples(triples)
         elif graph in current:
             changes.drop_graphs.append(graph)
 
@@ -553,7 +553,7 @@ def rebuild(
             progress("analytics", index, len(nodes))
         triples = lot_graph(minter, facts, node)
         if triples:
-            changes.put_graphs[analytics_graph(minter, node)] = RecordTriples(triples)  # type: ignore[assignment]
+            changes.put_graphs[analytics_graph(minter, node)] = RecordTriples(triples)
     if progress:
         progress("analytics", len(nodes), len(nodes))
     dropped = sorted(stale - set(changes.put_graphs))

@@ -203,7 +203,10 @@ def compare(
             continue
         overlap = set(ref["batch"]) & set(tst["batch"])
         if overlap:
-            notes.append(f"{attribute.label}: {len(overlap)} batches are in both groups")
+            notes.append(
+                f"{attribute.label}: {len(overlap)} "
+                f"{'batch is' if len(overlap) == 1 else 'batches are'} in both groups"
+            )
         values += [ref.assign(group="reference"), tst.assign(group="test")]
         series_keys = ["kind", "material", "stage", "unit"]
         for key, ref_series in ref.groupby(series_keys, dropna=False):

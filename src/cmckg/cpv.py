@@ -348,7 +348,7 @@ def _chart(
     start, end = _baseline_range(part, span, size, group)
     if span is None and end + 1 < (size or DEFAULT_BASELINE):
         notes.append(
-            f"baseline{where}: only {end + 1} batches, fewer than "
+            f"baseline{where}: only {end + 1} {'batch' if end == 0 else 'batches'}, fewer than "
             f"{size or DEFAULT_BASELINE} asked for"
         )
     x = part["value"].to_numpy(float)

@@ -325,8 +325,8 @@ def _vip_of(data: pd.DataFrame, pairs: list[str], notes: list[str]) -> dict[str,
     pls = PLSRegression(n_components=components, scale=False).fit(x, y)
     vip = vip_scores(pls.x_weights_, pls.x_scores_, pls.y_loadings_)
     notes.append(
-        f"PLS: {components} components on {len(complete)} batches and "
-        f"{len(columns)} attributes (standardised)"
+        f"PLS: {_count(components, 'component')} on {_count(len(complete), 'batch', 'batches')} "
+        f"and {_count(len(columns), 'attribute')} (standardised)"
     )
     return dict(zip(columns, vip.tolist(), strict=True))
 
@@ -338,3 +338,8 @@ def vip_scores(weights: np.ndarray, scores: np.ndarray, y_loadings: np.ndarray) 
     ss = (y_loadings[0] ** 2) * (scores**2).sum(axis=0)
     normalised = (weights / np.linalg.norm(weights, axis=0)) ** 2
     return np.sqrt(p * (normalised @ ss) / ss.sum())
+
+
+def _count(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 batch``, ``2 batches``."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

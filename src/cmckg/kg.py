@@ -15,8 +15,8 @@ from . import queries
 from .audit import Change, HistoryEntry, VerifyReport, history, verify
 from .build import Record
 from .errors import ConfigError, StoreError
-from .ingest import IngestReport, ProgressCallback, ingest, ingest_each, ingest_records
-from .mappers import RecordGraph
+from .ingest import IngestReport, ProgressCallback, ingest, ingest_records
+from .mappers import MAPPERS, RecordGraph, unknown_format
 from .schemas import load_yaml_with_lines, validate_document
 from .stores import Store, open_store
 from .uservocab import Vocabulary, vocabularies_in_force
@@ -61,6 +61,10 @@ def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str,
         raise ConfigError(f"not valid YAML: {exc}", str(path)) from exc
     if not isinstance(loaded, dict):
         raise ConfigError("a mapping file must hold a YAML mapping at the top level", str(path))
+    name = loaded.get("mapper")
+    if name is not None and name not in MAPPERS:  # before the schema, which would ask for tables
+        line = lines.get(("mapper",))
+        raise ConfigError(unknown_format(str(name)), str(path), f"line {line}", "mapper")
     validate_document(loaded, "mapping", str(path), lines)
     loaded.setdefault("__file__", str(path))
     return loaded
@@ -127,8 +131,7 @@ class KnowledgeGraph:
         change = Change.begin(by, reason)
         if isinstance(sources, str | Path):
             sources = [sources]
-        run = ingest_each if each else ingest
-        return run(
+        return ingest(
             self.store,
             sources,
             self.minter,
@@ -137,6 +140,7 @@ class KnowledgeGraph:
             progress,
             [*self.vocab, *vocab],
             change,
+            each=each,
         )
 
     def ingest_records(

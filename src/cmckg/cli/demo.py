@@ -62,7 +62,7 @@ def run_demo(args: argparse.Namespace) -> int:
         forward = kg.lineage(DEMO_MEDIUM_LOT, direction="forward")
         reached = forward.nodes[forward.nodes["kind"] == "batch"]
         out.print(
-            f"Medium lot {DEMO_MEDIUM_LOT} reached {len(reached)} batches: "
+            f"Medium lot {DEMO_MEDIUM_LOT} reached {plural(len(reached), 'batch', 'batches')}: "
             + ", ".join(sorted(reached["identifier"].astype(str))),
             highlight=False,
         )

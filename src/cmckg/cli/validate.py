@@ -117,7 +117,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--export-shapes",
         metavar="FILE",
-        help="also write every shape used (built-in and generated from specifications) as Turtle",
+        help=(
+            "also write every shape used (built-in, and generated from specifications and "
+            "plausible ranges) as Turtle"
+        ),
     )
     add_store_argument(parser)
     add_vocab_argument(parser)

@@ -3,14 +3,17 @@ store with the record graphs a run covers and, in an incremental run, their neig
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 import pyoxigraph as ox
 from oxrdflib import OxigraphStore as _RdflibOxigraph
 from rdflib import Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import PROV, RDF
+from rdflib.namespace import PROV, RDF, RDFS
 
+from ..resources import resource_dir
 from ..stores import Store
 from ..stores.terms import from_ox, inline_values, to_ox, to_sparql
 from ..vocab import CMC, QUDT
@@ -107,21 +110,19 @@ class DataGraph:
                 facts.add((unit, QUDT.conversionOffset, Literal(found["offset"])))
         self.add_graph(facts)
 
-    def add_plausible_ranges(self, store: Store) -> None:
-        """Add the plausible ranges the store declares (a project vocabulary's concepts and
-        kinds) with their units and labels: found through the two range predicates, so the
-        cost follows the vocabulary, not the store."""
-        self.construct(
-            store,
-            (
-                "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
-                "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
-                "CONSTRUCT { ?c ?p ?o } WHERE { "
-                "{ SELECT DISTINCT ?c WHERE { ?c cmc:plausibleMinimum|cmc:plausibleMaximum ?x } } "
-                "?c ?p ?o FILTER (?p IN (cmc:plausibleMinimum, cmc:plausibleMaximum, "
-                "cmc:defaultUnit, skos:prefLabel, skos:exactMatch)) }"
-            ),
+    def add_property_labels(self) -> None:
+        """Label every measured AFO property the data mentions (ontology/vendor/afo-terms.csv),
+        so messages name the attribute rather than its IRI."""
+        rows = self.select(
+            f"SELECT DISTINCT ?p WHERE {{ ?x {to_sparql(CMC.measuredProperty)} ?p "
+            f"FILTER (isIRI(?p)) }}"
         )
+        labels = afo_labels()
+        found = Graph()
+        for (prop,) in rows:
+            if prop in labels:
+                found.add((prop, RDFS.label, Literal(labels[prop])))
+        self.add_graph(found)
 
     def typed_record_nodes(self, among: set[URIRef] | None = None) -> set[URIRef]:
         """Nodes with a cmc: class: the focus nodes of the shapes."""
@@ -131,6 +132,14 @@ class DataGraph:
         )
         found = {row[0] for row in rows}
         return found if among is None else found & among
+
+
+@cache
+def afo_labels() -> dict[URIRef, str]:
+    """The labels of the AFO terms cmckg knows (ontology/vendor/afo-terms.csv)."""
+    path = resource_dir("ontology") / "vendor" / "afo-terms.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {URIRef(row["iri"]): row["label"] for row in csv.DictReader(handle)}
 
 
 def load_graphs(store: Store, graphs: Sequence[URIRef], data: DataGraph) -> list[ox.Triple]:

@@ -21,6 +21,14 @@ from ..resources import ontology_path, term_files
 from ..stores import Store, open_store
 from ..vocab import IriMinter, bind_prefixes
 from .data import DataGraph, add_neighbourhood, load_graphs, mentioned
+from .peers import peer_gaps
+from .plausibility import (
+    PlausibilityCheck,
+    checks_digest,
+    plausibility_checks,
+    plausibility_shapes,
+    read_ranges,
+)
 from .results import Severity, ValidationReport, ValidationResult
 from .shapes import files_digest, ontology, shape_files, static_shapes, terms
 from .specifications import (
@@ -117,12 +125,17 @@ def _bnode_closure(graph: Graph, node: BNode) -> Iterator[tuple]:
                 stack.append(o)
 
 
-def _shapes_digest(extra: Sequence[str | Path], specs: Sequence[Specification]) -> str:
+def _shapes_digest(
+    extra: Sequence[str | Path],
+    specs: Sequence[Specification],
+    checks: Sequence[PlausibilityCheck],
+) -> str:
     digest = hashlib.sha256(
         files_digest([*shape_files(extra), ontology_path(), *term_files()]).encode()
     )
     for spec in latest_specifications(specs):
         digest.update(repr(spec).encode())
+    digest.update(checks_digest(checks).encode())
     return digest.hexdigest()
 
 
@@ -174,9 +187,11 @@ def run_validation(
     started = time.perf_counter()
     minter = minter or IriMinter()
     specs = read_specifications(store)
+    checks = plausibility_checks(read_ranges(store))
     spec_shapes = specification_shapes(specs)
-    shape_graph = static_shapes(shapes) + spec_shapes
-    digest = _shapes_digest(shapes, specs)
+    generated = spec_shapes + plausibility_shapes(checks)
+    shape_graph = static_shapes(shapes) + generated
+    digest = _shapes_digest(shapes, specs, checks)
     stored_digest, current = stored_state(store, minter)
 
     note = None
@@ -207,9 +222,10 @@ def run_validation(
     results: list[ValidationResult] = []
     if focus_count:
         data.add_graph(terms())
-        data.add_plausible_ranges(store)
+        data.add_property_labels()
         data.add_unit_facts()
         results = _run_pyshacl(data.rdflib_graph(), shape_graph, focus)
+        results += peer_gaps(store, focus)
     results = trace(store, minter, results, {g: s.info for g, s in states.items()})
     before = open_results(store, minter)
     carried = [] if full else _still_open(before, set(selected), set(focus or ()))
@@ -237,7 +253,7 @@ def run_validation(
             {g: states[g] for g in selected},
             digest,
             stored_digest,
-            spec_shapes,
+            generated,
             results,
             before,
         )
@@ -263,7 +279,11 @@ def _still_open(
 
 def store_shapes(store: Store, shapes: Sequence[str | Path] = ()) -> Graph:
     """Every shape a validation of ``store`` uses: the static ones and the generated ones."""
-    graph = static_shapes(shapes) + specification_shapes(read_specifications(store))
+    graph = (
+        static_shapes(shapes)
+        + specification_shapes(read_specifications(store))
+        + plausibility_shapes(plausibility_checks(read_ranges(store)))
+    )
     graph.bind("sh", SH)
     graph.bind("cmcsh", "https://w3id.org/cmckg/shapes#")
     return graph

@@ -17,6 +17,7 @@ from ..stores import Store
 from ..stores.terms import to_sparql
 from ..vocab import CMC, QUDT, bind_prefixes
 from .shapes import terms
+from .sparql import sparql_constraint, sparql_target
 from .unit_facts import unit_facts
 
 _NUMERIC = (XSD.double, XSD.decimal, XSD.integer, XSD.float)
@@ -171,10 +172,10 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
                 ),
             )
         )
-        _sparql_target(
+        sparql_target(
             graph, node, f"SELECT DISTINCT ?this WHERE {{ {match} {in_unit} FILTER ({outside}) }}"
         )
-        _sparql_constraint(
+        sparql_constraint(
             graph,
             node,
             (
@@ -202,12 +203,12 @@ def specification_shapes(specs: Iterable[Specification]) -> Graph:
                 ),
             )
         )
-        _sparql_target(
+        sparql_target(
             graph,
             converted,
             f"SELECT DISTINCT ?this WHERE {{ {match} {check.replace('$this', '?this')} }}",
         )
-        _sparql_constraint(
+        sparql_constraint(
             graph,
             converted,
             (
@@ -236,20 +237,6 @@ def _outside(spec: Specification) -> str:
     if spec.upper is not None:
         bounds.append(f"?value > {_double(spec.upper)}")
     return " || ".join(bounds)
-
-
-def _sparql_target(graph: Graph, shape: URIRef, select: str) -> None:
-    target = URIRef(f"{shape}/target")
-    graph.add((shape, SH.target, target))
-    graph.add((target, RDF.type, SH.SPARQLTarget))
-    graph.add((target, SH.select, Literal(select)))
-
-
-def _sparql_constraint(graph: Graph, shape: URIRef, select: str) -> None:
-    constraint = URIRef(f"{shape}/constraint")
-    graph.add((shape, SH.sparql, constraint))
-    graph.add((constraint, RDF.type, SH.SPARQLConstraint))
-    graph.add((constraint, SH.select, Literal(select)))
 
 
 def _spec_match(spec: Specification, properties: list[URIRef], *, constraint: bool = False) -> str:

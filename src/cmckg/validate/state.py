@@ -154,7 +154,7 @@ def record_state(
     validated: Mapping[URIRef, RecordState],
     digest: str,
     stored_digest: str | None,
-    spec_shapes: Graph,
+    generated_shapes: Graph,
     results: Iterable[ValidationResult],
     before: Mapping[URIRef, StoredResults],
 ) -> None:
@@ -197,8 +197,8 @@ def record_state(
     )
     if digest != stored_digest:
         shapes_iri = shapes_graph_iri(minter)
-        if len(spec_shapes):
-            changes.put_graphs[shapes_iri] = spec_shapes
+        if len(generated_shapes):
+            changes.put_graphs[shapes_iri] = generated_shapes
         elif shapes_iri in store.graph_names():
             changes.drop_graphs.append(shapes_iri)
     store.apply(changes)
