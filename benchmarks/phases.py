@@ -58,8 +58,16 @@ SUMMARY = {
 }
 CHART = {"attribute": "HMW", "product": "mAb-1", "kind": "drug_substance"}
 #: The analyses read the analytics layer; "-records" figures ask the records the old way
-#: (``source="records"``) on the same store, the baseline of issue 12.
+#: (``source="records"``) on the same store, the baseline of issue 12. Each phase first makes one
+#: untimed call, so neither path is charged for loading the term schemes and caches.
 SOURCES = (("layer", ""), ("records", "-records"))
+
+
+def warmed(call: Callable[[str], Any]) -> Callable[[str], Any]:
+    call("layer")
+    return call
+
+
 NEW_BATCH = 900_001  # sequence number of the batch added before incremental validation
 SLOW_CALL_MS = 5_000  # a call this slow is not repeated
 
@@ -230,13 +238,13 @@ def phase_rdflib(args: argparse.Namespace, record: Recorder) -> None:
 
 def phase_compare(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
-    for source, suffix in SOURCES:
-        times, result = timed_ms(
-            lambda source=source: kg.compare(
-                COMPARE["attributes"], COMPARE["reference"], COMPARE["test"], source=source
-            ),
-            args.repeat,
+    call = warmed(
+        lambda source: kg.compare(
+            COMPARE["attributes"], COMPARE["reference"], COMPARE["test"], source=source
         )
+    )
+    for source, suffix in SOURCES:
+        times, result = timed_ms(lambda source=source: call(source), args.repeat)
         record(
             f"compare{suffix}",
             ms=times,
@@ -247,13 +255,11 @@ def phase_compare(args: argparse.Namespace, record: Recorder) -> None:
 
 def phase_drivers(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
+    call = warmed(
+        lambda source: kg.drivers(DRIVERS["pqa"], material=DRIVERS["material"], source=source)
+    )
     for source, suffix in SOURCES:
-        times, result = timed_ms(
-            lambda source=source: kg.drivers(
-                DRIVERS["pqa"], material=DRIVERS["material"], source=source
-            ),
-            args.repeat,
-        )
+        times, result = timed_ms(lambda source=source: call(source), args.repeat)
         top = result.table.iloc[0].to_dict() if len(result.table) else {}
         record(
             f"drivers{suffix}",
@@ -265,25 +271,21 @@ def phase_drivers(args: argparse.Namespace, record: Recorder) -> None:
 
 def phase_summary(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
+    call = warmed(lambda source: kg.summary(SUMMARY["attributes"], by=SUMMARY["by"], source=source))
     for source, suffix in SOURCES:
-        times, result = timed_ms(
-            lambda source=source: kg.summary(
-                SUMMARY["attributes"], by=SUMMARY["by"], source=source
-            ),
-            args.repeat,
-        )
+        times, result = timed_ms(lambda source=source: call(source), args.repeat)
         record(f"summary{suffix}", ms=times, rows=len(result), n=int(result["n"].sum()))
 
 
 def phase_cpv(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
-    for source, suffix in SOURCES:
-        times, chart = timed_ms(
-            lambda source=source: kg.control_chart(
-                CHART["attribute"], CHART["product"], kind=CHART["kind"], source=source
-            ),
-            args.repeat,
+    call = warmed(
+        lambda source: kg.control_chart(
+            CHART["attribute"], CHART["product"], kind=CHART["kind"], source=source
         )
+    )
+    for source, suffix in SOURCES:
+        times, chart = timed_ms(lambda source=source: call(source), args.repeat)
         record(f"cpv{suffix}", ms=times, points=len(chart.points), signals=len(chart.signals))
 
 

@@ -46,7 +46,7 @@ from . import units
 from .errors import MappingError
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
-from .stores.terms import to_sparql
+from .stores.terms import batches, to_sparql, values_clause
 from .vocab import CMC, CMCT, QUDT, IriMinter, bundled_term_index
 
 LOT_CLASSES = (
@@ -59,7 +59,6 @@ BATCH_CLASSES = frozenset({CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
 UPSTREAM_CLASSES = frozenset({CMC.RawMaterialLot, CMC.IntermediateLot, CMC.ProcessRun})
 ROW_CLASSES = frozenset({*LOT_CLASSES, CMC.ProcessRun})
 PREFIX = "graph/derived/analytics/"
-_BATCH = 400
 
 #: Lot facts (on the lot), run facts, sample and measurement statements the layer reads.
 LOT_FACTS = (
@@ -245,16 +244,12 @@ def _derived_analytics(graph: object) -> bool:
     return PREFIX in str(graph)
 
 
-def _values(name: str, terms: Iterable[Identifier]) -> str:
-    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
-
-
 def _rows(
     store: Store, name: str, terms: list[URIRef], select: str, where: str
 ) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(terms), _BATCH):
-        values = _values(name, terms[start : start + _BATCH])
+    for batch in batches(terms):
+        values = values_clause(name, batch)
         rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
     return rows
 

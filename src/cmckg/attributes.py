@@ -47,7 +47,7 @@ SAVED_QUERIES = {
         "upstream": "analytics-values-upstream",
         "measured_upstream": "analytics-measured-upstream",
         "censored": "analytics-censored-values",
-        "raw_material": "analytics-raw-material-values",
+        "raw_material": "analytics-raw-lot-values",  # joined with analytics-upstream-lots
     },
     "records": {
         "values": "attribute-values",

@@ -1,12 +1,13 @@
 """Raw material → product quality: which incoming lot attributes move a batch's PQA.
 
 The store joins every raw-material lot attribute to the batches downstream of the lot
-(``queries/raw-material-values.rq``); a batch that used several lots of one material gets the
-mean of their values (``n_lots`` says how many). Each (material, attribute) pair is then
-correlated with the batch PQA (Spearman by default, or Pearson) over the batches that have both
-values, ranked by p with Benjamini–Hochberg q across every pair screened. ``method="pls"`` ranks
-by the VIP score of a PLS regression of the PQA on all pairs (standardised, batches complete in
-the pairs kept), with the correlation columns alongside.
+(``queries/analytics-upstream-lots.rq`` and ``analytics-raw-lot-values.rq`` over the analytics
+layer; ``queries/raw-material-values.rq`` over the records); a batch that used several lots of
+one material gets the mean of their values (``n_lots`` says how many). Each (material,
+attribute) pair is then correlated with the batch PQA (Spearman by default, or Pearson) over the
+batches that have both values, ranked by p with Benjamini–Hochberg q across every pair screened.
+``method="pls"`` ranks by the VIP score of a PLS regression of the PQA on all pairs
+(standardised, batches complete in the pairs kept), with the correlation columns alongside.
 """
 
 from __future__ import annotations
@@ -158,17 +159,21 @@ def drivers(
     notes: list[str] = []
     target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes, source)
     names = reference_nodes(store)
-    frames = [
-        queries.to_dataframe(
-            queries.run(
-                store,
-                saved_query(source, "raw_material"),
-                {"pqa": attribute.selector, "material": node},
+    nodes = material_nodes(str(material_iri), names) if material_iri else [""]
+    if source == "layer":
+        raw = _layer_raw_values(store, set(target.index), nodes)
+    else:
+        frames = [
+            queries.to_dataframe(
+                queries.run(
+                    store,
+                    saved_query(source, "raw_material"),
+                    {"pqa": attribute.selector, "material": node},
+                )
             )
-        )
-        for node in (material_nodes(str(material_iri), names) if material_iri else [""])
-    ]
-    raw = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
+            for node in nodes
+        ]
+        raw = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
     if raw.empty:
         raise QueryError(
             f"no raw-material lot with results is upstream of a batch with {attribute.label!r}"
@@ -240,6 +245,20 @@ def _pqa_per_batch(
         identifier=("identifier", "first"), pqa=("value", "mean")
     )
     return per_batch, unit_symbol(values["unit"].iloc[0])
+
+
+def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> pd.DataFrame:
+    """The raw-material lot values upstream of ``batches`` (of ``materials``; [""]: any), shaped
+    like ``queries/raw-material-values.rq``: the layer's batch → raw lot pairs joined here with
+    the raw lots' rows (two small queries; one query joining both walks every pair first)."""
+    pairs = queries.to_dataframe(queries.run(store, "analytics-upstream-lots"))
+    values = queries.to_dataframe(queries.run(store, "analytics-raw-lot-values"))
+    if pairs.empty or values.empty:
+        return pd.DataFrame()
+    if materials != [""]:
+        values = values[values["material_node"].isin(materials)]
+    pairs = pairs[pairs["batch"].isin(batches)]
+    return pairs.merge(values, on="lot").drop_duplicates(ignore_index=True)
 
 
 def _raw_matrix(
