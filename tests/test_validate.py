@@ -243,6 +243,16 @@ CASES = [
             expect(V, U1, None, RM, "UsageLotIsRunInputShape"),
         ],
     ),
+    # a run that used a sample: not a lot (and ingest derives DS-1 ← S-1 from the run)
+    (
+        "run-inputs-are-lots",
+        [],
+        [(R1, PROV.used, S1, LIMS)],
+        [
+            expect(V, R1, "prov:used", S1, "ProcessRun-inputs"),
+            expect(V, DS, "prov:wasDerivedFrom", S1, "MaterialLot-derivedFrom"),
+        ],
+    ),
     (
         "run-outputs-are-lots",
         [],
