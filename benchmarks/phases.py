@@ -41,6 +41,25 @@ COMPARE = {
     "test": "product=mAb-1,site=Site-B",
 }
 DRIVERS = {"pqa": "afucosylation", "material": "cell culture medium"}
+SUMMARY = {
+    "attributes": [
+        "titer",
+        "HMW",
+        "monomer",
+        "main charge isoform",
+        "acidic variants",
+        "afucosylation",
+        "host cell protein",
+        "relative potency",
+        "protein concentration",
+        "pH",
+    ],
+    "by": "site",
+}
+CHART = {"attribute": "HMW", "product": "mAb-1", "kind": "drug_substance"}
+#: The analyses read the analytics layer; "-records" figures ask the records the old way
+#: (``source="records"``) on the same store, the baseline of issue 12.
+SOURCES = (("layer", ""), ("records", "-records"))
 NEW_BATCH = 900_001  # sequence number of the batch added before incremental validation
 SLOW_CALL_MS = 5_000  # a call this slow is not repeated
 
@@ -211,27 +230,61 @@ def phase_rdflib(args: argparse.Namespace, record: Recorder) -> None:
 
 def phase_compare(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
-    times, result = timed_ms(
-        lambda: kg.compare(COMPARE["attributes"], COMPARE["reference"], COMPARE["test"]),
-        args.repeat,
-    )
-    record(
-        "compare", ms=times, rows=len(result.table), n_ref=[int(n) for n in result.table["n_ref"]]
-    )
+    for source, suffix in SOURCES:
+        times, result = timed_ms(
+            lambda source=source: kg.compare(
+                COMPARE["attributes"], COMPARE["reference"], COMPARE["test"], source=source
+            ),
+            args.repeat,
+        )
+        record(
+            f"compare{suffix}",
+            ms=times,
+            rows=len(result.table),
+            n_ref=[int(n) for n in result.table["n_ref"]],
+        )
 
 
 def phase_drivers(args: argparse.Namespace, record: Recorder) -> None:
     kg = KnowledgeGraph.open(args.location, read_only=True)
-    times, result = timed_ms(
-        lambda: kg.drivers(DRIVERS["pqa"], material=DRIVERS["material"]), args.repeat
-    )
-    top = result.table.iloc[0].to_dict() if len(result.table) else {}
-    record(
-        "drivers",
-        ms=times,
-        rows=len(result.table),
-        top=f"{top.get('material')} {top.get('attribute')} n={top.get('n')}",
-    )
+    for source, suffix in SOURCES:
+        times, result = timed_ms(
+            lambda source=source: kg.drivers(
+                DRIVERS["pqa"], material=DRIVERS["material"], source=source
+            ),
+            args.repeat,
+        )
+        top = result.table.iloc[0].to_dict() if len(result.table) else {}
+        record(
+            f"drivers{suffix}",
+            ms=times,
+            rows=len(result.table),
+            top=f"{top.get('material')} {top.get('attribute')} n={top.get('n')}",
+        )
+
+
+def phase_summary(args: argparse.Namespace, record: Recorder) -> None:
+    kg = KnowledgeGraph.open(args.location, read_only=True)
+    for source, suffix in SOURCES:
+        times, result = timed_ms(
+            lambda source=source: kg.summary(
+                SUMMARY["attributes"], by=SUMMARY["by"], source=source
+            ),
+            args.repeat,
+        )
+        record(f"summary{suffix}", ms=times, rows=len(result), n=int(result["n"].sum()))
+
+
+def phase_cpv(args: argparse.Namespace, record: Recorder) -> None:
+    kg = KnowledgeGraph.open(args.location, read_only=True)
+    for source, suffix in SOURCES:
+        times, chart = timed_ms(
+            lambda source=source: kg.control_chart(
+                CHART["attribute"], CHART["product"], kind=CHART["kind"], source=source
+            ),
+            args.repeat,
+        )
+        record(f"cpv{suffix}", ms=times, points=len(chart.points), signals=len(chart.signals))
 
 
 def phase_validate(args: argparse.Namespace, record: Recorder) -> None:
@@ -340,6 +393,8 @@ PHASES = {
     "rdflib": phase_rdflib,
     "compare": phase_compare,
     "drivers": phase_drivers,
+    "summary": phase_summary,
+    "cpv": phase_cpv,
     "validate": phase_validate,
     "pyshacl": phase_pyshacl,
 }

@@ -14,7 +14,9 @@ from cmckg.stores import ChangeSet
 QUESTIONS = Path(__file__).resolve().parent / "data" / "questions"
 
 
-def load_trig(kg: KnowledgeGraph, *paths: Path) -> None:
+def load_trig(kg: KnowledgeGraph, *paths: Path, layer: bool = True) -> None:
+    """Put the graphs of ``paths`` into the store as they are (no ingest), then (``layer``)
+    build the analytics layer from them as ``cmckg reindex`` does."""
     changes = ChangeSet()
     for path in paths:
         dataset = Dataset()
@@ -23,6 +25,8 @@ def load_trig(kg: KnowledgeGraph, *paths: Path) -> None:
             if len(graph) and graph.identifier != dataset.default_graph.identifier:
                 changes.put_graphs[graph.identifier] = graph
     kg.store.apply(changes)
+    if layer:
+        kg.reindex()
 
 
 ZAGAR_CSV = QUESTIONS.parents[2] / "examples" / "zagar2022" / "Laboratory.csv"

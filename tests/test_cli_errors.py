@@ -40,9 +40,10 @@ VERBS: dict[str, list[str]] = {
     "vocab": ["list"],
     "cpv": ["HMW", "--product", "mAb-1"],
     "dossier": ["A-DP-1003"],
+    "reindex": [],
 }
 # The verbs that write to the store (the others open it read-only).
-WRITERS = {"demo", "ingest", "validate", "serve"}
+WRITERS = {"demo", "ingest", "validate", "serve", "reindex"}
 
 
 def unreadable_file(tmp_path: Path) -> Path:

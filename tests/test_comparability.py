@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import STORE_KINDS, store_location
 from question_fixtures import MAB_TRUTH, mab_graph
+from scipy import stats as scipy_stats
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttost_ind
 
 from cmckg import build
@@ -90,33 +91,60 @@ def test_howe_k2_matches_nist():
     assert howe_k2(43, 0.90, 0.99) == pytest.approx(2.2173, abs=5e-5)
 
 
+def welch_tost_by_hand(
+    test: np.ndarray, reference: np.ndarray, delta: float, alpha: float = 0.05
+) -> dict[str, float]:
+    """Two one-sided Welch t-tests written out from the textbook formulas (Welch–Satterthwaite
+    degrees of freedom): the independent reference for cmckg's statsmodels-based TOST."""
+    n_t, n_r = len(test), len(reference)
+    var_t, var_r = test.var(ddof=1), reference.var(ddof=1)
+    diff = float(test.mean() - reference.mean())
+    se2 = var_t / n_t + var_r / n_r
+    se = math.sqrt(se2)
+    df = se2**2 / ((var_t / n_t) ** 2 / (n_t - 1) + (var_r / n_r) ** 2 / (n_r - 1))
+    half = scipy_stats.t.ppf(1 - alpha, df) * se
+    p_lower = scipy_stats.t.sf((diff + delta) / se, df)
+    p_upper = scipy_stats.t.cdf((diff - delta) / se, df)
+    return {
+        "difference": diff,
+        "ci_low": diff - half,
+        "ci_high": diff + half,
+        "df": df,
+        "p_tost": float(max(p_lower, p_upper)),
+    }
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_welch_tost_matches_statsmodels(seed):
     rng = np.random.default_rng(seed)
     reference, test = rng.normal(10, 1, 15), rng.normal(10.3, 1.6, 9)
     delta = 1.5 * reference.std(ddof=1)
-    ours = welch_tost(test, reference, delta)
+    hand = welch_tost_by_hand(test, reference, delta)
     p_value, lower, upper = ttost_ind(test, reference, -delta, delta, usevar="unequal")
-    assert ours["p_tost"] == pytest.approx(p_value, rel=1e-9)
-    assert ours["df"] == pytest.approx(lower[2], rel=1e-9)
+    assert hand["p_tost"] == pytest.approx(p_value, rel=1e-9)
+    assert hand["df"] == pytest.approx(lower[2], rel=1e-9)
     ci = CompareMeans(DescrStatsW(test), DescrStatsW(reference)).tconfint_diff(
         alpha=0.10, usevar="unequal"
     )
-    assert (ours["ci_low"], ours["ci_high"]) == pytest.approx(ci, rel=1e-9)
+    assert (hand["ci_low"], hand["ci_high"]) == pytest.approx(ci, rel=1e-9)
+    ours = welch_tost(test, reference, delta)
+    assert (ours.difference, ours.ci_low, ours.ci_high, ours.p_tost) == pytest.approx(
+        (hand["difference"], hand["ci_low"], hand["ci_high"], hand["p_tost"]), rel=1e-9
+    )
 
 
 def test_quality_range_and_tolerance_interval_by_hand():
     reference, test = np.array(HMW_V1), np.array(HMW_V2)
     mean, sd = reference.mean(), reference.std(ddof=1)
     row = compare_samples(reference, test, method="quality-range", k=3)
-    assert (row["lower"], row["upper"]) == pytest.approx((mean - 3 * sd, mean + 3 * sd))
+    assert (row.lower, row.upper) == pytest.approx((mean - 3 * sd, mean + 3 * sd))
     inside = sum(mean - 3 * sd <= v <= mean + 3 * sd for v in HMW_V2) / len(HMW_V2)
-    assert row["inside"] == pytest.approx(inside)
-    assert row["verdict"] == ("comparable" if inside >= 0.9 else "not comparable")
+    assert row.inside == pytest.approx(inside)
+    assert row.verdict == ("comparable" if inside >= 0.9 else "not comparable")
     interval = compare_samples(reference, test, method="tolerance-interval")
     k2 = howe_k2(len(reference))
-    assert (interval["lower"], interval["upper"]) == pytest.approx((mean - k2 * sd, mean + k2 * sd))
-    assert compare_samples(np.array([1.0]), test)["verdict"] == "insufficient data"
+    assert (interval.lower, interval.upper) == pytest.approx((mean - k2 * sd, mean + k2 * sd))
+    assert compare_samples(np.array([1.0]), test).verdict == "insufficient data"
 
 
 def test_filter_parsing():

@@ -13,10 +13,11 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
 from cmckg import KnowledgeGraph, ntriples
-from cmckg.errors import MappingError, StoreError
+from cmckg.errors import MappingError, QueryError, StoreError
 from cmckg.ingest import content_sha256
 from cmckg.mappers.base import RecordGraph, RecordTriples
 from cmckg.stores import ChangeSet, open_store
+from cmckg.stores.terms import to_sparql
 
 EX = "https://example.org/"
 S, P, G, META = (URIRef(EX + n) for n in ("s", "p", "g", "meta"))
@@ -204,3 +205,37 @@ def test_a_failed_update_after_a_bulk_load_leaves_the_store_as_before(tmp_path):
     assert set(store.graph(old)) == {(S, P, Literal("new"))}
     assert len(store.graph(G)) == 30_000
     store.close()
+
+
+# IRIREF in the N-Triples and SPARQL 1.1 grammars: '<' ([^#x00-#x20<>"{}|^`\] | UCHAR)* '>'.
+# Every excluded character, then ones the grammar allows that a "\s" check got wrong.
+IRIREF_EXCLUDED = [chr(c) for c in range(0x21)] + list('<>"{}|^`\\')
+IRIREF_ALLOWED_UNICODE_SPACES = ["\u00a0", "\u2028", "\u3000"]  # ucschar in RFC 3987
+
+
+@pytest.mark.parametrize("char", IRIREF_EXCLUDED, ids=lambda c: f"U+{ord(c):04X}")
+def test_every_character_iriref_excludes_is_refused_for_text_and_queries(char):
+    value = f"https://example.org/a{char}b"
+    with pytest.raises(ValueError):
+        ntriples.iri(value)
+    with pytest.raises(QueryError, match="not a valid absolute IRI"):
+        to_sparql(URIRef(value))
+
+
+@pytest.mark.parametrize("space", IRIREF_ALLOWED_UNICODE_SPACES, ids=lambda c: f"U+{ord(c):04X}")
+def test_unicode_spaces_the_grammar_allows_bind_and_read_back(space):
+    iri = URIRef(f"https://example.org/a{space}b")
+    assert to_sparql(iri) == ntriples.iri(iri) == f"<{iri}>"
+    store = open_store("memory:")
+    store.apply(ChangeSet(add=[(iri, P, Literal(1), G)]))
+    rows = store.query("SELECT ?p WHERE { ?s ?p ?o }", {"s": iri}).rows
+    assert rows == [(P,)]
+
+
+def test_a_literal_binds_as_its_ntriples_text():
+    text = to_sparql(Literal("two\nlines", lang="en"))
+    assert text == '"two\\nlines"@en'
+    with pytest.raises(QueryError):
+        to_sparql(Literal("x", lang="abcdefghi"))
+    with pytest.raises(QueryError, match="cannot bind a BNode"):
+        to_sparql(BNode())

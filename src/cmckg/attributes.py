@@ -23,7 +23,7 @@ from functools import cache
 from urllib.parse import unquote
 
 import pandas as pd
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
 from . import queries, units
@@ -40,6 +40,26 @@ BATCH_KINDS = {
 #: are counted), or substitute a result below a limit by the limit or half of it. Results above
 #: a limit (">100") are always left out.
 CENSORED_CHOICES = ("exclude", "limit", "half-limit")
+#: Where the analyses read values: the derived analytics layer (``cmckg.analytics``, the
+#: default) or the records themselves (the saved queries the layer replaced; kept as the parity
+#: reference and for a store whose layer was never built).
+SOURCES = ("layer", "records")
+SAVED_QUERIES = {
+    "layer": {
+        "values": "analytics-values",
+        "upstream": "analytics-values-upstream",
+        "measured_upstream": "analytics-measured-upstream",
+        "censored": "analytics-censored-values",
+        "raw_material": "analytics-raw-material-values",
+    },
+    "records": {
+        "values": "attribute-values",
+        "upstream": "attribute-values-upstream",
+        "measured_upstream": "attribute-measured-upstream",
+        "censored": "attribute-censored-values",
+        "raw_material": "raw-material-values",
+    },
+}
 VALUE_COLUMNS = [
     "attribute",
     "batch",
@@ -325,6 +345,28 @@ def identifier_of(node: object, names: dict[str, ReferenceNode]) -> str | None:
     return unquote(str(node).rsplit("/", 1)[-1])
 
 
+def saved_query(source: str, role: str) -> str:
+    """The saved query that answers ``role`` (values, upstream, censored…) from ``source``."""
+    if source not in SOURCES:
+        raise QueryError(f"source is one of {', '.join(SOURCES)}, not {source!r}")
+    return SAVED_QUERIES[source][role]
+
+
+def check_layer(store: Store, source: str) -> None:
+    """QueryError when ``source`` is the layer and the store has measured values but no
+    analytics rows (written before the layer existed, or around ingest): an empty answer
+    would be a wrong one."""
+    if saved_query(source, "values") != SAVED_QUERIES["layer"]["values"]:
+        return
+    row = queries.run(store, "analytics-status").rows[0]
+    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in row)
+    if measured and not rows:
+        raise QueryError(
+            "the store has no analytics layer (written by an older cmckg or outside ingest): "
+            "run 'cmckg reindex' once"
+        )
+
+
 def batch_values(
     store: Store,
     attribute: Attribute,
@@ -335,6 +377,7 @@ def batch_values(
     process_version: str | None = None,
     names: dict[str, ReferenceNode] | None = None,
     censored: str = "exclude",
+    source: str = "layer",
 ) -> pd.DataFrame:
     """One value per batch, stage and material of ``attribute``, all in one unit.
 
@@ -350,17 +393,19 @@ def batch_values(
     """
     if censored not in CENSORED_CHOICES:
         raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
+    check_layer(store, source)
     names = reference_nodes(store) if names is None else names
     upstream = queries.run(
-        store, "attribute-measured-upstream", {"attribute": attribute.selector}
+        store, saved_query(source, "measured_upstream"), {"attribute": attribute.selector}
     ).boolean
-    saved = ("attribute-values", "attribute-values-upstream") if upstream else ("attribute-values",)
+    roles = ("values", "upstream") if upstream else ("values",)
+    saved = tuple(saved_query(source, role) for role in roles)
     rows = _value_rows(store, attribute, saved, material, product, site, process_version, names)
     if censored != "exclude":
         below = _value_rows(
             store,
             attribute,
-            ("attribute-censored-values",),
+            (saved_query(source, "censored"),),
             material,
             product,
             site,
@@ -387,6 +432,7 @@ def censored_values(
     site: str | None = None,
     process_version: str | None = None,
     names: dict[str, ReferenceNode] | None = None,
+    source: str = "layer",
 ) -> pd.DataFrame:
     """The censored results of ``attribute`` on batches, shaped like ``batch_values``: per batch,
     stage and material, ``n_values`` censored results and ``value`` the mean of their limits
@@ -395,7 +441,7 @@ def censored_values(
     rows = _value_rows(
         store,
         attribute,
-        ("attribute-censored-values",),
+        (saved_query(source, "censored"),),
         material,
         product,
         site,

@@ -29,7 +29,7 @@ from . import __version__, ntriples
 from .errors import CmckgError, ConfigError
 from .stores import ChangeSet, Store
 from .stores.base import Quad
-from .stores.terms import to_sparql
+from .stores.terms import to_sparql, values_clause
 from .vocab import CMC, IriMinter, bind_prefixes
 
 USER_VARIABLE = "CMCKG_USER"
@@ -258,9 +258,7 @@ def _revisions(
     store: Store, meta: URIRef, graphs: list[URIRef] | None = None, snapshots: bool = True
 ) -> list[Revision]:
     """Every revision (current and superseded) of ``graphs`` (None: of every record graph)."""
-    values = (
-        f"VALUES ?g {{ {' '.join(to_sparql(g) for g in graphs)} }}" if graphs is not None else ""
-    )
+    values = values_clause("g", graphs) if graphs is not None else ""
     t = _terms(
         CMC.RecordGraph,
         CMC.SupersededRevision,

@@ -334,7 +334,7 @@ class Record:
         if unit is not None:
             return vals.unit_iri(unit, vals.Where(self.source, where, "unit"))
         index = term_index()
-        default = index.get(concept).default_unit if concept in index else None
+        default = index.default_unit(concept)
         if default is None:
             raise MappingError(
                 "a numeric result needs a unit (its property has no default unit)",

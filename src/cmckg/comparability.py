@@ -6,7 +6,8 @@ Statistics (DESIGN.md), on one value per batch in one unit (``cmckg.attributes.b
 - quality range: reference mean ± k·SD (k = 3); the test group passes when at least 90 % of its
   lots fall inside;
 - equivalence (TOST): margin δ = margin·SD_R (1.5 by default); equivalent when the 90 % CI of
-  mean_T − mean_R (Welch–Satterthwaite degrees of freedom) lies inside ±δ;
+  mean_T − mean_R (Welch–Satterthwaite degrees of freedom) lies inside ±δ; p from statsmodels'
+  ``ttost_ind(usevar="unequal")``;
 - tolerance interval: reference mean ± k2·SD with Howe's two-sided k2 (90 % coverage, 99 %
   confidence by default); the test group passes when every lot falls inside.
 
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 from rdflib import URIRef
 from scipy import stats
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttost_ind
 
 from . import queries
 from .attributes import (
@@ -140,11 +142,13 @@ def compare(
     confidence: float = 0.99,
     min_inside: float = 0.90,
     censored: str = "exclude",
+    source: str = "layer",
 ) -> ComparisonResult:
     """Compare the ``test`` batches with the ``reference`` batches for each attribute.
 
     Censored results ("<0.5") are left out and counted in the notes, unless ``censored`` is
-    ``limit`` or ``half-limit`` (a result below a limit then counts as the limit or half of it)."""
+    ``limit`` or ``half-limit`` (a result below a limit then counts as the limit or half of it).
+    ``source``: read the analytics layer (default) or the records (``attributes.SOURCES``)."""
     if censored not in CENSORED_CHOICES:
         raise QueryError(f"censored is one of {', '.join(CENSORED_CHOICES)}, not {censored!r}")
     if method not in METHODS:
@@ -185,10 +189,11 @@ def compare(
             product=shared.get("product"),
             site=shared.get("site"),
             process_version=shared.get("process_version"),
+            source=source,
         )
-        ref = _select(store, every, ref_filter)
-        tst = _select(store, every, test_filter)
-        notes += _censored_note(store, attribute, shared, ref_filter, test_filter, censored)
+        ref = _select(store, every, ref_filter, source)
+        tst = _select(store, every, test_filter, source)
+        notes += _censored_note(store, attribute, shared, ref_filter, test_filter, censored, source)
         if ref.empty or tst.empty:
             if attribute not in cqas:
                 notes.append(
@@ -221,14 +226,10 @@ def compare(
                 confidence=confidence,
                 min_inside=min_inside,
             )
-            row.update(
-                attribute=attribute.label,
-                kind=_none(key[0]),
-                material=_none(key[1]),
-                stage=_none(key[2]),
-                unit=unit_symbol(key[3]),
-            )
-            rows.append(row)
+            row.attribute = attribute.label
+            row.kind, row.material, row.stage = (_none(part) for part in key[:3])
+            row.unit = unit_symbol(key[3])
+            rows.append(row.record())
             compared.add(attribute.concept)
     left_out = len(set(cqa_concepts()) - compared)
     if all_cqas and left_out:
@@ -247,6 +248,7 @@ def _censored_note(
     ref_filter: dict[str, str],
     test_filter: dict[str, str],
     censored: str,
+    source: str,
 ) -> list[str]:
     """How many censored results each group has, and what was done with them."""
     found = censored_values(
@@ -255,9 +257,11 @@ def _censored_note(
         product=shared.get("product"),
         site=shared.get("site"),
         process_version=shared.get("process_version"),
+        source=source,
     )
     chosen = [
-        _select(store, found, f) if not found.empty else found for f in (ref_filter, test_filter)
+        _select(store, found, f, source) if not found.empty else found
+        for f in (ref_filter, test_filter)
     ]
     counts = [int(c["n_values"].sum()) if "n_values" in c.columns else 0 for c in chosen]
     if not any(counts):
@@ -285,7 +289,9 @@ def _measured(store: Store, concepts: Sequence[URIRef]) -> list[URIRef]:
     ]
 
 
-def _select(store: Store, frame: pd.DataFrame, group: dict[str, str]) -> pd.DataFrame:
+def _select(
+    store: Store, frame: pd.DataFrame, group: dict[str, str], source: str = "layer"
+) -> pd.DataFrame:
     """The rows of one group: one query per attribute serves both groups, so the filters on
     product, site and process version (identifiers, exactly or ignoring case and spacing)
     are applied here, with stage, batch kind, date range and scale."""
@@ -306,7 +312,7 @@ def _select(store: Store, frame: pd.DataFrame, group: dict[str, str]) -> pd.Data
         dates = frame["date"]
         frame = frame[dates.notna() & (dates >= low) & (dates <= high)]
     if "scale" in group:
-        frame = _filter_scale(store, frame, group["scale"])
+        frame = _filter_scale(store, frame, group["scale"], source)
     return frame
 
 
@@ -331,8 +337,8 @@ def _date_range(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return low, high
 
 
-def _filter_scale(store: Store, frame: pd.DataFrame, text: str) -> pd.DataFrame:
-    sizes = batch_values(store, resolve_attribute(store, str(CMCT.BatchSize)))
+def _filter_scale(store: Store, frame: pd.DataFrame, text: str, source: str) -> pd.DataFrame:
+    sizes = batch_values(store, resolve_attribute(store, str(CMCT.BatchSize)), source=source)
     size_of = sizes.groupby("batch")["value"].first()
     low_text, sep, high_text = text.partition("..")
     try:
@@ -348,8 +354,8 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _none(value: object) -> object:
-    return None if _missing(value) else value
+def _none(value: object) -> str | None:
+    return None if _missing(value) else str(value)
 
 
 def howe_k2(n: int, coverage: float = 0.90, confidence: float = 0.99) -> float:
@@ -361,26 +367,58 @@ def howe_k2(n: int, coverage: float = 0.90, confidence: float = 0.99) -> float:
     return float(z * math.sqrt(nu * (1 + 1 / n) / stats.chi2.ppf(1 - confidence, nu)))
 
 
-def welch_tost(
-    test: np.ndarray, reference: np.ndarray, delta: float, alpha: float = 0.05
-) -> dict[str, float]:
-    """Two one-sided Welch t-tests of |mean_T − mean_R| < δ, with the (1 − 2α) CI."""
-    n_t, n_r = len(test), len(reference)
-    var_t, var_r = test.var(ddof=1), reference.var(ddof=1)
-    diff = float(test.mean() - reference.mean())
-    se2 = var_t / n_t + var_r / n_r
-    se = math.sqrt(se2)
-    df = se2**2 / ((var_t / n_t) ** 2 / (n_t - 1) + (var_r / n_r) ** 2 / (n_r - 1))
-    half = stats.t.ppf(1 - alpha, df) * se
-    p_lower = stats.t.sf((diff + delta) / se, df)
-    p_upper = stats.t.cdf((diff - delta) / se, df)
-    return {
-        "difference": diff,
-        "ci_low": diff - half,
-        "ci_high": diff + half,
-        "df": df,
-        "p_tost": float(max(p_lower, p_upper)),
-    }
+@dataclass(frozen=True)
+class Tost:
+    """Welch TOST of |mean_T − mean_R| < δ: the difference, its (1 − 2α) confidence interval
+    and the larger of the two one-sided p-values."""
+
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_tost: float
+
+
+def welch_tost(test: np.ndarray, reference: np.ndarray, delta: float, alpha: float = 0.05) -> Tost:
+    """Two one-sided Welch t-tests (statsmodels ``ttost_ind``, ``usevar="unequal"``), with the
+    Welch–Satterthwaite (1 − 2α) confidence interval of the difference."""
+    p_value, _, _ = ttost_ind(test, reference, -delta, delta, usevar="unequal")
+    low, high = CompareMeans(DescrStatsW(test), DescrStatsW(reference)).tconfint_diff(
+        alpha=2 * alpha, usevar="unequal"
+    )
+    return Tost(float(test.mean() - reference.mean()), float(low), float(high), float(p_value))
+
+
+@dataclass
+class ComparisonRow:
+    """One attribute (and batch kind, material, stage, unit) compared: both groups' n, mean and
+    SD, the limits and share of test lots inside them, the TOST figures and the verdict."""
+
+    n_ref: int
+    mean_ref: float
+    sd_ref: float
+    n_test: int
+    mean_test: float
+    sd_test: float
+    method: str
+    verdict: str = "insufficient data"
+    lower: float = math.nan
+    upper: float = math.nan
+    inside: float = math.nan
+    difference: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    margin: float = math.nan
+    p_tost: float = math.nan
+    attribute: str | None = None
+    kind: str | None = None
+    material: str | None = None
+    stage: str | None = None
+    unit: str | None = None
+
+    def record(self) -> dict[str, object]:
+        """The row as a table row (``TABLE_COLUMNS`` order)."""
+        values = asdict(self)
+        return {column: values[column] for column in TABLE_COLUMNS}
 
 
 def compare_samples(
@@ -393,46 +431,40 @@ def compare_samples(
     coverage: float = 0.90,
     confidence: float = 0.99,
     min_inside: float = 0.90,
-) -> dict[str, object]:
+) -> ComparisonRow:
     """The statistics of one attribute for two arrays of lot values (one per batch)."""
     n_r, n_t = len(reference), len(test)
     mean_r, mean_t = float(reference.mean()), float(test.mean())
-    sd_r = float(reference.std(ddof=1)) if n_r > 1 else math.nan
-    sd_t = float(test.std(ddof=1)) if n_t > 1 else math.nan
-    row: dict[str, object] = {
-        "n_ref": n_r,
-        "mean_ref": mean_r,
-        "sd_ref": sd_r,
-        "n_test": n_t,
-        "mean_test": mean_t,
-        "sd_test": sd_t,
-        "method": method,
-        "lower": math.nan,
-        "upper": math.nan,
-        "inside": math.nan,
-        "difference": mean_t - mean_r,
-        "ci_low": math.nan,
-        "ci_high": math.nan,
-        "margin": math.nan,
-        "p_tost": math.nan,
-    }
+    row = ComparisonRow(
+        n_ref=n_r,
+        mean_ref=mean_r,
+        sd_ref=float(reference.std(ddof=1)) if n_r > 1 else math.nan,
+        n_test=n_t,
+        mean_test=mean_t,
+        sd_test=float(test.std(ddof=1)) if n_t > 1 else math.nan,
+        method=method,
+        difference=mean_t - mean_r,
+    )
+    sd_r, sd_t = row.sd_ref, row.sd_test
     if n_r < 2 or not sd_r > 0:
-        row["verdict"] = "insufficient data"
         return row
     factor = k if method != "tolerance-interval" else howe_k2(n_r, coverage, confidence)
-    lower, upper = mean_r - factor * sd_r, mean_r + factor * sd_r
-    inside = float(np.mean((test >= lower) & (test <= upper)))
-    delta = margin * sd_r
-    row.update(lower=lower, upper=upper, inside=inside, margin=delta)
+    row.lower, row.upper = mean_r - factor * sd_r, mean_r + factor * sd_r
+    row.inside = float(np.mean((test >= row.lower) & (test <= row.upper)))
+    row.margin = delta = margin * sd_r
     if n_t > 1 and sd_t > 0:
-        row.update({k_: v for k_, v in welch_tost(test, reference, delta).items() if k_ != "df"})
+        tost = welch_tost(test, reference, delta)
+        row.difference, row.ci_low, row.ci_high, row.p_tost = (
+            tost.difference,
+            tost.ci_low,
+            tost.ci_high,
+            tost.p_tost,
+        )
     if method == "quality-range":
-        row["verdict"] = "comparable" if inside >= min_inside else "not comparable"
+        row.verdict = "comparable" if row.inside >= min_inside else "not comparable"
     elif method == "tolerance-interval":
-        row["verdict"] = "comparable" if inside == 1.0 else "not comparable"
-    elif math.isnan(row["ci_low"]):  # type: ignore[arg-type]
-        row["verdict"] = "insufficient data"
-    else:
-        equivalent = -delta < row["ci_low"] and row["ci_high"] < delta  # type: ignore[operator]
-        row["verdict"] = "equivalent" if equivalent else "not equivalent"
+        row.verdict = "comparable" if row.inside == 1.0 else "not comparable"
+    elif not math.isnan(row.ci_low):
+        equivalent = -delta < row.ci_low and row.ci_high < delta
+        row.verdict = "equivalent" if equivalent else "not equivalent"
     return row

@@ -186,6 +186,7 @@ def control_chart(
     baseline_n: int | None = None,
     rules: str = "nelson",
     by: str | None = None,
+    source: str = "layer",
 ) -> ControlChart:
     """I-MR chart(s) of ``attribute`` over the batches of ``product`` (see the module doc)."""
     if baseline is not None and baseline_n is not None:
@@ -204,7 +205,7 @@ def control_chart(
     if not nodes_named(product, "Product", names):
         known = sorted(n.name for n in names.values() if n.kind == "Product")
         raise QueryError(f"unknown product {product!r}; known: {', '.join(known) or 'none'}")
-    values = batch_values(store, resolved, product=product, names=names)
+    values = batch_values(store, resolved, product=product, names=names, source=source)
     if stage is not None:
         values = values[values["stage"] == stage_name(resolve_stage(stage))]
     if kind is not None:

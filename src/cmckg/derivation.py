@@ -27,14 +27,13 @@ from rdflib.namespace import PROV, RDF
 from . import ntriples
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
-from .stores.terms import to_sparql
+from .stores.terms import batches, to_sparql, values_clause
 from .vocab import CMC, IriMinter
 
 _USED, _GENERATED_BY, _DERIVED_FROM = PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom
 _IDENTIFIER, _LOCATION = CMC.identifier, CMC.sourceLocation
 _TRUE = Literal(True)
 _MADE_LOTS = frozenset({CMC.IntermediateLot, CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
-_BATCH = 400
 
 
 @dataclass
@@ -116,10 +115,7 @@ def _watched(triples: Iterable[Any]) -> Iterator[tuple[URIRef, int, URIRef]]:
     prov:wasGeneratedBy, 2 prov:wasDerivedFrom, 3 typed an intermediate or batch lot. Read from
     a record's N-Triples lines (made for its hash already): matching text is far cheaper than
     comparing rdflib terms, and only the few matching lines become terms."""
-    lines = (
-        triples.nt_lines() if isinstance(triples, RecordTriples) else ntriples.triple_lines(triples)
-    )
-    for line in lines:
+    for line in ntriples.lines_of(triples):
         subject, predicate, obj = line.split(" ", 2)
         which = _WATCH.get(predicate)
         if which is None:
@@ -137,12 +133,18 @@ class _Describer:
         self.graphs = changes.put_graphs
 
     def name(self, node: URIRef, graph: URIRef | None) -> str:
-        found = self.graphs[graph].value(node, _IDENTIFIER) if graph in self.graphs else None
+        found = self._value(node, _IDENTIFIER, graph)
         return f"'{found}'" if found is not None else f"<{node}>"
 
     def location(self, node: URIRef, graph: URIRef | None) -> str | None:
-        found = self.graphs[graph].value(node, _LOCATION) if graph in self.graphs else None
+        found = self._value(node, _LOCATION, graph)
         return None if found is None else str(found)
+
+    def _value(self, node: URIRef, predicate: URIRef, graph: URIRef | None) -> object:
+        """The object of (node, predicate) in the new graph ``graph``, or None (a scan: only
+        for the few nodes a lineage gap names)."""
+        triples = self.graphs.get(graph) if graph is not None else None
+        return next((o for s, p, o in triples or () if s == node and p == predicate), None)
 
 
 def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
@@ -151,16 +153,12 @@ def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
     return (tuple(int(p) for p in parts[1::2]), gap.location or "", gap.message)
 
 
-def _values(name: str, terms: Iterable[URIRef]) -> str:
-    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
-
-
 def _rows(
     store: Store, name: str, terms: list[URIRef], select: str, where: str
 ) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(terms), _BATCH):
-        values = _values(name, terms[start : start + _BATCH])
+    for batch in batches(terms):
+        values = values_clause(name, batch)
         rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
     return rows
 
@@ -245,7 +243,7 @@ def _plan_graphs(
         changed.append(runs[graph])
         if pairs:
             triples = RecordTriples((out, _DERIVED_FROM, into) for out, into in pairs)
-            changes.put_graphs[graph] = triples  # type: ignore[assignment]  # a Graph stand-in
+            changes.put_graphs[graph] = triples
         else:
             changes.drop_graphs.append(graph)
     return changed

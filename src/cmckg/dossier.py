@@ -23,7 +23,7 @@ from rdflib.term import Identifier
 from . import queries, units
 from .attributes import identifier_of, label_of, reference_nodes, stage_name, unit_symbol
 from .errors import MappingError, QueryError
-from .lineage import Lineage, kind_of, lineage, plain
+from .lineage import Lineage, kind_of, lineage
 from .stores import QueryResult, Store
 from .vocab import CMC, IriMinter
 
@@ -266,7 +266,7 @@ def recorded_validation(store: Store, minter: IriMinter) -> tuple[list[Validatio
     if digest is None:
         return [], "no validation is recorded in the store: run `cmckg validate`"
     results = [r for kept in open_results(store, minter).values() for r in kept.results]
-    ended = _rows(
+    ended = queries.to_records(
         queries.run(
             store,
             "validation-run",
@@ -277,16 +277,11 @@ def recorded_validation(store: Store, minter: IriMinter) -> tuple[list[Validatio
     return results, f"open results of the last recorded validation{when}"
 
 
-def _rows(result: QueryResult) -> list[dict[str, Any]]:
-    """Rows as dicts of plain values (IRIs as text, literals as Python values, None)."""
-    return [{c: plain(t) for c, t in zip(result.columns, row, strict=True)} for row in result.rows]
-
-
 def _term_rows(result: QueryResult) -> list[tuple[dict[str, Any], dict[str, Identifier | None]]]:
     """Each row as plain values and as the RDF terms themselves."""
     return [
         (
-            {c: plain(t) for c, t in zip(result.columns, row, strict=True)},
+            {c: queries.python_value(t) for c, t in zip(result.columns, row, strict=True)},
             dict(zip(result.columns, row, strict=True)),
         )
         for row in result.rows
@@ -296,7 +291,9 @@ def _term_rows(result: QueryResult) -> list[tuple[dict[str, Any], dict[str, Iden
 def _sources(store: Store, root: URIRef, meta: URIRef) -> SourceIndex:
     """(node, record graph) → where that record read the node."""
     found: SourceIndex = {}
-    for row in _rows(queries.run(store, "dossier-sources", {"root": root, "meta": meta})):
+    for row in queries.to_records(
+        queries.run(store, "dossier-sources", {"root": root, "meta": meta})
+    ):
         source = Source(row["graph"], row["record"], row["path"], row["location"], row["sha256"])
         found.setdefault((row["node"], row["graph"]), []).append(source)
     return found
@@ -441,9 +438,13 @@ def _specification_rows(store: Store) -> _SpecificationRows:
         return kept[1]
     revision = store.revision
     located: dict[tuple[str, str], list[str | None]] = {}
-    for row in _rows(queries.run(store, "specification-sources")):
+    for row in queries.to_records(queries.run(store, "specification-sources")):
         located.setdefault((row["spec"], row["graph"]), []).append(row["location"])
-    found: _SpecificationRows = (_rows(queries.run(store, "specification-limits")), located, {})
+    found: _SpecificationRows = (
+        queries.to_records(queries.run(store, "specification-limits")),
+        located,
+        {},
+    )
     if store.sole_writer:
         _SPECIFICATIONS[store] = (revision, found)
     return found
@@ -454,7 +455,9 @@ def _record(
 ) -> dict[str, Any]:
     """A record graph's record id, source path and sha256 (each looked up once per dossier)."""
     if graph not in seen:
-        rows = _rows(queries.run(store, "record-graph", {"graph": URIRef(graph), "meta": meta}))
+        rows = queries.to_records(
+            queries.run(store, "record-graph", {"graph": URIRef(graph), "meta": meta})
+        )
         seen[graph] = rows[0] if rows else {"record": None, "path": None, "sha256": None}
     return seen[graph]
 

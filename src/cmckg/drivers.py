@@ -12,7 +12,7 @@ the pairs kept), with the correlation columns alongside.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -36,6 +36,7 @@ from .attributes import (
     resolve_attribute,
     resolve_material,
     resolve_stage,
+    saved_query,
     stage_name,
     to_one_unit,
     unit_symbol,
@@ -58,6 +59,29 @@ TABLE_COLUMNS = [
 ]
 MIN_PAIRS = 3
 PLS_MIN_COVERAGE = 0.8
+
+
+@dataclass
+class DriverRow:
+    """One (material, attribute) pair against the PQA: batches with both values, the
+    correlation (``effect``), its p, the Benjamini–Hochberg q across all pairs, the OLS slope,
+    the PLS VIP score and the most lots of the material any batch used."""
+
+    material: str | None
+    attribute: str
+    unit: str | None
+    n: int
+    effect: float = math.nan
+    p: float = math.nan
+    slope: float = math.nan
+    q: float = math.nan
+    vip: float = math.nan
+    max_lots: int = 0
+
+    def record(self) -> dict[str, object]:
+        """The row as a table row (``TABLE_COLUMNS`` order)."""
+        values = asdict(self)
+        return {column: values[column] for column in TABLE_COLUMNS}
 
 
 @dataclass
@@ -124,6 +148,7 @@ def drivers(
     material: str | None = None,
     method: str = "spearman",
     stage: str | None = None,
+    source: str = "layer",
 ) -> DriversResult:
     """Rank every raw-material attribute reachable through lineage against the batch ``pqa``."""
     if method not in METHODS:
@@ -131,11 +156,15 @@ def drivers(
     attribute = resolve_attribute(store, pqa)
     material_iri = resolve_material(store, material) if material else None
     notes: list[str] = []
-    target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes)
+    target, pqa_unit = _pqa_per_batch(store, attribute, stage, notes, source)
     names = reference_nodes(store)
     frames = [
         queries.to_dataframe(
-            queries.run(store, "raw-material-values", {"pqa": attribute.selector, "material": node})
+            queries.run(
+                store,
+                saved_query(source, "raw_material"),
+                {"pqa": attribute.selector, "material": node},
+            )
         )
         for node in (material_nodes(str(material_iri), names) if material_iri else [""])
     ]
@@ -149,21 +178,15 @@ def drivers(
     rows = []
     for column, (material_label, attribute_label, unit) in pairs.items():
         both = data[["pqa", column]].dropna()
-        row = {
-            "material": material_label,
-            "attribute": attribute_label,
-            "unit": unit,
-            "n": len(both),
-            "max_lots": max_lots[column],
-        }
-        row.update(
-            _correlate(
-                both[column].to_numpy(float),
-                both["pqa"].to_numpy(float),
-                "pearson" if method == "pearson" else "spearman",
-            )
+        effect = _correlate(
+            both[column].to_numpy(float),
+            both["pqa"].to_numpy(float),
+            "pearson" if method == "pearson" else "spearman",
         )
-        rows.append(row)
+        row = DriverRow(
+            material_label, attribute_label, unit, len(both), *effect, max_lots=max_lots[column]
+        )
+        rows.append(row.record())
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     tested = table["p"].notna()
     if tested.any():
@@ -190,10 +213,10 @@ def drivers(
 
 
 def _pqa_per_batch(
-    store: Store, attribute: Attribute, stage: str | None, notes: list[str]
+    store: Store, attribute: Attribute, stage: str | None, notes: list[str], source: str
 ) -> tuple[pd.DataFrame, str | None]:
-    values = batch_values(store, attribute)
-    censored = int(censored_values(store, attribute)["n_values"].sum())
+    values = batch_values(store, attribute, source=source)
+    censored = int(censored_values(store, attribute, source=source)["n_values"].sum())
     if censored:
         notes.append(f"{attribute.label}: {censored} censored results ('<0.5') left out")
     if values.empty:
@@ -255,19 +278,13 @@ def pair_column(material: object, attribute: object) -> str:
     return f"{material} · {attribute}"
 
 
-def _correlate(x: np.ndarray, y: np.ndarray, method: str) -> dict[str, float]:
-    """Correlation, its p, and the OLS slope of y on x (PQA units per attribute unit)."""
-    empty = {"effect": math.nan, "p": math.nan, "q": math.nan, "slope": math.nan, "vip": math.nan}
+def _correlate(x: np.ndarray, y: np.ndarray, method: str) -> tuple[float, float, float]:
+    """Correlation, its p, and the OLS slope of y on x (PQA units per attribute unit); NaN
+    with fewer than MIN_PAIRS pairs or a constant side."""
     if len(x) < MIN_PAIRS or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return empty
+        return math.nan, math.nan, math.nan
     test = stats.spearmanr(x, y) if method == "spearman" else stats.pearsonr(x, y)
-    slope = stats.linregress(x, y).slope
-    return {
-        **empty,
-        "effect": float(test.statistic),
-        "p": float(test.pvalue),
-        "slope": float(slope),
-    }
+    return float(test.statistic), float(test.pvalue), float(stats.linregress(x, y).slope)
 
 
 def _vip_of(data: pd.DataFrame, pairs: list[str], notes: list[str]) -> dict[str, float]:

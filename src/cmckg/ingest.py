@@ -21,6 +21,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from . import __version__, ntriples
+from .analytics import plan_analytics
 from .audit import Change, date_literal, record_change_set, utc_now
 from .derivation import LineageGap, plan_derivations
 from .errors import ConfigError, MappingError
@@ -28,7 +29,7 @@ from .mappers import MapContext, RecordGraph, file_sha256, mapper_for
 from .mappers.base import RecordTriples
 from .resources import ontology_path, term_files
 from .stores import ChangeSet, Store
-from .stores.terms import to_sparql
+from .stores.terms import batches, to_sparql, values_clause
 from .uservocab import Vocabulary, mapping_vocabulary_files, vocabularies_in_force
 from .vocab import CMC, IriMinter
 
@@ -191,44 +192,46 @@ def ingest(
     progress: ProgressCallback | None = None,
     vocab: Iterable[str | Path] = (),
     change: Change | None = None,
+    *,
+    each: bool = False,
 ) -> IngestReport:
     """Map ``sources`` and write what changed to ``store`` in one atomic change set, recorded
     in the audit trail for ``change`` (who and why; default: ``cmckg.audit.who()``, no reason).
 
     Terms and units resolve through the bundled vocabulary, the project vocabularies stored
     before, and the files ``vocab`` and the mapping's ``vocab:`` name (stored with the records).
+    ``each``: one file at a time, each all-or-nothing: a file that cannot be mapped is refused
+    (``report.refused`` says why) and the others land; a bad vocabulary file or mapping stops
+    everything before any file is written.
     """
     store.check_writable()
     files = [*vocab, *mapping_vocabulary_files(mapping)]
+    if each:
+        with vocabularies_in_force(store, files, minter.base):
+            pass  # validate the vocabularies once, before any file
+        return _file_by_file(
+            sources,
+            progress,
+            lambda path: ingest(store, [path], minter, mapping, format_name, None, vocab, change),
+        )
     with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
         mapped = map_sources(sources, minter, mapping, format_name, progress)
         return _write(store, minter, mapped, given, change)
 
 
-def ingest_each(
-    store: Store,
+def _file_by_file(
     sources: Iterable[str | Path],
-    minter: IriMinter,
-    mapping: Mapping[str, Any] | None = None,
-    format_name: str | None = None,
-    progress: ProgressCallback | None = None,
-    vocab: Iterable[str | Path] = (),
-    change: Change | None = None,
+    progress: ProgressCallback | None,
+    ingest_one: Callable[[Path], IngestReport],
 ) -> IngestReport:
-    """Ingest ``sources`` one file at a time, each all-or-nothing: a file that cannot be mapped
-    is refused (``report.refused`` says why) and the others land. A bad vocabulary file or
-    mapping stops everything before any file is written."""
-    store.check_writable()
-    files = [*vocab, *mapping_vocabulary_files(mapping)]
-    with vocabularies_in_force(store, files, minter.base):
-        pass  # validate the vocabularies once, before any file
+    """``ingest_one`` for each source, the refused ones named in the report."""
     report = IngestReport()
     paths = list(dict.fromkeys(Path(s) for s in sources))
     for index, path in enumerate(paths):
         if progress:
             progress(str(path), index, len(paths))
         try:
-            done = ingest(store, [path], minter, mapping, format_name, None, vocab, change)
+            done = ingest_one(path)
         except (MappingError, ConfigError) as exc:
             report.refused.append(Refusal(str(path), str(exc)))
             continue
@@ -318,6 +321,7 @@ def _write(
         )
         report.sources.append(summary)
     _report_gaps(plan_derivations(store, minter, changes, stored_records), mapped)
+    plan_analytics(store, minter, changes, stored_records)
     record_change_set(store, minter, changes, change or Change.begin(), now)
     store.apply(changes)
     return report
@@ -361,11 +365,10 @@ def _check_unique_graphs(mapped: list[tuple[SourceSummary, list[RecordGraph], st
 
 
 def _values_query(store: Store, graphs: list[URIRef], select: str, where: str) -> list[tuple]:
-    """Rows of ``SELECT <select> WHERE { VALUES ?g {…} <where> }``, 500 graphs per query."""
+    """Rows of ``SELECT <select> WHERE { VALUES ?g {…} <where> }``, one query per batch."""
     rows: list[tuple] = []
-    for start in range(0, len(graphs), 500):
-        values = " ".join(to_sparql(g) for g in graphs[start : start + 500])
-        rows += store.query(f"SELECT {select} WHERE {{ VALUES ?g {{ {values} }} {where} }}").rows
+    for batch in batches(graphs):
+        rows += store.query(f"SELECT {select} WHERE {{ {values_clause('g', batch)} {where} }}").rows
     return rows
 
 

@@ -15,8 +15,8 @@ from . import queries
 from .audit import Change, HistoryEntry, VerifyReport, history, verify
 from .build import Record
 from .errors import ConfigError, StoreError
-from .ingest import IngestReport, ProgressCallback, ingest, ingest_each, ingest_records
-from .mappers import RecordGraph
+from .ingest import IngestReport, ProgressCallback, ingest, ingest_records
+from .mappers import MAPPERS, RecordGraph, unknown_format
 from .schemas import load_yaml_with_lines, validate_document
 from .stores import Store, open_store
 from .uservocab import Vocabulary, vocabularies_in_force
@@ -61,6 +61,10 @@ def load_mapping(mapping: str | Path | Mapping[str, Any] | None) -> Mapping[str,
         raise ConfigError(f"not valid YAML: {exc}", str(path)) from exc
     if not isinstance(loaded, dict):
         raise ConfigError("a mapping file must hold a YAML mapping at the top level", str(path))
+    name = loaded.get("mapper")
+    if name is not None and name not in MAPPERS:  # before the schema, which would ask for tables
+        line = lines.get(("mapper",))
+        raise ConfigError(unknown_format(str(name)), str(path), f"line {line}", "mapper")
     validate_document(loaded, "mapping", str(path), lines)
     loaded.setdefault("__file__", str(path))
     return loaded
@@ -127,8 +131,7 @@ class KnowledgeGraph:
         change = Change.begin(by, reason)
         if isinstance(sources, str | Path):
             sources = [sources]
-        run = ingest_each if each else ingest
-        return run(
+        return ingest(
             self.store,
             sources,
             self.minter,
@@ -137,6 +140,7 @@ class KnowledgeGraph:
             progress,
             [*self.vocab, *vocab],
             change,
+            each=each,
         )
 
     def ingest_records(
@@ -161,6 +165,14 @@ class KnowledgeGraph:
                 r = r.to_record_graph()
             graphs.append(r)
         return ingest_records(self.store, graphs, self.minter, change=change)
+
+    def reindex(self, progress: ProgressCallback | None = None) -> tuple[int, int]:
+        """Rebuild the derived analytics layer from the records (``cmckg.analytics``) in one
+        change set: for a store written before the layer existed, or loaded around ingest.
+        Returns (graphs written, stale graphs dropped)."""
+        from .analytics import rebuild
+
+        return rebuild(self.store, self.minter, progress)
 
     def verify(self) -> VerifyReport:
         """Check every record graph, superseded revision and change set against the audit
@@ -231,9 +243,11 @@ class KnowledgeGraph:
         coverage: float = 0.90,
         confidence: float = 0.99,
         censored: str = "exclude",
+        source: str = "layer",
     ) -> ComparisonResult:
         """Compare test batches with reference batches (filters such as ``site=Site-A``) by
-        quality range, TOST equivalence or tolerance interval, per attribute."""
+        quality range, TOST equivalence or tolerance interval, per attribute. ``source``: the
+        analytics layer (default) or ``records`` (the saved queries over the records)."""
         self.require_trusted_answers()
         from .comparability import compare
 
@@ -250,6 +264,7 @@ class KnowledgeGraph:
                 coverage=coverage,
                 confidence=confidence,
                 censored=censored,
+                source=source,
             )
 
     def drivers(
@@ -258,13 +273,16 @@ class KnowledgeGraph:
         material: str | None = None,
         method: str = "spearman",
         stage: str | None = None,
+        source: str = "layer",
     ) -> DriversResult:
         """Rank raw-material lot attributes (joined through lineage) against a batch PQA."""
         self.require_trusted_answers()
         from .drivers import drivers
 
         with self.vocabulary():
-            return drivers(self.store, pqa, material=material, method=method, stage=stage)
+            return drivers(
+                self.store, pqa, material=material, method=method, stage=stage, source=source
+            )
 
     def summary(
         self,
@@ -272,6 +290,7 @@ class KnowledgeGraph:
         by: str | Sequence[str] | None = None,
         material: str | None = None,
         censored: str = "exclude",
+        source: str = "layer",
     ) -> pd.DataFrame:
         """n, mean, SD, min, max, unit (and Ppk/Cpk against specifications) per group;
         censored results are counted and left out unless ``censored`` substitutes them."""
@@ -279,7 +298,9 @@ class KnowledgeGraph:
         from .summary import summary
 
         with self.vocabulary():
-            return summary(self.store, attributes, by=by, material=material, censored=censored)
+            return summary(
+                self.store, attributes, by=by, material=material, censored=censored, source=source
+            )
 
     def control_chart(
         self,
@@ -292,6 +313,7 @@ class KnowledgeGraph:
         baseline_n: int | None = None,
         rules: str = "nelson",
         by: str | None = None,
+        source: str = "layer",
     ) -> ControlChart:
         """I-MR control chart of an attribute over a product's batches in date order, limits
         from a baseline (``FIRST:LAST`` identifiers or dates, or the first ``baseline_n``,
@@ -311,6 +333,7 @@ class KnowledgeGraph:
             baseline_n=baseline_n,
             rules=rules,
             by=by,
+            source=source,
         )
 
     def validate(

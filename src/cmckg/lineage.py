@@ -22,12 +22,11 @@ from typing import Any, Literal
 import networkx as nx
 import pandas as pd
 from rdflib import URIRef
-from rdflib.term import Identifier
 
 from . import queries
 from .attributes import ReferenceNode, identifier_of, reference_nodes
 from .errors import MappingError, QueryError
-from .stores import QueryResult, Store
+from .stores import Store
 from .vocab import CMC, CMCT, normalise_label, term_index
 
 Direction = Literal["backward", "forward"]
@@ -173,25 +172,7 @@ def lineage(
         store, id_or_iri, kind=kind, material=material, supplier=supplier, names=names
     )
     result = queries.run(store, f"lineage-{direction}", {"root": URIRef(root["node"])})
-    return _assemble(root, direction, _records(result), depth, names)
-
-
-def _records(result: QueryResult) -> list[dict[str, object]]:
-    """Rows as dicts of plain values (IRIs as strings, literals as Python values, None for
-    unbound), as ``queries.to_dataframe`` gives them but without a DataFrame: the rows are few
-    and each is read once, where a DataFrame would cost more than the query."""
-    columns = result.columns
-    return [dict(zip(columns, map(plain, row), strict=True)) for row in result.rows]
-
-
-def plain(term: Identifier | None) -> object:
-    """An IRI's text, a literal's Python value (its text if it has none), or None."""
-    if type(term) is URIRef:  # most terms; an isinstance check on rdflib's ABCs costs more
-        return str(term)
-    if term is None:
-        return None
-    value = term.toPython()
-    return str(value) if isinstance(value, Identifier) else value
+    return _assemble(root, direction, queries.to_records(result), depth, names)
 
 
 def _assemble(
@@ -284,11 +265,11 @@ def resolve_node(
     if not text:
         raise QueryError("give a lot, run or sample identifier or IRI")
     if _looks_like_iri(text):
-        records = _records(queries.run(store, "node-details", {"node": text}))
+        records = queries.to_records(queries.run(store, "node-details", {"node": text}))
         if not records:
             raise QueryError(f"no lot, run or sample has the IRI <{text}>")
     else:
-        records = _records(queries.run(store, "find-node", {"identifier": text}))
+        records = queries.to_records(queries.run(store, "find-node", {"identifier": text}))
         if not records:
             raise QueryError(f"no lot, run or sample has the identifier {text!r}")
     candidates = _candidates(records, reference_nodes(store) if names is None else names)
@@ -321,7 +302,9 @@ def find_nodes(
     ``supplier`` (each dict as ``resolve_node`` gives it, plus its ``kind``)."""
     if kind is not None and kind not in KINDS:
         raise QueryError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
-    records = _records(queries.run(store, "find-node", {"identifier": identifier.strip()}))
+    records = queries.to_records(
+        queries.run(store, "find-node", {"identifier": identifier.strip()})
+    )
     found = [
         c
         for c in _candidates(records, reference_nodes(store))

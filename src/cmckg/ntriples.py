@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
 
 import pyoxigraph as ox
 from rdflib import Literal, URIRef
@@ -94,10 +95,21 @@ def triple_lines(triples: Iterable[tuple]) -> list[str]:
     return out
 
 
+@runtime_checkable
+class KeepsLines(Protocol):
+    """Triples that keep their own N-Triples lines, made once (``mappers.base.RecordTriples``
+    subclasses it): ingest hashes them and the stores write them without making them again."""
+
+    def __iter__(self) -> Iterator[tuple[object, object, object]]: ...
+
+    def nt_lines(self) -> list[str]:
+        """The triples as sorted ``triple_lines``."""
+        ...
+
+
 def lines_of(triples: Iterable[tuple]) -> list[str]:
-    """``triple_lines``, or the lines a container already keeps (``RecordTriples.nt_lines``)."""
-    kept = getattr(triples, "nt_lines", None)
-    return kept() if kept is not None else triple_lines(triples)
+    """``triple_lines``, or the lines a ``KeepsLines`` container already keeps."""
+    return triples.nt_lines() if isinstance(triples, KeepsLines) else triple_lines(triples)
 
 
 def digest(sorted_lines: list[str]) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rdflib import Literal, URIRef
@@ -166,15 +167,28 @@ def run(
     return store.query(name_or_sparql, bindings)
 
 
-def to_dataframe(result: QueryResult) -> pd.DataFrame:
-    """Rows as a DataFrame of Python values (numbers, dates, strings; IRIs as strings)."""
-
-    def python(term: Identifier | None) -> object:
-        if term is None:
-            return None
-        if isinstance(term, Literal):
-            value = term.toPython()
-            return value if not isinstance(value, Literal) else str(value)
+def python_value(term: Identifier | None) -> object:
+    """An IRI's text, a literal's Python value (its text if it has none), or None: the one
+    conversion of answers to Python values."""
+    if type(term) is URIRef:  # most terms; an isinstance check on rdflib's ABCs costs more
         return str(term)
+    if term is None:
+        return None
+    if isinstance(term, Literal):
+        value = term.toPython()
+        return str(value) if isinstance(value, Identifier) else value
+    return str(term)
 
-    return pd.DataFrame([[python(t) for t in row] for row in result.rows], columns=result.columns)
+
+def to_records(result: QueryResult) -> list[dict[str, Any]]:
+    """Rows as dicts of ``python_value``s: for few rows each read once, where a DataFrame
+    would cost more than the query."""
+    columns = result.columns
+    return [dict(zip(columns, map(python_value, row), strict=True)) for row in result.rows]
+
+
+def to_dataframe(result: QueryResult) -> pd.DataFrame:
+    """Rows as a DataFrame of ``python_value``s (numbers, dates, strings; IRIs as strings)."""
+    return pd.DataFrame(
+        [[python_value(t) for t in row] for row in result.rows], columns=result.columns
+    )

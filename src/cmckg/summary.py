@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,7 @@ def summary(
     by: str | Sequence[str] | None = None,
     material: str | None = None,
     censored: str = "exclude",
+    source: str = "layer",
 ) -> pd.DataFrame:
     """One row per attribute, material, stage, batch kind and group (``by``). ``censored``
     counts each group's censored results ("<0.5"): left out of n, mean and SD unless
@@ -58,13 +60,19 @@ def summary(
     material_iri = resolve_material(store, material) if material else None
     frames = []
     for attribute in resolve_attributes(store, names):
-        values = batch_values(store, attribute, material=material_iri, censored=censored)
+        values = batch_values(
+            store, attribute, material=material_iri, censored=censored, source=source
+        )
         if values.empty:
             raise QueryError(f"no batch has a value of {attribute.label!r}")
         values["month"] = values["date"].map(lambda d: d.strftime("%Y-%m") if pd.notna(d) else None)
         frame = _summarise(store, attribute, values, groups)
         frames.append(
-            _with_censored(frame, censored_values(store, attribute, material=material_iri), groups)
+            _with_censored(
+                frame,
+                censored_values(store, attribute, material=material_iri, source=source),
+                groups,
+            )
         )
     return pd.concat(frames, ignore_index=True)
 
@@ -78,24 +86,43 @@ def _summarise(
     for key, group in values.groupby(keys, dropna=False, sort=True):
         x = group["value"].to_numpy(float)
         unit = group["unit"].iloc[0]
-        row = {
-            "attribute": attribute.label,
-            **dict(zip(keys, key, strict=True)),
-            "n": len(x),
-            "mean": float(x.mean()),
-            "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
-            "min": float(x.min()),
-            "max": float(x.max()),
-            "unit": unit_symbol(unit),
-        }
-        row.update(capability(group, specs, unit))
-        rows.append(
-            {
-                k: (None if isinstance(v, float) and math.isnan(v) and k in keys else v)
-                for k, v in row.items()
-            }
+        row = SummaryRow(
+            attribute.label,
+            {k: None if _same(v, None) else v for k, v in zip(keys, key, strict=True)},
+            n=len(x),
+            mean=float(x.mean()),
+            sd=float(x.std(ddof=1)) if len(x) > 1 else math.nan,
+            min=float(x.min()),
+            max=float(x.max()),
+            unit=unit_symbol(unit),
+            **capability(group, specs, unit),
         )
+        rows.append(row.record())
     return pd.DataFrame(rows)
+
+
+@dataclass
+class SummaryRow:
+    """One attribute and group (material, stage, batch kind and the ``by`` keys): n, mean,
+    SD (n − 1), min, max, unit, and the specification limits with Ppk and Cpk."""
+
+    attribute: str
+    group: dict[str, object]
+    n: int
+    mean: float
+    sd: float
+    min: float
+    max: float
+    unit: str | None
+    lsl: float = math.nan
+    usl: float = math.nan
+    ppk: float = math.nan
+    cpk: float = math.nan
+
+    def record(self) -> dict[str, object]:
+        """The row as a table row: attribute, the group keys in order, then the figures."""
+        figures = {k: v for k, v in asdict(self).items() if k not in ("attribute", "group")}
+        return {"attribute": self.attribute, **self.group, **figures}
 
 
 def _with_censored(frame: pd.DataFrame, found: pd.DataFrame, groups: list[str]) -> pd.DataFrame:

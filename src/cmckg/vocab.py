@@ -7,21 +7,24 @@ import difflib
 import json
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 import yaml
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from .errors import MappingError
 from .resources import term_files
+
+if TYPE_CHECKING:
+    from .stores import Store
 
 _TERM_CACHE: dict[tuple[str, str], URIRef] = {}
 
@@ -209,6 +212,11 @@ class TermIndex:
     def get(self, iri: URIRef) -> Term:
         return self._terms[iri]
 
+    def default_unit(self, iri: URIRef) -> URIRef | None:
+        """The unit a value of concept ``iri`` is in when its source names none (or None)."""
+        term = self._terms.get(iri)
+        return None if term is None else term.default_unit
+
     def terms(self, scheme: URIRef | None = None) -> list[Term]:
         return [t for t in self._terms.values() if scheme is None or t.scheme == scheme]
 
@@ -320,32 +328,23 @@ def _yaml_text(text: str) -> str:
 _FLOW_SPECIAL = ":#,[]{}&*!|>'\"%@`"
 
 
-class _Queryable(Protocol):
-    """Anything with the store's ``query`` (kept structural: vocab does not import stores)."""
-
-    def query(self, sparql: str, bindings: Mapping[str, Any] | None = None) -> Any: ...
-
-
-_LOCAL_TERMS_QUERY = f"""PREFIX cmc: <{CMC}>
-SELECT DISTINCT ?name ?concept ?issuer WHERE {{
-  ?alias a cmc:LocalTerm ; cmc:localName ?name ; cmc:aliasOf ?concept ; cmc:issuer ?issuer .
-}}"""
-
-
-def aliases_from_store(
-    store: _Queryable, issuer: str | None = None
-) -> list[tuple[str, URIRef, str]]:
+def aliases_from_store(store: Store, issuer: str | None = None) -> list[tuple[str, URIRef, str]]:
     """The sources' local names in ``store`` as ``(local name, concept, issuer)``, sorted.
 
-    Table mappings write them as ``cmc:LocalTerm`` nodes (``ontology/MODEL.md``); pass
-    ``issuer`` to keep only one source's nomenclature.
+    Table mappings write them as ``cmc:LocalTerm`` nodes (``ontology/MODEL.md``), read by the
+    saved query ``local-terms``; pass ``issuer`` to keep only one source's nomenclature.
     """
-    bindings = {"issuer": Literal(issuer)} if issuer is not None else None
-    rows = store.query(_LOCAL_TERMS_QUERY, bindings).rows
-    return sorted((str(name), URIRef(concept), str(by)) for name, concept, by in rows)
+    from . import queries  # queries reads the store; this module is below it
+
+    rows = queries.run(store, "local-terms").rows
+    return sorted(
+        (str(name), URIRef(str(concept)), str(by))
+        for _, name, by, concept in rows
+        if by is not None and (issuer is None or str(by) == issuer)
+    )
 
 
-def term_index_with_aliases(store: _Queryable, issuer: str | None = None) -> TermIndex:
+def term_index_with_aliases(store: Store, issuer: str | None = None) -> TermIndex:
     """The term index (bundled terms, the project vocabularies ``store`` holds and those in
     scope) plus the local names stored in ``store``, so a user can ask with the names they
     know (``dissolution_av``, ``lactose``, a project concept's alias)."""

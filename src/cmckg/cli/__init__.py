@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "vocab": ("vocab", "check project vocabularies (HermiT) and list what resolves to what"),
     "verify": ("audit", "check that no record was altered outside cmckg"),
     "history": ("audit", "every revision of a record or lot: who, why, when, what changed"),
+    "reindex": ("reindex", "rebuild the derived analytics layer from the records"),
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MappingError
 from ..ingest import IngestReport
 from ..kg import KnowledgeGraph
-from ..mappers import BUILTIN_MAPPERS
+from ..mappers import MAPPERS, unknown_format
 from . import (
     EXIT_ERROR,
     add_change_arguments,
@@ -42,9 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument(
         "--source-format",
-        choices=BUILTIN_MAPPERS,
         metavar="NAME",
-        help="force a mapper: asm, b2mml or tables (default: detected from "
+        help=f"force a mapper: {', '.join(MAPPERS)} (default: detected from "
         "the content; tables when --mapping is given)",
     )
     parser.add_argument(
@@ -84,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _output_or_source_format(value: str) -> str:
-    if value in OUTPUT_FORMATS or value in BUILTIN_MAPPERS:
+    if value in OUTPUT_FORMATS or value in MAPPERS:
         return value
     raise argparse.ArgumentTypeError(
         f"choose from {', '.join(OUTPUT_FORMATS)} (or use --source-format for a mapper)"
@@ -93,7 +92,7 @@ def _output_or_source_format(value: str) -> str:
 
 def run_ingest(args: argparse.Namespace) -> int:
     source_format = args.source_format
-    if args.format in BUILTIN_MAPPERS:
+    if args.format in MAPPERS:
         err.print(
             f"warning: --format {args.format} is deprecated for the source format; use "
             f"--source-format {args.format}",
@@ -103,6 +102,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         if source_format not in (None, args.format):
             raise ConfigError("--format and --source-format name different mappers")
         source_format, args.format = args.format, "text"
+    if source_format is not None and source_format not in MAPPERS:
+        raise MappingError(unknown_format(source_format))
     with KnowledgeGraph.open(args.store, read_only=args.read_only) as kg, progress_bar() as bar:
         task = bar.add_task("mapping", total=len(args.sources))
 

@@ -10,14 +10,8 @@ from pathlib import Path
 from ..kg import KnowledgeGraph
 from ..reasoning import check_consistency
 from ..stores import default_location
-from ..uservocab import (
-    Vocabulary,
-    concept_table,
-    load_vocabularies,
-    merge,
-    stored_vocabularies,
-    unit_declarations_table,
-)
+from ..uservocab import Vocabulary, load_vocabularies, merge, stored_vocabularies
+from ..uservocab.listing import concept_table, unit_declarations_table
 from . import EXIT_FAILED, EXIT_OK, add_command, add_vocab_argument
 from .console import out, print_frame
 

@@ -1,35 +1,41 @@
-"""Source-format mappers. Each module registers one Mapper; ``mapper_for`` picks by content."""
+"""Source-format mappers, found through one static table: ``MAPPERS`` names each mapper and the
+class that implements it (as allotropy maps a vendor to its parser). Only the mapper in use is
+imported; ``mapper_for`` picks one by name, by a mapping's ``mapper:`` key, or by content."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import MappingError
 from .base import MapContext, Mapper, RecordGraph, file_sha256
 
-_REGISTRY: dict[str, Mapper] = {}
+#: name → ``module:Class`` under ``cmckg.mappers``, in the order content detection tries them
+MAPPERS: dict[str, str] = {
+    "asm": "asm:AsmMapper",
+    "b2mml": "b2mml:B2mmlMapper",
+    "tables": "tables:TablesMapper",
+    "workbook": "workbook:WorkbookMapper",
+    "documents": "documents:DocumentsMapper",
+}
 
 
-def register(mapper: Mapper) -> Mapper:
-    _REGISTRY[mapper.name] = mapper
-    return mapper
+def unknown_format(name: str) -> str:
+    """The one line that says ``name`` is no mapper and which ones there are."""
+    return f"unknown format '{name}'; known formats: {', '.join(sorted(MAPPERS))}"
 
 
-BUILTIN_MAPPERS = ["asm", "b2mml", "tables", "workbook", "documents"]
-
-
-def _load_builtin() -> None:
-    """Import the built-in mapper modules; each registers itself on import."""
-    for module_name in BUILTIN_MAPPERS:
-        importlib.import_module(f"{__name__}.{module_name}")
-
-
-def available() -> dict[str, Mapper]:
-    _load_builtin()
-    return dict(_REGISTRY)
+@cache
+def mapper(name: str) -> Mapper:
+    """The mapper called ``name``: a MappingError for an unknown name."""
+    if name not in MAPPERS:
+        raise MappingError(unknown_format(name))
+    module_name, class_name = MAPPERS[name].split(":")
+    found: Mapper = getattr(importlib.import_module(f"{__name__}.{module_name}"), class_name)()
+    return found
 
 
 def mapper_for(
@@ -37,20 +43,17 @@ def mapper_for(
 ) -> Mapper:
     """The mapper named by ``name`` or the mapping's ``mapper:`` key; a mapping without one means
     the tables mapper; otherwise the mapper whose ``detect`` accepts the file's content."""
-    mappers = available()
     if name is None and mapping is not None:
         name = str(mapping.get("mapper", "tables"))
     if name is not None:
-        if name not in mappers:
-            raise MappingError(
-                f"unknown format '{name}'; known formats: {', '.join(sorted(mappers))}", str(path)
-            )
-        return mappers[name]
+        if name not in MAPPERS:
+            raise MappingError(unknown_format(name), str(path))
+        return mapper(name)
     with open(path, "rb") as handle:
         head = handle.read(65536)
-    for mapper in mappers.values():
-        if mapper.detect(path, head):
-            return mapper
+    for candidate in MAPPERS:
+        if mapper(candidate).detect(path, head):
+            return mapper(candidate)
     raise MappingError(
         "cannot tell the format from the content (not ASM JSON or B2MML XML); "
         "tables need --mapping FILE, or name the format with --source-format",
@@ -59,11 +62,12 @@ def mapper_for(
 
 
 __all__ = [
+    "MAPPERS",
     "MapContext",
     "Mapper",
     "RecordGraph",
-    "available",
     "file_sha256",
+    "mapper",
     "mapper_for",
-    "register",
+    "unknown_format",
 ]

@@ -15,8 +15,9 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Identifier
 
-from ..ntriples import triple_lines
-from ..vocab import CMC, IriMinter, bind_prefixes
+from ..errors import ConfigError
+from ..ntriples import KeepsLines, triple_lines
+from ..vocab import CMC, IriMinter, TermIndex, bind_prefixes, term_index
 
 
 def file_sha256(path: Path) -> str:
@@ -30,7 +31,7 @@ def file_sha256(path: Path) -> str:
 Triple = tuple[Identifier, Identifier, Identifier]
 
 
-class RecordTriples:
+class RecordTriples(KeepsLines):
     """The triples of one record: a plain set with the small part of rdflib's Graph API that
     mappers use (``add``, iteration, ``len``, ``in``, ``triples``, ``value``, ``objects``).
 
@@ -201,3 +202,32 @@ class Mapper(Protocol):
     def map(
         self, context: MapContext, config: Mapping[str, Any] | None
     ) -> Iterator[RecordGraph]: ...
+
+
+class MappedFormat:
+    """A format read only through a mapping file, never detected from content (tables,
+    workbooks, certificates). Subclasses read the records (``records``); this class refuses a
+    source given without a mapping and marks every record with the mapping that made it: only a
+    record of the same mapping may replace it (ingest refuses another's)."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    noun: ClassVar[str]  # what the source is, for the error without a mapping: "a table"
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        """Never guessed: without a mapping there is nothing to map the source with."""
+        return False
+
+    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
+        if config is None:
+            raise ConfigError(f"{self.noun} needs a mapping (--mapping FILE)", context.display_path)
+        records = self.records(context, config, term_index())
+        origin = Path(str(config.get("__file__", "mapping"))).name
+        for record in records:
+            record.origin = origin
+        return iter(records)
+
+    def records(
+        self, context: MapContext, config: Mapping[str, Any], terms: TermIndex
+    ) -> list[RecordGraph]:
+        raise NotImplementedError

@@ -3,7 +3,7 @@
 The document mappers (``workbook``, ``documents``) find values by label or by path; this module
 turns what they found into the RDF of ``ontology/MODEL.md`` — lots, runs, usages and
 measurements — with every subject located where its value was read (``sheet=Cover!C5`` or a
-JSON pointer), and reads the pieces of a document mapping they share (terms, labels, dates).
+JSON pointer), and reads the ``dates:`` section both kinds of document mapping share.
 """
 
 from __future__ import annotations
@@ -15,70 +15,13 @@ from typing import Any
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS
 
-from ..errors import CmckgError, ConfigError, MappingError
+from ..errors import CmckgError, MappingError
 from ..results import Censoring, Reported, parse_result, result_triples
-from ..units import resolve_unit
-from ..vocab import CMC, CMCT, IriMinter, TermIndex, normalise_label
+from ..vocab import CMC, IriMinter, TermIndex, normalise_label
+from . import values as vals
 from .base import MapContext, RecordGraph
+from .mapping import ConfigReader, lookup_term
 from .values import DATE_ORDERS, DateOptions, parse_date
-
-LOT_CLASSES = (
-    "RawMaterialLot",
-    "IntermediateLot",
-    "DrugSubstanceBatch",
-    "DrugProductBatch",
-    "MaterialLot",
-)
-
-
-class ConfigReader:
-    """Raise ConfigErrors that name the mapping file and the key path."""
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.file = str(config.get("__file__", "mapping"))
-
-    def fail(self, path: str, message: str) -> ConfigError:
-        return ConfigError(message, self.file, path)
-
-    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, "expected a mapping (key: value)")
-        return value
-
-    def keys(
-        self,
-        value: Mapping[str, Any],
-        path: str,
-        allowed: tuple[str, ...],
-        required: tuple[str, ...] = (),
-    ) -> None:
-        for key in value:
-            if key not in allowed:
-                raise self.fail(
-                    f"{path}.{key}" if path else str(key),
-                    f"unknown key '{key}'; expected one of: {', '.join(allowed)}",
-                )
-        for key in required:
-            if key not in value:
-                raise self.fail(f"{path}.{key}" if path else key, "required")
-
-    def text(self, value: Any, path: str) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(path, "expected text")
-        text = str(value).strip()
-        if not text:
-            raise self.fail(path, "must not be empty")
-        return text
-
-    def texts(self, value: Any, path: str) -> tuple[str, ...]:
-        """One text or a list of alternatives (labels sites word differently)."""
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(path, "expected text or a list of alternatives")
-        return tuple(
-            self.text(v, f"{path}[{i}]" if isinstance(value, list) else path)
-            for i, v in enumerate(items)
-        )
 
 
 def date_options(r: ConfigReader, raw: Any, path: str) -> DateOptions:
@@ -110,7 +53,8 @@ class DocumentBuilder:
     context: MapContext
     issuer: str
     terms: TermIndex
-    local_terms: dict[str, URIRef] = field(default_factory=dict)  # normalised local name → IRI
+    # normalised local name → (the name as written, its concept)
+    local_terms: dict[str, tuple[str, URIRef]] = field(default_factory=dict)
     missing: frozenset[str] = frozenset()
     records: dict[URIRef, RecordGraph] = field(default_factory=dict)
 
@@ -146,30 +90,23 @@ class DocumentBuilder:
         label = self.text(found)
         local = self.local_terms.get(normalise_label(label))
         if local is not None:
-            return local
-        if scheme is None and prefer is not None and len(self.terms.candidates(label)) > 1:
-            preferred = self.terms.candidates(label, prefer)
-            if len(preferred) == 1:
-                return next(iter(preferred))
+            return local[1]
         try:
-            return self.terms.resolve(label, scheme).iri
+            return lookup_term(self.terms, label, scheme, prefer)
         except CmckgError as exc:
             raise self.fail(found, exc.message) from None
 
     def unit(self, found: Located) -> URIRef:
-        try:
-            return resolve_unit(self.text(found))
-        except CmckgError as exc:
-            raise self.fail(found, exc.message) from None
+        return vals.unit_iri(self.text(found), self.where(found))
 
     def number(self, found: Located) -> float:
         value = found.value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        try:
-            return float(self.text(found))
-        except ValueError:
-            raise self.fail(found, f"not a number: '{value}'") from None
+        return vals.number_value(
+            value if isinstance(value, int | float) else self.text(found), self.where(found)
+        )
+
+    def where(self, found: Located) -> vals.Where:
+        return vals.Where(self.file, found.location, found.field)
 
     def date(self, found: Located, options: DateOptions) -> Literal:
         try:
@@ -219,7 +156,7 @@ class DocumentBuilder:
         if reported.kind is Censoring.MISSING:
             return None
         if reported.kind in (Censoring.NONE, Censoring.CENSORED) and unit is None:
-            unit = self.terms.get(concept).default_unit if concept in self.terms else None
+            unit = self.terms.default_unit(concept)
             if unit is None:
                 raise self.fail(found, "the unit is missing and the property has no default unit")
         g.locate(iri, found.location)
@@ -249,17 +186,3 @@ class DocumentBuilder:
             g.triples.add((out, PROV.wasGeneratedBy, run))
             for into in used:
                 g.triples.add((out, PROV.wasDerivedFrom, into))
-
-
-def local_terms(r: ConfigReader, raw: Any, terms: TermIndex) -> dict[str, URIRef]:
-    """A mapping's ``terms:`` (local name → canonical label, alias or ``cmct:`` IRI)."""
-    out: dict[str, URIRef] = {}
-    for local, canonical in r.mapping(raw or {}, "terms").items():
-        label = r.text(canonical, f"terms.{local}")
-        if label.startswith("cmct:"):
-            label = str(CMCT) + label[5:]
-        try:
-            out[normalise_label(str(local))] = terms.resolve(label).iri
-        except CmckgError as exc:
-            raise r.fail(f"terms.{local}", exc.message) from None
-    return out

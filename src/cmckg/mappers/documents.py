@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,18 +27,11 @@ from jsonpath_ng.ext.parser import parse as parse_path
 from jsonpath_ng.jsonpath import DatumInContext, Fields, Index
 from rdflib import URIRef
 
-from ..errors import ConfigError, MappingError
-from ..vocab import CMC, CMCT, TermIndex, term_index
-from . import register
-from .base import MapContext, RecordGraph
-from .docbuild import (
-    LOT_CLASSES,
-    ConfigReader,
-    DocumentBuilder,
-    Located,
-    date_options,
-    local_terms,
-)
+from ..errors import MappingError
+from ..vocab import CMC, CMCT, TermIndex
+from .base import MapContext, MappedFormat, RecordGraph
+from .docbuild import DocumentBuilder, Located, date_options
+from .mapping import LOT_CLASSES, ConfigReader, local_terms
 from .values import DateOptions
 
 KEY = "@key"
@@ -62,7 +55,7 @@ class DocPath:
     def parse(
         cls, r: ConfigReader, raw: Any, where: str, fmt: str, allow_key: bool = False
     ) -> DocPath:
-        text = r.text(raw, where)
+        text = r.filled(raw, where)
         if text == KEY:
             if not allow_key:
                 raise r.fail(where, f"'{KEY}' names a result item's key; use it in results")
@@ -109,43 +102,23 @@ class Vendor:
 class DocumentMapping:
     file: str
     issuer: str
-    local_terms: dict[str, URIRef]
+    local_terms: dict[str, tuple[str, URIRef]]
     missing: frozenset[str]
     dates: DateOptions
     vendors: tuple[Vendor, ...]
 
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> DocumentMapping:
-        r = ConfigReader(config)
-        r.keys(
-            config,
-            "",
-            (
-                "mapping",
-                "mapper",
-                "issuer",
-                "vocab",
-                "terms",
-                "missing",
-                "dates",
-                "vendors",
-                "__file__",
-            ),
-            ("mapping", "issuer", "vendors"),
-        )
-        if config["mapping"] != 1:
-            raise r.fail("mapping", "expected format version 1 ('mapping: 1')")
+        r = ConfigReader.of(config)
+        r.top(config, ("missing", "dates", "vendors"), ("mapping", "issuer", "vendors"))
         raw_vendors = config["vendors"]
         if not isinstance(raw_vendors, list) or not raw_vendors:
             raise r.fail("vendors", "expected a list of vendor mappings")
-        missing = config.get("missing") or []
-        if not isinstance(missing, list):
-            raise r.fail("missing", "expected a list of texts")
         return cls(
             r.file,
-            r.text(config["issuer"], "issuer"),
+            r.filled(config["issuer"], "issuer"),
             local_terms(r, config.get("terms"), terms),
-            frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
+            r.missing(config.get("missing"), "missing"),
             date_options(r, config.get("dates"), "dates"),
             tuple(_vendor(r, v, f"vendors[{i}]", terms) for i, v in enumerate(raw_vendors)),
         )
@@ -169,28 +142,28 @@ def _vendor(r: ConfigReader, raw: Any, path: str, terms: TermIndex) -> Vendor:
         ),
         ("name", "when", "lot", "results"),
     )
-    fmt = r.text(raw.get("format", "json"), f"{path}.format")
+    fmt = r.filled(raw.get("format", "json"), f"{path}.format")
     if fmt not in ("json", "xml"):
         raise r.fail(f"{path}.format", "expected json or xml")
     when = r.mapping(raw["when"], f"{path}.when")
     r.keys(when, f"{path}.when", ("path", "equals"), ("path", "equals"))
-    lot_type = r.text(raw.get("lot_type", "RawMaterialLot"), f"{path}.lot_type")
+    lot_type = r.filled(raw.get("lot_type", "RawMaterialLot"), f"{path}.lot_type")
     if lot_type not in LOT_CLASSES:
         raise r.fail(f"{path}.lot_type", f"expected one of: {', '.join(LOT_CLASSES)}")
     stage = None
     if "stage" in raw:
         try:
-            stage = terms.resolve(r.text(raw["stage"], f"{path}.stage"), CMCT.Stages).iri
+            stage = terms.resolve(r.filled(raw["stage"], f"{path}.stage"), CMCT.Stages).iri
         except MappingError as exc:
             raise r.fail(f"{path}.stage", exc.message) from None
     results = r.mapping(raw["results"], f"{path}.results")
     where = f"{path}.results"
     r.keys(results, where, ("path", "property", "value", "unit"), ("path", "property", "value"))
     return Vendor(
-        name=r.text(raw["name"], f"{path}.name"),
+        name=r.filled(raw["name"], f"{path}.name"),
         format=fmt,
         when_path=DocPath.parse(r, when["path"], f"{path}.when.path", fmt),
-        when_equals=r.text(when["equals"], f"{path}.when.equals"),
+        when_equals=r.filled(when["equals"], f"{path}.when.equals"),
         lot=DocPath.parse(r, raw["lot"], f"{path}.lot", fmt),
         lot_type=lot_type,
         supplier=DocPath.parse(r, raw["supplier"], f"{path}.supplier", fmt)
@@ -423,30 +396,21 @@ def _read_xml(path: Path, display: str) -> ET.Element:
         ) from None
 
 
-class DocumentsMapper:
+class DocumentsMapper(MappedFormat):
     """Vendor JSON or XML certificates through a ``mapper: documents`` mapping."""
 
     name: ClassVar[str] = "documents"
-    version: ClassVar[str] = "1"
+    noun: ClassVar[str] = "a document"
 
-    def detect(self, path: Path, head: bytes) -> bool:
-        """Certificates are never guessed: a mapping says which vendor wrote them."""
-        return False
-
-    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
-        if config is None:
-            raise ConfigError("a document needs a mapping (--mapping FILE)", context.display_path)
-        terms = term_index()
+    def records(
+        self, context: MapContext, config: Mapping[str, Any], terms: TermIndex
+    ) -> list[RecordGraph]:
         mapping = DocumentMapping.parse(config, terms)
         with open(context.source_path, "rb") as handle:
             head = handle.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
+        reader = _CertificateReader(mapping, context, terms)
         if head.startswith(b"<"):
-            records = _CertificateReader(mapping, context, terms).map(
-                None, _read_xml(context.source_path, context.display_path)
-            )
-            for record in records:
-                record.origin = Path(mapping.file).name
-            return iter(records)
+            return reader.map(None, _read_xml(context.source_path, context.display_path))
         try:
             data = json.loads(context.source_path.read_text(encoding="utf-8-sig"))
         except json.JSONDecodeError as exc:
@@ -455,10 +419,4 @@ class DocumentsMapper:
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise MappingError(f"cannot read the document: {exc}", context.display_path) from None
-        records = _CertificateReader(mapping, context, terms).map(data, None)
-        for record in records:  # another mapping may not replace these records
-            record.origin = Path(mapping.file).name
-        return iter(records)
-
-
-register(DocumentsMapper())
+        return reader.map(data, None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import re
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,17 +22,11 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from ..errors import ConfigError, MappingError
-from ..vocab import CMC, CMCT, QUDT, TermIndex, term_index
-from . import register
-from .base import MapContext, RecordGraph
-from .docbuild import (
-    LOT_CLASSES,
-    ConfigReader,
-    DocumentBuilder,
-    Located,
-    date_options,
-    local_terms,
-)
+from ..vocab import CMC, CMCT, QUDT, TermIndex
+from .base import MapContext, MappedFormat, RecordGraph
+from .docbuild import DocumentBuilder, Located, date_options
+from .mapping import LOT_CLASSES, ConfigReader, local_terms
+from .tables.reading import open_workbook
 from .values import DateOptions
 
 _BATCH_FIELDS = ("id", "product", "site", "process_version", "manufacture_date")
@@ -81,7 +74,7 @@ class WorkbookMapping:
     file: str
     issuer: str
     dates: DateOptions
-    local_terms: dict[str, URIRef]
+    local_terms: dict[str, tuple[str, URIRef]]
     missing: frozenset[str]
     batch_sheet: Label
     batch_type: str
@@ -94,34 +87,16 @@ class WorkbookMapping:
 
     @classmethod
     def parse(cls, config: Mapping[str, Any], terms: TermIndex) -> WorkbookMapping:
-        r = ConfigReader(config)
-        r.keys(
+        r = ConfigReader.of(config)
+        r.top(
             config,
-            "",
-            (
-                "mapping",
-                "mapper",
-                "issuer",
-                "vocab",
-                "dates",
-                "missing",
-                "terms",
-                "items",
-                "batch",
-                "steps",
-                "__file__",
-            ),
+            ("dates", "missing", "items", "batch", "steps"),
             ("mapping", "issuer", "batch", "steps"),
         )
-        if config["mapping"] != 1:
-            raise r.fail("mapping", "expected format version 1 ('mapping: 1')")
         local = local_terms(r, config.get("terms"), terms)
-        missing = config.get("missing") or []
-        if not isinstance(missing, list):
-            raise r.fail("missing", "expected a list of cell texts")
         batch = r.mapping(config["batch"], "batch")
         r.keys(batch, "batch", ("sheet", "type", *_BATCH_FIELDS), ("sheet", "id"))
-        batch_type = r.text(batch.get("type", "DrugSubstanceBatch"), "batch.type")
+        batch_type = r.filled(batch.get("type", "DrugSubstanceBatch"), "batch.type")
         if batch_type not in LOT_CLASSES:
             raise r.fail("batch.type", f"expected one of: {', '.join(LOT_CLASSES)}")
         steps = r.mapping(config["steps"], "steps")
@@ -132,10 +107,10 @@ class WorkbookMapping:
             ("sheets", "output"),
         )
         try:
-            pattern = re.compile(r.text(steps["sheets"], "steps.sheets"))
+            pattern = re.compile(r.filled(steps["sheets"], "steps.sheets"))
         except re.error as exc:
             raise r.fail("steps.sheets", f"not a valid regex: {exc}") from None
-        output_type = r.text(steps.get("output_type", "IntermediateLot"), "steps.output_type")
+        output_type = r.filled(steps.get("output_type", "IntermediateLot"), "steps.output_type")
         if output_type not in LOT_CLASSES:
             raise r.fail("steps.output_type", f"expected one of: {', '.join(LOT_CLASSES)}")
         tables = {
@@ -145,10 +120,10 @@ class WorkbookMapping:
         }
         return cls(
             file=r.file,
-            issuer=r.text(config["issuer"], "issuer"),
+            issuer=r.filled(config["issuer"], "issuer"),
             dates=date_options(r, config.get("dates"), "dates"),
             local_terms=local,
-            missing=frozenset(r.text(m, f"missing[{i}]") for i, m in enumerate(missing)),
+            missing=r.missing(config.get("missing"), "missing"),
             batch_sheet=_label(r, batch["sheet"], "batch.sheet"),
             batch_type=batch_type,
             batch={k: _label(r, batch[k], f"batch.{k}") for k in _BATCH_FIELDS if k in batch},
@@ -180,11 +155,11 @@ def _table(r: ConfigReader, raw: Any, path: str, name: str, terms: TermIndex) ->
     required, optional = _TABLE_COLUMNS[name]
     columns = r.mapping(raw["columns"], f"{path}.columns")
     r.keys(columns, f"{path}.columns", (*required, *optional), required)
-    split = r.text(raw["split"], f"{path}.split") if "split" in raw else None
+    split = r.filled(raw["split"], f"{path}.split") if "split" in raw else None
     stage = None
     if "stage" in raw:
         try:
-            stage = terms.resolve(r.text(raw["stage"], f"{path}.stage"), CMCT.Stages).iri
+            stage = terms.resolve(r.filled(raw["stage"], f"{path}.stage"), CMCT.Stages).iri
         except MappingError as exc:
             raise r.fail(f"{path}.stage", exc.message) from None
     return TableSpec(
@@ -203,11 +178,11 @@ def _items(r: ConfigReader, raw: Any, terms: TermIndex) -> ItemMaster:
         ("file", "code", "material", "name", "material_type"),
         ("file", "code", "material"),
     )
-    path = Path(r.text(raw["file"], "items.file"))
+    path = Path(r.filled(raw["file"], "items.file"))
     if not path.is_absolute():
         path = Path(r.file).parent / path
     columns = {
-        k: r.text(raw[k], f"items.{k}")
+        k: r.filled(raw[k], f"items.{k}")
         for k in ("code", "material", "name", "material_type")
         if k in raw
     }
@@ -337,13 +312,7 @@ class Sheet:
 
 
 def read_workbook(path: Path, display: str) -> list[Sheet]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError) as exc:
-        raise MappingError(f"not a readable XLSX workbook: {exc}", display) from None
+    workbook = open_workbook(path, display)
     try:
         return [
             Sheet(ws.title, [list(row) for row in ws.iter_rows(values_only=True)])
@@ -571,26 +540,15 @@ class _WorkbookReader:
             g.triples.add((m, CMC.setPoint, Literal(b.number(row["set_point"]))))
 
 
-class WorkbookMapper:
+class WorkbookMapper(MappedFormat):
     """Batch-record workbooks through a ``mapper: workbook`` mapping."""
 
     name: ClassVar[str] = "workbook"
-    version: ClassVar[str] = "1"
+    noun: ClassVar[str] = "a workbook"
 
-    def detect(self, path: Path, head: bytes) -> bool:
-        """Workbooks are never guessed: a mapping says where the values are."""
-        return False
-
-    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
-        if config is None:
-            raise ConfigError("a workbook needs a mapping (--mapping FILE)", context.display_path)
-        terms = term_index()
+    def records(
+        self, context: MapContext, config: Mapping[str, Any], terms: TermIndex
+    ) -> list[RecordGraph]:
         mapping = WorkbookMapping.parse(config, terms)
         sheets = read_workbook(context.source_path, context.display_path)
-        records = _WorkbookReader(mapping, context, terms).map(sheets)
-        for record in records:  # another mapping may not replace these records
-            record.origin = Path(mapping.file).name
-        return iter(records)
-
-
-register(WorkbookMapper())
+        return _WorkbookReader(mapping, context, terms).map(sheets)

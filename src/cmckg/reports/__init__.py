@@ -1,6 +1,8 @@
-"""Report writers for validation results, one module per format.
+"""Report writers for validation results, one module per format, found through one static
+table: ``FORMATS`` names each format and the function that writes it (as ``cmckg.mappers.MAPPERS``
+names each mapper). Only the writer in use is imported.
 
-Each module has ``render(report, fail_on) -> str``; ``fail_on`` is the severity at or above which
+Each writer is ``render(report, fail_on) -> str``; ``fail_on`` is the severity at or above which
 the run fails (the formats that know pass/fail, like JUnit, use it).
 """
 
@@ -13,7 +15,17 @@ from pathlib import Path
 from ..validate.results import Severity, ValidationReport, ValidationResult
 from .locate import SourceLines
 
-FORMATS = ("text", "json", "junit", "sarif", "github", "markdown", "turtle", "html")
+#: format name → ``module:function`` under ``cmckg.reports``
+FORMATS: dict[str, str] = {
+    "text": "text:render",
+    "json": "json:render",
+    "junit": "junit:render",
+    "sarif": "sarif:render",
+    "github": "github:render",
+    "markdown": "markdown:render",
+    "turtle": "turtle:render",
+    "html": "html:render",
+}
 PER_SHAPE = 5  # results below --fail-on listed per shape in the human-readable reports
 
 __all__ = ["FORMATS", "Omitted", "SourceLines", "condensed", "render", "summary_line"]
@@ -23,7 +35,10 @@ def render(report: ValidationReport, fmt: str, fail_on: Severity = Severity.VIOL
     """The report in ``fmt`` (one of FORMATS)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format '{fmt}'; choose from {', '.join(FORMATS)}")
-    return importlib.import_module(f"{__name__}.{fmt}").render(report, fail_on)
+    module_name, function_name = FORMATS[fmt].split(":")
+    writer = getattr(importlib.import_module(f"{__name__}.{module_name}"), function_name)
+    text: str = writer(report, fail_on)
+    return text
 
 
 def plural(count: int, word: str) -> str:

@@ -7,18 +7,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from rdflib import Graph, URIRef
-from rdflib.term import Identifier
+from rdflib.term import Identifier, Node
 
+Triple = tuple[Node, Node, Node]
 Quad = tuple[Identifier, Identifier, Identifier, URIRef]
 
 
 @dataclass
 class ChangeSet:
-    """Everything one ingest writes, applied atomically: graphs dropped, quads removed, added."""
+    """Everything one ingest writes, applied atomically: graphs dropped, quads removed, added.
+
+    ``put_graphs`` replaces each graph's content with the triples given: an rdflib ``Graph``,
+    any iterable of triples, or (what ingest puts) a ``cmckg.ntriples.KeepsLines`` container
+    whose N-Triples lines, made once for its hash, the stores write as they are."""
 
     drop_graphs: list[URIRef] = field(default_factory=list)
     remove: list[Quad] = field(default_factory=list)
-    put_graphs: dict[URIRef, Graph] = field(default_factory=dict)
+    put_graphs: dict[URIRef, Iterable[Triple]] = field(default_factory=dict)
     add: list[Quad] = field(default_factory=list)
 
     def is_empty(self) -> bool:

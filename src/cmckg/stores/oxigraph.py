@@ -19,7 +19,7 @@ from .. import ntriples
 from ..errors import QueryError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import from_ox, inline_values
-from .update import prune_union_copy, scratch_graph, stash_for_pruning
+from .update import GraphLines, LineChanges, grouped, update_text
 
 IN_USE = (
     "the store is in use by another process (Oxigraph locks it); close that program "
@@ -86,7 +86,7 @@ class OxigraphStore(Store):
         """
         try:
             graphs = [(g, ntriples.lines_of(t)) for g, t in changes.put_graphs.items()]
-            removed = _grouped(changes.remove)
+            removed = grouped(changes.remove)
             touched = set(changes.drop_graphs) | {g for g, _ in removed}
             fresh: GraphLines = []  # graphs that do not exist yet: the bulk loader's, when large
             rest: GraphLines = []
@@ -99,16 +99,18 @@ class OxigraphStore(Store):
             if sum(len(lines) for _, lines in fresh) < BULK_THRESHOLD:
                 fresh, rest = [], graphs
             about_fresh = self._new_quads_about({g for g, _ in fresh}, changes.add)
-            bulk_added = _grouped(about_fresh)
+            bulk_added = grouped(about_fresh)
             bulk_set = set(about_fresh)
-            added = _grouped([q for q in changes.add if q not in bulk_set])
+            added = grouped([q for q in changes.add if q not in bulk_set])
         except ValueError as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
         try:
             for chunk in _chunks(fresh + bulk_added):
                 self._store.bulk_load(chunk, format=_NQUADS, lenient=True)
             if in_place:
-                self._store.update(_update_text(changes.drop_graphs, removed, rest, added))
+                self._store.update(
+                    update_text(LineChanges(list(changes.drop_graphs), removed, rest, added))
+                )
             elif rest or added:
                 self._store.load(_nquads(rest, added), format=_NQUADS, lenient=True)
         except BaseException as exc:
@@ -250,16 +252,6 @@ BULK_CHUNK = 1_000_000  # quads per bulk-load call: bounds the N-Quads text held
 
 _NQUADS = ox.RdfFormat.N_QUADS
 
-GraphLines = list[tuple[URIRef, list[str]]]
-
-
-def _grouped(quads: list[Quad]) -> GraphLines:
-    """Quads as N-Triples lines per graph."""
-    by_graph: dict[URIRef, list[tuple]] = {}
-    for s, p, o, g in quads:
-        by_graph.setdefault(g, []).append((s, p, o))
-    return [(g, ntriples.triple_lines(triples)) for g, triples in by_graph.items()]
-
 
 def _parsed(lines: list[str]) -> Iterator[ox.Triple]:
     text = "".join(f"{line} .\n" for line in lines).encode("utf-8")
@@ -283,49 +275,3 @@ def _chunks(graphs: GraphLines) -> Iterator[bytes]:
             start, size = index + 1, 0
     if start < len(graphs):
         yield _nquads(graphs[start:])
-
-
-def _update_text(
-    drop: list[URIRef], removed: GraphLines, graphs: GraphLines, added: GraphLines
-) -> str:
-    """A change set as ONE SPARQL update (one transaction): DROP SILENT GRAPH for dropped
-    graphs; one DELETE … WHERE over all put graphs (emptied, not dropped: in one transaction
-    each DROP costs milliseconds however small its graph — 1,005 DROPs took 6 s of CPU, this
-    0.1 s); DELETE DATA; INSERT DATA (N-Triples lines are SPARQL data) into the named graphs
-    and the union copy. What the dropped, emptied and removed triples were is stashed first
-    and pruned from the union copy last. A put graph with no triples is dropped, so it does
-    not stay behind as an empty name."""
-    scratch = scratch_graph()
-    stash = stash_for_pruning(
-        scratch,
-        [ntriples.iri(g) for g in [*drop, *(g for g, _ in graphs)]],
-        [f"{line} ." for _, lines in removed for line in lines],
-    )
-    parts = stash + [f"DROP SILENT GRAPH {ntriples.iri(g)}" for g in drop]
-    parts += [f"DROP SILENT GRAPH {ntriples.iri(g)}" for g, lines in graphs if not lines]
-    if any(lines for _, lines in graphs):
-        values = " ".join(ntriples.iri(g) for g, lines in graphs if lines)
-        parts.append(
-            "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { VALUES ?g { "
-            f"{values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
-        )
-    if removed:
-        parts.append(f"DELETE DATA {{ {_data_block(removed)} }}")
-    if any(lines for _, lines in [*graphs, *added]):
-        copy = _LINE_END.join(sorted({line for _, lines in [*graphs, *added] for line in lines}))
-        parts.append(f"INSERT DATA {{ {_data_block(graphs, added)}\n{copy} . }}")
-    if stash:
-        parts += prune_union_copy(scratch)
-    return " ;\n".join(parts)
-
-
-def _data_block(*groups: GraphLines) -> str:
-    return "\n".join(
-        f"GRAPH {ntriples.iri(g)} {{ {_LINE_END.join(lines)} . }}"
-        for group in groups
-        for g, lines in group
-        if lines
-    )
-
-
-_LINE_END = " .\n"

@@ -71,7 +71,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 from ..errors import ConfigError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import check_iri, inline_values, to_sparql
-from .update import update_text
+from .update import LineChanges, update_text
 
 T = TypeVar("T")
 
@@ -383,8 +383,12 @@ class RemoteStore(Store):
     def _apply(self, changes: ChangeSet) -> None:
         """Send the change set as one SPARQL Update request (one transaction on the server)."""
         profile = self._identify()
+        try:
+            lines = LineChanges.of(changes)
+        except ValueError as exc:
+            raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
         text = update_text(
-            changes,
+            lines,
             union_copy=self.settings.default_graph == "copy",
             chunk=profile.quads_per_operation,
         )

@@ -1,33 +1,59 @@
-"""Conversion between rdflib and pyoxigraph terms, and safe SPARQL term serialisation."""
+"""Conversion between rdflib and pyoxigraph terms, and safe SPARQL term serialisation.
+
+A term's SPARQL text is its N-Triples text (``cmckg.ntriples``, the one serialiser: IRIs checked
+against the IRIREF grammar and RFC 3987, language tags checked, literals escaped)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Identifier
 
+from .. import ntriples
 from ..errors import QueryError
-
-_BAD_IRI_CHARS = re.compile(r'[\s<>"{}|\\^`]')
 
 
 def check_iri(value: str) -> URIRef:
-    """Return ``value`` as an IRI, or raise if it could break out of ``<…>`` in SPARQL."""
-    if not value or _BAD_IRI_CHARS.search(value) or ":" not in value:
-        raise QueryError(f"not a valid absolute IRI: {value!r}")
+    """Return ``value`` as an IRI, or QueryError if it is not a valid absolute IRI (so it could
+    not break out of ``<…>`` in SPARQL either)."""
+    try:
+        ntriples.iri(value)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
     return URIRef(value)
 
 
 def to_sparql(term: Identifier) -> str:
     """Serialise a validated rdflib term for SPARQL (IRIs checked, literals escaped)."""
-    if isinstance(term, URIRef):
-        return f"<{check_iri(str(term))}>"
-    if isinstance(term, Literal):
-        return term.n3()
-    raise QueryError(f"cannot bind a {type(term).__name__} into a query")
+    if not isinstance(term, URIRef | Literal):
+        raise QueryError(f"cannot bind a {type(term).__name__} into a query")
+    try:
+        return ntriples.term(term)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+
+
+VALUES_BATCH = 400
+"""Terms per ``VALUES`` block when a list of terms is sent in parts (a query stays small enough
+for every backend's parser and request limits)."""
+
+_T = TypeVar("_T")
+
+
+def values_clause(name: str, terms: Iterable[Identifier]) -> str:
+    """``VALUES ?name { … }`` of ``terms``, each through ``to_sparql``."""
+    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
+
+
+def batches(items: Sequence[_T], size: int = VALUES_BATCH) -> Iterator[Sequence[_T]]:
+    """``items`` in consecutive parts of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @lru_cache(maxsize=1 << 18)

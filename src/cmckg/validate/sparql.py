@@ -1,29 +1,19 @@
-"""Small SPARQL text helpers shared by the validation modules (terms go through to_sparql)."""
+"""Small SPARQL text helpers shared by the validation modules (terms go through to_sparql;
+``VALUES`` blocks and their batching are the stores' one helper)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Iterator, Sequence
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Identifier
 
-from ..stores.terms import to_sparql
+from ..stores.terms import batches, values_clause
 
-BATCH = 400  # IRIs per VALUES block
+__all__ = ["batches", "sparql_constraint", "sparql_target", "text_or_none", "values_clause"]
 
 
 def text_or_none(term: Identifier | None) -> str | None:
     return None if term is None else str(term)
-
-
-def batches(items: Sequence, size: int = BATCH) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def values_clause(name: str, terms: Iterable[Identifier]) -> str:
-    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
 
 
 def sparql_target(graph: Graph, shape: URIRef, select: str) -> None:

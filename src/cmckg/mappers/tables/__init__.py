@@ -1,47 +1,43 @@
 """Declarative tabular mapping: CSV/TSV/XLSX rows → entities, links and measurements.
 
 One YAML format (``examples/MAPPING.md``) covers long results tables, lot tables, process-run
-tables, specification tables and wide batch tables. The package has three rooms: ``config``
-(the mapping model, parsed and checked before any row is read), ``reading`` (table files to
-rows) and ``rows`` (rows to record graphs).
+tables, specification tables and wide batch tables. The package has four rooms: ``model``
+(what a checked mapping is), ``config`` (a mapping's YAML parsed and checked into the model,
+before any row is read), ``reading`` (table files to rows) and ``rows`` (rows to record
+graphs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ...errors import ConfigError, MappingError
-from ...vocab import term_index
-from .. import register
-from ..base import MapContext, RecordGraph
+from ...errors import MappingError
+from ...vocab import TermIndex
+from ..base import MapContext, MappedFormat, RecordGraph
+from ..mapping import MAPPING_FORMAT_VERSION, lookup_term
 from ..wide import expand_header_columns
-from .config import MAPPING_FORMAT_VERSION, TableMapping, lookup_term, source_options
+from .config import parse_mapping, source_options
+from .model import TableMapping
 from .reading import read_table
 from .rows import RowMapper
 
 
-class TablesMapper:
+class TablesMapper(MappedFormat):
     """CSV/TSV/XLSX through a YAML mapping (chosen when the user passes ``--mapping``)."""
 
     name: ClassVar[str] = "tables"
-    version: ClassVar[str] = "1"
+    noun: ClassVar[str] = "a table"
 
-    def detect(self, path: Path, head: bytes) -> bool:
-        """Tables are never guessed: without a mapping there is nothing to map them with."""
-        return False
-
-    def map(self, context: MapContext, config: Mapping[str, Any] | None) -> Iterator[RecordGraph]:
-        if config is None:
-            raise ConfigError("a table needs a mapping (--mapping FILE)", context.display_path)
-        terms = term_index()
+    def records(
+        self, context: MapContext, config: Mapping[str, Any], terms: TermIndex
+    ) -> list[RecordGraph]:
         wide = _has_header_columns(config)
-        mapping = None if wide else TableMapping.parse(config, terms)
+        mapping = None if wide else parse_mapping(config, terms)
         options = mapping.source if mapping is not None else source_options(config, terms)
         header, rows = read_table(context.source_path, options, context.display_path)
         if mapping is None:  # "columns:" items become one measurement per matching column
-            mapping = TableMapping.parse(expand_header_columns(config, header), terms)
+            mapping = parse_mapping(expand_header_columns(config, header), terms)
         present = set(header)
         for column, path in mapping.columns.items():
             if column not in present:
@@ -59,10 +55,7 @@ class TablesMapper:
         alias_record = mapper.alias_record()
         if alias_record is not None:
             records.append(alias_record)
-        origin = Path(mapping.file).name
-        for record in records:
-            record.origin = origin
-        return iter(records)
+        return records
 
 
 def _has_header_columns(config: Mapping[str, Any]) -> bool:
@@ -73,9 +66,6 @@ def _has_header_columns(config: Mapping[str, Any]) -> bool:
         and any(isinstance(m, Mapping) and "columns" in m for m in spec["measurements"])
         for spec in entities.values()
     )
-
-
-register(TablesMapper())
 
 
 __all__ = ["MAPPING_FORMAT_VERSION", "TableMapping", "TablesMapper", "lookup_term", "read_table"]

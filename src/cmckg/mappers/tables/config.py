@@ -1,73 +1,35 @@
-"""The mapping model of the tables mapper: a mapping YAML parsed and checked once, before any row
-is read (``examples/MAPPING.md`` documents the format)."""
+"""Parsing a tables mapping (``examples/MAPPING.md`` documents the format) into the model of
+``model.py``, and checking it as a whole, once, before any row is read: every error names the
+mapping file and the key path."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from rdflib import URIRef
-from rdflib.namespace import PROV
 
-from ...errors import CmckgError, ConfigError, MappingError
-from ...vocab import CMC, CMCT, QUDT, TermIndex, normalise_label, term_index
+from ...errors import CmckgError
+from ...vocab import CMCT, TermIndex, normalise_label, term_index
 from .. import values as vals
+from ..mapping import LOT_CLASSES, ConfigReader, local_terms, lookup_term
+from .model import (
+    FIELDS,
+    KIND_OF_TYPE,
+    DateField,
+    EntitySpec,
+    LotLink,
+    MeasurementSpec,
+    SourceOptions,
+    TableMapping,
+    Template,
+    TermField,
+    TypeChoice,
+    UnitField,
+)
 from .reading import cell_text
 
-MAPPING_FORMAT_VERSION = 1
-
-LOT_TYPES = (
-    "RawMaterialLot",
-    "IntermediateLot",
-    "DrugSubstanceBatch",
-    "DrugProductBatch",
-    "MaterialLot",
-)
-GENERIC_TYPES = {"MaterialLot"}
-KIND_OF_TYPE: dict[str, str] = {
-    **dict.fromkeys(LOT_TYPES, "lot"),
-    "Material": "material",
-    "Product": "product",
-    "Supplier": "supplier",
-    "Site": "site",
-    "Equipment": "equipment",
-    "ProcessVersion": "process-version",
-    "ProcessRun": "run",
-    "Sample": "sample",
-    "Specification": "specification",
-}
-
-# field name → (value kind, predicate); value kinds: link:<kind>, date, term:<scheme>, number,
-# unit, text, lotclass, lots (lot links), materials (material links)
-FIELDS: dict[str, tuple[str, URIRef | None]] = {
-    "material": ("link:material", CMC.ofMaterial),
-    "supplier": ("link:supplier", CMC.suppliedBy),
-    "product": ("link:product", CMC.ofProduct),
-    "site": ("link:site", CMC.atSite),
-    "equipment": ("link:equipment", CMC.usedEquipment),
-    "process_version": ("link:process-version", CMC.processVersion),
-    "sample_of": ("link:lot", CMC.sampleOf),
-    "manufacture_date": ("date", CMC.manufactureDate),
-    "expiry_date": ("date", CMC.expiryDate),
-    "start": ("date", PROV.startedAtTime),
-    "end": ("date", PROV.endedAtTime),
-    "material_type": ("term:Materials", CMC.materialType),
-    "unit_operation": ("term:UnitOperations", CMC.unitOperation),
-    "property": ("term:", CMC.forProperty),
-    "stage": ("term:Stages", CMC.stage),
-    "lower": ("number", CMC.lowerLimit),
-    "criterion": ("criterion", CMC.specificationText),
-    "upper": ("number", CMC.upperLimit),
-    "unit": ("unit", QUDT.unit),
-    "version": ("text", CMC.version),
-    "lot_class": ("lotclass", CMC.lotClass),
-    "used": ("lots", PROV.used),
-    "produced": ("lots", PROV.wasGeneratedBy),
-    "bill_of_materials": ("materials", CMC.requiresMaterial),
-}
 _FIELDS_OF_KIND: dict[str, tuple[str, ...]] = {
     "lot": ("material", "supplier", "product", "site", "manufacture_date", "expiry_date"),
     "material": ("material_type",),
@@ -105,259 +67,10 @@ _PREFERRED_SCHEME = {
     "run": CMCT.ProcessParameters,
 }
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-_WORD = re.compile(r"[^\W\d_]+")
 
-
-# ---------------------------------------------------------------------------------------------
-# The mapping model (parsed and checked once, before any row is read)
-
-
-class _ConfigReader:
-    """Raise ConfigErrors that name the mapping file and the key path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, path: str, message: str) -> ConfigError:
-        return ConfigError(message, self.file, path)
-
-    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping (key: value), got {_kind_of(value)}")
-        return value
-
-    def keys(self, value: Mapping[str, Any], path: str, allowed: tuple[str, ...]) -> None:
-        for key in value:
-            if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                raise self.fail(
-                    where, f"unknown key '{key}'; expected one of: {', '.join(allowed)}"
-                )
-
-    def text(self, value: Any, path: str) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(path, f"expected text, got {_kind_of(value)}")
-        return str(value)
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"'{value}'" if value is not None else "nothing"
-
-
-@dataclass(frozen=True)
-class Template:
-    """Text with ``{column}`` placeholders; renders to None when a referenced cell is missing."""
-
-    text: str
-    pieces: tuple[tuple[bool, str], ...]  # (is_column, literal text or column name)
-
-    @classmethod
-    def parse(cls, reader: _ConfigReader, value: Any, path: str) -> Template:
-        text = reader.text(value, path)
-        pieces: list[tuple[bool, str]] = []
-        position = 0
-        for match in _PLACEHOLDER.finditer(text):
-            if match.start() > position:
-                pieces.append((False, text[position : match.start()]))
-            token = match.group(0)
-            if token in ("{{", "}}"):
-                pieces.append((False, token[0]))
-            else:
-                column = match.group(1).strip()
-                if not column:
-                    raise reader.fail(path, f"empty column placeholder in '{text}'")
-                pieces.append((True, column))
-            position = match.end()
-        if position < len(text):
-            pieces.append((False, text[position:]))
-        if any("{" in p or "}" in p for is_col, p in pieces if not is_col):
-            raise reader.fail(path, f"unbalanced brace in '{text}' (write {{{{ or }}}})")
-        return cls(text, tuple(pieces))
-
-    @cached_property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(p for is_col, p in self.pieces if is_col)
-
-    @cached_property
-    def constant(self) -> bool:
-        return not self.columns
-
-    def render(self, row: Mapping[str, Any]) -> str | None:
-        out = []
-        for is_column, piece in self.pieces:
-            if is_column:
-                value = row[piece]
-                if value is None:
-                    return None
-                out.append(cell_text(value))
-            else:
-                out.append(piece)
-        return "".join(out).strip() or None
-
-
-@dataclass(frozen=True)
-class TypeChoice:
-    """A class name, constant or chosen per row from a column's value."""
-
-    constant: str | None
-    column: str | None = None
-    choices: tuple[tuple[str, str], ...] = ()  # (normalised cell text, class name)
-    default: str | None = None
-
-    @property
-    def names(self) -> set[str]:
-        names = {n for _, n in self.choices} | {self.constant, self.default}
-        return {n for n in names if n}
-
-
-@dataclass(frozen=True)
-class DateField:
-    column: str
-    format: str | None = None
-    months: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class TermField:
-    template: Template
-    scheme: URIRef | None
-    resolved: URIRef | None = None  # for a constant template
-    prefer: URIRef | None = None  # the scheme that settles an ambiguous label
-    local: str | None = None  # a constant template's name when it is one of the mapping's terms
-
-
-def lookup_term(
-    index: TermIndex, label: str, scheme: URIRef | None, prefer: URIRef | None, **where: str | None
-) -> URIRef:
-    """The concept ``label`` names (a label, an alias, ``cmct:Name`` or the full IRI); an
-    ambiguous label is settled by ``prefer`` if it can be."""
-    if label.startswith("cmct:"):
-        label = str(CMCT) + label[5:]
-    if scheme is None and prefer is not None and len(index.candidates(label)) > 1:
-        preferred = index.candidates(label, prefer)
-        if len(preferred) == 1:
-            return next(iter(preferred))
-    try:
-        return index.resolve(
-            label,
-            scheme,
-            source=where.get("source"),
-            location=where.get("location"),
-            field_name=where.get("field_name"),
-        ).iri
-    except MappingError as exc:  # a measured property: declare it in the scheme that fits
-        if scheme is None and prefer is not None and exc.message.startswith("unknown term"):
-            exc.message += index.declare_hint(label, prefer)
-        raise
-
-
-@dataclass(frozen=True)
-class UnitField:
-    template: Template
-    resolved: URIRef | None = None
-
-
-@dataclass(frozen=True)
-class LotLink:
-    """One entry of a run's ``used`` / ``produced`` list."""
-
-    entity: EntitySpec
-    split: str | None = None
-    quantity: str | None = None
-    unit: UnitField | None = None
-
-
-@dataclass(frozen=True)
-class MeasurementSpec:
-    value: str
-    path: str
-    property: TermField
-    unit: UnitField | None
-    stage: TermField | None
-    method: Template | None
-    time: DateField | None
-    device: EntitySpec | None
-    pattern: re.Pattern[str] | None
-    text: bool
-    id: tuple[Template, ...]
-    alias: str | None  # the wide column's name, an alias of the property
-    reported: dict[str, float] | None = None  # results as reported ("<0.5", "NT"); LOQ etc.
-
-    @cached_property
-    def constant_id(self) -> tuple[str, ...] | None:
-        """The id parts when no template reads a cell (then they are the same on every row)."""
-        if any(not t.constant for t in self.id):
-            return None
-        return tuple(p for t in self.id if (p := t.render({})) is not None)
-
-
-@dataclass
-class EntitySpec:
-    name: str
-    path: str
-    kind: str
-    type: TypeChoice | None
-    id: tuple[Template, ...]
-    identifier: Template | None = None
-    label: Template | None = None
-    issuer: Template | None = None
-    record: str | None = "own"  # "own", another entity's name, or None (inline: parent's record)
-    required: bool = False
-    reference: str | None = None  # a link to a named entity instead of an inline one
-    links: dict[str, EntitySpec] = field(default_factory=dict)
-    lots: dict[str, list[LotLink]] = field(default_factory=dict)
-    materials: dict[str, list[EntitySpec]] = field(default_factory=dict)
-    dates: dict[str, DateField] = field(default_factory=dict)
-    terms: dict[str, TermField] = field(default_factory=dict)
-    numbers: dict[str, str] = field(default_factory=dict)
-    units: dict[str, UnitField] = field(default_factory=dict)
-    texts: dict[str, Template] = field(default_factory=dict)
-    criterion: str | None = None  # a column of acceptance criteria as written ("NMT 2.0")
-    lot_class: TypeChoice | None = None
-    measurements: list[MeasurementSpec] = field(default_factory=list)
-    reads: tuple[str, ...] = ()  # every column whose cell can change what this entity writes
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    format: str | None = None
-    delimiter: str | None = None
-    decimal: str = "."
-    thousands: str = ""
-    encoding: str = "utf-8"
-    sheet: str | None = None
-    missing: frozenset[str] = frozenset()
-
-
-@dataclass
-class TableMapping:
-    """A parsed, checked mapping config."""
-
-    file: str
-    issuer: str
-    source: SourceOptions
-    local_terms: dict[str, tuple[str, URIRef]]  # normalised local name → (local name, concept)
-    entities: dict[str, EntitySpec]
-    columns: dict[str, str]  # every column the mapping reads → the key path that reads it
-    where: tuple[tuple[str, frozenset[str]], ...] = ()  # (column, cell texts a row may have)
-
-    def keeps(self, row: Mapping[str, Any]) -> bool:
-        """Whether a row passes the ``where:`` filters (every named column holds one of its
-        values; an empty cell holds none)."""
-        return all(
-            row[column] is not None and cell_text(row[column]).strip() in allowed
-            for column, allowed in self.where
-        )
-
-    @classmethod
-    def parse(cls, config: Mapping[str, Any], terms: TermIndex | None = None) -> TableMapping:
-        return _MappingParser(config, terms or term_index()).parse()
+def parse_mapping(config: Mapping[str, Any], terms: TermIndex | None = None) -> TableMapping:
+    """The checked model of a tables mapping (``kg.load_mapping`` has checked its schema)."""
+    return _MappingParser(config, terms or term_index()).parse()
 
 
 def source_options(config: Mapping[str, Any], terms: TermIndex | None = None) -> SourceOptions:
@@ -366,17 +79,7 @@ def source_options(config: Mapping[str, Any], terms: TermIndex | None = None) ->
 
 
 class _MappingParser:
-    TOP_KEYS = (
-        "mapping",
-        "mapper",
-        "issuer",
-        "source",
-        "where",
-        "terms",
-        "entities",
-        "vocab",
-        "__file__",
-    )
+    TOP_KEYS = ("source", "where", "entities")
     SOURCE_KEYS = ("format", "delimiter", "decimal", "thousands", "encoding", "sheet", "missing")
     MEASUREMENT_KEYS = (
         "value",
@@ -395,33 +98,19 @@ class _MappingParser:
     def __init__(self, config: Mapping[str, Any], terms: TermIndex) -> None:
         self.config = config
         self.index = terms
-        self.r = _ConfigReader(str(config.get("__file__", "mapping")))
+        self.r = ConfigReader.of(config)
         self.columns: dict[str, str] = {}
         self.local_terms: dict[str, tuple[str, URIRef]] = {}
 
     def parse(self) -> TableMapping:
         r, config = self.r, self.config
-        r.mapping(config, "")
-        r.keys(config, "", self.TOP_KEYS)
-        version = config.get("mapping")
-        if version != MAPPING_FORMAT_VERSION:
-            raise r.fail(
-                "mapping",
-                f"expected format version {MAPPING_FORMAT_VERSION} "
-                f"('mapping: 1'), got {_kind_of(version)}",
-            )
+        r.top(config, self.TOP_KEYS)
         if "issuer" not in config:
             raise r.fail("issuer", "required: the system or site that issued this table's ids")
-        issuer = r.text(config["issuer"], "issuer").strip()
-        if not issuer:
-            raise r.fail("issuer", "must not be empty")
+        issuer = r.filled(config["issuer"], "issuer")
         source = self.source(config.get("source") or {})
         where = self.where(config.get("where") or {})
-        for local, canonical in r.mapping(config.get("terms") or {}, "terms").items():
-            path = f"terms.{local}"
-            label = r.text(canonical, path)
-            concept = self._resolve(label, None, path)
-            self.local_terms[normalise_label(str(local))] = (str(local), concept)
+        self.local_terms = local_terms(r, config.get("terms"), self.index)
         if not config.get("entities"):
             raise r.fail("entities", "required: at least one entity")
         raw_entities = r.mapping(config["entities"], "entities")
@@ -475,9 +164,6 @@ class _MappingParser:
             "".encode(encoding)
         except LookupError:
             raise r.fail("source.encoding", f"unknown encoding '{encoding}'") from None
-        missing = raw.get("missing") or []
-        if not isinstance(missing, list):
-            raise r.fail("source.missing", "expected a list of cell texts")
         sheet = raw.get("sheet")
         return SourceOptions(
             format=fmt,
@@ -486,9 +172,7 @@ class _MappingParser:
             thousands=thousands,
             encoding=encoding,
             sheet=None if sheet is None else r.text(sheet, "source.sheet"),
-            missing=frozenset(
-                r.text(m, f"source.missing[{i}]").strip() for i, m in enumerate(missing)
-            ),
+            missing=r.missing(raw.get("missing"), "source.missing"),
         )
 
     def entity(
@@ -660,7 +344,7 @@ class _MappingParser:
         elif value_kind == "criterion":
             spec.criterion = self.column(raw, path)
         elif value_kind == "lotclass":
-            spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_TYPES, "lot"))
+            spec.lot_class = self.type_choice(raw, path, dict.fromkeys(LOT_CLASSES, "lot"))
 
     def lot_link(
         self, raw: Any, path: str, owner: str, names: set[str], raw_entities: Mapping[str, Any]

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from ...errors import MappingError
 
 if TYPE_CHECKING:
-    from .config import SourceOptions
+    from openpyxl import Workbook
+
+    from .model import SourceOptions
 
 
 def cell_text(value: Any) -> str:
@@ -126,14 +128,20 @@ def _csv_rows(
         raise MappingError(f"malformed CSV: {exc}", display, f"row={number + 1}") from None
 
 
-def _xlsx_rows(path: Path, options: SourceOptions, display: str) -> Iterator[tuple[int, list[Any]]]:
+def open_workbook(path: Path, display: str) -> Workbook:
+    """An XLSX workbook opened read-only with cell values (not formulas); close it after use.
+    A file that is no workbook is a MappingError naming ``display``."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError) as exc:
         raise MappingError(f"not a readable XLSX workbook: {exc}", display) from None
+
+
+def _xlsx_rows(path: Path, options: SourceOptions, display: str) -> Iterator[tuple[int, list[Any]]]:
+    workbook = open_workbook(path, display)
     try:
         if options.sheet is not None:
             if options.sheet not in workbook.sheetnames:

@@ -1,14 +1,20 @@
 """Mapping rows to record graphs: every entity with ``record: own`` becomes one record graph per
 distinct id, into which all rows naming that id merge (a conflicting single-valued fact keeps the
 first row's value and is reported as a warning; a conflicting lot type or material is an
-error)."""
+error).
+
+Why one module of some 660 lines: ``RowMapper`` is the merge — the records, the facts already
+set, the lot types and materials seen, the term and unit caches — and every method reads that
+state; split, it would be passed around or held in a second class that only this one calls.
+The parts that stand alone are apart: the mapping model (``model``), cell values
+(``mappers.values``) and local-term aliases (``aliases``).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from rdflib import Literal, URIRef
@@ -20,7 +26,9 @@ from ...results import Censoring, parse_result, parse_specification, result_trip
 from ...vocab import CMC, QUDT, IriMinter, TermIndex, normalise_label
 from .. import values as vals
 from ..base import MapContext, RecordGraph, number_literal, text_literal
-from .config import (
+from ..mapping import lookup_term
+from .aliases import LocalTerms
+from .model import (
     FIELDS,
     GENERIC_TYPES,
     DateField,
@@ -31,7 +39,6 @@ from .config import (
     TermField,
     TypeChoice,
     UnitField,
-    lookup_term,
 )
 from .reading import cell_text
 
@@ -87,9 +94,7 @@ class RowMapper:
         self.types: dict[URIRef, tuple[str, int]] = {}
         self.identity: dict[tuple[URIRef, URIRef], tuple[Identifier, int, str]] = {}
         self.names: dict[URIRef, str] = {}
-        # (normalised local name, concept) → (the name as first written, where it was seen)
-        self.aliases: dict[tuple[str, URIRef], tuple[str, str]] = {}
-        self._alias_iris: dict[tuple[str, URIRef], URIRef] = {}
+        self.local_terms = LocalTerms(self.minter, mapping.issuer)
         self._term_cache: dict[tuple[str, URIRef | None], tuple[URIRef, str | None]] = {}
         self._unit_cache: dict[str, URIRef] = {}
         self.seen: set[tuple[str, tuple[str, ...], tuple[Any, ...]]] = set()
@@ -417,7 +422,8 @@ class RowMapper:
         add((m, _MEASURED_PROPERTY, concept))
         alias = spec.alias or alias
         if alias is not None:
-            add((m, _LOCAL_TERM, self.alias(alias, concept, "row=1" if spec.alias else where)))
+            seen = "row=1" if spec.alias else where  # a wide column's name is read in row 1
+            add((m, _LOCAL_TERM, self.local_terms.alias(alias, concept, seen)))
         if result is not None and result.kind is not Censoring.NONE:
             self.reported_result(record, m, spec, result, concept, row, number)
         elif spec.text:
@@ -429,7 +435,7 @@ class RowMapper:
             self.set(record, m, _NUMERIC_VALUE, number_literal(value), number, spec.value)
             unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
             if unit is None:
-                default = self.index.get(concept).default_unit if concept in self.index else None
+                default = self.index.default_unit(concept)
                 if default is None:
                     raise MappingError(
                         "the unit is missing and the property has no default unit",
@@ -554,7 +560,7 @@ class RowMapper:
             self._term_cache[key] = cached
         concept, alias = cached
         if alias is not None:
-            self.alias(alias, concept, where)
+            self.local_terms.alias(alias, concept, where)
         return cached
 
     def unit(self, unit_field: UnitField, row: dict[str, Any], where: str) -> URIRef | None:
@@ -585,7 +591,7 @@ class RowMapper:
         unit = None
         if result.kind is Censoring.CENSORED:
             unit = self.unit(spec.unit, row, where) if spec.unit is not None else None
-            unit = unit or (self.index.get(concept).default_unit if concept in self.index else None)
+            unit = unit or self.index.default_unit(concept)
             if unit is None:
                 raise MappingError(
                     "the unit of a censored result is missing", self.file, where, spec.value
@@ -628,14 +634,6 @@ class RowMapper:
 
     # -- aliases
 
-    def alias(self, name: str, concept: URIRef, where: str) -> URIRef:
-        """The IRI of a local name's alias node (spellings differing only in case are one)."""
-        iri = self._alias_iris.get((name, concept))
-        if iri is None:
-            kept, _ = self.aliases.setdefault((normalise_label(name), concept), (name, where))
-            iri = self._alias_iris[(name, concept)] = self.minter.mint("term", self.m.issuer, kept)
-        return iri
-
     def material_aliases(
         self, inst: _Instance, row: dict[str, Any], concept: URIRef, where: str
     ) -> None:
@@ -645,28 +643,10 @@ class RowMapper:
         label = spec.label.render(row) if spec.label else None
         for name in (identifier, label):
             if name:
-                self.alias(name, concept, where)
+                self.local_terms.alias(name, concept, where)
 
     def alias_record(self) -> RecordGraph | None:
-        if not self.aliases:
-            return None
-        # per file and mapping: two mappings of one file keep their own aliases
-        mapping_name = Path(self.m.file).name
-        graph_iri = self.minter.mint(
-            "graph", self.m.issuer, "local-terms", self.source_scope, mapping_name
-        )
-        record = RecordGraph(
-            graph_iri, f"local-terms/{self.source_scope}/{mapping_name}", self.file
-        )
-        for (_, concept), (name, where) in self.aliases.items():
-            iri = self.minter.mint("term", self.m.issuer, name)
-            record.locate(iri, where)
-            add = record.triples.add
-            add((iri, _TYPE, CMC.LocalTerm))
-            add((iri, CMC.localName, Literal(name)))
-            add((iri, CMC.issuer, Literal(self.m.issuer)))
-            add((iri, CMC.aliasOf, concept))
-        return record
+        return self.local_terms.record(self.file, self.source_scope, self.m.file)
 
 
 def _same_number(a: Identifier, b: Identifier) -> bool:

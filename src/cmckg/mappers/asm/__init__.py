@@ -63,32 +63,24 @@ file and the line/column or pointer.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
 
-from ..errors import ConfigError, MappingError
-from ..resources import resource_dir
-from ..vocab import CMC, QUDT
-from . import register
-from . import values as vals
-from .base import MapContext, RecordGraph, text_literal
+from ...errors import ConfigError, MappingError
+from ...vocab import CMC, QUDT
+from .. import values as vals
+from ..base import MapContext, RecordGraph, text_literal
+from .terms import ASM_LOCAL, ASM_LOCAL_SCHEME, asm_property_iri, local_term
 
-ASM_LOCAL = "https://w3id.org/cmckg/terms/asm-local#"
-"""Namespace of local terms for ASM keys with no AFO IRI and for custom-information keys."""
-ASM_LOCAL_SCHEME = URIRef("https://w3id.org/cmckg/terms/asm-local")
-"""The ``skos:ConceptScheme`` the local terms are in."""
+__all__ = ["ASM_LOCAL", "ASM_LOCAL_SCHEME", "AsmMapper", "asm_property_iri", "local_term"]
 
 _CUSTOM = "custom information document"
 _PLACEHOLDERS = frozenset({"", "n/a", "na", "none", "null", "unknown", "-"})
@@ -101,82 +93,8 @@ _REFERENCE_KEYS = (
     "report point identifier",  # binding affinity (Biacore): calculated data cite report points
     "identifier",
 )
-_MANIFEST = re.compile(r"/manifests/([^/]+)/([^/]+)/(\d{4})/(\d{2})/")
 
-
-@dataclass(frozen=True)
-class _KeyRow:
-    iri: str
-    releases: frozenset[str]
-    techniques: frozenset[str]
-    malformed: bool
-    shared: bool
-
-
-@cache
-def _key_rows() -> dict[str, tuple[_KeyRow, ...]]:
-    """ASM key → its (key, IRI) rows from the vendored table (allotropy schemas, MIT)."""
-    path = resource_dir("ontology") / "vendor" / "asm-property-iris.csv"
-    rows: dict[str, list[_KeyRow]] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            rows.setdefault(row["asm_key"], []).append(
-                _KeyRow(
-                    iri=row["iri"],
-                    releases=frozenset(filter(None, row["schema_releases"].split(";"))),
-                    techniques=frozenset(filter(None, row["techniques"].split(";"))),
-                    malformed="malformed IRI" in row["flags"],
-                    shared="IRI also used for" in row["flags"],
-                )
-            )
-    return {key: tuple(found) for key, found in rows.items()}
-
-
-def schema_release(manifest: str | None) -> tuple[str | None, str | None]:
-    """``(release, technique)`` of a manifest IRI, e.g. ``("pcr/REC/2024/09", "pcr")``."""
-    match = _MANIFEST.search(manifest or "")
-    if match is None:
-        return None, None
-    technique, status, year, month = match.groups()
-    return f"{technique}/{status}/{year}/{month}", technique
-
-
-@cache
-def asm_property_iri(key: str, manifest: str | None = None) -> URIRef | None:
-    """The AFO IRI an ASM key stands for under the schema named by ``manifest``, or None.
-
-    Where a key has two IRIs, never take one whose fragment lacks the ``AFR_`` prefix (a slip in
-    2024 schemas, fixed in 2025/03) over a well-formed one; then prefer the IRI declared by that
-    schema release, then by its technique, then by the core schema; then one used for this key
-    only over one the schemas reuse for another key (e.g. ``retention volume`` → AFR_0002521
-    rather than retention time's AFR_0001089, both declared by liquid-chromatography 2023/09).
-    """
-    rows = _key_rows().get(key)
-    if not rows:
-        return None
-    release, technique = schema_release(manifest)
-
-    def rank(row: _KeyRow) -> tuple[bool, bool, bool, bool, bool, str]:
-        return (
-            row.malformed,
-            release not in row.releases,
-            technique not in row.techniques,
-            "core" not in row.techniques,
-            row.shared,
-            row.iri,
-        )
-
-    return URIRef(min(rows, key=rank).iri)
-
-
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-@cache
-def local_term(key: str) -> URIRef:
-    """The local term minted for an ASM key that has no AFO IRI."""
-    return URIRef(ASM_LOCAL + quote(key, safe=""))
 
 
 def _escape(key: str) -> str:
@@ -429,7 +347,7 @@ class _FileMapping:
         """A number written as a JSON string (``"68.2"``) is that number; ``"NaN"`` and
         ``"Infinity"`` are as their JSON counterparts (missing); any other text is an error."""
         stripped = text.strip()
-        if _DECIMAL.fullmatch(stripped):
+        if vals.NUMBER.fullmatch(stripped):
             return float(stripped)
         if stripped in _NON_FINITE:
             return _NON_FINITE[stripped]
@@ -631,6 +549,3 @@ class AsmMapper:
         except OSError as exc:
             raise MappingError(f"cannot read: {exc.strerror}", context.display_path) from exc
         yield _FileMapping(context, lot_issuer.strip()).run(document)
-
-
-register(AsmMapper())

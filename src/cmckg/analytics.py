@@ -1,0 +1,562 @@
+"""The derived analytics layer: one compact row per measured value, kept by every ingest.
+
+Every analysis asks the same thing: the values of an attribute on the batches of a product, with
+each batch's site, process version and date, and the values measured upstream of each batch.
+Asked of the records, that is about eight index lookups per value (measurement → entity →
+sample → lot → class → product → run → site …) and a lineage walk per batch. The layer states
+the answer once, in derived named graphs ``{base}graph/derived/analytics/…`` (one per lot or
+run), in a small vocabulary (``ontology/cmckg.ttl``, "Analytics layer"):
+
+- a ``cmc:AnalyticsRow`` per (measurement, lot or run it was measured on, directly or on a
+  sample): ``cmc:rowLot``, ``cmc:rowLotKind`` (its lot class, or ``cmc:ProcessRun``),
+  ``cmc:rowProperty`` / ``cmc:rowLocalTerm`` (as measured), ``cmc:rowStage``, ``cmc:rowValue``
+  (``qudt:numericValue`` in the concept's canonical unit where it converts, ``cmc:rowUnit`` the
+  unit it is in), or for a censored result ``cmc:rowLimit`` and ``cmc:rowQualifier``;
+  ``cmc:rowMeasurement``, ``cmc:rowRecord`` (the record graph stating the value), and the lot's
+  ``cmc:rowMaterial``, ``cmc:rowProduct``, ``cmc:rowSite`` (its own, else its generating run's),
+  ``cmc:rowProcessVersion``, ``cmc:rowDate`` (manufacture date, else run start),
+  ``cmc:rowIdentifier`` and ``cmc:rowScale`` (its batch size);
+- a ``cmc:LotSummary`` per drug-substance and drug-product batch: the same lot facts, and
+  ``cmc:upstream`` for every raw-material lot, intermediate lot and run upstream of it
+  (``prov:wasDerivedFrom+`` or ``prov:wasDerivedFrom*/prov:wasGeneratedBy``).
+
+Kept in step like derived lineage (``derivation.py``): ingest calls ``plan_analytics`` after
+``plan_derivations``, in the same change set. It finds the triples the change set really
+changes in the store's set union (new content not stated elsewhere, leaving content no other
+graph states), the lots and runs whose rows or summary those can change (and the batches
+downstream of a changed lineage step or type), recomputes their graphs from the store as it will
+be after the change (stored graphs that stay, plus the new ones) and writes only the graphs that
+differ. ``rebuild`` (``cmckg reindex``) makes the whole layer from the records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import PROV, RDF, XSD
+from rdflib.term import Identifier
+
+from . import units
+from .errors import MappingError
+from .mappers.base import RecordTriples
+from .stores import ChangeSet, Store
+from .stores.terms import to_sparql
+from .vocab import CMC, CMCT, QUDT, IriMinter, bundled_term_index
+
+LOT_CLASSES = (
+    CMC.RawMaterialLot,
+    CMC.IntermediateLot,
+    CMC.DrugSubstanceBatch,
+    CMC.DrugProductBatch,
+)
+BATCH_CLASSES = frozenset({CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
+UPSTREAM_CLASSES = frozenset({CMC.RawMaterialLot, CMC.IntermediateLot, CMC.ProcessRun})
+ROW_CLASSES = frozenset({*LOT_CLASSES, CMC.ProcessRun})
+PREFIX = "graph/derived/analytics/"
+_BATCH = 400
+
+#: Lot facts (on the lot), run facts, sample and measurement statements the layer reads.
+LOT_FACTS = (
+    CMC.identifier,
+    CMC.ofProduct,
+    CMC.atSite,
+    CMC.manufactureDate,
+    CMC.ofMaterial,
+    PROV.wasGeneratedBy,
+)
+RUN_FACTS = (CMC.atSite, CMC.processVersion, PROV.startedAtTime)
+MEASUREMENT_FACTS = (
+    CMC.measuredProperty,
+    CMC.localTerm,
+    QUDT.numericValue,
+    QUDT.unit,
+    CMC.stage,
+    CMC.onEntity,
+    CMC.resultQualifier,
+    CMC.censoringLimit,
+)
+WATCHED = frozenset(
+    {
+        RDF.type,
+        *LOT_FACTS,
+        *RUN_FACTS,
+        *MEASUREMENT_FACTS,
+        PROV.wasDerivedFrom,
+        CMC.sampleOf,
+    }
+)
+_LINEAGE = frozenset({PROV.wasDerivedFrom, PROV.wasGeneratedBy})
+
+Triple = tuple[Identifier, Identifier, Identifier]
+#: The watched statements of bound subjects or graphs: a FILTER, which Oxigraph applies to each
+#: quad it finds; a VALUES block of predicates beside the bound subjects costs 30 times more.
+_WATCHED_QUADS = (
+    "GRAPH ?g { ?s ?p ?o } FILTER(?p IN (" + ", ".join(to_sparql(p) for p in sorted(WATCHED)) + "))"
+)
+
+
+# Terms read in the hot loops, looked up once (a namespace attribute costs a call).
+_CMC_AnalyticsRow = CMC.AnalyticsRow
+_CMC_LotSummary = CMC.LotSummary
+_CMC_atSite = CMC.atSite
+_CMC_censoringLimit = CMC.censoringLimit
+_CMC_identifier = CMC.identifier
+_CMC_localTerm = CMC.localTerm
+_CMC_manufactureDate = CMC.manufactureDate
+_CMC_measuredProperty = CMC.measuredProperty
+_CMC_ofMaterial = CMC.ofMaterial
+_CMC_ofProduct = CMC.ofProduct
+_CMC_onEntity = CMC.onEntity
+_CMC_processVersion = CMC.processVersion
+_CMC_resultQualifier = CMC.resultQualifier
+_CMC_rowDate = CMC.rowDate
+_CMC_rowIdentifier = CMC.rowIdentifier
+_CMC_rowLimit = CMC.rowLimit
+_CMC_rowLocalTerm = CMC.rowLocalTerm
+_CMC_rowLot = CMC.rowLot
+_CMC_rowLotKind = CMC.rowLotKind
+_CMC_rowMaterial = CMC.rowMaterial
+_CMC_rowMeasurement = CMC.rowMeasurement
+_CMC_rowProcessVersion = CMC.rowProcessVersion
+_CMC_rowProduct = CMC.rowProduct
+_CMC_rowProperty = CMC.rowProperty
+_CMC_rowQualifier = CMC.rowQualifier
+_CMC_rowRecord = CMC.rowRecord
+_CMC_rowScale = CMC.rowScale
+_CMC_rowSite = CMC.rowSite
+_CMC_rowStage = CMC.rowStage
+_CMC_rowUnit = CMC.rowUnit
+_CMC_rowValue = CMC.rowValue
+_CMC_sampleOf = CMC.sampleOf
+_CMC_stage = CMC.stage
+_CMC_upstream = CMC.upstream
+_CMCT_BatchSize = CMCT.BatchSize
+_PROV_startedAtTime = PROV.startedAtTime
+_PROV_wasDerivedFrom = PROV.wasDerivedFrom
+_PROV_wasGeneratedBy = PROV.wasGeneratedBy
+_QUDT_numericValue = QUDT.numericValue
+_QUDT_unit = QUDT.unit
+_RDF_type = RDF.type
+_BACKWARD = frozenset({_CMC_sampleOf, _CMC_onEntity, _PROV_wasGeneratedBy, _PROV_wasDerivedFrom})
+
+
+def analytics_graph(minter: IriMinter, node: URIRef) -> URIRef:
+    """The derived graph holding the rows of ``node`` (a lot or run) and, for a batch, its
+    summary (a hash: lot IRIs can be long)."""
+    return URIRef(f"{minter.base}{PREFIX}{_digest(node)}")
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def _watched(triples: Iterable[Any]) -> Iterator[Triple]:
+    for s, p, o in triples:
+        if p in WATCHED and (p != _RDF_type or o in ROW_CLASSES):
+            yield s, p, o
+
+
+@dataclass
+class Facts:
+    """Watched statements by subject (and, for the reverse steps, by object), with the graphs
+    that state each: what the layer is computed from."""
+
+    forward: dict[Identifier, dict[Identifier, dict[Identifier, set[URIRef]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    )
+    backward: dict[tuple[Identifier, Identifier], set[Identifier]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+
+    def add(self, s: Identifier, p: Identifier, o: Identifier, graph: URIRef) -> None:
+        self.forward[s][p].setdefault(o, set()).add(graph)
+        if p in _BACKWARD:
+            self.backward[(o, p)].add(s)
+
+    def objects(self, s: Identifier, p: Identifier) -> list[Identifier]:
+        found = self.forward.get(s)
+        return sorted(found[p], key=_key) if found and p in found else []
+
+    def subjects(self, p: Identifier, o: Identifier) -> list[Identifier]:
+        return sorted(self.backward.get((o, p), ()), key=_key)
+
+    def graphs(self, s: Identifier, p: Identifier, o: Identifier) -> set[URIRef]:
+        """The graphs stating (s, p, o) (none: not stated)."""
+        found = self.forward.get(s)
+        return found[p].get(o, set()) if found and p in found else set()
+
+    def types(self, node: Identifier) -> list[Identifier]:
+        return self.objects(node, _RDF_type)
+
+
+def _key(term: Identifier) -> tuple[str, str, str]:
+    """A total order over terms of any kind (rdflib orders literals by value, which can fail)."""
+    return (type(term).__name__, str(term), str(getattr(term, "datatype", "") or ""))
+
+
+class _AfterState:
+    """The watched statements as the store will hold them after a change set: new graphs in
+    memory, stored graphs that stay read on demand (``store`` None: nothing stored)."""
+
+    def __init__(
+        self, store: Store | None, leaving: set[URIRef], new: Iterable[tuple[Triple, URIRef]]
+    ) -> None:
+        self.store, self.leaving = store, leaving
+        self.facts = Facts()
+        for (s, p, o), graph in new:
+            self.facts.add(s, p, o, graph)
+        self._subjects: set[Identifier] = set()
+        self._objects: dict[Identifier, set[Identifier]] = defaultdict(set)
+
+    def load_subjects(self, nodes: Iterable[Identifier]) -> None:
+        """Read the stored watched statements about ``nodes`` (once per node)."""
+        wanted = sorted({n for n in nodes if isinstance(n, URIRef)} - self._subjects)
+        self._subjects.update(wanted)
+        if self.store is None or not wanted:
+            return
+        where = _WATCHED_QUADS
+        for s, p, o, g in _rows(self.store, "s", wanted, "?s ?p ?o ?g", where):
+            if g not in self.leaving and not _derived_analytics(g) and (p, o) in _kept(p, o):
+                self.facts.add(s, p, o, g)
+
+    def load_objects(self, predicate: URIRef, nodes: Iterable[Identifier]) -> None:
+        """Read the stored ``?s predicate node`` statements (once per node)."""
+        wanted = sorted({n for n in nodes if isinstance(n, URIRef)} - self._objects[predicate])
+        self._objects[predicate].update(wanted)
+        if self.store is None or not wanted:
+            return
+        where = f"GRAPH ?g {{ ?s {to_sparql(predicate)} ?o }}"
+        for o, s, g in _rows(self.store, "o", wanted, "?o ?s ?g", where):
+            if g not in self.leaving:
+                self.facts.add(s, predicate, o, g)
+
+
+def _kept(p: Identifier, o: Identifier) -> set[tuple[Identifier, Identifier]]:
+    return {(p, o)} if p != _RDF_type or o in ROW_CLASSES else set()
+
+
+def _derived_analytics(graph: object) -> bool:
+    return PREFIX in str(graph)
+
+
+def _values(name: str, terms: Iterable[Identifier]) -> str:
+    return f"VALUES ?{name} {{ {' '.join(to_sparql(t) for t in terms)} }}"
+
+
+def _rows(
+    store: Store, name: str, terms: list[URIRef], select: str, where: str
+) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(terms), _BATCH):
+        values = _values(name, terms[start : start + _BATCH])
+        rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
+    return rows
+
+
+# --- what one lot's graph says ------------------------------------------------------------
+
+
+@cache
+def _concept_of() -> dict[URIRef, URIRef]:
+    """Each exact-match IRI (AFO) → the bundled concept that names it."""
+    index = bundled_term_index()
+    found: dict[URIRef, set[URIRef]] = defaultdict(set)
+    for term in index.terms():
+        for match in term.exact_matches:
+            found[match].add(term.iri)
+    return {match: concepts.pop() for match, concepts in found.items() if len(concepts) == 1}
+
+
+def canonical_unit(properties: Iterable[Identifier]) -> URIRef | None:
+    """The bundled default unit of the one concept a measurement's properties name (None: no
+    concept, several, or no default unit). The bundled terms only: a project vocabulary in
+    force at ingest may not be at query time, and the analyses convert what is left."""
+    index = bundled_term_index()
+    concepts = set()
+    for prop in properties:
+        if not isinstance(prop, URIRef):
+            continue
+        if prop in index:
+            concepts.add(prop)
+        elif prop in _concept_of():
+            concepts.add(_concept_of()[prop])
+    if len(concepts) != 1:
+        return None
+    return index.get(concepts.pop()).default_unit
+
+
+def _in_unit(
+    value: Identifier, unit: list[Identifier], target: URIRef | None
+) -> tuple[Literal, list[Identifier]]:
+    """``value`` as an xsd:double in ``target`` when its one unit converts there."""
+    number = float(value.toPython()) if isinstance(value, Literal) else float(str(value))
+    if target is not None and len(unit) == 1 and unit[0] != target:
+        try:
+            return Literal(units.convert(number, str(unit[0]), str(target)), datatype=XSD.double), [
+                target
+            ]
+        except MappingError:
+            pass
+    return Literal(number, datatype=XSD.double), unit
+
+
+def _lot_facts(facts: Facts, lot: Identifier) -> dict[URIRef, list[Identifier]]:
+    """The facts every row of ``lot`` repeats (several values: several statements)."""
+    runs = facts.objects(lot, _PROV_wasGeneratedBy)
+    run_values = {
+        p: sorted({o for r in runs for o in facts.objects(r, p)}, key=_key) for p in RUN_FACTS
+    }
+    return {
+        _CMC_rowIdentifier: facts.objects(lot, _CMC_identifier),
+        _CMC_rowMaterial: facts.objects(lot, _CMC_ofMaterial),
+        _CMC_rowProduct: facts.objects(lot, _CMC_ofProduct),
+        _CMC_rowSite: facts.objects(lot, _CMC_atSite) or run_values[_CMC_atSite],
+        _CMC_rowProcessVersion: run_values[_CMC_processVersion],
+        _CMC_rowDate: facts.objects(lot, _CMC_manufactureDate) or run_values[_PROV_startedAtTime],
+    }
+
+
+def _measurements(facts: Facts, lot: Identifier) -> list[Identifier]:
+    entities = [lot, *facts.subjects(_CMC_sampleOf, lot)]
+    return sorted({m for e in entities for m in facts.subjects(_CMC_onEntity, e)})
+
+
+def lot_graph(minter: IriMinter, facts: Facts, lot: URIRef) -> set[Triple]:
+    """The triples of ``lot``'s analytics graph (empty: it has none)."""
+    kinds = [k for k in facts.types(lot) if k in ROW_CLASSES]
+    if not kinds:
+        return set()
+    shared = _lot_facts(facts, lot)
+    rows: list[tuple[URIRef, dict[URIRef, list[Identifier]]]] = []
+    scale: list[Identifier] = []
+    for measurement in _measurements(facts, lot):
+        row = _row(facts, measurement)
+        if row is None:
+            continue
+        rows.append((URIRef(f"{minter.base}analytics/row/{_digest(measurement, lot)}"), row))
+        if _CMCT_BatchSize in row[_CMC_rowProperty] and _CMC_rowValue in row:
+            scale += row[_CMC_rowValue]
+    shared[_CMC_rowScale] = sorted(set(scale), key=_key)
+    triples: set[Triple] = set()
+    for iri, row in rows:
+        triples |= {(iri, _RDF_type, _CMC_AnalyticsRow), (iri, _CMC_rowLot, lot)}
+        triples |= {(iri, _CMC_rowLotKind, kind) for kind in kinds}
+        for predicate, objects in (*row.items(), *shared.items()):
+            triples |= {(iri, predicate, o) for o in objects}
+    if BATCH_CLASSES & set(kinds):
+        summary = URIRef(f"{minter.base}analytics/lot/{_digest(lot)}")
+        triples |= {(summary, _RDF_type, _CMC_LotSummary), (summary, _CMC_rowLot, lot)}
+        triples |= {(summary, _CMC_rowLotKind, kind) for kind in kinds}
+        for predicate, objects in shared.items():
+            triples |= {(summary, predicate, o) for o in objects}
+        triples |= {(summary, _CMC_upstream, node) for node in upstream(facts, lot)}
+    return triples
+
+
+def _row(facts: Facts, measurement: Identifier) -> dict[URIRef, list[Identifier]] | None:
+    """One measurement's own part of its rows, or None: not a numeric or censored result."""
+    values = facts.objects(measurement, _QUDT_numericValue)
+    limits = facts.objects(measurement, _CMC_censoringLimit)
+    qualifiers = facts.objects(measurement, _CMC_resultQualifier)
+    if not values and not (limits and qualifiers):
+        return None
+    properties = facts.objects(measurement, _CMC_measuredProperty)
+    local = facts.objects(measurement, _CMC_localTerm)
+    if not properties and not local:
+        return None
+    unit = facts.objects(measurement, _QUDT_unit)
+    target = canonical_unit(properties)
+    row: dict[URIRef, list[Identifier]] = {
+        _CMC_rowProperty: properties,
+        _CMC_rowLocalTerm: local,
+        _CMC_rowStage: facts.objects(measurement, _CMC_stage),
+        _CMC_rowMeasurement: [measurement],
+    }
+    stated = values or limits
+    converted = [_in_unit(v, unit, target) for v in stated]
+    row[_CMC_rowValue if values else _CMC_rowLimit] = sorted({v for v, _ in converted}, key=_key)
+    row[_CMC_rowUnit] = sorted({u for _, shown in converted for u in shown}, key=_key)
+    if not values:
+        row[_CMC_rowQualifier] = qualifiers
+    predicate = _QUDT_numericValue if values else _CMC_censoringLimit
+    row[_CMC_rowRecord] = sorted(
+        {g for v in stated for g in facts.graphs(measurement, predicate, v)}, key=_key
+    )
+    return row
+
+
+def upstream(facts: Facts, batch: Identifier) -> list[Identifier]:
+    """Raw-material lots, intermediate lots and runs upstream of ``batch``: reached by
+    ``prov:wasDerivedFrom+`` or by ``prov:wasDerivedFrom*`` then one ``prov:wasGeneratedBy``."""
+    lots, frontier = {batch}, [batch]
+    while frontier:
+        frontier = [
+            up
+            for node in frontier
+            for up in facts.objects(node, _PROV_wasDerivedFrom)
+            if up not in lots
+        ]
+        lots.update(frontier)
+    derived = lots - {batch} | {
+        up for lot in lots for up in facts.objects(lot, _PROV_wasDerivedFrom)
+    }
+    runs = {run for lot in lots for run in facts.objects(lot, _PROV_wasGeneratedBy)}
+    return sorted((n for n in derived | runs if UPSTREAM_CLASSES & set(facts.types(n))), key=_key)
+
+
+# --- keeping it in step --------------------------------------------------------------------
+
+
+def plan_analytics(
+    store: Store, minter: IriMinter, changes: ChangeSet, stored_records: bool
+) -> None:
+    """Add to ``changes`` the analytics graphs its records change (see the module doc)."""
+    leaving = set(changes.drop_graphs) | set(changes.put_graphs)
+    new = [
+        (triple, graph)
+        for graph, triples in changes.put_graphs.items()
+        if not _derived_analytics(graph)
+        for triple in _watched(triples)
+    ]
+    state = _AfterState(store if stored_records else None, leaving, new)
+    changed = _changed_triples(state, new)
+    if not changed:
+        return
+    nodes = _affected(state, changed)
+    current = _current(store, minter, nodes) if stored_records else {}
+    for node in sorted(nodes):
+        graph = analytics_graph(minter, node)
+        triples = lot_graph(minter, state.facts, node)
+        if triples == current.get(graph, set()):
+            continue
+        if triples:
+            changes.put_graphs[graph] = RecordTriples(triples)
+        elif graph in current:
+            changes.drop_graphs.append(graph)
+
+
+def _changed_triples(state: _AfterState, new: list[tuple[Triple, URIRef]]) -> set[Triple]:
+    """Watched triples in the set union after the change and not before, or before and not
+    after."""
+    added = {triple for triple, _ in new}
+    if state.store is None:
+        return added
+    old: dict[Triple, set[URIRef]] = defaultdict(set)
+    stored_leaving = sorted(g for g in state.leaving if not _derived_analytics(g))
+    where = _WATCHED_QUADS
+    for g, s, p, o in _rows(state.store, "g", stored_leaving, "?g ?s ?p ?o", where):
+        if (p, o) in _kept(p, o):
+            old[(s, p, o)].add(g)
+    candidates = (added - set(old)) | (set(old) - added)
+    state.load_subjects({s for s, _, _ in candidates})
+    # in exactly one of the two unions when no graph that stays states it
+    written = {g for _, g in new}
+    return {t for t in candidates if not (state.facts.graphs(*t) - written)}
+
+
+def _affected(state: _AfterState, changed: set[Triple]) -> set[URIRef]:
+    """The lots and runs whose analytics graph ``changed`` can change."""
+    facts = state.facts
+    seeds: set[Identifier] = set()
+    for s, p, o in changed:
+        seeds.add(s)
+        if p in (_CMC_sampleOf, _CMC_onEntity):
+            seeds.add(o)
+    state.load_subjects(seeds)
+    # entities of measurements, lots of samples, lots of runs (before or after: stored too)
+    measured = [s for s in seeds if facts.objects(s, _CMC_onEntity)]
+    entities = {e for m in measured for e in facts.objects(m, _CMC_onEntity)}
+    state.load_subjects(entities)
+    lots = (
+        seeds
+        | entities
+        | {lot for e in entities | seeds for lot in facts.objects(e, _CMC_sampleOf)}
+    )
+    state.load_objects(_PROV_wasGeneratedBy, lots)
+    lots |= {made for run in lots for made in facts.subjects(_PROV_wasGeneratedBy, run)}
+    # lineage steps and types that changed: every batch downstream of them
+    moved = {s for s, p, o in changed if p in _LINEAGE or p == _RDF_type}
+    moved |= {o for s, p, o in changed if p == _PROV_wasGeneratedBy}
+    lots |= _downstream(state, moved)
+    _load_for_graphs(state, lots)
+    untyped = {s for s, p, _ in changed if p == _RDF_type}
+    return {n for n in lots if isinstance(n, URIRef) and (facts.types(n) or n in untyped)}
+
+
+def _downstream(state: _AfterState, nodes: set[Identifier]) -> set[Identifier]:
+    """``nodes`` and everything derived from them or generated by them, transitively."""
+    seen, frontier = set(nodes), set(nodes)
+    while frontier:
+        state.load_objects(_PROV_wasDerivedFrom, frontier)
+        state.load_objects(_PROV_wasGeneratedBy, frontier)
+        frontier = {
+            down for node in frontier for p in _LINEAGE for down in state.facts.subjects(p, node)
+        } - seen
+        seen |= frontier
+    return seen
+
+
+def _load_for_graphs(state: _AfterState, lots: set[Identifier]) -> None:
+    """Read every stored statement the graphs of ``lots`` are computed from."""
+    facts = state.facts
+    state.load_subjects(lots)
+    state.load_objects(_CMC_sampleOf, lots)
+    samples = {s for lot in lots for s in facts.subjects(_CMC_sampleOf, lot)}
+    state.load_objects(_CMC_onEntity, lots | samples)
+    state.load_subjects({m for e in lots | samples for m in facts.subjects(_CMC_onEntity, e)})
+    state.load_subjects({r for lot in lots for r in facts.objects(lot, _PROV_wasGeneratedBy)})
+    frontier = {lot for lot in lots if BATCH_CLASSES & set(facts.types(lot))}
+    seen = set(frontier)
+    while frontier:  # the upstream walk of each batch
+        state.load_subjects(frontier)
+        frontier = {
+            up for node in frontier for p in _LINEAGE for up in facts.objects(node, p)
+        } - seen
+        seen |= frontier
+    state.load_subjects(seen)
+
+
+def _current(store: Store, minter: IriMinter, nodes: set[URIRef]) -> dict[URIRef, set[Triple]]:
+    """The stored analytics graphs of ``nodes``."""
+    graphs = sorted(analytics_graph(minter, n) for n in nodes)
+    current: dict[URIRef, set[Triple]] = defaultdict(set)
+    for g, s, p, o in _rows(store, "g", graphs, "?g ?s ?p ?o", "GRAPH ?g { ?s ?p ?o }"):
+        current[g].add((s, p, o))
+    return current
+
+
+def rebuild(
+    store: Store, minter: IriMinter, progress: Callable[[str, int, int], None] | None = None
+) -> tuple[int, int]:
+    """The whole layer made again from the records, written as one change set. Returns (graphs
+    written, graphs dropped)."""
+    store.check_writable()
+    facts = Facts()
+    stale: set[URIRef] = set()
+    for s, p, o, g in store.quads():
+        if _derived_analytics(g):
+            stale.add(g)
+        elif p in WATCHED and (p, o) in _kept(p, o):
+            facts.add(s, p, o, g)
+    nodes = sorted(
+        s for s, by in facts.forward.items() if isinstance(s, URIRef) and _RDF_type in by
+    )
+    changes = ChangeSet()
+    for index, node in enumerate(nodes):
+        if progress and index % 1000 == 0:
+            progress("analytics", index, len(nodes))
+        triples = lot_graph(minter, facts, node)
+        if triples:
+            changes.put_graphs[analytics_graph(minter, node)] = RecordTriples(triples)
+    if progress:
+        progress("analytics", len(nodes), len(nodes))
+    dropped = sorted(stale - set(changes.put_graphs))
+    changes.drop_graphs.extend(dropped)
+    store.apply(changes)
+    return len(changes.put_graphs), len(dropped)
