@@ -154,10 +154,10 @@ def load_graphs(store: Store, graphs: Sequence[URIRef], data: DataGraph) -> list
 
 
 def load_derived(store: Store, base: str, data: DataGraph) -> list[ox.Triple]:
-    """The lot-to-lot steps ingest derives from runs (``{base}graph/derived/…``, not record
+    """The lot-to-lot steps ingest derives from runs (``{base}graph/derived/run/…``, not record
     graphs): a full run needs them for every lineage rule, as lineage queries do (an
     incremental run reaches them through the neighbourhood)."""
-    prefix = Literal(f"{base}graph/derived/").n3()
+    prefix = Literal(f"{base}graph/derived/run/").n3()
     derived = to_sparql(PROV.wasDerivedFrom)
     return data.construct(
         store,
