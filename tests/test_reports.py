@@ -5,7 +5,9 @@ by hand from tests/data/validate/sources/):
 
 - violation: measurement M1 = 3.4 % HMW, spec 0-3 %   results.json /samples/0/results/0 → line 7
 - violation: DP-1 derived from nothing                batch_record.csv row=6 → line 7 (row 3
-                                                      spans two lines)
+                                                      spans two lines); its filling run R-2 is
+                                                      removed too (ingest derives DP-1 ← DS-1
+                                                      from the run)
 - warning:   RM-1 names no supplier                   batch_record.csv row=2 → line 2
 - warning:   SPEC-1 has no version                    specs.xml specification[1] → line 4
 - info:      RM-1 names no site                       batch_record.csv row=2 → line 2
@@ -22,7 +24,7 @@ from conftest import TEST_DATA
 from junitparser import JUnitXml
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SH
-from test_validate import BR, DP, LIMS, M1, RM, SPEC, SPECS, validated
+from test_validate import BR, DP, LIMS, M1, R2, RM, SPEC, SPECS, validated
 
 from cmckg.reports import FORMATS, condensed, render
 from cmckg.reports.locate import SourceLines
@@ -39,6 +41,8 @@ def report() -> ValidationReport:
         remove=[
             (M1, QUDT.numericValue, None, LIMS),
             (DP, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), None, BR),
+            (DP, URIRef("http://www.w3.org/ns/prov#wasGeneratedBy"), None, BR),
+            (R2, None, None, BR),
             (RM, CMC.suppliedBy, None, BR),
             (RM, CMC.atSite, None, BR),
             (SPEC, CMC.version, None, SPECS),

@@ -243,6 +243,16 @@ CASES = [
             expect(V, U1, None, RM, "UsageLotIsRunInputShape"),
         ],
     ),
+    # a run that used a sample: not a lot (and ingest derives DS-1 ← S-1 from the run)
+    (
+        "run-inputs-are-lots",
+        [],
+        [(R1, PROV.used, S1, LIMS)],
+        [
+            expect(V, R1, "prov:used", S1, "ProcessRun-inputs"),
+            expect(V, DS, "prov:wasDerivedFrom", S1, "MaterialLot-derivedFrom"),
+        ],
+    ),
     (
         "run-outputs-are-lots",
         [],
@@ -586,19 +596,24 @@ CASES = [
         [expect(V, RM, None, R1, "LotConsumedBeforeProducedShape")],
     ),
     (
+        # ingest derives DP-1 ← DS-1 from run R-2 as well: the lot loses both to lose its lineage
         "drug-product-lineage",
-        [(DP, PROV.wasDerivedFrom, None, BR)],
+        [(DP, PROV.wasDerivedFrom, None, BR), (DP, PROV.wasGeneratedBy, None, BR)],
         [],
-        [expect(V, DP, None, DP, "DrugProductLineageShape")],
+        [
+            expect(V, DP, None, DP, "DrugProductLineageShape"),
+            expect(W, R2, "^prov:wasGeneratedBy", None, "ProcessRun-outputsGiven"),
+        ],
     ),
     # a drug-substance lot without lineage: a Warning (and its drug product's lineage breaks)
     (
         "drug-substance-lineage",
-        [(DS, PROV.wasDerivedFrom, None, BR)],
+        [(DS, PROV.wasDerivedFrom, None, BR), (DS, PROV.wasGeneratedBy, None, BR)],
         [],
         [
             expect(W, DS, None, DS, "DrugSubstanceLineageShape"),
             expect(V, DP, None, DP, "DrugProductLineageShape"),
+            expect(W, R1, "^prov:wasGeneratedBy", None, "ProcessRun-outputsGiven"),
         ],
     ),
     # P-1's bill of materials requires a resin no lot upstream of DS-1 or DP-1 is made of

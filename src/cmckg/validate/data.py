@@ -153,6 +153,19 @@ def load_graphs(store: Store, graphs: Sequence[URIRef], data: DataGraph) -> list
     return found
 
 
+def load_derived(store: Store, base: str, data: DataGraph) -> list[ox.Triple]:
+    """The lot-to-lot steps ingest derives from runs (``{base}graph/derived/run/…``, not record
+    graphs): a full run needs them for every lineage rule, as lineage queries do (an
+    incremental run reaches them through the neighbourhood)."""
+    prefix = Literal(f"{base}graph/derived/run/").n3()
+    derived = to_sparql(PROV.wasDerivedFrom)
+    return data.construct(
+        store,
+        f"CONSTRUCT {{ ?s {derived} ?o }} WHERE {{ GRAPH ?g {{ ?s {derived} ?o }} "
+        f"FILTER (STRSTARTS(STR(?g), {prefix})) }}",
+    )
+
+
 def _outbound(store: Store, nodes: Iterable[URIRef], data: DataGraph) -> list[ox.Triple]:
     found: list[ox.Triple] = []
     for batch in batches(sorted(nodes)):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from rdflib import URIRef
 from rdflib.namespace import SH
 
-from ..resources import resource_dir
+from .. import queries
 from ..stores import Store
 from .results import Severity, ValidationResult
 
@@ -25,9 +25,8 @@ def peer_gaps(store: Store, batches: Iterable[URIRef] | None = None) -> list[Val
     """Warnings for the batches (all when ``batches`` is None) that lack a material every
     other batch of their product and process version used (at least two of them)."""
     wanted = None if batches is None else set(batches)
-    query = (resource_dir("queries") / "bom-peer-gaps.rq").read_text(encoding="utf-8")
     results = []
-    for row in store.query(query).rows:
+    for row in queries.run(store, "bom-peer-gaps").rows:
         batch, material, _, version, peers, lot, material_name, product, version_name = row
         if not isinstance(batch, URIRef) or (wanted is not None and batch not in wanted):
             continue

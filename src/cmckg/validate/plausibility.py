@@ -25,6 +25,7 @@ limit; tracing adds the file and row.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -156,7 +157,11 @@ def _label(graph: Graph, node: URIRef) -> str:
     if labels:
         return str(labels[0])
     label = graph.value(node, RDFS.label)
-    return str(label) if label is not None else str(node).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    if label is not None:
+        return str(label)
+    local = str(node).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    # a QUDT quantity kind's local name in words: MassDensity → mass density
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local).lower() if local.isalpha() else local
 
 
 def convert_bounds(unit: URIRef, rng: PlausibleRange) -> UnitBounds | None:

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..resources import ontology_path, term_files
 from ..stores import Store, open_store
 from ..vocab import IriMinter, bind_prefixes
-from .data import DataGraph, add_neighbourhood, load_graphs, mentioned
+from .data import DataGraph, add_neighbourhood, load_derived, load_graphs, mentioned
 from .peers import peer_gaps
 from .plausibility import (
     PlausibilityCheck,
@@ -213,6 +213,7 @@ def run_validation(
     core = mentioned(load_graphs(store, selected, data))
     focus: list[URIRef] | None = None
     if full:
+        load_derived(store, minter.base, data)
         focus_count = len(data.typed_record_nodes())
     else:
         add_neighbourhood(store, core, data)
