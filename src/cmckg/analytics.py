@@ -47,15 +47,10 @@ from .errors import MappingError
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
 from .stores.terms import batches, to_sparql, values_clause
-from .vocab import CMC, CMCT, QUDT, IriMinter, bundled_term_index
+from .vocab import CMC, CMCT, LOT_KINDS, QUDT, IriMinter, bundled_term_index
 
-LOT_CLASSES = (
-    CMC.RawMaterialLot,
-    CMC.IntermediateLot,
-    CMC.DrugSubstanceBatch,
-    CMC.DrugProductBatch,
-)
-BATCH_CLASSES = frozenset({CMC.DrugSubstanceBatch, CMC.DrugProductBatch})
+LOT_CLASSES = tuple(kind.iri for kind in LOT_KINDS)
+BATCH_CLASSES = frozenset(kind.iri for kind in LOT_KINDS if kind.batch)
 UPSTREAM_CLASSES = frozenset({CMC.RawMaterialLot, CMC.IntermediateLot, CMC.ProcessRun})
 ROW_CLASSES = frozenset({*LOT_CLASSES, CMC.ProcessRun})
 PREFIX = "graph/derived/analytics/"

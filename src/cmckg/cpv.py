@@ -20,7 +20,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,13 +40,9 @@ from .stores import Store
 from .summary import capability as capability_of
 from .summary import specifications
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
 GROUPINGS = ("site", "process_version")
 KINDS = tuple(BATCH_KINDS.values())
 DEFAULT_BASELINE = 30
-PLOT_SUFFIXES = {".png", ".svg"}
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
@@ -95,84 +90,10 @@ class ControlChart:
 
     def plot(self, path: str | Path) -> Path:
         """The individuals and moving-range charts (one pair per group) as PNG or SVG: control
-        limits, specification limits, the baseline shaded, flagged points marked with their
-        rules. Uses matplotlib's object API (no pyplot, the global backend left alone)."""
-        from matplotlib.figure import Figure
+        limits, specification limits, the baseline shaded, flagged points marked with rules."""
+        from .present.plots import control_chart_plot
 
-        target = Path(path)
-        if target.suffix.lower() not in PLOT_SUFFIXES:
-            raise QueryError(f"{target}: the picture must be .png or .svg")
-        groups = list(self.limits["group"])
-        figure = Figure(figsize=(9, 5.2 * len(groups)), layout="constrained")
-        axes = figure.subplots(
-            2 * len(groups), 1, squeeze=False, height_ratios=[3, 1.3] * len(groups)
-        )[:, 0]
-        for number, group in enumerate(groups):
-            self._draw(axes[2 * number], axes[2 * number + 1], group)
-        figure.savefig(target, dpi=110)
-        return target
-
-    def _draw(self, individuals: Axes, ranges: Axes, group: str | None) -> None:
-        limits = _of_group(self.limits, group).iloc[0]
-        points = _of_group(self.points, group)
-        order = points["order"].to_numpy()
-        unit = f" [{self.unit}]" if self.unit else ""
-        title = (
-            f"{self.attribute}, {self.product} {self.kind}"
-            + (f", {self.stage}" if self.stage else "")
-            + (f" — {group}" if group else "")
-        )
-        baseline = points[points["baseline"]]["order"]
-        for axes in (individuals, ranges):
-            axes.axvspan(baseline.min() - 0.5, baseline.max() + 0.5, color="0.92", zorder=0)
-        individuals.plot(
-            order, points["value"], marker="o", markersize=3.5, lw=0.8, color="tab:blue"
-        )
-        for value, style, label in (
-            (limits["center"], "-", "CL"),
-            (limits["ucl"], "--", "UCL"),
-            (limits["lcl"], "--", "LCL"),
-        ):
-            individuals.axhline(value, ls=style, lw=0.9, color="black")
-            individuals.annotate(
-                f"{label} {value:.4g}",
-                (1.0, value),
-                xycoords=("axes fraction", "data"),
-                fontsize=7,
-                va="bottom",
-                ha="right",
-            )
-        for name in ("lsl", "usl"):
-            if not math.isnan(limits[name]):
-                individuals.axhline(limits[name], ls=":", lw=1.2, color="tab:red")
-                individuals.annotate(
-                    f"{name.upper()} {limits[name]:.4g}",
-                    (0.0, limits[name]),
-                    xycoords=("axes fraction", "data"),
-                    fontsize=7,
-                    color="tab:red",
-                    va="bottom",
-                )
-        flagged = points[points["rules"] != ""]
-        individuals.scatter(flagged["order"], flagged["value"], s=40, color="tab:red", zorder=3)
-        for _, row in flagged.iterrows():
-            individuals.annotate(
-                row["rules"],
-                (row["order"], row["value"]),
-                fontsize=7,
-                color="tab:red",
-                xytext=(3, 4),
-                textcoords="offset points",
-            )
-        individuals.set_title(title, fontsize=10)
-        individuals.set_ylabel(f"individual{unit}")
-        ranges.plot(
-            order, points["moving_range"], marker="o", markersize=3, lw=0.8, color="tab:blue"
-        )
-        ranges.axhline(limits["mr_center"], lw=0.9, color="black")
-        ranges.axhline(limits["mr_ucl"], ls="--", lw=0.9, color="black")
-        ranges.set_ylabel(f"moving range{unit}")
-        ranges.set_xlabel("batch, in date order (shaded: baseline)")
+        return control_chart_plot(self, path)
 
 
 def control_chart(
@@ -449,10 +370,6 @@ def _capability_rows(
             }
         )
     return pd.DataFrame(rows)
-
-
-def _of_group(frame: pd.DataFrame, group: str | None) -> pd.DataFrame:
-    return frame[frame["group"].isna() if group is None else frame["group"] == group]
 
 
 def _plain(value: object) -> object:

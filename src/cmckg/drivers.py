@@ -42,7 +42,7 @@ from .attributes import (
     to_one_unit,
     unit_symbol,
 )
-from .errors import ConfigError, QueryError
+from .errors import QueryError
 from .stores import Store
 
 METHODS = ("spearman", "pearson", "pls")
@@ -97,38 +97,10 @@ class DriversResult:
     notes: list[str] = field(default_factory=list)
 
     def plot(self, path: str | Path, rank: int = 0) -> Path:
-        """Scatter of the PQA against the pair ranked ``rank`` (0 = top), saved as an image.
+        """Scatter of the PQA against the pair ranked ``rank`` (0 = top), saved as an image."""
+        from .present.plots import drivers_plot
 
-        Drawn on a ``matplotlib.figure.Figure`` of its own: the process's backend and pyplot's
-        open figures are left as they were."""
-        from matplotlib.figure import Figure
-
-        if self.table.empty or rank >= len(self.table):
-            raise QueryError("no pair to plot")
-        top = self.table.iloc[rank]
-        column = pair_column(top["material"], top["attribute"])
-        data = self.data[["pqa", column]].dropna()
-        figure = Figure(figsize=(5.5, 4.2))
-        axes = figure.add_subplot()
-        axes.scatter(data[column], data["pqa"], s=18, alpha=0.75)
-        axes.set_xlabel(
-            f"{top['material']}: {top['attribute']}" + (f" [{top['unit']}]" if top["unit"] else "")
-        )
-        axes.set_ylabel(self.pqa + (f" [{self.pqa_unit}]" if self.pqa_unit else ""))
-        axes.set_title(
-            f"{self.method} effect {top['effect']:.3g}, n = {top['n']}, q = {top['q']:.2g}"
-        )
-        figure.tight_layout()
-        target = Path(path)
-        try:
-            figure.savefig(target, dpi=120)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot write the plot: {exc.strerror or exc}", str(target)
-            ) from None
-        except ValueError as exc:  # an image format matplotlib does not know
-            raise ConfigError(f"cannot write the plot: {exc}", str(target)) from None
-        return target
+        return drivers_plot(self, path, rank)
 
     def to_html(self, top: int = 3) -> str:
         """A self-contained HTML report: the ranking, and a scatter with the fitted line for
