@@ -27,7 +27,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
 from . import queries, units
-from .errors import MappingError, QueryError
+from .errors import MappingError, QueryError, TermError
 from .stores import Store
 from .vocab import BATCH_KINDS as BATCH_KINDS  # re-exported: summary and cpv read it here
 from .vocab import CMC, CMCT, normalise_label, term_index
@@ -220,8 +220,8 @@ def resolve_stage(name: str) -> URIRef:
     """A testing-stage concept (CoA, InProcess, Release, Stability, Intermediate) by any label."""
     try:
         return term_index().resolve(name, CMCT.Stages).iri
-    except MappingError as exc:
-        raise QueryError(f"stage: {exc.message}") from exc
+    except TermError as exc:
+        raise exc.within("stage") from None
 
 
 @cache
@@ -536,8 +536,8 @@ def to_one_unit(frame: pd.DataFrame, attribute: Attribute) -> pd.DataFrame:
             continue
         try:
             converted.append(units.convert(value, unit, target))
-        except MappingError as exc:
-            raise QueryError(f"attribute {attribute.label!r}: {exc.message}") from exc
+        except TermError as exc:
+            raise exc.within(f"attribute {attribute.label!r}") from None
     return frame.assign(value=converted, unit=target)
 
 

@@ -30,7 +30,7 @@ from .attributes import (
     stage_name,
     unit_symbol,
 )
-from .errors import MappingError, QueryError
+from .errors import QueryError, TermError
 from .stores import Store
 
 GROUPINGS = ("product", "site", "process_version", "month")
@@ -210,6 +210,6 @@ def _in_unit(limit: object, spec_unit: object, unit: str | None) -> float:
     if spec_unit and unit and spec_unit != unit:
         try:
             return units.convert(value, str(spec_unit), unit)
-        except MappingError as exc:
-            raise QueryError(f"specification limit in {spec_unit}: {exc.message}") from exc
+        except TermError as exc:
+            raise exc.within(f"specification limit in {spec_unit}") from None
     return value
