@@ -46,7 +46,7 @@ from . import units
 from .errors import MappingError
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
-from .stores.terms import batches, to_sparql, values_clause
+from .stores.terms import rows_for_each, to_sparql
 from .vocab import CMC, CMCT, LOT_KINDS, QUDT, IriMinter, bundled_term_index
 
 LOT_CLASSES = tuple(kind.iri for kind in LOT_KINDS)
@@ -215,7 +215,7 @@ class _AfterState:
         if self.store is None or not wanted:
             return
         where = _WATCHED_QUADS
-        for s, p, o, g in _rows(self.store, "s", wanted, "?s ?p ?o ?g", where):
+        for s, p, o, g in rows_for_each(self.store, "s", wanted, "?s ?p ?o ?g", where):
             if g not in self.leaving and not _derived_analytics(g) and (p, o) in _kept(p, o):
                 self.facts.add(s, p, o, g)
 
@@ -226,7 +226,7 @@ class _AfterState:
         if self.store is None or not wanted:
             return
         where = f"GRAPH ?g {{ ?s {to_sparql(predicate)} ?o }}"
-        for o, s, g in _rows(self.store, "o", wanted, "?o ?s ?g", where):
+        for o, s, g in rows_for_each(self.store, "o", wanted, "?o ?s ?g", where):
             if g not in self.leaving:
                 self.facts.add(s, predicate, o, g)
 
@@ -237,16 +237,6 @@ def _kept(p: Identifier, o: Identifier) -> set[tuple[Identifier, Identifier]]:
 
 def _derived_analytics(graph: object) -> bool:
     return PREFIX in str(graph)
-
-
-def _rows(
-    store: Store, name: str, terms: list[URIRef], select: str, where: str
-) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
-    for batch in batches(terms):
-        values = values_clause(name, batch)
-        rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
-    return rows
 
 
 # --- what one lot's graph says ------------------------------------------------------------
@@ -440,7 +430,7 @@ def _changed_triples(state: _AfterState, new: list[tuple[Triple, URIRef]]) -> se
     old: dict[Triple, set[URIRef]] = defaultdict(set)
     stored_leaving = sorted(g for g in state.leaving if not _derived_analytics(g))
     where = _WATCHED_QUADS
-    for g, s, p, o in _rows(state.store, "g", stored_leaving, "?g ?s ?p ?o", where):
+    for g, s, p, o in rows_for_each(state.store, "g", stored_leaving, "?g ?s ?p ?o", where):
         if (p, o) in _kept(p, o):
             old[(s, p, o)].add(g)
     candidates = (added - set(old)) | (set(old) - added)
@@ -516,7 +506,7 @@ def _current(store: Store, minter: IriMinter, nodes: set[URIRef]) -> dict[URIRef
     """The stored analytics graphs of ``nodes``."""
     graphs = sorted(analytics_graph(minter, n) for n in nodes)
     current: dict[URIRef, set[Triple]] = defaultdict(set)
-    for g, s, p, o in _rows(store, "g", graphs, "?g ?s ?p ?o", "GRAPH ?g { ?s ?p ?o }"):
+    for g, s, p, o in rows_for_each(store, "g", graphs, "?g ?s ?p ?o", "GRAPH ?g { ?s ?p ?o }"):
         current[g].add((s, p, o))
     return current
 

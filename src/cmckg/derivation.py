@@ -27,7 +27,7 @@ from rdflib.namespace import PROV, RDF
 from . import ntriples
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
-from .stores.terms import batches, to_sparql, values_clause
+from .stores.terms import rows_for_each, to_sparql
 from .vocab import CMC, IriMinter
 
 _USED, _GENERATED_BY, _DERIVED_FROM = PROV.used, PROV.wasGeneratedBy, PROV.wasDerivedFrom
@@ -153,20 +153,10 @@ def _place(gap: LineageGap) -> tuple[tuple[int, ...], str, str]:
     return (tuple(int(p) for p in parts[1::2]), gap.location or "", gap.message)
 
 
-def _rows(
-    store: Store, name: str, terms: list[URIRef], select: str, where: str
-) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
-    for batch in batches(terms):
-        values = values_clause(name, batch)
-        rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
-    return rows
-
-
 def _stored_graphs(store: Store, minter: IriMinter, graphs: set[URIRef]) -> set[URIRef]:
     """Which of ``graphs`` are stored record graphs (a new graph has nothing to look up)."""
     where = f"GRAPH {to_sparql(minter.metadata_graph)} {{ ?g a {to_sparql(CMC.RecordGraph)} }}"
-    return {row[0] for row in _rows(store, "g", sorted(graphs), "?g", where)}
+    return {row[0] for row in rows_for_each(store, "g", sorted(graphs), "?g", where)}
 
 
 def _runs_in(store: Store, graphs: list[URIRef]) -> set[URIRef]:
@@ -178,7 +168,7 @@ def _runs_in(store: Store, graphs: list[URIRef]) -> set[URIRef]:
         f"UNION {{ GRAPH ?g {{ ?lot {to_sparql(_DERIVED_FROM)} ?up }} "
         f"?lot {generated} ?run }}"
     )
-    return {row[0] for row in _rows(store, "g", graphs, "DISTINCT ?run", where)}
+    return {row[0] for row in rows_for_each(store, "g", graphs, "DISTINCT ?run", where)}
 
 
 def _add_stored_sides(store: Store, sides: dict[URIRef, _Sides], leaving: set[URIRef]) -> None:
@@ -187,7 +177,7 @@ def _add_stored_sides(store: Store, sides: dict[URIRef, _Sides], leaving: set[UR
     for predicate, inputs in ((_USED, True), (_GENERATED_BY, False)):
         pattern = "?run {p} ?lot" if inputs else "?lot {p} ?run"
         where = f"GRAPH ?g {{ {pattern.format(p=to_sparql(predicate))} }}"
-        for run, lot, graph in _rows(store, "run", runs, "?run ?lot ?g", where):
+        for run, lot, graph in rows_for_each(store, "run", runs, "?run ?lot ?g", where):
             if graph in leaving:
                 continue
             side = sides[run]
@@ -205,7 +195,7 @@ def _stored_pairs(
     where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
     return {
         (out, into)
-        for out, into, graph in _rows(store, "out", outputs, "?out ?into ?g", where)
+        for out, into, graph in rows_for_each(store, "out", outputs, "?out ?into ?g", where)
         if graph not in leaving and not str(graph).startswith(derived)
     }
 
@@ -234,7 +224,7 @@ def _plan_graphs(
     current: dict[URIRef, set[tuple[URIRef, URIRef]]] = {}
     if stored_records:
         where = f"GRAPH ?g {{ ?out {to_sparql(_DERIVED_FROM)} ?into }}"
-        for graph, out, into in _rows(store, "g", sorted(wanted), "?g ?out ?into", where):
+        for graph, out, into in rows_for_each(store, "g", sorted(wanted), "?g ?out ?into", where):
             current.setdefault(graph, set()).add((out, into))
     changed = []
     for graph, pairs in wanted.items():
@@ -285,7 +275,7 @@ def _lot_gaps(
         where = f"GRAPH ?g {{ ?lot {to_sparql(_GENERATED_BY)}|{to_sparql(_DERIVED_FROM)} ?up }}"
         linked |= {
             lot
-            for lot, graph in _rows(store, "lot", lots, "DISTINCT ?lot ?g", where)
+            for lot, graph in rows_for_each(store, "lot", lots, "DISTINCT ?lot ?g", where)
             if graph not in leaving
         }
     return [

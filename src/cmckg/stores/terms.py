@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -16,6 +16,9 @@ from rdflib.term import Identifier
 
 from .. import ntriples
 from ..errors import QueryError
+
+if TYPE_CHECKING:
+    from .base import Store
 
 
 def check_iri(value: str) -> URIRef:
@@ -54,6 +57,18 @@ def batches(items: Sequence[_T], size: int = VALUES_BATCH) -> Iterator[Sequence[
     """``items`` in consecutive parts of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def rows_for_each(
+    store: Store, name: str, terms: Sequence[Identifier], select: str, where: str
+) -> list[tuple[Any, ...]]:
+    """``SELECT select WHERE { VALUES ?name {…} where }`` over ``terms``, a VALUES block of at
+    most ``VALUES_BATCH`` terms at a time; the rows of every block."""
+    rows: list[tuple[Any, ...]] = []
+    for batch in batches(terms):
+        values = values_clause(name, batch)
+        rows += store.query(f"SELECT {select} WHERE {{ {values} {where} }}").rows
+    return rows
 
 
 @lru_cache(maxsize=1 << 18)
