@@ -6,6 +6,7 @@ Mappers are pure: they read the source and return triples; they never touch a st
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -204,7 +205,7 @@ class Mapper(Protocol):
     ) -> Iterator[RecordGraph]: ...
 
 
-class MappedFormat:
+class MappedFormat(ABC):
     """A format read only through a mapping file, never detected from content (tables,
     workbooks, certificates). Subclasses read the records (``records``); this class refuses a
     source given without a mapping and marks every record with the mapping that made it: only a
@@ -227,7 +228,8 @@ class MappedFormat:
             record.origin = origin
         return iter(records)
 
+    @abstractmethod
     def records(
         self, context: MapContext, config: Mapping[str, Any], terms: TermIndex
     ) -> list[RecordGraph]:
-        raise NotImplementedError
+        """The records ``config`` (a checked mapping) finds in the source."""
