@@ -43,7 +43,7 @@ from rdflib.namespace import PROV, RDF, XSD
 from rdflib.term import Identifier
 
 from . import units
-from .errors import MappingError
+from .errors import TermError
 from .mappers.base import RecordTriples
 from .stores import ChangeSet, Store
 from .stores.terms import rows_for_each, to_sparql
@@ -281,7 +281,7 @@ def _in_unit(
             return Literal(units.convert(number, str(unit[0]), str(target)), datatype=XSD.double), [
                 target
             ]
-        except MappingError:
+        except TermError:
             pass
     return Literal(number, datatype=XSD.double), unit
 
