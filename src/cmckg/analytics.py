@@ -8,7 +8,8 @@ the answer once, in derived named graphs ``{base}graph/derived/analytics/…`` i
 vocabulary (``ontology/cmckg.ttl``, ``ontology/MODEL.md`` "Analytics layer"):
 
 - a ``cmc:AnalyticsSeries`` per key (measured property as stated and local term, lot kind,
-  product, site, process version, material), in a graph of its own, its IRI a hash of the key;
+  product, site, process version, material, testing stage), in a graph of its own, its IRI
+  a hash of the key;
 - per lot or run with values, one graph with ``lot cmc:inSeries series`` and, per value,
   ``series cmc:seriesRow "{…}"^^rdf:JSON`` (``cmc:seriesCensoredRow`` for "<0.5"): lot,
   measurement, values in the concept's canonical unit where they convert, units, stages, the
@@ -128,6 +129,7 @@ _CMC_seriesProcessVersion = CMC.seriesProcessVersion
 _CMC_seriesProduct = CMC.seriesProduct
 _CMC_seriesProperty = CMC.seriesProperty
 _CMC_seriesSite = CMC.seriesSite
+_CMC_seriesStage = CMC.seriesStage
 _CMC_stage = CMC.stage
 _CMC_upstream = CMC.upstream
 _CMCT_BatchSize = CMCT.BatchSize
@@ -416,6 +418,7 @@ def _series_triples(
         (_CMC_seriesSite, shared.sites),
         (_CMC_seriesProcessVersion, shared.process_versions),
         (_CMC_seriesMaterial, shared.materials),
+        (_CMC_seriesStage, row.stages),
     )
     node = URIRef(
         f"{minter.base}analytics/series/{_digest(*(c for _, cs in columns for c in [*cs, '|']))}"

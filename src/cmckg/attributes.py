@@ -164,9 +164,10 @@ def _local_attribute(store: Store, text: str, matches: pd.DataFrame) -> Attribut
     """A source-local name: its concept, kept to the materials and stages of its own results
     (each only when every result has one)."""
     concept = URIRef(matches["concept"].iloc[0])
+    scope_query = "analytics-local-term-scope" if has_layer(store) else "local-term-scope"
     scope = pd.concat(
         [
-            queries.to_dataframe(queries.run(store, "local-term-scope", {"term": t}))
+            queries.to_dataframe(queries.run(store, scope_query, {"term": t}))
             for t in matches["term"]
         ],
         ignore_index=True,
@@ -357,13 +358,24 @@ def check_layer(store: Store, source: str) -> None:
     would be a wrong one."""
     if saved_query(source, "values") != SAVED_QUERIES["layer"]["values"]:
         return
-    row = queries.run(store, "analytics-status").rows[0]
-    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in row)
+    measured, rows = _layer_status(store)
     if measured and not rows:
         raise QueryError(
             "the store has no analytics layer (written by an older cmckg or outside ingest): "
             "run 'cmckg reindex' once"
         )
+
+
+def has_layer(store: Store) -> bool:
+    """True when the store holds the analytics layer."""
+    return _layer_status(store)[1]
+
+
+def _layer_status(store: Store) -> tuple[bool, bool]:
+    """(the store holds measured values, it holds analytics series)."""
+    row = queries.run(store, "analytics-status").rows[0]
+    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in row)
+    return measured, rows
 
 
 def batch_values(
