@@ -17,11 +17,13 @@ import difflib
 import itertools
 import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
@@ -524,7 +526,7 @@ def _per_batch(
     if rows.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS)
     rows = to_one_unit(rows.assign(value=rows["value"].astype(float)), attribute)
-    rows["material"] = rows["material_node"].map(lambda n: material_key(n, names))
+    rows["material"] = _each_distinct(rows["material_node"], lambda n: material_key(n, names))
     keys = ["batch", "class", "stage", "material"]
     per_value = rows.drop_duplicates([*keys, "measurement"])
     grouped = per_value.groupby(keys, dropna=False, sort=False)
@@ -535,23 +537,36 @@ def _per_batch(
             "unit": grouped["unit"].first(),
             "n_values": grouped["measurement"].nunique(),
             "n_lots": rows.groupby(keys, dropna=False, sort=False)["lot"].nunique(),
-            "product": first["product_node"].map(lambda n: identifier_of(n, names)),
-            "site": first["site_node"].map(lambda n: identifier_of(n, names)),
-            "process_version": first["pv_node"].map(lambda n: identifier_of(n, names)),
-            "date": first["date"].map(_timestamp),
+            "product": _each_distinct(first["product_node"], lambda n: identifier_of(n, names)),
+            "site": _each_distinct(first["site_node"], lambda n: identifier_of(n, names)),
+            "process_version": _each_distinct(first["pv_node"], lambda n: identifier_of(n, names)),
+            "date": _each_distinct(first["date"], _timestamp),
             "identifier": first["identifier"],
         }
     ).reset_index()
     out["attribute"] = attribute.label
     out["kind"] = out["class"].map(BATCH_KINDS)
-    out["stage"] = out["stage"].map(stage_name)
-    out["material"] = out["material"].map(lambda m: material_name(m, names))
+    out["stage"] = _each_distinct(out["stage"], stage_name)
+    out["material"] = _each_distinct(out["material"], lambda m: material_name(m, names))
     if attribute.stages:
         out = out[out["stage"].isin(attribute.stages)]
     out = out[VALUE_COLUMNS]
     return out.sort_values(
         ["stage", "material", "date", "identifier"], na_position="last", ignore_index=True
     )
+
+
+def _each_distinct(column: pd.Series, convert: Callable[[Any], object]) -> pd.Series:
+    """``column.map(convert)`` with one call of ``convert`` per distinct value (a batch's
+    product, site, date… repeat over thousands of rows)."""
+    codes, uniques = pd.factorize(column)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [convert(value) for value in uniques]
+    values = table[codes]  # code -1 (None / NaN): the last cell, filled below
+    for position in np.flatnonzero(codes < 0):
+        values[position] = convert(column.iloc[position])
+    mapped = pd.Series(values, index=column.index)
+    return mapped.infer_objects()
 
 
 def to_one_unit(frame: pd.DataFrame, attribute: Attribute) -> pd.DataFrame:
