@@ -101,6 +101,7 @@ _WATCHED_QUADS = (
 
 # Terms read in the hot loops, looked up once (a namespace attribute costs a call).
 _CMC_AnalyticsSeries = CMC.AnalyticsSeries
+_CMC_ProcessRun = CMC.ProcessRun
 _CMC_atSite = CMC.atSite
 _CMC_censoringLimit = CMC.censoringLimit
 _CMC_identifier = CMC.identifier
@@ -701,20 +702,28 @@ def _affected(state: _AfterState, changed: set[Triple]) -> set[URIRef]:
     measured = [s for s in seeds if facts.objects(s, _CMC_onEntity)]
     entities = {e for m in measured for e in facts.objects(m, _CMC_onEntity)}
     state.load_subjects(entities)
-    lots = (
-        seeds
-        | entities
-        | {lot for e in entities | seeds for lot in facts.objects(e, _CMC_sampleOf)}
-    )
-    state.load_objects(_PROV_wasGeneratedBy, lots)
-    lots |= {made for run in lots for made in facts.subjects(_PROV_wasGeneratedBy, run)}
+    sampled = {lot for e in entities | seeds for lot in facts.objects(e, _CMC_sampleOf)}
+    state.load_subjects(sampled)
+    untyped = {s for s, p, _ in changed if p == _RDF_type}
+    lots = _row_nodes(facts, seeds | entities | sampled, untyped)
+    # a run's facts (site, version, start) are its lots' too
+    runs = {n for n in lots if _CMC_ProcessRun in facts.types(n) or n in untyped}
+    state.load_objects(_PROV_wasGeneratedBy, runs)
+    lots |= {made for run in runs for made in facts.subjects(_PROV_wasGeneratedBy, run)}
     # lineage steps and types that changed: every batch downstream of them
     moved = {s for s, p, o in changed if p in _LINEAGE or p == _RDF_type}
     moved |= {o for s, p, o in changed if p == _PROV_wasGeneratedBy}
-    lots |= _downstream(state, moved)
+    downstream = _downstream(state, moved)
+    state.load_subjects(downstream)
+    lots = _row_nodes(facts, lots | downstream, untyped)
     _load_for_graphs(state, lots)
-    untyped = {s for s, p, _ in changed if p == _RDF_type}
-    return {n for n in lots if isinstance(n, URIRef) and (facts.types(n) or n in untyped)}
+    return lots
+
+
+def _row_nodes(facts: Facts, nodes: set[Identifier], untyped: set[Identifier]) -> set[URIRef]:
+    """The lots and runs among ``nodes`` (their subjects loaded): typed with a row class, or
+    untyped by this change (their graph goes)."""
+    return {n for n in nodes if isinstance(n, URIRef) and (facts.types(n) or n in untyped)}
 
 
 def _downstream(state: _AfterState, nodes: set[Identifier]) -> set[Identifier]:
