@@ -232,7 +232,7 @@ def main() -> None:
                 before, old = best(lambda c=call: c(base), args.repeat)
                 after, new = best(lambda c=call: c(cmckg), args.repeat)
                 for a, b in zip(frames_of(old), frames_of(new), strict=True):
-                    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
+                    pd.testing.assert_frame_equal(a, b, check_exact=True)
                 rows = len(frames_of(new)[1])
                 print(
                     f"{size:>6}  {label:<12} {rows:>7} {before:>11.3f} {after:>8.3f} "

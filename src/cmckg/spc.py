@@ -123,8 +123,18 @@ class Hits:
 def run_rules(x: np.ndarray, center: float, sigma: float, rules: RuleSet) -> list[Signal]:
     """Every signal of the selected rules over ``x`` (in time order), by point then rule."""
     hits = rule_hits(x, center, sigma, rules)
-    keyed = sorted((i, number) for number, found in enumerate(hits) for i in found.at.tolist())
-    return [Signal(hits[number].rule, i, hits[number].points(i)) for i, number in keyed]
+    at, number = in_order(hits)
+    return [Signal(hits[n].rule, i, hits[n].points(i)) for i, n in zip(at, number, strict=True)]
+
+
+def in_order(hits: list[Hits]) -> tuple[list[int], list[int]]:
+    """Every firing as (point, position of its rule in ``hits``), by point then rule."""
+    if not hits:
+        return [], []
+    at = np.concatenate([found.at for found in hits])
+    number = np.repeat(np.arange(len(hits)), [len(found.at) for found in hits])
+    order = np.lexsort((number, at))
+    return at[order].tolist(), number[order].tolist()
 
 
 def rule_hits(x: np.ndarray, center: float, sigma: float, rules: RuleSet) -> list[Hits]:
@@ -149,7 +159,7 @@ def _windows(flags: np.ndarray, length: int) -> np.ndarray:
     """Whether all of each ``length`` consecutive flags hold (one per window, in order)."""
     if len(flags) < length:
         return np.zeros(0, dtype=bool)
-    return sliding_window_view(flags, length).all(axis=1)
+    return np.asarray(sliding_window_view(flags, length).all(axis=1))
 
 
 def _windowed(z: np.ndarray, rule: int, run: int) -> tuple[int, np.ndarray]:
@@ -186,10 +196,20 @@ def _k_of_m_beyond(
         beyond = side * z > limit
         counts = sliding_window_view(beyond, m).sum(axis=1)
         fires = np.flatnonzero((counts >= k) & beyond[m - 1 :]) + m - 1
+        flags = beyond.tolist()
         for i in fires.tolist():
-            points[i] = tuple(j for j in range(i - m + 1, i + 1) if beyond[j])
+            points[i] = tuple(j for j in range(i - m + 1, i + 1) if flags[j])
         at.append(fires)
     return np.sort(np.concatenate(at)), points
+
+
+def capability_index(mean: float, sigma: float, lsl: float, usl: float) -> float:
+    """min(USL − mean, mean − LSL) / 3σ over the limits that exist (NaN for none, or σ ≤ 0):
+    Ppk with the overall SD, Cpk with the within SD."""
+    sides = [d for d in (usl - mean, mean - lsl) if not np.isnan(d)]
+    if not sides or not sigma > 0:
+        return float("nan")
+    return min(sides) / (3 * sigma)
 
 
 def ppk(x: np.ndarray, lsl: float, usl: float) -> float:
@@ -197,8 +217,4 @@ def ppk(x: np.ndarray, lsl: float, usl: float) -> float:
     values = np.asarray(x, dtype=float)
     if len(values) < 2:
         return float("nan")
-    mean, s = float(values.mean()), float(values.std(ddof=1))
-    sides = [d for d in (usl - mean, mean - lsl) if not np.isnan(d)]
-    if not sides or not s > 0:
-        return float("nan")
-    return min(sides) / (3 * s)
+    return capability_index(float(values.mean()), float(values.std(ddof=1)), lsl, usl)
