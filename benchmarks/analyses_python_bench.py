@@ -95,24 +95,33 @@ def attribute(label: str) -> Attribute:
 
 
 def raw_answers(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
-    """The layer's batch → raw lot pairs (medium, feed, two resins, cell bank per batch) and
-    the medium lots' CoA values (osmolality, pH, endotoxin): one medium lot per ten batches."""
-    lots = max(n // 10, 2)
+    """The layer's batch → raw lot pairs (medium for the seed and the production bioreactor,
+    feed, two resins, cell bank per batch; a pair may repeat) and the medium lots' CoA values
+    (osmolality, pH, endotoxin): a medium lot per ten batches."""
+    lots = n // 10 + 2
     batches = [f"{EX}lot/B-{i}" for i in range(n)]
+    codes = ("MED", "MED-seed", "FEED", "PRA", "AEX", "WCB")
+    lot = {
+        "MED": lambda i: f"MED-{i // 10}",
+        "MED-seed": lambda i: f"MED-{(i + 5) // 10}",  # the seed's medium: often the same lot
+        "FEED": lambda i: f"FEED-{i // 7}",
+        "PRA": lambda i: f"PRA-{i // 50}",
+        "AEX": lambda i: f"AEX-{i // 50}",
+        "WCB": lambda i: f"WCB-{i // 500}",
+    }
     pairs = pd.DataFrame(
         {
-            "batch": np.repeat(batches, 5),
-            "lot": [
-                f"{EX}lot/{code}-{i // (10 if code == 'MED' else 7)}"
-                for i in range(n)
-                for code in ("MED", "FEED", "PRA", "AEX", "WCB")
-            ],
+            "batch": np.repeat(batches, len(codes)),
+            "lot": [f"{EX}lot/{lot[code](i)}" for i in range(n) for code in codes],
         }
     )
-    tests = (("Osmolality", MOSM, 300.0, 9.0), ("pH", f"{EX}unit/pH", 7.1, 0.05))
+    tests = (("Osmolality", MOSM, 300.0, 9.0), ("pH", "http://qudt.org/vocab/unit/PH", 7.1, 0.05))
     rows = []
     for k in range(lots):
-        for name, unit, mean, sd in (*tests, ("Endotoxin", f"{EX}unit/EU", 0.2, 0.05)):
+        for name, unit, mean, sd in (
+            *tests,
+            ("Endotoxin", "http://qudt.org/vocab/unit/IU-PER-MilliL", 0.2, 0.05),
+        ):
             rows.append(
                 {
                     "lot": f"{EX}lot/MED-{k}",
