@@ -167,8 +167,12 @@ def patch(package: ModuleType, data: SimpleNamespace) -> None:
     comparability.censored_values = drivers.censored_values = lambda *a, **k: empty_censored
     drivers.resolve_material = lambda _s, _m: f"{EX}material/medium"
     drivers.material_nodes = lambda m, _names: [m]
-    drivers.queries = SimpleNamespace(
-        run=lambda _s, name, *a: name, to_dataframe=lambda name: data.raw[name].copy()
+    # the answers as the layer's queries give them: a frame (queries.to_dataframe) for the
+    # baseline; tab-separated pair lines and series rows (analytics.raw_lot_rows) since
+    drivers.queries = SimpleNamespace(run=data.answer, to_dataframe=lambda answer: answer.frame)
+    drivers.analytics = SimpleNamespace(
+        raw_lot_rows=lambda answer: list(answer.frame.itertuples(index=False, name=None)),
+        RAW_LOT_COLUMNS=tuple(data.raw["analytics-raw-lot-values"].columns),
     )
 
 
@@ -179,14 +183,25 @@ def synthetic(n: int) -> SimpleNamespace:
         values_frame(label, max(n // 4, 40), rng) for label in ("AFUC", "CHARGE", "HMW3")
     ]
     everyone = values_frame("afucosylation", n, rng)
+    raw = raw_answers(n, rng)
+    pair_lines = "\n".join(
+        f"{b}\t{lot}" for b, lot in raw["analytics-upstream-lots"].itertuples(index=False)
+    )
+
+    def answer(_store: object, name: str, *_: object) -> SimpleNamespace:
+        return SimpleNamespace(
+            frame=raw[name].copy(), rows=[(pair_lines,)] if name.endswith("lots") else []
+        )
+
     return SimpleNamespace(
+        answer=answer,
         values={
             "HMW": chart,
             **{f.loc[0, "attribute"]: f for f in per_product},
             "afucosylation": everyone,
         },
         specs=specs_frame(),
-        raw=raw_answers(n, rng),
+        raw=raw,
     )
 
 

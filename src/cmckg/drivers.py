@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from . import queries
+from . import analytics, queries
 from .attributes import (
     Attribute,
     ReferenceNode,
@@ -225,15 +225,19 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     """The raw-material lot values upstream of ``batches`` (of ``materials``; [""]: any), shaped
     like ``queries/raw-material-values.rq``: the layer's batch → raw lot pairs joined here with
     the raw lots' rows (two small queries; one query joining both walks every pair first)."""
-    pairs = queries.to_dataframe(queries.run(store, "analytics-upstream-lots"))
-    values = queries.to_dataframe(queries.run(store, "analytics-raw-lot-values"))
-    if pairs.empty or values.empty:
+    pairs, values = [], []
+    for material in materials:
+        found = queries.run(store, "analytics-upstream-lots", {"material": material})
+        pairs += [line.split("\t") for (text,) in found.rows if text for line in text.split("\n")]
+        result = queries.run(store, "analytics-raw-lot-values", {"material": material})
+        values += analytics.raw_lot_rows(result)
+    if not pairs or not values:
         return pd.DataFrame()
-    if materials != [""]:
-        values = values[values["material_node"].isin(materials)]
-    # the values are distinct rows: a repeated row of the join can only come from a repeated pair
-    pairs = pairs[pairs["batch"].isin(batches) & pairs["lot"].isin(values["lot"])]
-    return pairs.drop_duplicates().merge(values, on="lot").reset_index(drop=True)
+    pair_frame = pd.DataFrame(pairs, columns=["batch", "lot"])
+    value_frame = pd.DataFrame(values, columns=list(analytics.RAW_LOT_COLUMNS)).drop_duplicates()
+    # a repeated row of the join is a repeated pair with a repeated value row: drop those first
+    wanted = pair_frame["batch"].isin(batches) & pair_frame["lot"].isin(value_frame["lot"])
+    return pair_frame[wanted].drop_duplicates().merge(value_frame, on="lot").reset_index(drop=True)
 
 
 def _raw_matrix(
