@@ -251,7 +251,7 @@ def test_several_lots_and_replicates_are_averaged_over_distinct_measurements():
         rec.measurement(ds, "afucosylation", value, "%", stage="release")
         records.append(rec)
     expected = [(300 + 301) / 2, (301 + 302 + 310) / 3, (302 + 310 + 303) / 3, 303.5, 304.5]
-    graph = KnowledgeGraph.open()
+    graph = KnowledgeGraph.open("memory:")
     graph.ingest_records(records)
     for source in ("layer", "records"):
         result = graph.drivers("afucosylation", source=source)
