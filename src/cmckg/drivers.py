@@ -225,19 +225,26 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     """The raw-material lot values upstream of ``batches`` (of ``materials``; [""]: any), shaped
     like ``queries/raw-material-values.rq``: the layer's batch → raw lot pairs joined here with
     the raw lots' rows (two small queries; one query joining both walks every pair first)."""
-    pairs, values = [], []
+    texts, values = [], []
     for material in materials:
         found = queries.run(store, "analytics-upstream-lots", {"material": material})
-        pairs += [line.split("\t") for (text,) in found.rows if text for line in text.split("\n")]
+        texts += [str(text) for (text,) in found.rows if text]
         result = queries.run(store, "analytics-raw-lot-values", {"material": material})
         values += analytics.raw_lot_rows(result)
-    if not pairs or not values:
+    if not texts or not values:
         return pd.DataFrame()
-    pair_frame = pd.DataFrame(pairs, columns=["batch", "lot"])
     value_frame = pd.DataFrame(values, columns=list(analytics.RAW_LOT_COLUMNS)).drop_duplicates()
-    # a repeated row of the join is a repeated pair with a repeated value row: drop those first
-    wanted = pair_frame["batch"].isin(batches) & pair_frame["lot"].isin(value_frame["lot"])
-    return pair_frame[wanted].drop_duplicates().merge(value_frame, on="lot").reset_index(drop=True)
+    # one line per pair, a tab between batch and lot: split all the text at once; keep each
+    # pair once (a repeated row of the join is a repeated pair with a repeated value row)
+    fields = "\n".join(texts).replace("\n", "\t").split("\t")
+    lots = set(value_frame["lot"])
+    wanted = dict.fromkeys(
+        pair
+        for pair in zip(fields[0::2], fields[1::2], strict=True)
+        if pair[1] in lots and pair[0] in batches
+    )
+    pair_frame = pd.DataFrame(list(wanted), columns=["batch", "lot"])
+    return pair_frame.merge(value_frame, on="lot")
 
 
 def _raw_matrix(
