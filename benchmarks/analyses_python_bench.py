@@ -193,8 +193,14 @@ def synthetic(n: int) -> SimpleNamespace:
             frame=raw[name].copy(), rows=[(pair_lines,)] if name.endswith("lots") else []
         )
 
+    joined = (
+        raw["analytics-upstream-lots"]
+        .merge(raw["analytics-raw-lot-values"], on="lot")
+        .drop_duplicates(ignore_index=True)
+    )
     return SimpleNamespace(
         answer=answer,
+        joined=joined,
         values={
             "HMW": chart,
             **{f.loc[0, "attribute"]: f for f in per_product},
@@ -216,9 +222,15 @@ CALLS: dict[str, Callable[[ModuleType], Any]] = {
         None, "afucosylation", material="medium", method="pls"
     ),
 }
+#: the batch × raw-attribute matrix alone, from the same joined rows in both revisions (the
+#: layer's answer format changed between them: the calls above parse it, the baseline is handed
+#: a frame)
+MATRIX = "drivers matrix"
 
 
 def frames_of(result: Any) -> list[pd.DataFrame]:
+    if isinstance(result, tuple):  # _raw_matrix: matrix (its row order is not kept), labels, lots
+        return [pd.DataFrame(result[1]), result[0].sort_index(), pd.DataFrame([result[2]])]
     names = ("limits", "points", "signals", "capability", "table", "values", "data")
     return [getattr(result, n) for n in names if hasattr(result, n)]
 
@@ -251,7 +263,11 @@ def main() -> None:
             data = synthetic(size)
             for package in (base, cmckg):
                 patch(package, data)
-            for label, call in CALLS.items():
+            calls = {
+                **CALLS,
+                MATRIX: lambda m, d=data: m.drivers._raw_matrix(d.joined.copy(), {}),
+            }
+            for label, call in calls.items():
                 call(base), call(cmckg)  # warm: term schemes, imports
                 before, old = best(lambda c=call: c(base), args.repeat)
                 after, new = best(lambda c=call: c(cmckg), args.repeat)
