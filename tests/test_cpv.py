@@ -199,6 +199,36 @@ def test_mab_hmw_chart_with_a_v1_baseline_flags_the_v2_shift():
     assert cap.loc[("process_version", "v2"), "n"] == 28
 
 
+def test_mab_capability_of_every_window_site_and_version_from_the_truth_file():
+    # Ppk with the overall SD, Cpk with the within SD (mean moving range / 1.128) of each
+    # window's batches in time order, against SPEC-mAb-X-01 (0 to 3 %).
+    dates = ds_start_dates()
+    rows = sorted(truth_rows(), key=lambda r: (dates[r["batch"]], r["batch"]))
+    chart = mab_graph().control_chart(
+        "HMW", "mAb-X", kind="drug_substance", stage="release", baseline_n=14
+    )
+    windows = {
+        ("window", "baseline"): rows[:14],
+        ("window", "after baseline"): rows[14:],
+        ("window", "all"): rows,
+    }
+    for column in ("site", "process_version"):
+        for key in {r[column] for r in rows}:
+            windows[(column, key)] = [r for r in rows if r[column] == key]
+    cap = chart.capability.set_index(["by", "window"])
+    assert set(cap.index) == set(windows)
+    for key, members in windows.items():
+        x = np.array([float(r["hmw"]) for r in members])
+        within = np.abs(np.diff(x)).mean() / 1.128
+        nearest = min(3.0 - x.mean(), x.mean() - 0.0)
+        found = cap.loc[key]
+        assert found["n"] == len(x)
+        assert (found["first"], found["last"]) == (members[0]["batch"], members[-1]["batch"])
+        assert found["ppk"] == pytest.approx(nearest / (3 * x.std(ddof=1)), rel=1e-9)
+        assert found["cpk"] == pytest.approx(nearest / (3 * within), rel=1e-9)
+        assert (found["lsl"], found["usl"]) == (0.0, 3.0)
+
+
 def test_mab_chart_asks_for_the_kind_when_ds_and_dp_both_have_the_attribute():
     with pytest.raises(QueryError, match="several series"):
         mab_graph().control_chart("HMW", "mAb-X")

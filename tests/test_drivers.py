@@ -229,3 +229,66 @@ def test_mab_planted_raw_material_driver_ranks_first():
     # generate.py plants +0.06 % afucosylation per mOsm/kg
     assert top["slope"] == pytest.approx(0.06, abs=0.01)
     assert (table.iloc[1:]["q"] > 0.05).all()
+
+
+def test_several_lots_and_replicates_are_averaged_over_distinct_measurements():
+    # Batch b uses medium lots MED-b and MED-(b+1); MED-i measures 300 + i mOsm/kg, MED-2 twice
+    # (302 and 310). A batch's value is the mean over the distinct measurements of its lots.
+    records = []
+    lots = build.Record("raw-lots", issuer="plant")
+    for i in range(6):
+        medium = lots.lot(f"MED-{i}", kind="raw_material", material="cell culture medium")
+        lots.measurement(medium, "osmolality", 300.0 + i, "mOsm/kg", stage="CoA")
+        if i == 2:
+            lots.measurement(medium, "osmolality", 310.0, "mOsm/kg", stage="CoA")
+    records.append(lots)
+    afuc = [8.0, 8.15, 8.2, 8.35, 8.4]
+    for b, value in enumerate(afuc):
+        rec = build.Record(f"batch-{b}", issuer="plant")
+        ds = rec.lot(f"DS-{b}", kind="drug_substance", product="mAb-Z", site="Site-A")
+        used = [rec.lot(f"MED-{b + k}", kind="raw_material") for k in (0, 1)]
+        rec.run(f"PROD-{b}", inputs=used, outputs=[ds], site="Site-A")
+        rec.measurement(ds, "afucosylation", value, "%", stage="release")
+        records.append(rec)
+    expected = [(300 + 301) / 2, (301 + 302 + 310) / 3, (302 + 310 + 303) / 3, 303.5, 304.5]
+    graph = KnowledgeGraph.open("memory:")
+    graph.ingest_records(records)
+    for source in ("layer", "records"):
+        result = graph.drivers("afucosylation", source=source)
+        row = result.table.iloc[0]
+        assert (row["attribute"], row["unit"], row["n"], row["max_lots"]) == (
+            "osmolality",
+            "mOsmol/kg",
+            5,
+            2,
+        )
+        data = result.data.set_index("identifier")
+        column = data["cell culture medium · osmolality"]
+        assert list(column.loc[[f"DS-{b}" for b in range(5)]]) == pytest.approx(expected)
+        assert row["effect"] == pytest.approx(stats.spearmanr(expected, afuc).statistic)
+
+
+@pytest.mark.parametrize("default", [None, "GM-PER-L"])
+def test_raw_values_convert_once_per_distinct_value_as_to_one_unit_does(default):
+    # Mixed units with repeats and a missing unit: the same values and unit, row by row, as
+    # attributes.to_one_unit (whose first unit decides when there is no default unit).
+    from cmckg.attributes import Attribute, to_one_unit
+    from cmckg.drivers import _in_one_unit
+
+    qudt = "http://qudt.org/vocab/unit/"
+    units = ["MicroGM-PER-MilliL", "MilliGM-PER-MilliL", None, "GM-PER-L", "MicroGM-PER-MilliL"]
+    rng = np.random.default_rng(3)
+    picks = rng.integers(0, len(units), 200)
+    frame = pd.DataFrame(
+        {
+            "value": rng.choice([1.5, 2.0, 250.0, 3.25], 200),
+            "unit": [qudt + units[i] if units[i] else None for i in picks],
+        }
+    )
+    attribute = Attribute("c", "x", "x", "c", qudt + default if default else None)
+    expected = to_one_unit(frame, attribute)
+    values, unit = _in_one_unit(
+        frame["value"].to_numpy(), frame["unit"].to_numpy(object), attribute
+    )
+    assert unit == expected["unit"].iloc[0] == qudt + (default or units[picks[0]])
+    assert values.tolist() == expected["value"].tolist()

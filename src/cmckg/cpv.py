@@ -44,6 +44,7 @@ GROUPINGS = ("site", "process_version")
 KINDS = tuple(BATCH_KINDS.values())
 DEFAULT_BASELINE = 30
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+_DIGITS = re.compile(r"(\d+)")
 
 
 @dataclass
@@ -200,18 +201,20 @@ def _one_series(values: pd.DataFrame, label: str, product: str) -> pd.DataFrame:
     return values
 
 
-def _natural(identifier: object) -> tuple[object, ...]:
-    parts = re.split(r"(\d+)", str(identifier))
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+def _natural(identifier: object) -> list[object]:
+    """``B-9`` before ``B-10``: the text between digit runs compared as text, the runs as numbers
+    (``re.split`` with a group puts the runs at the odd places)."""
+    parts = _DIGITS.split(str(identifier))
+    return [int(p) if k % 2 else p for k, p in enumerate(parts)]
 
 
 def _in_date_order(series: pd.DataFrame) -> pd.DataFrame:
-    keyed = series.assign(_key=series["identifier"].map(_natural))
-    return (
-        keyed.sort_values(["date", "_key"], kind="stable")
-        .drop(columns="_key")
-        .reset_index(drop=True)
-    )
+    """Dated batches by date, then identifier in natural order (stable: ties keep their order)."""
+    keys = [_natural(i) for i in series["identifier"].tolist()]
+    by_name = np.empty(len(keys), dtype=np.int64)
+    by_name[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    days = series["date"].to_numpy("datetime64[ns]")
+    return series.iloc[np.lexsort((by_name, days))].reset_index(drop=True)
 
 
 def _baseline_range(
@@ -278,42 +281,31 @@ def _chart(
         raise QueryError(
             f"the baseline values{where} do not vary (moving ranges all 0): no limits can be drawn"
         )
-    signals = spc.run_rules(x, limits.center, limits.sigma, rules)
-    ids = part["identifier"].astype(str).tolist()
-    fired: dict[int, list[str]] = {}
-    for s in signals:
-        fired.setdefault(s.index, []).append(str(s.rule))
+    hits = spc.rule_hits(x, limits.center, limits.sigma, rules)
+    at, number = spc.in_order(hits)
+    ids = part["identifier"].astype(str).to_numpy(object)
+    dates = part["date"].dt.strftime("%Y-%m-%d")
+    fired: list[list[str]] = [[] for _ in range(len(part))]
+    for i, n in zip(at, number, strict=True):
+        fired[i].append(str(hits[n].rule))
+    order = np.arange(len(part))
     points = pd.DataFrame(
         {
             "group": group,
-            "order": np.arange(1, len(part) + 1),
+            "order": order + 1,
             "batch": ids,
-            "date": part["date"].dt.strftime("%Y-%m-%d"),
+            "date": dates,
             "site": part["site"],
             "process_version": part["process_version"],
             "value": x,
             "moving_range": np.concatenate([[np.nan], spc.moving_ranges(x)]),
-            "baseline": [start <= i <= end for i in range(len(part))],
-            "rules": [",".join(fired.get(i, [])) for i in range(len(part))],
+            "baseline": (order >= start) & (order <= end),
+            "rules": [",".join(rules_here) for rules_here in fired],
         }
     )
-    signal_rows = pd.DataFrame(
-        [
-            {
-                "group": group,
-                "rule": s.rule,
-                "description": rules.describe(s.rule),
-                "batch": ids[s.index],
-                "date": points["date"].iloc[s.index],
-                "value": x[s.index],
-                "lots": ";".join(ids[j] for j in s.points),
-            }
-            for s in signals
-        ],
-        columns=["group", "rule", "description", "batch", "date", "value", "lots"],
-    )
-    capability = _capability_rows(group, part, start, end, specs, unit)
-    whole = capability_of(part, specs, unit) if len(part) > 1 else {}
+    signal_rows = _signal_rows(group, hits, at, number, rules, ids, dates.to_numpy(object), x)
+    whole = capability_of(part, specs, unit)
+    capability = _capability_rows(group, part, start, end, specs, unit, whole)
     limit_row: dict[str, object] = {
         "group": group,
         "n": len(part),
@@ -328,9 +320,47 @@ def _chart(
         "mr_ucl": limits.mr_ucl,
         "lsl": whole.get("lsl", math.nan),
         "usl": whole.get("usl", math.nan),
-        "signals": len(signals),
+        "signals": len(at),
     }
     return limit_row, points, signal_rows, capability
+
+
+def _signal_rows(
+    group: str | None,
+    hits: list[spc.Hits],
+    at: list[int],
+    number: list[int],
+    rules: spc.RuleSet,
+    ids: np.ndarray,
+    dates: np.ndarray,
+    x: np.ndarray,
+) -> pd.DataFrame:
+    """One row per rule firing (``at``, ``number``: ``spc.in_order``): the point that completes
+    the pattern and the lots in it."""
+    columns = ["group", "rule", "description", "batch", "date", "value", "lots"]
+    if not at:
+        return pd.DataFrame([], columns=columns)
+    names = ids.tolist()
+    lots = [
+        ";".join(names[i - hits[n].length + 1 : i + 1])
+        if hits[n].beyond is None
+        else ";".join(names[j] for j in hits[n].points(i))
+        for i, n in zip(at, number, strict=True)
+    ]
+    rule = np.array([found.rule for found in hits])[number]
+    descriptions = np.array([rules.describe(found.rule) for found in hits], dtype=object)
+    return pd.DataFrame(
+        {
+            "group": group,
+            "rule": rule,
+            "description": descriptions[number],
+            "batch": ids[at],
+            "date": dates[at],
+            "value": x[at],
+            "lots": lots,
+        },
+        columns=columns,
+    )
 
 
 def _capability_rows(
@@ -340,36 +370,70 @@ def _capability_rows(
     end: int,
     specs: pd.DataFrame,
     unit: str | None,
+    whole: dict[str, float],
 ) -> pd.DataFrame:
-    """Ppk and Cpk per window and per site and process version (summary's capability code)."""
-    windows: list[tuple[str, str, pd.DataFrame]] = [
-        ("window", "baseline", part.iloc[start : end + 1]),
-        ("window", "after baseline", part.iloc[end + 1 :]),
-        ("window", "all", part),
+    """Ppk and Cpk per window and per site and process version. The limits are those
+    ``summary.capability`` found for the whole chart (``whole``: one series of one product has
+    one specification); each window's indices are figured as it figures them, over the window's
+    values in date-then-identifier order."""
+    everything = np.arange(len(part))
+    windows = [
+        ("window", "baseline", everything[start : end + 1]),
+        ("window", "after baseline", everything[end + 1 :]),
+        ("window", "all", everything),
     ]
     for column in GROUPINGS:
-        for key, subset in part.groupby(part[column].fillna("(none)"), sort=True):
-            windows.append((column, str(key), subset))
+        keys = part[column].fillna("(none)")
+        for key, subset in keys.groupby(keys, sort=True):
+            windows.append((column, str(key), subset.index.to_numpy()))
+    values = part["value"].to_numpy(float)
+    identifiers = part["identifier"].to_numpy(object)
+    rank = np.empty(len(part), dtype=np.int64)
+    rank[part.sort_values(["date", "identifier"], na_position="last").index] = everything
+    one_product = part["product"].dropna().nunique() == 1
     rows = []
-    for what, name, subset in windows:
-        if subset.empty:
+    for what, name, positions in windows:
+        if not len(positions):
             continue
-        x = subset["value"].to_numpy(float)
-        found = capability_of(subset, specs, unit)
+        x = values[positions]
+        found = (
+            _indices(values[positions[np.argsort(rank[positions])]], whole, part, positions)
+            if one_product
+            else capability_of(part.iloc[positions], specs, unit)
+        )
         rows.append(
             {
                 "group": group,
                 "by": what,
                 "window": name,
                 "n": len(x),
-                "first": subset["identifier"].iloc[0],
-                "last": subset["identifier"].iloc[-1],
+                "first": identifiers[positions[0]],
+                "last": identifiers[positions[-1]],
                 "mean": float(x.mean()),
                 "sd": float(x.std(ddof=1)) if len(x) > 1 else math.nan,
                 **found,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _indices(
+    ordered: np.ndarray, whole: dict[str, float], part: pd.DataFrame, positions: np.ndarray
+) -> dict[str, float]:
+    """``summary.capability`` of the batches at ``positions`` (values ``ordered`` by date then
+    identifier) against the limits it found for the whole chart."""
+    lsl, usl = whole["lsl"], whole["usl"]
+    named = part["product"].iloc[positions].notna().any()
+    if len(ordered) < 2 or not named or (math.isnan(lsl) and math.isnan(usl)):
+        return {"lsl": math.nan, "usl": math.nan, "ppk": math.nan, "cpk": math.nan}
+    mean, overall = float(ordered.mean()), float(ordered.std(ddof=1))
+    within = float(np.abs(np.diff(ordered)).mean()) / spc.D2
+    return {
+        "lsl": lsl,
+        "usl": usl,
+        "ppk": spc.capability_index(mean, overall, lsl, usl),
+        "cpk": spc.capability_index(mean, within, lsl, usl),
+    }
 
 
 def _plain(value: object) -> object:

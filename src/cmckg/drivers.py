@@ -13,8 +13,10 @@ batches that have both values, ranked by p with Benjamini–Hochberg q across ev
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
@@ -223,18 +225,26 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     """The raw-material lot values upstream of ``batches`` (of ``materials``; [""]: any), shaped
     like ``queries/raw-material-values.rq``: the layer's batch → raw lot pairs joined here with
     the raw lots' rows (two small queries; one query joining both walks every pair first)."""
-    pairs, values = [], []
+    texts, values = [], []
     for material in materials:
         found = queries.run(store, "analytics-upstream-lots", {"material": material})
-        pairs += [line.split("\t") for (text,) in found.rows if text for line in text.split("\n")]
+        texts += [str(text) for (text,) in found.rows if text]
         result = queries.run(store, "analytics-raw-lot-values", {"material": material})
         values += analytics.raw_lot_rows(result)
-    if not pairs or not values:
+    if not texts or not values:
         return pd.DataFrame()
-    pair_frame = pd.DataFrame(pairs, columns=["batch", "lot"])
-    pair_frame = pair_frame[pair_frame["batch"].isin(batches)]
-    value_frame = pd.DataFrame(values, columns=list(analytics.RAW_LOT_COLUMNS))
-    return pair_frame.merge(value_frame, on="lot").drop_duplicates(ignore_index=True)
+    value_frame = pd.DataFrame(values, columns=list(analytics.RAW_LOT_COLUMNS)).drop_duplicates()
+    # one line per pair, a tab between batch and lot: split all the text at once; keep each
+    # pair once (a repeated row of the join is a repeated pair with a repeated value row)
+    fields = "\n".join(texts).replace("\n", "\t").split("\t")
+    lots = set(value_frame["lot"])
+    wanted = dict.fromkeys(
+        pair
+        for pair in zip(fields[0::2], fields[1::2], strict=True)
+        if pair[1] in lots and pair[0] in batches
+    )
+    pair_frame = pd.DataFrame(list(wanted), columns=["batch", "lot"])
+    return pair_frame.merge(value_frame, on="lot")
 
 
 def _raw_matrix(
@@ -242,31 +252,76 @@ def _raw_matrix(
 ) -> tuple[pd.DataFrame, dict[str, tuple], dict[str, int]]:
     """Batches × (material, attribute) pairs in one unit per pair, each batch's value the mean
     over the distinct measurements of its lots of that material; each pair's labels, and the
-    most lots of its material any batch used."""
-    raw = raw.assign(value=raw["value"].astype(float))
-    raw["attribute_iri"] = raw["local_term"].where(raw["local_term"].notna(), raw["property"])
-    raw["material"] = raw["material_node"].map(lambda n: material_key(n, names))
+    most lots of its material any batch used. Batches, lots and measurements are numbered once
+    and grouped by number; material and unit work is done once per distinct value."""
+    raw = raw.reset_index(drop=True)
+    values = raw["value"].astype(float).to_numpy()
+    units = raw["unit"].to_numpy(object)
+    concepts = raw["property"].to_numpy(object)
+    attribute_iris = raw["local_term"].where(raw["local_term"].notna(), raw["property"])
+    materials = _each_distinct(raw["material_node"], lambda n: material_key(n, names))
+    batch, batches = pd.factorize(raw["batch"].to_numpy(object))
+    lot = pd.factorize(raw["lot"].to_numpy(object))[0]
+    measurement = pd.factorize(raw["measurement"].to_numpy(object))[0]
     pairs: dict[str, tuple] = {}
     frames, max_lots = [], {}
-    for (material, attribute_iri), group in raw.groupby(
-        ["material", "attribute_iri"], dropna=False
-    ):
-        concept = group["property"].iloc[0]
+    for (material, attribute_iri), rows in _groups(materials, attribute_iris):
+        concept = concepts[rows[0]]
         label = (
             unquote(str(attribute_iri).rsplit("/", 1)[-1])
             if attribute_iri != concept
             else label_of(concept) or str(concept)
         )  # a local term: its minted name
-        converted = to_one_unit(
-            group, Attribute(label, attribute_iri, concept, label, default_unit(concept))
+        value, unit = _in_one_unit(
+            values[rows],
+            units[rows],
+            Attribute(label, attribute_iri, concept, label, default_unit(concept)),
         )
         material_label = material_name(material, names)
         column = pair_column(material_label, label)
-        pairs[column] = (material_label, label, unit_symbol(converted["unit"].iloc[0]))
-        distinct = converted.drop_duplicates(["batch", "measurement"])
-        max_lots[column] = int(converted.groupby("batch")["lot"].nunique().max())
-        frames.append(distinct.groupby("batch")["value"].mean().rename(column))
+        pairs[column] = (material_label, label, unit_symbol(unit))
+        keys = pd.DataFrame({"batch": batch[rows], "lot": lot[rows], "m": measurement[rows]})
+        max_lots[column] = int(keys.groupby("batch")["lot"].nunique().max())
+        distinct = ~keys.duplicated(["batch", "m"]).to_numpy()
+        means = pd.Series(value[distinct]).groupby(batch[rows][distinct]).mean()
+        at = pd.Index(batches[means.index], name="batch")
+        frames.append(pd.Series(means.to_numpy(), index=at, name=column))
     return pd.concat(frames, axis=1), pairs, max_lots
+
+
+def _groups(*columns: pd.Series) -> list[tuple[tuple[Any, ...], np.ndarray]]:
+    """The rows (positions) of each combination of the columns' values, in the order of
+    ``groupby(columns, dropna=False)``: each column's values sorted, missing last."""
+    codes, distinct = zip(
+        *(pd.factorize(c, sort=True, use_na_sentinel=False) for c in columns), strict=True
+    )
+    combined = np.ravel_multi_index(codes, [len(d) for d in distinct])
+    found, inverse = np.unique(combined, return_inverse=True)
+    rows = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse))[:-1])
+    keys = zip(*np.unravel_index(found, [len(d) for d in distinct]), strict=True)
+    return [
+        (tuple(d[k] for d, k in zip(distinct, key, strict=True)), at)
+        for key, at in zip(keys, rows, strict=True)
+    ]
+
+
+def _each_distinct(column: pd.Series, function: Callable[[object], object]) -> pd.Series:
+    """``column.map(function)``, calling ``function`` once per distinct value."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    mapped = np.array([function(v) for v in distinct], dtype=object)
+    return pd.Series(mapped[codes], index=column.index, dtype=object)
+
+
+def _in_one_unit(
+    values: np.ndarray, units: np.ndarray, attribute: Attribute
+) -> tuple[np.ndarray, object]:
+    """``to_one_unit`` of the values, converting each distinct (value, unit) once (in order of
+    first appearance, which decides the unit when not all convert to the default)."""
+    keys = pd.DataFrame({"value": values, "unit": units})
+    grouped = keys.groupby(["value", "unit"], sort=False, dropna=False)
+    converted = to_one_unit(keys.iloc[grouped.head(1).index], attribute)
+    unit = converted["unit"].iloc[0] if len(converted) else None
+    return converted["value"].to_numpy(float)[grouped.ngroup().to_numpy()], unit
 
 
 def pair_column(material: object, attribute: object) -> str:

@@ -17,10 +17,10 @@ pattern, with the points that make it up; a longer pattern signals again at each
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 D2 = 1.128  # E[range of 2 standard normal values]
 D4 = 3.267  # upper moving-range limit factor for ranges of two
@@ -104,88 +104,112 @@ def parse_rules(text: str) -> RuleSet:
     return RuleSet(numbers)
 
 
+@dataclass(frozen=True)
+class Hits:
+    """Where one rule fires: ``at`` (ascending point indices) and the pattern each signal is
+    made of: the last ``length`` points, or for rules 5 and 6 the points beyond the limit."""
+
+    rule: int
+    at: np.ndarray
+    length: int
+    beyond: dict[int, tuple[int, ...]] | None = None
+
+    def points(self, i: int) -> tuple[int, ...]:
+        if self.beyond is not None:
+            return self.beyond[i]
+        return tuple(range(i - self.length + 1, i + 1))
+
+
 def run_rules(x: np.ndarray, center: float, sigma: float, rules: RuleSet) -> list[Signal]:
     """Every signal of the selected rules over ``x`` (in time order), by point then rule."""
+    hits = rule_hits(x, center, sigma, rules)
+    at, number = in_order(hits)
+    return [Signal(hits[n].rule, i, hits[n].points(i)) for i, n in zip(at, number, strict=True)]
+
+
+def in_order(hits: list[Hits]) -> tuple[list[int], list[int]]:
+    """Every firing as (point, position of its rule in ``hits``), by point then rule."""
+    if not hits:
+        return [], []
+    at = np.concatenate([found.at for found in hits])
+    number = np.repeat(np.arange(len(hits)), [len(found.at) for found in hits])
+    order = np.lexsort((number, at))
+    return at[order].tolist(), number[order].tolist()
+
+
+def rule_hits(x: np.ndarray, center: float, sigma: float, rules: RuleSet) -> list[Hits]:
+    """Per selected rule (in ``rules`` order), where it fires: whole-array numpy over sliding
+    windows, linear in the length of ``x``."""
     if not sigma > 0:
         raise ValueError("sigma must be positive (the baseline values do not vary)")
     z = (np.asarray(x, dtype=float) - center) / sigma
-    checks: dict[int, Callable[[np.ndarray, int], tuple[int, ...] | None]] = {
-        1: _beyond_three,
-        2: lambda z, i: _same_side(z, i, rules.run),
-        3: _trend,
-        4: _alternating,
-        5: lambda z, i: _k_of_m_beyond(z, i, 2, 3, 2.0),
-        6: lambda z, i: _k_of_m_beyond(z, i, 4, 5, 1.0),
-        7: _hugging,
-        8: _avoiding_centre,
-    }
-    signals = []
-    for i in range(len(z)):
-        for rule in rules.rules:
-            points = checks[rule](z, i)
-            if points is not None:
-                signals.append(Signal(rule, i, points))
-    return signals
+    found = []
+    for rule in rules.rules:
+        if rule in (5, 6):
+            k, m, limit = (2, 3, 2.0) if rule == 5 else (4, 5, 1.0)
+            at, beyond = _k_of_m_beyond(z, k, m, limit)
+            found.append(Hits(rule, at, m, beyond))
+        else:
+            length, fires = _windowed(z, rule, rules.run)
+            found.append(Hits(rule, np.flatnonzero(fires) + length - 1, length))
+    return found
 
 
-def _window(i: int, length: int) -> tuple[int, ...] | None:
-    return tuple(range(i - length + 1, i + 1)) if i + 1 >= length else None
+def _windows(flags: np.ndarray, length: int) -> np.ndarray:
+    """Whether all of each ``length`` consecutive flags hold (one per window, in order)."""
+    if len(flags) < length:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(sliding_window_view(flags, length).all(axis=1))
 
 
-def _beyond_three(z: np.ndarray, i: int) -> tuple[int, ...] | None:
-    return (i,) if abs(z[i]) > 3 else None
+def _windowed(z: np.ndarray, rule: int, run: int) -> tuple[int, np.ndarray]:
+    """Window length of a run rule and, per window of that length, whether it fires."""
+    if rule == 1:
+        return 1, np.abs(z) > 3
+    if rule == 2:
+        return run, _windows(z > 0, run) | _windows(z < 0, run)
+    if rule == 3:  # 6 points: their 5 steps all rising or all falling
+        steps = np.diff(z)
+        return 6, _windows(steps > 0, 5) | _windows(steps < 0, 5)
+    if rule == 4:  # 14 points: 13 steps, none flat, each the opposite sign of the one before
+        signs = np.sign(np.diff(z))
+        if len(signs) < 13:
+            return 14, np.zeros(0, dtype=bool)
+        steps = sliding_window_view(signs, 13)
+        alternate = (steps != 0).all(axis=1) & (steps[:, 1:] == -steps[:, :-1]).all(axis=1)
+        return 14, alternate
+    if rule == 7:
+        return 15, _windows(np.abs(z) < 1, 15)
+    return 8, _windows(np.abs(z) > 1, 8)
 
 
-def _same_side(z: np.ndarray, i: int, run: int) -> tuple[int, ...] | None:
-    window = _window(i, run)
-    if window is None:
-        return None
-    part = z[list(window)]
-    return window if (part > 0).all() or (part < 0).all() else None
-
-
-def _trend(z: np.ndarray, i: int) -> tuple[int, ...] | None:
-    window = _window(i, 6)
-    if window is None:
-        return None
-    steps = np.diff(z[list(window)])
-    return window if (steps > 0).all() or (steps < 0).all() else None
-
-
-def _alternating(z: np.ndarray, i: int) -> tuple[int, ...] | None:
-    window = _window(i, 14)
-    if window is None:
-        return None
-    signs = np.sign(np.diff(z[list(window)]))
-    alternate = (signs != 0).all() and (signs[1:] == -signs[:-1]).all()
-    return window if alternate else None
-
-
-def _k_of_m_beyond(z: np.ndarray, i: int, k: int, m: int, limit: float) -> tuple[int, ...] | None:
+def _k_of_m_beyond(
+    z: np.ndarray, k: int, m: int, limit: float
+) -> tuple[np.ndarray, dict[int, tuple[int, ...]]]:
     """At least ``k`` of the last ``m`` points beyond ``limit`` σ on one side, the last point
-    among them (so the signal lands on a point that is itself beyond)."""
-    window = _window(i, m)
-    if window is None:
-        return None
-    for side in (1.0, -1.0):
-        beyond = tuple(j for j in window if side * z[j] > limit)
-        if len(beyond) >= k and beyond[-1] == i:
-            return beyond
-    return None
+    among them (so the signal lands on a point that is itself beyond): where, and which."""
+    at: list[np.ndarray] = []
+    points: dict[int, tuple[int, ...]] = {}
+    if len(z) < m:
+        return np.zeros(0, dtype=int), points
+    for side in (1.0, -1.0):  # a point is beyond on one side at most
+        beyond = side * z > limit
+        counts = sliding_window_view(beyond, m).sum(axis=1)
+        fires = np.flatnonzero((counts >= k) & beyond[m - 1 :]) + m - 1
+        flags = beyond.tolist()
+        for i in fires.tolist():
+            points[i] = tuple(j for j in range(i - m + 1, i + 1) if flags[j])
+        at.append(fires)
+    return np.sort(np.concatenate(at)), points
 
 
-def _hugging(z: np.ndarray, i: int) -> tuple[int, ...] | None:
-    window = _window(i, 15)
-    if window is None:
-        return None
-    return window if (np.abs(z[list(window)]) < 1).all() else None
-
-
-def _avoiding_centre(z: np.ndarray, i: int) -> tuple[int, ...] | None:
-    window = _window(i, 8)
-    if window is None:
-        return None
-    return window if (np.abs(z[list(window)]) > 1).all() else None
+def capability_index(mean: float, sigma: float, lsl: float, usl: float) -> float:
+    """min(USL − mean, mean − LSL) / 3σ over the limits that exist (NaN for none, or σ ≤ 0):
+    Ppk with the overall SD, Cpk with the within SD."""
+    sides = [d for d in (usl - mean, mean - lsl) if not np.isnan(d)]
+    if not sides or not sigma > 0:
+        return float("nan")
+    return min(sides) / (3 * sigma)
 
 
 def ppk(x: np.ndarray, lsl: float, usl: float) -> float:
@@ -193,8 +217,4 @@ def ppk(x: np.ndarray, lsl: float, usl: float) -> float:
     values = np.asarray(x, dtype=float)
     if len(values) < 2:
         return float("nan")
-    mean, s = float(values.mean()), float(values.std(ddof=1))
-    sides = [d for d in (usl - mean, mean - lsl) if not np.isnan(d)]
-    if not sides or not s > 0:
-        return float("nan")
-    return min(sides) / (3 * s)
+    return capability_index(float(values.mean()), float(values.std(ddof=1)), lsl, usl)
