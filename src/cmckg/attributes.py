@@ -375,8 +375,10 @@ def has_layer(store: Store) -> bool:
 
 def _layer_status(store: Store) -> tuple[bool, bool]:
     """(the store holds measured values, it holds analytics series)."""
-    row = queries.run(store, "analytics-status").rows[0]
-    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in row)
+    answer = queries.run(store, "analytics-status").rows
+    if not answer:  # rdflib answers nothing when both are unbound
+        return False, False
+    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in answer[0])
     return measured, rows
 
 
