@@ -107,9 +107,14 @@ def update_text(changes: LineChanges, *, union_copy: bool = True, chunk: int | N
 
 
 def _chunked_text(changes: LineChanges, chunk: int) -> str:
+    """The change set in operations of at most ``chunk`` quads or graphs each: the graphs to
+    drop or replace are emptied by one DELETE per ``chunk`` of them (a DROP per graph makes a
+    request Virtuoso 7 will not compile once there are a few hundred: SQ156)."""
+    graphs = [ntriples.iri(g) for g in [*changes.drop, *(g for g, _ in changes.put)]]
     parts = [
-        f"DROP SILENT GRAPH {ntriples.iri(g)}"
-        for g in [*changes.drop, *(g for g, _ in changes.put)]
+        "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { VALUES ?g { "
+        f"{' '.join(graphs[i : i + chunk])} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        for i in range(0, len(graphs), chunk)
     ]
     for verb, groups in (("DELETE", changes.removed), ("INSERT", [*changes.put, *changes.added])):
         quads = [(g, line) for g, lines in groups for line in lines]
