@@ -401,11 +401,13 @@ def _graphs_from_source(
     store: Store, minter: IriMinter, source_path: str, origin: str | None = None
 ) -> set[URIRef]:
     """The record graphs mapped from ``source_path`` — only those the mapping ``origin`` made,
-    when it is named: another mapping of the same file keeps its own records."""
+    when it is named: another mapping of the same file keeps its own records. The OPTIONAL
+    stands outside the first GRAPH group so Oxigraph joins the pre-bound values first (inside
+    it, the group was matched unbound: 30 ms a call at 0.46 M quads, 60x slower)."""
+    meta = to_sparql(minter.metadata_graph)
     result = store.query(
-        f"SELECT ?g ?mapping WHERE {{ GRAPH {to_sparql(minter.metadata_graph)} "
-        f"{{ ?g a ?type ; ?path ?source OPTIONAL {{ ?g {to_sparql(CMC.mappingFile)} ?mapping }} "
-        "} }",
+        f"SELECT ?g ?mapping WHERE {{ GRAPH {meta} {{ ?g a ?type ; ?path ?source }} "
+        f"OPTIONAL {{ GRAPH {meta} {{ ?g {to_sparql(CMC.mappingFile)} ?mapping }} }} }}",
         {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path)},
     )
     return {
