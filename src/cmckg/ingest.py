@@ -441,6 +441,9 @@ def _plan_source(
     )
     _check_origins(summary, records, stored)
     superseded: list[tuple[URIRef, list]] = []
+    meta = minter.metadata_graph
+    per_source = _source_metadata(summary, mapper_name, mapper_version, now, validated)
+    origins: dict[str, Literal] = {}
     for record in records:
         digest = _digest(record, summary.path)
         old = stored.get(record.graph_iri)
@@ -457,22 +460,18 @@ def _plan_source(
         else:
             summary.added += 1
         changes.put_graphs[record.graph_iri] = record.triples
-        meta = minter.metadata_graph
         g = record.graph_iri
-        for p, o in (
-            (RDF.type, CMC.RecordGraph),
-            (CMC.recordId, Literal(record.record_id)),
-            (CMC.sourcePath, Literal(summary.path)),
-            (CMC.sourceSha256, Literal(summary.sha256)),
-            (CMC.contentSha256, Literal(digest)),
-            (CMC.mapper, Literal(mapper_name)),
-            (CMC.mapperVersion, Literal(mapper_version)),
-            (PROV.generatedAtTime, now),
-            *([(CMC.mappingFile, Literal(record.origin))] if record.origin else []),
-            *([(CMC.validationPending, Literal(True))] if validated else []),
-            *([(CMC.previousContentSha256, Literal(old_digest))] if old_digest else []),
-        ):
-            changes.add.append((g, p, o, meta))
+        add = changes.add.append
+        add((g, CMC.recordId, Literal(record.record_id), meta))
+        add((g, CMC.contentSha256, Literal(digest), meta))
+        for p, o in per_source:
+            add((g, p, o, meta))
+        if record.origin:
+            if record.origin not in origins:
+                origins[record.origin] = Literal(record.origin)
+            add((g, CMC.mappingFile, origins[record.origin], meta))
+        if old_digest:
+            add((g, CMC.previousContentSha256, Literal(old_digest), meta))
     current = {r.graph_iri for r in records} | (written or set())
     origin = next((r.origin for r in records if r.origin), None)
     vanished = (
@@ -486,6 +485,22 @@ def _plan_source(
         changes.drop_graphs.extend(vanished)
         summary.superseded += len(vanished)
     _supersede(store, minter, superseded, changes, now)
+
+
+def _source_metadata(
+    summary: SourceSummary, mapper_name: str, mapper_version: str, now: Literal, validated: bool
+) -> list[tuple[URIRef, Literal | URIRef]]:
+    """The metadata every record added or replaced from one source shares (made once per
+    source: an rdflib Literal costs microseconds, and a source has thousands of records)."""
+    return [
+        (RDF.type, CMC.RecordGraph),
+        (CMC.sourcePath, Literal(summary.path)),
+        (CMC.sourceSha256, Literal(summary.sha256)),
+        (CMC.mapper, Literal(mapper_name)),
+        (CMC.mapperVersion, Literal(mapper_version)),
+        (PROV.generatedAtTime, now),
+        *([(CMC.validationPending, Literal(True))] if validated else []),
+    ]
 
 
 def _check_origins(
