@@ -137,7 +137,10 @@ def _gc_paused() -> Iterator[None]:
 
     Mapping makes millions of small objects without reference cycles; every full collection
     walks all live ones, which took about two thirds of the mapping time of the Žagar table.
-    Reference counting still frees them; the collector runs again afterwards.
+    Reference counting still frees them; the collector runs again afterwards. Free what was
+    mapped before the block ends: the collector's first pass after it walks every object made
+    during the block that is still alive (0.8 s of GC in the N = 1,000 benchmark ingest when
+    the mapped records were still held).
     """
     if not gc.isenabled():
         yield
@@ -221,7 +224,9 @@ def ingest(
         )
     with vocabularies_in_force(store, files, minter.base) as given, _gc_paused():
         mapped = map_sources(sources, minter, mapping, format_name, progress)
-        return _write(store, minter, mapped, given, change)
+        report = _write(store, minter, mapped, given, change)
+        del mapped  # freed while the collector still waits (see _gc_paused)
+    return report
 
 
 def _file_by_file(
@@ -266,7 +271,9 @@ def ingest_groups(
             for sources, mapping in groups
             for entry in map_sources(sources, minter, mapping, None, progress)
         ]
-        return _write(store, minter, mapped, given, change)
+        report = _write(store, minter, mapped, given, change)
+        del mapped  # freed while the collector still waits (see _gc_paused)
+    return report
 
 
 def ingest_records(
