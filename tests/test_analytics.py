@@ -11,15 +11,15 @@ a superseded record stated must be gone from it.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from question_fixtures import mab_graph, zagar_graph
-from rdflib import Literal, URIRef
+from rdflib import Literal
 from rdflib.namespace import RDF, XSD
 
 from cmckg import build
@@ -166,17 +166,31 @@ def layer(kg: KnowledgeGraph) -> set[tuple]:
 
 
 def rows_of(kg: KnowledgeGraph, identifier: str) -> list[tuple[str, float, str | None]]:
-    """(property, value, site) of the analytics rows of lot ``identifier``."""
+    """(property, value, site) of the analytics rows of lot ``identifier`` (the property and
+    site are its series')."""
     result = kg.query(
         "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
-        "SELECT ?property ?value ?site WHERE { ?row a cmc:AnalyticsRow ; cmc:rowIdentifier ?id ;"
-        " cmc:rowProperty ?property ; cmc:rowValue ?value . OPTIONAL { ?row cmc:rowSite ?site } "
-        f"FILTER(?id = {Literal(identifier).n3()}) }}"
+        "SELECT ?property ?data ?site WHERE {"
+        " GRAPH ?g { ?lot cmc:inSeries ?series . ?series cmc:seriesRow ?data }"
+        " GRAPH ?sg { ?series cmc:seriesProperty ?property ."
+        " OPTIONAL { ?series cmc:seriesSite ?site } }"
+        f" ?lot cmc:identifier ?id FILTER(?id = {Literal(identifier).n3()}) }}"
     )
     return sorted(
-        (str(p).rsplit("#", 1)[-1], float(v), None if s is None else str(s).rsplit("/", 1)[-1])
-        for p, v, s in result.itertuples(index=False)
+        (str(p).rsplit("#", 1)[-1], v, None if s is None else str(s).rsplit("/", 1)[-1])
+        for p, d, s in result.itertuples(index=False)
+        for v in json.loads(str(d))["values"]
     )
+
+
+def row_data(kg: KnowledgeGraph, identifier: str) -> list[dict]:
+    """The JSON rows (cmc:seriesRow) of lot ``identifier``."""
+    result = kg.query(
+        "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
+        "SELECT ?data WHERE { GRAPH ?g { ?lot cmc:inSeries ?s . ?s cmc:seriesRow ?data }"
+        f" ?lot cmc:identifier ?id FILTER(?id = {Literal(identifier).n3()}) }}"
+    )
+    return sorted((json.loads(str(d)) for d in result["data"]), key=lambda d: d["measurement"])
 
 
 def batch_record(name: str, hmw: float, site: str = "Site-A") -> build.Record:
@@ -215,13 +229,20 @@ def test_ingest_keeps_the_layer_exact_through_changes():
         ("HighMolecularWeightSpecies", 1.2, "Site-A"),
         ("ProteinConcentration", pytest.approx(51.0, rel=1e-12), "Site-A"),
     ]
+    unit = "http://qudt.org/vocab/unit/"
+    assert {
+        d["units"][0]: (d["values"], d["identifiers"], d["dates"]) for d in row_data(kg, "DS-B1")
+    } == {
+        f"{unit}PERCENT": ([1.2], ["DS-B1"], ["2025-02-01"]),
+        f"{unit}MilliGM-PER-MilliL": ([pytest.approx(51.0, rel=1e-12)], ["DS-B1"], ["2025-02-01"]),
+    }
     # lineage from a second source: B1 now has a medium lot upstream
     kg.ingest_records([lineage_record("L1", "B1", "MED-1", 301.0)])
     assert_kept(kg)
     upstream = kg.query(
         "PREFIX cmc: <https://w3id.org/cmckg/ontology#>\n"
-        "SELECT ?id WHERE { ?s a cmc:LotSummary ; cmc:rowIdentifier 'DS-B1' ; cmc:upstream ?u ."
-        " ?r cmc:rowLot ?u ; cmc:rowIdentifier ?id }"
+        "SELECT ?id WHERE { GRAPH ?g { ?batch cmc:rowLotKind ?kind ; cmc:upstream ?u }"
+        " ?batch cmc:identifier 'DS-B1' . GRAPH ?h { ?u cmc:inSeries ?x } ?u cmc:identifier ?id }"
     )
     assert set(upstream["id"]) == {"MED-1"}
     # a changed value supersedes the record: the old value leaves the layer
@@ -303,13 +324,17 @@ def test_layer_terms_are_declared():
     kg = KnowledgeGraph.open("oxigraph:memory")
     kg.ingest_records([batch_record("B1", 1.2), lineage_record("L1", "B1", "MED-1", 300.0)])
     used = {p for _, p, _, _ in layer(kg)} | {o for _, p, o, _ in layer(kg) if p == RDF.type}
-    assert CMC.upstream in used and CMC.AnalyticsRow in used
+    assert {CMC.upstream, CMC.AnalyticsSeries, CMC.inSeries, CMC.seriesRow} <= used
     for term in used - {RDF.type}:
         assert ontology.value(term, RDFS.label) is not None, term
         assert ontology.value(term, SKOS.definition) is not None, term
     assert all(
         isinstance(o, Literal) and o.datatype == XSD.double
         for _, p, o, _ in layer(kg)
-        if p in (CMC.rowValue, CMC.rowScale)
+        if p == CMC.rowScale
     )
-    assert np.isfinite(len(used)) and URIRef(CMC.rowValue) in used
+    assert all(
+        isinstance(o, Literal) and o.datatype == RDF.JSON and json.loads(str(o))
+        for _, p, o, _ in layer(kg)
+        if p in (CMC.rowData, CMC.seriesRow)
+    )

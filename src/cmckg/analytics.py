@@ -1,24 +1,26 @@
-"""The derived analytics layer: one compact row per measured value, kept by every ingest.
+"""The derived analytics layer: every measured value as one JSON row of a series, kept by ingest.
 
 Every analysis asks the same thing: the values of an attribute on the batches of a product, with
 each batch's site, process version and date, and the values measured upstream of each batch.
 Asked of the records, that is about eight index lookups per value (measurement → entity →
 sample → lot → class → product → run → site …) and a lineage walk per batch. The layer states
-the answer once, in derived named graphs ``{base}graph/derived/analytics/…`` (one per lot or
-run), in a small vocabulary (``ontology/cmckg.ttl``, "Analytics layer"):
+the answer once, in derived named graphs ``{base}graph/derived/analytics/…`` in a small
+vocabulary (``ontology/cmckg.ttl``, ``ontology/MODEL.md`` "Analytics layer"):
 
-- a ``cmc:AnalyticsRow`` per (measurement, lot or run it was measured on, directly or on a
-  sample): ``cmc:rowLot``, ``cmc:rowLotKind`` (its lot class, or ``cmc:ProcessRun``),
-  ``cmc:rowProperty`` / ``cmc:rowLocalTerm`` (as measured), ``cmc:rowStage``, ``cmc:rowValue``
-  (``qudt:numericValue`` in the concept's canonical unit where it converts, ``cmc:rowUnit`` the
-  unit it is in), or for a censored result ``cmc:rowLimit`` and ``cmc:rowQualifier``;
-  ``cmc:rowMeasurement``, ``cmc:rowRecord`` (the record graph stating the value), and the lot's
-  ``cmc:rowMaterial``, ``cmc:rowProduct``, ``cmc:rowSite`` (its own, else its generating run's),
-  ``cmc:rowProcessVersion``, ``cmc:rowDate`` (manufacture date, else run start),
-  ``cmc:rowIdentifier`` and ``cmc:rowScale`` (its batch size);
-- a ``cmc:LotSummary`` per drug-substance and drug-product batch: the same lot facts, and
-  ``cmc:upstream`` for every raw-material lot, intermediate lot and run upstream of it
-  (``prov:wasDerivedFrom+`` or ``prov:wasDerivedFrom*/prov:wasGeneratedBy``).
+- a ``cmc:AnalyticsSeries`` per key (measured property as stated and local term, lot kind,
+  product, site, process version, material, testing stage), in a graph of its own, its IRI
+  a hash of the key;
+- per lot or run with values, one graph with ``lot cmc:inSeries series`` and, per value,
+  ``series cmc:seriesRow "{…}"^^rdf:JSON`` (``cmc:seriesCensoredRow`` for "<0.5"): lot,
+  measurement, values in the concept's canonical unit where they convert, units, stages, the
+  lot's identifiers and dates, the records stating the value;
+- on a drug-substance or drug-product batch, in its graph: its kind, product, site, process
+  version, scale, ``cmc:rowData`` (those facts as JSON) and ``cmc:upstream`` for every
+  raw-material lot, intermediate lot and run upstream of it (``prov:wasDerivedFrom+`` or
+  ``prov:wasDerivedFrom*/prov:wasGeneratedBy``).
+
+A series' values are one index scan (no lookup per value), so an analysis costs the few series
+it matches plus a scan; ``series_rows`` and friends read the answers back.
 
 Kept in step like derived lineage (``derivation.py``): ingest calls ``plan_analytics`` after
 ``plan_derivations``, in the same change set. It finds the triples the change set really
@@ -32,6 +34,8 @@ differ. ``rebuild`` (``cmckg reindex``) makes the whole layer from the records.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,7 +49,7 @@ from rdflib.term import Identifier
 from . import units
 from .errors import TermError
 from .mappers.base import RecordTriples
-from .stores import ChangeSet, Store
+from .stores import ChangeSet, QueryResult, Store
 from .stores.terms import rows_for_each, to_sparql
 from .vocab import CMC, CMCT, LOT_KINDS, QUDT, IriMinter, bundled_term_index
 
@@ -96,11 +100,11 @@ _WATCHED_QUADS = (
 
 
 # Terms read in the hot loops, looked up once (a namespace attribute costs a call).
-_CMC_AnalyticsRow = CMC.AnalyticsRow
-_CMC_LotSummary = CMC.LotSummary
+_CMC_AnalyticsSeries = CMC.AnalyticsSeries
 _CMC_atSite = CMC.atSite
 _CMC_censoringLimit = CMC.censoringLimit
 _CMC_identifier = CMC.identifier
+_CMC_inSeries = CMC.inSeries
 _CMC_localTerm = CMC.localTerm
 _CMC_manufactureDate = CMC.manufactureDate
 _CMC_measuredProperty = CMC.measuredProperty
@@ -109,25 +113,23 @@ _CMC_ofProduct = CMC.ofProduct
 _CMC_onEntity = CMC.onEntity
 _CMC_processVersion = CMC.processVersion
 _CMC_resultQualifier = CMC.resultQualifier
-_CMC_rowDate = CMC.rowDate
-_CMC_rowIdentifier = CMC.rowIdentifier
-_CMC_rowLimit = CMC.rowLimit
-_CMC_rowLocalTerm = CMC.rowLocalTerm
-_CMC_rowLot = CMC.rowLot
+_CMC_rowData = CMC.rowData
 _CMC_rowLotKind = CMC.rowLotKind
-_CMC_rowMaterial = CMC.rowMaterial
-_CMC_rowMeasurement = CMC.rowMeasurement
 _CMC_rowProcessVersion = CMC.rowProcessVersion
 _CMC_rowProduct = CMC.rowProduct
-_CMC_rowProperty = CMC.rowProperty
-_CMC_rowQualifier = CMC.rowQualifier
-_CMC_rowRecord = CMC.rowRecord
 _CMC_rowScale = CMC.rowScale
 _CMC_rowSite = CMC.rowSite
-_CMC_rowStage = CMC.rowStage
-_CMC_rowUnit = CMC.rowUnit
-_CMC_rowValue = CMC.rowValue
 _CMC_sampleOf = CMC.sampleOf
+_CMC_seriesRow = CMC.seriesRow
+_CMC_seriesCensoredRow = CMC.seriesCensoredRow
+_CMC_seriesLocalTerm = CMC.seriesLocalTerm
+_CMC_seriesLotKind = CMC.seriesLotKind
+_CMC_seriesMaterial = CMC.seriesMaterial
+_CMC_seriesProcessVersion = CMC.seriesProcessVersion
+_CMC_seriesProduct = CMC.seriesProduct
+_CMC_seriesProperty = CMC.seriesProperty
+_CMC_seriesSite = CMC.seriesSite
+_CMC_seriesStage = CMC.seriesStage
 _CMC_stage = CMC.stage
 _CMC_upstream = CMC.upstream
 _CMCT_BatchSize = CMCT.BatchSize
@@ -286,20 +288,32 @@ def _in_unit(
     return Literal(number, datatype=XSD.double), unit
 
 
-def _lot_facts(facts: Facts, lot: Identifier) -> dict[URIRef, list[Identifier]]:
-    """The facts every row of ``lot`` repeats (several values: several statements)."""
+@dataclass
+class _LotFacts:
+    """The facts every row of a lot repeats (several values: several statements)."""
+
+    identifiers: list[Identifier]
+    materials: list[Identifier]
+    products: list[Identifier]
+    sites: list[Identifier]
+    process_versions: list[Identifier]
+    dates: list[Identifier]
+
+
+def _lot_facts(facts: Facts, lot: Identifier) -> _LotFacts:
+    """``lot``'s facts: its own site and date, else those of the runs that generated it."""
     runs = facts.objects(lot, _PROV_wasGeneratedBy)
     run_values = {
         p: sorted({o for r in runs for o in facts.objects(r, p)}, key=_key) for p in RUN_FACTS
     }
-    return {
-        _CMC_rowIdentifier: facts.objects(lot, _CMC_identifier),
-        _CMC_rowMaterial: facts.objects(lot, _CMC_ofMaterial),
-        _CMC_rowProduct: facts.objects(lot, _CMC_ofProduct),
-        _CMC_rowSite: facts.objects(lot, _CMC_atSite) or run_values[_CMC_atSite],
-        _CMC_rowProcessVersion: run_values[_CMC_processVersion],
-        _CMC_rowDate: facts.objects(lot, _CMC_manufactureDate) or run_values[_PROV_startedAtTime],
-    }
+    return _LotFacts(
+        identifiers=facts.objects(lot, _CMC_identifier),
+        materials=facts.objects(lot, _CMC_ofMaterial),
+        products=facts.objects(lot, _CMC_ofProduct),
+        sites=facts.objects(lot, _CMC_atSite) or run_values[_CMC_atSite],
+        process_versions=run_values[_CMC_processVersion],
+        dates=facts.objects(lot, _CMC_manufactureDate) or run_values[_PROV_startedAtTime],
+    )
 
 
 def _measurements(facts: Facts, lot: Identifier) -> list[Identifier]:
@@ -309,37 +323,117 @@ def _measurements(facts: Facts, lot: Identifier) -> list[Identifier]:
 
 def lot_graph(minter: IriMinter, facts: Facts, lot: URIRef) -> set[Triple]:
     """The triples of ``lot``'s analytics graph (empty: it has none)."""
-    kinds = [k for k in facts.types(lot) if k in ROW_CLASSES]
+    return _lot_layer(minter, facts, lot)[0]
+
+
+def _lot_layer(
+    minter: IriMinter, facts: Facts, lot: URIRef
+) -> tuple[set[Triple], dict[URIRef, set[Triple]]]:
+    """``lot``'s analytics graph, and each series its rows are in with the series' own
+    triples (what its graph under ``series/`` holds)."""
+    kinds = sorted((k for k in facts.types(lot) if k in ROW_CLASSES), key=_key)
     if not kinds:
-        return set()
+        return set(), {}
     shared = _lot_facts(facts, lot)
-    rows: list[tuple[URIRef, dict[URIRef, list[Identifier]]]] = []
-    scale: list[Identifier] = []
-    for measurement in _measurements(facts, lot):
-        row = _row(facts, measurement)
-        if row is None:
-            continue
-        rows.append((URIRef(f"{minter.base}analytics/row/{_digest(measurement, lot)}"), row))
-        if _CMCT_BatchSize in row[_CMC_rowProperty] and _CMC_rowValue in row:
-            scale += row[_CMC_rowValue]
-    shared[_CMC_rowScale] = sorted(set(scale), key=_key)
+    rows = [(m, row) for m in _measurements(facts, lot) if (row := _row(facts, m)) is not None]
     triples: set[Triple] = set()
-    for iri, row in rows:
-        triples |= {(iri, _RDF_type, _CMC_AnalyticsRow), (iri, _CMC_rowLot, lot)}
-        triples |= {(iri, _CMC_rowLotKind, kind) for kind in kinds}
-        for predicate, objects in (*row.items(), *shared.items()):
-            triples |= {(iri, predicate, o) for o in objects}
+    series: dict[URIRef, set[Triple]] = {}
+    for measurement, row in rows:
+        described = _series_triples(minter, row, kinds, shared)
+        node = next(iter(described))[0]
+        series[node] = described
+        triples.add((lot, _CMC_inSeries, node))
+        predicate = _CMC_seriesRow if row.values else _CMC_seriesCensoredRow
+        triples.add((node, predicate, _json(row.data(lot, measurement, shared))))
     if BATCH_CLASSES & set(kinds):
-        summary = URIRef(f"{minter.base}analytics/lot/{_digest(lot)}")
-        triples |= {(summary, _RDF_type, _CMC_LotSummary), (summary, _CMC_rowLot, lot)}
-        triples |= {(summary, _CMC_rowLotKind, kind) for kind in kinds}
-        for predicate, objects in shared.items():
-            triples |= {(summary, predicate, o) for o in objects}
-        triples |= {(summary, _CMC_upstream, node) for node in upstream(facts, lot)}
+        scale = {v for _, row in rows if _CMCT_BatchSize in row.properties for v in row.values}
+        triples |= {(lot, _CMC_rowLotKind, kind) for kind in kinds}
+        triples |= {(lot, _CMC_rowProduct, o) for o in shared.products}
+        triples |= {(lot, _CMC_rowSite, o) for o in shared.sites}
+        triples |= {(lot, _CMC_rowProcessVersion, o) for o in shared.process_versions}
+        triples |= {(lot, _CMC_rowScale, v) for v in scale}
+        triples |= {(lot, _CMC_upstream, node) for node in upstream(facts, lot)}
+        triples.add((lot, _CMC_rowData, _json(_batch_data(lot, kinds, shared))))
+    return triples, series
+
+
+@dataclass
+class _Row:
+    """One measurement's own part of its rows: what it measured (as stated), its numbers in
+    the concept's canonical unit where they convert, and what the row's JSON carries."""
+
+    properties: list[Identifier]
+    local_terms: list[Identifier]
+    values: list[Literal]
+    limits: list[Literal]
+    qualifiers: list[Identifier]
+    units: list[Identifier]
+    stages: list[Identifier]
+    records: list[Identifier]
+
+    def data(self, lot: URIRef, measurement: Identifier, shared: _LotFacts) -> dict[str, object]:
+        """The row's JSON (``cmc:seriesRow``; the fields are listed in ``ontology/MODEL.md``)."""
+        return {
+            "lot": str(lot),
+            "measurement": str(measurement),
+            "values": [float(v) for v in self.values],
+            "limits": [float(v) for v in self.limits],
+            "qualifiers": [str(q) for q in self.qualifiers],
+            "units": [str(u) for u in self.units],
+            "stages": [str(s) for s in self.stages],
+            "identifiers": [str(i) for i in shared.identifiers],
+            "dates": [str(d) for d in shared.dates],
+            "records": [str(r) for r in self.records],
+        }
+
+
+def _batch_data(lot: URIRef, kinds: list[Identifier], shared: _LotFacts) -> dict[str, object]:
+    """A batch's JSON (``cmc:rowData``): its facts, in one literal a join reads once."""
+    return {
+        "lot": str(lot),
+        "kinds": [str(k) for k in kinds],
+        "identifiers": [str(i) for i in shared.identifiers],
+        "dates": [str(d) for d in shared.dates],
+        "products": [str(p) for p in shared.products],
+        "sites": [str(s) for s in shared.sites],
+        "process_versions": [str(v) for v in shared.process_versions],
+    }
+
+
+def _json(data: dict[str, object]) -> Literal:
+    return Literal(json.dumps(data, separators=(",", ":"), ensure_ascii=False), datatype=RDF.JSON)
+
+
+def _series_triples(
+    minter: IriMinter, row: _Row, kinds: list[Identifier], shared: _LotFacts
+) -> set[Triple]:
+    """The series a row is in (what it measured, on which kind of lot of which product, site,
+    process version and material) as the series node's triples; the node's IRI is a hash of
+    them, so every row of the same key names the same node."""
+    columns = (
+        (_CMC_seriesProperty, row.properties),
+        (_CMC_seriesLocalTerm, row.local_terms),
+        (_CMC_seriesLotKind, kinds),
+        (_CMC_seriesProduct, shared.products),
+        (_CMC_seriesSite, shared.sites),
+        (_CMC_seriesProcessVersion, shared.process_versions),
+        (_CMC_seriesMaterial, shared.materials),
+        (_CMC_seriesStage, row.stages),
+    )
+    node = URIRef(
+        f"{minter.base}analytics/series/{_digest(*(c for _, cs in columns for c in [*cs, '|']))}"
+    )
+    triples = {(node, _RDF_type, _CMC_AnalyticsSeries)}
+    triples |= {(node, predicate, o) for predicate, objects in columns for o in objects}
     return triples
 
 
-def _row(facts: Facts, measurement: Identifier) -> dict[URIRef, list[Identifier]] | None:
+def series_graph(minter: IriMinter, series: URIRef) -> URIRef:
+    """The derived graph holding one series node's triples."""
+    return URIRef(f"{minter.base}{PREFIX}series/{_digest(series)}")
+
+
+def _row(facts: Facts, measurement: Identifier) -> _Row | None:
     """One measurement's own part of its rows, or None: not a numeric or censored result."""
     values = facts.objects(measurement, _QUDT_numericValue)
     limits = facts.objects(measurement, _CMC_censoringLimit)
@@ -352,23 +446,22 @@ def _row(facts: Facts, measurement: Identifier) -> dict[URIRef, list[Identifier]
         return None
     unit = facts.objects(measurement, _QUDT_unit)
     target = canonical_unit(properties)
-    row: dict[URIRef, list[Identifier]] = {
-        _CMC_rowProperty: properties,
-        _CMC_rowLocalTerm: local,
-        _CMC_rowStage: facts.objects(measurement, _CMC_stage),
-        _CMC_rowMeasurement: [measurement],
-    }
     stated = values or limits
     converted = [_in_unit(v, unit, target) for v in stated]
-    row[_CMC_rowValue if values else _CMC_rowLimit] = sorted({v for v, _ in converted}, key=_key)
-    row[_CMC_rowUnit] = sorted({u for _, shown in converted for u in shown}, key=_key)
-    if not values:
-        row[_CMC_rowQualifier] = qualifiers
+    numbers = sorted({v for v, _ in converted}, key=_key)
     predicate = _QUDT_numericValue if values else _CMC_censoringLimit
-    row[_CMC_rowRecord] = sorted(
-        {g for v in stated for g in facts.graphs(measurement, predicate, v)}, key=_key
+    return _Row(
+        properties=properties,
+        local_terms=local,
+        values=numbers if values else [],
+        limits=[] if values else numbers,
+        qualifiers=[] if values else qualifiers,
+        units=sorted({u for _, shown in converted for u in shown}, key=_key),
+        stages=facts.objects(measurement, _CMC_stage),
+        records=sorted(
+            {g for v in stated for g in facts.graphs(measurement, predicate, v)}, key=_key
+        ),
     )
-    return row
 
 
 def upstream(facts: Facts, batch: Identifier) -> list[Identifier]:
@@ -388,6 +481,140 @@ def upstream(facts: Facts, batch: Identifier) -> list[Identifier]:
     }
     runs = {run for lot in lots for run in facts.objects(lot, _PROV_wasGeneratedBy)}
     return sorted((n for n in derived | runs if UPSTREAM_CLASSES & set(facts.types(n))), key=_key)
+
+
+# --- reading it back ----------------------------------------------------------------------
+
+#: The columns of a value row as the analyses read it (one per batch, measurement and value);
+#: the records' saved queries (attribute-values.rq …) answer with the same columns.
+ROW_COLUMNS = (
+    "batch",
+    "identifier",
+    "class",
+    "measurement",
+    "value",
+    "unit",
+    "stage",
+    "lot",
+    "material_node",
+    "product_node",
+    "site_node",
+    "pv_node",
+    "date",
+)
+
+
+def series_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple[object, ...]]:
+    """The value rows (``ROW_COLUMNS``, and the qualifier when ``censored``) in the answer of
+    ``analytics-values.rq``: one answer row per series, its rows one JSON object per line.
+    Every combination of a row's several values, units, stages… is a row, as a join over the
+    records gives it."""
+    for class_, material, product, site, version, lines in result.rows:
+        if lines is None:
+            continue
+        fixed = (str(class_), _text(material), _text(product), _text(site), _text(version))
+        for line in dict.fromkeys(str(lines).split("\n")):  # a series matched twice: once
+            row = json.loads(line)
+            for number, qualifier in _numbers(row, censored):
+                for unit, stage, identifier, date in _combinations(row):
+                    measured = (row["measurement"], number, unit, stage, row["lot"])
+                    yield (
+                        row["lot"],
+                        identifier,
+                        fixed[0],
+                        *measured,
+                        *fixed[1:],
+                        date,
+                        *((qualifier,) if censored else ()),
+                    )
+
+
+def upstream_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple[object, ...]]:
+    """The value rows (``ROW_COLUMNS``) in the answer of ``analytics-values-upstream.rq``:
+    per series, one line per batch and row (the batch summary's JSON, a tab, the row's)."""
+    for material, lines in result.rows:
+        if not lines:
+            continue
+        for line in dict.fromkeys(str(lines).split("\n")):
+            batch_text, row_text = line.split("\t", 1)
+            batch, row = json.loads(batch_text), json.loads(row_text)
+            for number, qualifier in _numbers(row, censored):
+                for unit, stage, _, _ in _combinations(row):
+                    for facts in _batch_combinations(batch):
+                        kind, identifier, date, product, site, version = facts
+                        measured = (row["measurement"], number, unit, stage, row["lot"])
+                        yield (
+                            batch["lot"],
+                            identifier,
+                            kind,
+                            *measured,
+                            _text(material),
+                            product,
+                            site,
+                            version,
+                            date,
+                            *((qualifier,) if censored else ()),
+                        )
+
+
+#: The columns of a raw-material lot's value rows (``raw_lot_rows``).
+RAW_LOT_COLUMNS = ("lot", "measurement", "value", "unit", "property", "local_term", "material_node")
+
+
+def raw_lot_rows(result: QueryResult) -> list[tuple[object, ...]]:
+    """The rows (``RAW_LOT_COLUMNS``) in the answer of ``analytics-raw-lot-values.rq``."""
+    rows = []
+    for prop, local, material, lines in result.rows:
+        if not lines:
+            continue
+        for line in dict.fromkeys(str(lines).split("\n")):
+            row = json.loads(line)
+            for value in row["values"]:
+                for unit in row["units"] or [None]:
+                    rows.append(
+                        (
+                            row["lot"],
+                            row["measurement"],
+                            value,
+                            unit,
+                            str(prop),
+                            _text(local),
+                            _text(material),
+                        )
+                    )
+    return rows
+
+
+def _text(term: object) -> str | None:
+    return None if term is None else str(term)
+
+
+def _numbers(row: dict[str, Any], censored: bool) -> list[tuple[float, str | None]]:
+    """(number, qualifier) of a row: its values, or with ``censored`` its limits."""
+    if censored:
+        return [(limit, q) for limit in row["limits"] for q in row["qualifiers"]]
+    return [(value, None) for value in row["values"]]
+
+
+def _combinations(row: dict[str, Any]) -> itertools.product:
+    return itertools.product(
+        row["units"] or [None],
+        row["stages"] or [None],
+        row["identifiers"] or [None],
+        row["dates"] or [None],
+    )
+
+
+def _batch_combinations(batch: dict[str, Any]) -> itertools.product:
+    kinds = [k for k in batch["kinds"] if URIRef(k) in BATCH_CLASSES]
+    return itertools.product(
+        kinds,
+        batch["identifiers"] or [None],
+        batch["dates"] or [None],
+        batch["products"] or [None],
+        batch["sites"] or [None],
+        batch["process_versions"] or [None],
+    )
 
 
 # --- keeping it in step --------------------------------------------------------------------
@@ -410,15 +637,29 @@ def plan_analytics(
         return
     nodes = _affected(state, changed)
     current = _current(store, minter, nodes) if stored_records else {}
+    series: dict[URIRef, set[Triple]] = {}
     for node in sorted(nodes):
         graph = analytics_graph(minter, node)
-        triples = lot_graph(minter, state.facts, node)
+        triples, in_series = _lot_layer(minter, state.facts, node)
+        series.update(in_series)
         if triples == current.get(graph, set()):
             continue
         if triples:
             changes.put_graphs[graph] = RecordTriples(triples)
         elif graph in current:
             changes.drop_graphs.append(graph)
+    stored = _stored_series(store, minter, series) if stored_records else set()
+    for node, triples in series.items():
+        if node not in stored:
+            changes.put_graphs[series_graph(minter, node)] = RecordTriples(triples)
+
+
+def _stored_series(store: Store, minter: IriMinter, series: Iterable[URIRef]) -> set[URIRef]:
+    """The series among ``series`` whose graph the store holds (a series never changes: its
+    IRI is a hash of its triples; one no row names any more stays until ``rebuild``)."""
+    graphs = {series_graph(minter, node): node for node in series}
+    where = "GRAPH ?g { ?s a <" + str(_CMC_AnalyticsSeries) + "> }"
+    return {graphs[g] for (g,) in rows_for_each(store, "g", sorted(graphs), "?g", where)}
 
 
 def _changed_triples(state: _AfterState, new: list[tuple[Triple, URIRef]]) -> set[Triple]:
@@ -528,12 +769,16 @@ def rebuild(
         s for s, by in facts.forward.items() if isinstance(s, URIRef) and _RDF_type in by
     )
     changes = ChangeSet()
+    series: dict[URIRef, set[Triple]] = {}
     for index, node in enumerate(nodes):
         if progress and index % 1000 == 0:
             progress("analytics", index, len(nodes))
-        triples = lot_graph(minter, facts, node)
+        triples, in_series = _lot_layer(minter, facts, node)
+        series.update(in_series)
         if triples:
             changes.put_graphs[analytics_graph(minter, node)] = RecordTriples(triples)
+    for node, triples in series.items():
+        changes.put_graphs[series_graph(minter, node)] = RecordTriples(triples)
     if progress:
         progress("analytics", len(nodes), len(nodes))
     dropped = sorted(stale - set(changes.put_graphs))

@@ -26,9 +26,9 @@ import pandas as pd
 from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
-from . import queries, units
+from . import analytics, queries, units
 from .errors import MappingError, QueryError, TermError
-from .stores import Store
+from .stores import QueryResult, Store
 from .vocab import BATCH_KINDS as BATCH_KINDS  # re-exported: summary and cpv read it here
 from .vocab import CMC, CMCT, normalise_label, term_index
 
@@ -57,6 +57,8 @@ SAVED_QUERIES = {
         "raw_material": "raw-material-values",
     },
 }
+#: The columns of the value queries' rows (one per batch and measurement), before ``_per_batch``.
+ROW_COLUMNS = list(analytics.ROW_COLUMNS)
 VALUE_COLUMNS = [
     "attribute",
     "batch",
@@ -162,9 +164,10 @@ def _local_attribute(store: Store, text: str, matches: pd.DataFrame) -> Attribut
     """A source-local name: its concept, kept to the materials and stages of its own results
     (each only when every result has one)."""
     concept = URIRef(matches["concept"].iloc[0])
+    scope_query = "analytics-local-term-scope" if has_layer(store) else "local-term-scope"
     scope = pd.concat(
         [
-            queries.to_dataframe(queries.run(store, "local-term-scope", {"term": t}))
+            queries.to_dataframe(queries.run(store, scope_query, {"term": t}))
             for t in matches["term"]
         ],
         ignore_index=True,
@@ -355,13 +358,24 @@ def check_layer(store: Store, source: str) -> None:
     would be a wrong one."""
     if saved_query(source, "values") != SAVED_QUERIES["layer"]["values"]:
         return
-    row = queries.run(store, "analytics-status").rows[0]
-    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in row)
+    measured, rows = _layer_status(store)
     if measured and not rows:
         raise QueryError(
             "the store has no analytics layer (written by an older cmckg or outside ingest): "
             "run 'cmckg reindex' once"
         )
+
+
+def has_layer(store: Store) -> bool:
+    """True when the store holds the analytics layer."""
+    return _layer_status(store)[1]
+
+
+def _layer_status(store: Store) -> tuple[bool, bool]:
+    """(the store holds measured values, it holds analytics series)."""
+    row = queries.run(store, "analytics-status").rows[0]
+    measured, rows = (isinstance(term, Literal) and term.toPython() is True for term in row)
+    return measured, rows
 
 
 def batch_values(
@@ -396,13 +410,15 @@ def batch_values(
         store, saved_query(source, "measured_upstream"), {"attribute": attribute.selector}
     ).boolean
     roles = ("values", "upstream") if upstream else ("values",)
-    saved = tuple(saved_query(source, role) for role in roles)
-    rows = _value_rows(store, attribute, saved, material, product, site, process_version, names)
+    rows = _value_rows(
+        store, attribute, roles, source, material, product, site, process_version, names
+    )
     if censored != "exclude":
         below = _value_rows(
             store,
             attribute,
-            (saved_query(source, "censored"),),
+            ("censored",),
+            source,
             material,
             product,
             site,
@@ -438,7 +454,8 @@ def censored_values(
     rows = _value_rows(
         store,
         attribute,
-        (saved_query(source, "censored"),),
+        ("censored",),
+        source,
         material,
         product,
         site,
@@ -451,7 +468,8 @@ def censored_values(
 def _value_rows(
     store: Store,
     attribute: Attribute,
-    saved: tuple[str, ...],
+    roles: tuple[str, ...],
+    source: str,
     material: URIRef | None,
     product: str | None,
     site: str | None,
@@ -467,10 +485,10 @@ def _value_rows(
         nodes_named(process_version, "ProcessVersion", names) if process_version else [""],
     ]
     frames = [
-        queries.to_dataframe(
+        _rows_frame(
             queries.run(
                 store,
-                query,
+                saved_query(source, role),
                 {
                     "attribute": attribute.selector,
                     "material": m,
@@ -478,12 +496,25 @@ def _value_rows(
                     "site": s,
                     "process_version": v,
                 },
-            )
+            ),
+            source,
+            role,
         )
         for m, p, s, v in itertools.product(*choices)
-        for query in saved
+        for role in roles
     ]
     return pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
+
+
+def _rows_frame(result: QueryResult, source: str, role: str) -> pd.DataFrame:
+    """A value query's answer as rows (``ROW_COLUMNS``, with ``qualifier`` for censored
+    results): the records' queries give them as they are, the layer's one series per row."""
+    if source == "records":
+        return queries.to_dataframe(result)
+    censored = role == "censored"
+    columns = [*ROW_COLUMNS, "qualifier"] if censored else ROW_COLUMNS
+    read = analytics.upstream_rows if role == "upstream" else analytics.series_rows
+    return pd.DataFrame(read(result, censored), columns=columns)
 
 
 def _per_batch(

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from . import queries
+from . import analytics, queries
 from .attributes import (
     Attribute,
     ReferenceNode,
@@ -223,14 +223,18 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     """The raw-material lot values upstream of ``batches`` (of ``materials``; [""]: any), shaped
     like ``queries/raw-material-values.rq``: the layer's batch → raw lot pairs joined here with
     the raw lots' rows (two small queries; one query joining both walks every pair first)."""
-    pairs = queries.to_dataframe(queries.run(store, "analytics-upstream-lots"))
-    values = queries.to_dataframe(queries.run(store, "analytics-raw-lot-values"))
-    if pairs.empty or values.empty:
+    pairs, values = [], []
+    for material in materials:
+        found = queries.run(store, "analytics-upstream-lots", {"material": material})
+        pairs += [line.split("\t") for (text,) in found.rows if text for line in text.split("\n")]
+        result = queries.run(store, "analytics-raw-lot-values", {"material": material})
+        values += analytics.raw_lot_rows(result)
+    if not pairs or not values:
         return pd.DataFrame()
-    if materials != [""]:
-        values = values[values["material_node"].isin(materials)]
-    pairs = pairs[pairs["batch"].isin(batches)]
-    return pairs.merge(values, on="lot").drop_duplicates(ignore_index=True)
+    pair_frame = pd.DataFrame(pairs, columns=["batch", "lot"])
+    pair_frame = pair_frame[pair_frame["batch"].isin(batches)]
+    value_frame = pd.DataFrame(values, columns=list(analytics.RAW_LOT_COLUMNS))
+    return pair_frame.merge(value_frame, on="lot").drop_duplicates(ignore_index=True)
 
 
 def _raw_matrix(
