@@ -1,10 +1,11 @@
 """The default backend: an embedded Oxigraph store, on disk or in memory.
 
 Record graphs are named graphs; the store's real default graph holds their set union (the union
-copy, kept by every write: cmckg.stores.update; graphs a change set names ``outside_union`` are
-left out of it) and queries read it. A store written before the
-union copy existed gets it when first opened for writing; opened read-only, it is queried through
-Oxigraph's union default graph instead (a bag: a fact stated in k graphs matches k times).
+copy, kept by every write: cmckg.stores.update) and queries read it. Graphs under the IRI
+prefixes a change set names in ``outside_union`` are left out of the copy. A store written
+before the union copy existed gets it when first opened for writing; opened read-only, it is
+queried through Oxigraph's union default graph instead (a bag: a fact stated in k graphs matches
+k times).
 """
 
 from __future__ import annotations
@@ -270,7 +271,7 @@ def _parsed(lines: list[str]) -> Iterator[ox.Triple]:
 
 def _in_copy(graph_name: object, outside: tuple[str, ...]) -> bool:
     """Whether a quad's graph is a named graph whose triples the union copy holds."""
-    return isinstance(graph_name, ox.NamedNode) and not graph_name.value.startswith(outside)
+    return isinstance(graph_name, ox.NamedNode) and not kept_out(graph_name.value, outside)
 
 
 def _nquads(graphs: GraphLines, outside: tuple[str, ...]) -> bytes:
