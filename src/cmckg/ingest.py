@@ -409,13 +409,17 @@ def _graphs_from_source(
 ) -> set[URIRef]:
     """The record graphs mapped from ``source_path`` — only those the mapping ``origin`` made,
     when it is named: another mapping of the same file keeps its own records. The OPTIONAL
-    stands outside the first GRAPH group so Oxigraph joins the pre-bound values first (inside
-    it, the group was matched unbound: 30 ms a call at 0.46 M quads, 60x slower)."""
+    stands outside the first GRAPH group so Oxigraph joins the pre-bound path first (inside it,
+    the group was matched unbound: 30 ms a call at 0.46 M quads, 60x slower); class and
+    predicate are written in, not pre-bound (Virtuoso 7 fails to compile pre-bound ones there)."""
     meta = to_sparql(minter.metadata_graph)
+    record, path, mapping = (
+        to_sparql(t) for t in (CMC.RecordGraph, CMC.sourcePath, CMC.mappingFile)
+    )
     result = store.query(
-        f"SELECT ?g ?mapping WHERE {{ GRAPH {meta} {{ ?g a ?type ; ?path ?source }} "
-        f"OPTIONAL {{ GRAPH {meta} {{ ?g {to_sparql(CMC.mappingFile)} ?mapping }} }} }}",
-        {"type": CMC.RecordGraph, "path": CMC.sourcePath, "source": Literal(source_path)},
+        f"SELECT ?g ?mapping WHERE {{ GRAPH {meta} {{ ?g a {record} ; {path} ?source }} "
+        f"OPTIONAL {{ GRAPH {meta} {{ ?g {mapping} ?mapping }} }} }}",
+        {"source": Literal(source_path)},
     )
     return {
         graph
