@@ -209,6 +209,34 @@ def test_dropping_a_graph_outside_the_union_leaves_the_copy_untouched(copying_st
     assert set(store.graph(layer("a"))) == {shared}
 
 
+def test_rewriting_a_graph_once_copied_removes_its_old_copy(copying_store: Store):
+    """A store written before the graphs were kept out holds their copy: rewriting or dropping
+    them with ``outside_union`` takes it out (a triple a record graph holds stays)."""
+    store = copying_store
+    shared, old, new = (
+        (PRODUCT, Q, Literal("mAb-1")),
+        (s("a"), P, Literal(1)),
+        (s("b"), P, Literal(2)),
+    )
+    store.apply(
+        ChangeSet(
+            put_graphs={
+                g("r"): RecordTriples([shared]),
+                layer("a"): RecordTriples([shared, old]),
+                layer("b"): RecordTriples([new]),
+            }
+        )
+    )
+    assert default_triples(store) == {shared, old, new}
+    store.apply(
+        outside(
+            put_graphs={layer("a"): RecordTriples([shared, (s("a"), P, Literal(3))])},
+            drop_graphs=[layer("b")],
+        )
+    )
+    assert default_triples(store) == {shared}
+
+
 def test_a_large_graph_outside_the_union_is_bulk_loaded_without_a_copy(tmp_path):
     store = OxigraphStore(tmp_path / "store")
     big = RecordTriples((s(i), P, Literal(i)) for i in range(BULK_THRESHOLD + 1))

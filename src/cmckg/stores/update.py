@@ -78,8 +78,9 @@ def update_text(changes: LineChanges, *, union_copy: bool = True, chunk: int | N
     dropped: in one Oxigraph transaction each DROP costs milliseconds however small its graph —
     1,005 DROPs took 6 s of CPU, this 0.1 s); DELETE DATA; INSERT DATA into the named graphs
     and, with ``union_copy``, the default graph (not the lines of graphs ``outside_union``).
-    What the dropped, emptied and removed triples of the other graphs were is stashed first and
-    pruned from the union copy last.
+    What the dropped, emptied and removed triples were is stashed first and pruned from the
+    union copy last (those of graphs outside it too: a store written before they were kept out
+    loses their old copy when they are rewritten).
 
     ``chunk``: at most that many quads per DELETE DATA / INSERT DATA operation (still one
     request), for servers whose parser cannot take a long block (Virtuoso 7 fails near 5,000
@@ -88,12 +89,11 @@ def update_text(changes: LineChanges, *, union_copy: bool = True, chunk: int | N
         return _chunked_text(changes, chunk)
     scratch = scratch_graph()
     put = changes.put
-    copied = changes.in_union
     stash = (
         _stash_for_pruning(
             scratch,
-            [ntriples.iri(g) for g in [*changes.drop, *(g for g, _ in put)] if copied(g)],
-            [f"{line} ." for g, lines in changes.removed if copied(g) for line in lines],
+            [ntriples.iri(g) for g in [*changes.drop, *(g for g, _ in put)]],
+            [f"{line} ." for _, lines in changes.removed for line in lines],
         )
         if union_copy
         else []
@@ -110,7 +110,7 @@ def update_text(changes: LineChanges, *, union_copy: bool = True, chunk: int | N
         parts.append(f"DELETE DATA {{ {_data_block(changes.removed)} }}")
     inserted = [*put, *changes.added]
     if any(lines for _, lines in inserted):
-        copy_lines = {line for g, lines in inserted if copied(g) for line in lines}
+        copy_lines = {line for g, lines in inserted if changes.in_union(g) for line in lines}
         copy = _LINE_END.join(sorted(copy_lines)) + " ." if union_copy and copy_lines else ""
         parts.append(f"INSERT DATA {{ {_data_block(inserted)}\n{copy} }}")
     if stash:
