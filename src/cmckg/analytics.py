@@ -177,10 +177,10 @@ class Facts:
 
     def objects(self, s: Identifier, p: Identifier) -> list[Identifier]:
         found = self.forward.get(s)
-        return sorted(found[p], key=_key) if found and p in found else []
+        return list(found[p]) if found and p in found else []
 
     def subjects(self, p: Identifier, o: Identifier) -> list[Identifier]:
-        return sorted(self.backward.get((o, p), ()), key=_key)
+        return list(self.backward.get((o, p), ()))
 
     def graphs(self, s: Identifier, p: Identifier, o: Identifier) -> set[URIRef]:
         """The graphs stating (s, p, o) (none: not stated)."""
@@ -303,9 +303,7 @@ class _LotFacts:
 def _lot_facts(facts: Facts, lot: Identifier) -> _LotFacts:
     """``lot``'s facts: its own site and date, else those of the runs that generated it."""
     runs = facts.objects(lot, _PROV_wasGeneratedBy)
-    run_values = {
-        p: sorted({o for r in runs for o in facts.objects(r, p)}, key=_key) for p in RUN_FACTS
-    }
+    run_values = {p: list({o for r in runs for o in facts.objects(r, p)}) for p in RUN_FACTS}
     return _LotFacts(
         identifiers=facts.objects(lot, _CMC_identifier),
         materials=facts.objects(lot, _CMC_ofMaterial),
@@ -318,7 +316,7 @@ def _lot_facts(facts: Facts, lot: Identifier) -> _LotFacts:
 
 def _measurements(facts: Facts, lot: Identifier) -> list[Identifier]:
     entities = [lot, *facts.subjects(_CMC_sampleOf, lot)]
-    return sorted({m for e in entities for m in facts.subjects(_CMC_onEntity, e)})
+    return list({m for e in entities for m in facts.subjects(_CMC_onEntity, e)})
 
 
 def lot_graph(minter: IriMinter, facts: Facts, lot: URIRef) -> set[Triple]:
@@ -331,7 +329,7 @@ def _lot_layer(
 ) -> tuple[set[Triple], dict[URIRef, set[Triple]]]:
     """``lot``'s analytics graph, and each series its rows are in with the series' own
     triples (what its graph under ``series/`` holds)."""
-    kinds = sorted((k for k in facts.types(lot) if k in ROW_CLASSES), key=_key)
+    kinds = _ordered([k for k in facts.types(lot) if k in ROW_CLASSES])
     if not kinds:
         return set(), {}
     shared = _lot_facts(facts, lot)
@@ -378,11 +376,11 @@ class _Row:
             "measurement": str(measurement),
             "values": [float(v) for v in self.values],
             "limits": [float(v) for v in self.limits],
-            "qualifiers": [str(q) for q in self.qualifiers],
-            "units": [str(u) for u in self.units],
-            "stages": [str(s) for s in self.stages],
-            "identifiers": [str(i) for i in shared.identifiers],
-            "dates": [str(d) for d in shared.dates],
+            "qualifiers": _texts(self.qualifiers),
+            "units": _texts(self.units),
+            "stages": _texts(self.stages),
+            "identifiers": _texts(shared.identifiers),
+            "dates": _texts(shared.dates),
             "records": [str(r) for r in self.records],
         }
 
@@ -392,12 +390,22 @@ def _batch_data(lot: URIRef, kinds: list[Identifier], shared: _LotFacts) -> dict
     return {
         "lot": str(lot),
         "kinds": [str(k) for k in kinds],
-        "identifiers": [str(i) for i in shared.identifiers],
-        "dates": [str(d) for d in shared.dates],
-        "products": [str(p) for p in shared.products],
-        "sites": [str(s) for s in shared.sites],
-        "process_versions": [str(v) for v in shared.process_versions],
+        "identifiers": _texts(shared.identifiers),
+        "dates": _texts(shared.dates),
+        "products": _texts(shared.products),
+        "sites": _texts(shared.sites),
+        "process_versions": _texts(shared.process_versions),
     }
+
+
+def _ordered(terms: list[Identifier]) -> list[Identifier]:
+    """``terms`` in a fixed order (the store returns them in any): what a graph, a JSON row
+    or a series' hash is made of must come out the same however its facts were read."""
+    return terms if len(terms) < 2 else sorted(terms, key=_key)
+
+
+def _texts(terms: list[Identifier]) -> list[str]:
+    return [str(term) for term in _ordered(terms)]
 
 
 def _json(data: dict[str, object]) -> Literal:
@@ -420,9 +428,8 @@ def _series_triples(
         (_CMC_seriesMaterial, shared.materials),
         (_CMC_seriesStage, row.stages),
     )
-    node = URIRef(
-        f"{minter.base}analytics/series/{_digest(*(c for _, cs in columns for c in [*cs, '|']))}"
-    )
+    key = (c for _, cs in columns for c in [*_ordered(cs), "|"])
+    node = URIRef(f"{minter.base}analytics/series/{_digest(*key)}")
     triples = {(node, _RDF_type, _CMC_AnalyticsSeries)}
     triples |= {(node, predicate, o) for predicate, objects in columns for o in objects}
     return triples
@@ -480,7 +487,7 @@ def upstream(facts: Facts, batch: Identifier) -> list[Identifier]:
         up for lot in lots for up in facts.objects(lot, _PROV_wasDerivedFrom)
     }
     runs = {run for lot in lots for run in facts.objects(lot, _PROV_wasGeneratedBy)}
-    return sorted((n for n in derived | runs if UPSTREAM_CLASSES & set(facts.types(n))), key=_key)
+    return [n for n in derived | runs if UPSTREAM_CLASSES & set(facts.types(n))]
 
 
 # --- reading it back ----------------------------------------------------------------------
@@ -638,7 +645,7 @@ def plan_analytics(
     nodes = _affected(state, changed)
     current = _current(store, minter, nodes) if stored_records else {}
     series: dict[URIRef, set[Triple]] = {}
-    for node in sorted(nodes):
+    for node in nodes:
         graph = analytics_graph(minter, node)
         triples, in_series = _lot_layer(minter, state.facts, node)
         series.update(in_series)

@@ -17,11 +17,13 @@ import difflib
 import itertools
 import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
@@ -386,11 +388,13 @@ def batch_values(
     product: str | None = None,
     site: str | None = None,
     process_version: str | None = None,
+    kind: str | None = None,
     names: dict[str, ReferenceNode] | None = None,
     censored: str = "exclude",
     source: str = "layer",
 ) -> pd.DataFrame:
-    """One value per batch, stage and material of ``attribute``, all in one unit.
+    """One value per batch, stage and material of ``attribute``, all in one unit (``kind``: of
+    batches of that kind only, ``drug_substance`` or ``drug_product``).
 
     Censored results ("<0.5") are left out unless ``censored`` is ``limit`` or ``half-limit``:
     then a result below a limit counts as the limit or half of it (``censored_values`` counts
@@ -410,21 +414,10 @@ def batch_values(
         store, saved_query(source, "measured_upstream"), {"attribute": attribute.selector}
     ).boolean
     roles = ("values", "upstream") if upstream else ("values",)
-    rows = _value_rows(
-        store, attribute, roles, source, material, product, site, process_version, names
-    )
+    where = ValueFilter(material, product, site, process_version, kind)
+    rows = _value_rows(store, attribute, roles, source, where, names)
     if censored != "exclude":
-        below = _value_rows(
-            store,
-            attribute,
-            ("censored",),
-            source,
-            material,
-            product,
-            site,
-            process_version,
-            names,
-        )
+        below = _value_rows(store, attribute, ("censored",), source, where, names)
         if not below.empty:
             below = below[below["qualifier"].astype(str).isin(["<", "≤"])]
             factor = 1.0 if censored == "limit" else 0.5
@@ -433,7 +426,8 @@ def batch_values(
                 [f for f in (rows, below.drop(columns="qualifier")) if not f.empty] or [rows],
                 ignore_index=True,
             )
-    return _per_batch(rows, attribute, names)
+    values = _per_batch(rows, attribute, names)
+    return values if kind is None else values[values["kind"] == kind].reset_index(drop=True)
 
 
 def censored_values(
@@ -451,18 +445,23 @@ def censored_values(
     stage and material, ``n_values`` censored results and ``value`` the mean of their limits
     (a limit, not a measured value)."""
     names = reference_nodes(store) if names is None else names
-    rows = _value_rows(
-        store,
-        attribute,
-        ("censored",),
-        source,
-        material,
-        product,
-        site,
-        process_version,
-        names,
-    )
+    where = ValueFilter(material, product, site, process_version)
+    rows = _value_rows(store, attribute, ("censored",), source, where, names)
     return _per_batch(rows.drop(columns="qualifier") if not rows.empty else rows, attribute, names)
+
+
+@dataclass(frozen=True)
+class ValueFilter:
+    """Which batches' values a value query returns (None: any): a material's node, and the
+    names or IRIs of a product, site and process version the user gave; a batch kind
+    (``BATCH_KINDS`` value), which only the layer's queries narrow by (the others' rows are
+    filtered after)."""
+
+    material: URIRef | None = None
+    product: str | None = None
+    site: str | None = None
+    process_version: str | None = None
+    kind: str | None = None
 
 
 def _value_rows(
@@ -470,20 +469,20 @@ def _value_rows(
     attribute: Attribute,
     roles: tuple[str, ...],
     source: str,
-    material: URIRef | None,
-    product: str | None,
-    site: str | None,
-    process_version: str | None,
+    where: ValueFilter,
     names: dict[str, ReferenceNode],
 ) -> pd.DataFrame:
     """The rows the saved value queries return, over every node the filters name."""
     implied = list(attribute.materials) or [""]
     choices = [
-        material_nodes(str(material), names) if material else implied,
-        nodes_named(product, "Product", names) if product else [""],
-        nodes_named(site, "Site", names) if site else [""],
-        nodes_named(process_version, "ProcessVersion", names) if process_version else [""],
+        material_nodes(str(where.material), names) if where.material else implied,
+        nodes_named(where.product, "Product", names) if where.product else [""],
+        nodes_named(where.site, "Site", names) if where.site else [""],
+        nodes_named(where.process_version, "ProcessVersion", names)
+        if where.process_version
+        else [""],
     ]
+    kind = {"kind": _kind_class(where.kind)} if source == "layer" else {}
     frames = [
         _rows_frame(
             queries.run(
@@ -495,6 +494,7 @@ def _value_rows(
                     "product": p,
                     "site": s,
                     "process_version": v,
+                    **kind,
                 },
             ),
             source,
@@ -504,6 +504,16 @@ def _value_rows(
         for role in roles
     ]
     return pd.concat([f for f in frames if not f.empty] or [pd.DataFrame()], ignore_index=True)
+
+
+def _kind_class(kind: str | None) -> str:
+    """The class IRI of a batch kind name ("": any)."""
+    if kind is None:
+        return ""
+    classes = [str(iri) for iri, name in BATCH_KINDS.items() if name == kind]
+    if not classes:
+        raise QueryError(f"kind is one of {', '.join(BATCH_KINDS.values())}, not {kind!r}")
+    return classes[0]
 
 
 def _rows_frame(result: QueryResult, source: str, role: str) -> pd.DataFrame:
@@ -524,7 +534,7 @@ def _per_batch(
     if rows.empty:
         return pd.DataFrame(columns=VALUE_COLUMNS)
     rows = to_one_unit(rows.assign(value=rows["value"].astype(float)), attribute)
-    rows["material"] = rows["material_node"].map(lambda n: material_key(n, names))
+    rows["material"] = _each_distinct(rows["material_node"], lambda n: material_key(n, names))
     keys = ["batch", "class", "stage", "material"]
     per_value = rows.drop_duplicates([*keys, "measurement"])
     grouped = per_value.groupby(keys, dropna=False, sort=False)
@@ -535,23 +545,36 @@ def _per_batch(
             "unit": grouped["unit"].first(),
             "n_values": grouped["measurement"].nunique(),
             "n_lots": rows.groupby(keys, dropna=False, sort=False)["lot"].nunique(),
-            "product": first["product_node"].map(lambda n: identifier_of(n, names)),
-            "site": first["site_node"].map(lambda n: identifier_of(n, names)),
-            "process_version": first["pv_node"].map(lambda n: identifier_of(n, names)),
-            "date": first["date"].map(_timestamp),
+            "product": _each_distinct(first["product_node"], lambda n: identifier_of(n, names)),
+            "site": _each_distinct(first["site_node"], lambda n: identifier_of(n, names)),
+            "process_version": _each_distinct(first["pv_node"], lambda n: identifier_of(n, names)),
+            "date": _each_distinct(first["date"], _timestamp),
             "identifier": first["identifier"],
         }
     ).reset_index()
     out["attribute"] = attribute.label
     out["kind"] = out["class"].map(BATCH_KINDS)
-    out["stage"] = out["stage"].map(stage_name)
-    out["material"] = out["material"].map(lambda m: material_name(m, names))
+    out["stage"] = _each_distinct(out["stage"], stage_name)
+    out["material"] = _each_distinct(out["material"], lambda m: material_name(m, names))
     if attribute.stages:
         out = out[out["stage"].isin(attribute.stages)]
     out = out[VALUE_COLUMNS]
     return out.sort_values(
         ["stage", "material", "date", "identifier"], na_position="last", ignore_index=True
     )
+
+
+def _each_distinct(column: pd.Series, convert: Callable[[Any], object]) -> pd.Series:
+    """``column.map(convert)`` with one call of ``convert`` per distinct value (a batch's
+    product, site, date… repeat over thousands of rows)."""
+    codes, uniques = pd.factorize(column)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = [convert(value) for value in uniques]
+    values = table[codes]  # code -1 (None / NaN): the last cell, filled below
+    for position in np.flatnonzero(codes < 0):
+        values[position] = convert(column.iloc[position])
+    mapped = pd.Series(values, index=column.index)
+    return mapped.infer_objects()
 
 
 def to_one_unit(frame: pd.DataFrame, attribute: Attribute) -> pd.DataFrame:

@@ -126,7 +126,7 @@ def control_chart(
     if not nodes_named(product, "Product", names):
         known = sorted(n.name for n in names.values() if n.kind == "Product")
         raise QueryError(f"unknown product {product!r}; known: {', '.join(known) or 'none'}")
-    values = batch_values(store, resolved, product=product, names=names, source=source)
+    values = batch_values(store, resolved, product=product, kind=kind, names=names, source=source)
     if stage is not None:
         values = values[values["stage"] == stage_name(resolve_stage(stage))]
     if kind is not None:
