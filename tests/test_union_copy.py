@@ -237,6 +237,24 @@ def test_rewriting_a_graph_once_copied_removes_its_old_copy(copying_store: Store
     assert default_triples(store) == {shared}
 
 
+def test_a_server_whose_sampled_quad_is_kept_out_still_answers(tmp_path):
+    """The remote store's check that the server keeps the union copy samples a quad with IRIs
+    only: here only the kept-out graph has one, and the check must not take that for a server
+    without the copy."""
+    location = store_location("remote", tmp_path)
+    writer = open_store(location)
+    writer.apply(
+        outside(
+            put_graphs={
+                layer("a"): RecordTriples([(s("row"), P, PRODUCT)]),
+                g("r"): RecordTriples([(PRODUCT, Q, Literal("mAb-1"))]),
+            }
+        )
+    )
+    reader = open_store(location)  # a new store object checks the server again
+    assert default_triples(reader) == {(PRODUCT, Q, Literal("mAb-1"))}
+
+
 def test_a_large_graph_outside_the_union_is_bulk_loaded_without_a_copy(tmp_path):
     store = OxigraphStore(tmp_path / "store")
     big = RecordTriples((s(i), P, Literal(i)) for i in range(BULK_THRESHOLD + 1))
