@@ -13,7 +13,7 @@ from rdflib import Literal, URIRef
 from cmckg.errors import StoreError
 from cmckg.mappers.base import RecordTriples
 from cmckg.stores import ChangeSet, Store, open_store
-from cmckg.stores.oxigraph import OxigraphStore
+from cmckg.stores.oxigraph import BULK_THRESHOLD, OxigraphStore
 
 EX = "https://example.org/"
 P, Q = URIRef(EX + "p"), URIRef(EX + "q")
@@ -142,3 +142,174 @@ def test_default_graph_mode_is_checked_and_read_from_the_environment():
     assert EndpointSettings.resolve(url, environ).default_graph == "union"
     with pytest.raises(ConfigError, match="'bag' is not one of copy, union"):
         EndpointSettings.resolve(url, {"CMCKG_SPARQL_DEFAULT_GRAPH": "bag"})
+
+
+# --- graphs kept out of the union copy (ChangeSet.outside_union) -------------------------------
+
+KEPT_OUT = f"{EX}graph/derived/layer/"
+
+
+def layer(name: str) -> URIRef:
+    return URIRef(f"{KEPT_OUT}{name}")
+
+
+def outside(**fields: object) -> ChangeSet:
+    """A change set naming KEPT_OUT as outside the union copy."""
+    return ChangeSet(outside_union={KEPT_OUT}, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["oxigraph", "remote"])
+def copying_store(request: pytest.FixtureRequest, tmp_path) -> Store:
+    """The backends that keep a union copy (memory: and default_graph: union servers show every
+    named graph in their default graph, kept out or not)."""
+    opened = open_store(store_location(request.param, tmp_path))
+    yield opened
+    opened.close()
+
+
+def test_graphs_outside_the_union_are_named_graphs_only(copying_store: Store):
+    store = copying_store
+    shared, own = (PRODUCT, Q, Literal("mAb-1")), (s("row"), P, Literal(7))
+    store.apply(
+        outside(
+            put_graphs={
+                g("r"): RecordTriples([shared, (s(1), P, PRODUCT)]),
+                layer("a"): RecordTriples([shared, own]),
+            },
+            add=[(s("row"), Q, Literal("added"), layer("a"))],
+        )
+    )
+    assert default_triples(store) == {shared, (s(1), P, PRODUCT)}
+    found = store.query(f"SELECT ?o WHERE {{ GRAPH <{layer('a')}> {{ <{s('row')}> ?p ?o }} }}")
+    assert set(found.rows) == {(Literal(7),), (Literal("added"),)}
+    assert store.count_quads() == 5
+    # replaced in place (the SPARQL update path), a quad removed: the copy does not move
+    store.apply(
+        outside(
+            put_graphs={layer("a"): RecordTriples([own, (s("row"), Q, Literal("again"))])},
+            remove=[(s("row"), Q, Literal("added"), layer("a"))],
+        )
+    )
+    assert default_triples(store) == {shared, (s(1), P, PRODUCT)}
+    assert (s("row"), Q, Literal("again"), layer("a")) in set(store.quads())
+
+
+def test_dropping_a_graph_outside_the_union_leaves_the_copy_untouched(copying_store: Store):
+    store = copying_store
+    shared = (PRODUCT, Q, Literal("mAb-1"))
+    records = {g("r"): RecordTriples([shared]), g("t"): RecordTriples([(s(2), P, Literal(2))])}
+    store.apply(outside(put_graphs={**records, layer("a"): RecordTriples([shared])}))
+    store.apply(outside(drop_graphs=[layer("a")]))
+    assert default_triples(store) == {shared, (s(2), P, Literal(2))}
+    assert layer("a") not in store.graph_names()
+    # and a graph outside the copy does not keep a triple in it once no record graph holds it
+    store.apply(outside(put_graphs={layer("a"): RecordTriples([shared])}))
+    store.apply(outside(drop_graphs=[g("r")]))
+    assert default_triples(store) == {(s(2), P, Literal(2))}
+    assert set(store.graph(layer("a"))) == {shared}
+
+
+def test_rewriting_a_graph_once_copied_removes_its_old_copy(copying_store: Store):
+    """A store written before the graphs were kept out holds their copy: rewriting or dropping
+    them with ``outside_union`` takes it out (a triple a record graph holds stays)."""
+    store = copying_store
+    shared, old, new = (
+        (PRODUCT, Q, Literal("mAb-1")),
+        (s("a"), P, Literal(1)),
+        (s("b"), P, Literal(2)),
+    )
+    store.apply(
+        ChangeSet(
+            put_graphs={
+                g("r"): RecordTriples([shared]),
+                layer("a"): RecordTriples([shared, old]),
+                layer("b"): RecordTriples([new]),
+            }
+        )
+    )
+    assert default_triples(store) == {shared, old, new}
+    store.apply(
+        outside(
+            put_graphs={layer("a"): RecordTriples([shared, (s("a"), P, Literal(3))])},
+            drop_graphs=[layer("b")],
+        )
+    )
+    assert default_triples(store) == {shared}
+
+
+def test_a_server_whose_sampled_quad_is_kept_out_still_answers(tmp_path):
+    """The remote store's check that the server keeps the union copy samples a quad with IRIs
+    only: here only the kept-out graph has one, and the check must not take that for a server
+    without the copy."""
+    location = store_location("remote", tmp_path)
+    writer = open_store(location)
+    writer.apply(
+        outside(
+            put_graphs={
+                layer("a"): RecordTriples([(s("row"), P, PRODUCT)]),
+                g("r"): RecordTriples([(PRODUCT, Q, Literal("mAb-1"))]),
+            }
+        )
+    )
+    reader = open_store(location)  # a new store object checks the server again
+    assert default_triples(reader) == {(PRODUCT, Q, Literal("mAb-1"))}
+
+
+def test_a_large_graph_outside_the_union_is_bulk_loaded_without_a_copy(tmp_path):
+    store = OxigraphStore(tmp_path / "store")
+    big = RecordTriples((s(i), P, Literal(i)) for i in range(BULK_THRESHOLD + 1))
+    store.apply(
+        outside(put_graphs={layer("big"): big, g("r"): RecordTriples([(s(0), Q, PRODUCT)])})
+    )
+    assert default_triples(store) == {(s(0), Q, PRODUCT)}
+    assert store.count_quads() == BULK_THRESHOLD + 2
+    store.close()
+
+
+def test_a_failed_write_with_graphs_outside_the_union_changes_nothing(tmp_path):
+    """The bulk loader loads the new graphs, the update that follows fails: everything it
+    loaded is undone, and a triple a kept-out graph held before does not stay in the copy."""
+    store = OxigraphStore(tmp_path / "store")
+    shared = (PRODUCT, Q, Literal("mAb-1"))
+    store.apply(
+        outside(
+            put_graphs={
+                g("old"): RecordTriples([(s(0), P, Literal(0))]),
+                layer("old"): RecordTriples([shared]),
+            }
+        )
+    )
+    before = everything(store.native)
+    big = RecordTriples((s(i), P, Literal(i)) for i in range(BULK_THRESHOLD))
+    big.add(shared)  # copied with the new record graph; only a kept-out graph held it before
+    kept_out = RecordTriples((s(f"k{i}"), P, Literal(i)) for i in range(BULK_THRESHOLD))
+    real = store.native
+
+    class FailingUpdate:
+        def __getattr__(self, name):
+            if name == "update":
+                raise OSError("disk full (simulated)")
+            return getattr(real, name)
+
+    store._store = FailingUpdate()
+    with pytest.raises(StoreError, match="simulated"):
+        store.apply(
+            outside(
+                put_graphs={
+                    g("big"): big,
+                    layer("big"): kept_out,
+                    g("old"): RecordTriples([(s(0), P, Literal(1))]),  # the failing update
+                }
+            )
+        )
+    store._store = real
+    assert everything(real) == before
+    store.close()
+
+
+def everything(native: ox.Store) -> set[tuple[str, ...]]:
+    """Every quad, the default graph's included, as text."""
+    return {
+        (str(q.subject), str(q.predicate), str(q.object), str(q.graph_name))
+        for q in native.quads_for_pattern(None, None, None)
+    }

@@ -107,6 +107,7 @@ def plan_derivations(
 
 _WATCH = {f"<{_USED}>": 0, f"<{_GENERATED_BY}>": 1, f"<{_DERIVED_FROM}>": 2}
 _TYPE = f"<{RDF.type}>"
+_PROV_TEXT, _TYPE_TEXT = f" <{PROV}", f" {_TYPE} "  # in every line _WATCH or a typing matches
 _MADE_TEXT = frozenset(f"<{cls}>" for cls in _MADE_LOTS)
 
 
@@ -114,8 +115,11 @@ def _watched(triples: Iterable[Any]) -> Iterator[tuple[URIRef, int, URIRef]]:
     """(subject, which, object) of the triples derivation watches: 0 prov:used, 1
     prov:wasGeneratedBy, 2 prov:wasDerivedFrom, 3 typed an intermediate or batch lot. Read from
     a record's N-Triples lines (made for its hash already): matching text is far cheaper than
-    comparing rdflib terms, and only the few matching lines become terms."""
+    comparing rdflib terms, and only the few matching lines become terms. A substring test
+    passes over the lines that state none of them before any is split."""
     for line in ntriples.lines_of(triples):
+        if _PROV_TEXT not in line and _TYPE_TEXT not in line:
+            continue
         subject, predicate, obj = line.split(" ", 2)
         which = _WATCH.get(predicate)
         if which is None:

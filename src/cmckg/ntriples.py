@@ -108,8 +108,10 @@ class KeepsLines(Protocol):
 
 
 def lines_of(triples: Iterable[tuple]) -> list[str]:
-    """``triple_lines``, or the lines a ``KeepsLines`` container already keeps."""
-    return triples.nt_lines() if isinstance(triples, KeepsLines) else triple_lines(triples)
+    """``triple_lines``, or the lines a ``KeepsLines`` container already keeps (looked up as
+    an attribute: ``isinstance`` against the runtime protocol walks its members every call)."""
+    kept = getattr(triples, "nt_lines", None)
+    return kept() if kept is not None else triple_lines(triples)
 
 
 def digest(sorted_lines: list[str]) -> str:

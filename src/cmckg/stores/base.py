@@ -19,12 +19,21 @@ class ChangeSet:
 
     ``put_graphs`` replaces each graph's content with the triples given: an rdflib ``Graph``,
     any iterable of triples, or (what ingest puts) a ``cmckg.ntriples.KeepsLines`` container
-    whose N-Triples lines, made once for its hash, the stores write as they are."""
+    whose N-Triples lines, made once for its hash, the stores write as they are.
+
+    ``outside_union``: IRI prefixes of named graphs kept out of the union copy (the default
+    graph the embedded Oxigraph store and ``default_graph: copy`` servers keep; ``stores.update``):
+    a graph whose IRI starts with one is written as a named graph only, readers reach it with
+    ``GRAPH``, and it does not count as holding a triple when the copy is pruned. Name the
+    prefixes on every change set written to a store that holds such graphs. Stores whose
+    default graph is the server's or rdflib's own union (``memory:``, ``default_graph:
+    union``) keep no copy and show these graphs there as they show any."""
 
     drop_graphs: list[URIRef] = field(default_factory=list)
     remove: list[Quad] = field(default_factory=list)
     put_graphs: dict[URIRef, Iterable[Triple]] = field(default_factory=dict)
     add: list[Quad] = field(default_factory=list)
+    outside_union: set[str] = field(default_factory=set)
 
     def is_empty(self) -> bool:
         return not (self.drop_graphs or self.remove or self.put_graphs or self.add)

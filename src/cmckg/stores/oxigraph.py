@@ -1,9 +1,11 @@
 """The default backend: an embedded Oxigraph store, on disk or in memory.
 
 Record graphs are named graphs; the store's real default graph holds their set union (the union
-copy, kept by every write: cmckg.stores.update) and queries read it. A store written before the
-union copy existed gets it when first opened for writing; opened read-only, it is queried through
-Oxigraph's union default graph instead (a bag: a fact stated in k graphs matches k times).
+copy, kept by every write: cmckg.stores.update) and queries read it. Graphs under the IRI
+prefixes a change set names in ``outside_union`` are left out of the copy. A store written
+before the union copy existed gets it when first opened for writing; opened read-only, it is
+queried through Oxigraph's union default graph instead (a bag: a fact stated in k graphs matches
+k times).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .. import ntriples
 from ..errors import QueryError, StoreError
 from .base import ChangeSet, Quad, QueryResult, Store
 from .terms import from_ox, inline_values
-from .update import GraphLines, LineChanges, grouped, update_text
+from .update import GraphLines, LineChanges, grouped, kept_out, update_text
 
 IN_USE = (
     "the store is in use by another process (Oxigraph locks it); close that program "
@@ -79,8 +81,9 @@ class OxigraphStore(Store):
         transaction), with the added quads about them (their metadata); everything else —
         drops, removals, replaced graphs, other added quads — is one transaction (``load``
         when it only adds, else one SPARQL update). Every added
-        triple also goes into the union copy, and the update prunes from it what no named
-        graph holds any more. The bulk loader is not transactional: if anything fails, the
+        triple also goes into the union copy (not those of graphs under a prefix of
+        ``changes.outside_union``), and the update prunes from it what no named graph in the
+        copy holds any more. The bulk loader is not transactional: if anything fails, the
         new graphs and quads it loaded (none existed before) are removed again and the union
         copy pruned, so the store is as before.
         """
@@ -102,19 +105,21 @@ class OxigraphStore(Store):
             bulk_added = grouped(about_fresh)
             bulk_set = set(about_fresh)
             added = grouped([q for q in changes.add if q not in bulk_set])
+            outside = tuple(sorted(changes.outside_union))
         except ValueError as exc:
             raise StoreError(f"write failed, nothing was changed: {exc}", self.location) from exc
         try:
-            for chunk in _chunks(fresh + bulk_added):
+            for chunk in _chunks(fresh + bulk_added, outside):
                 self._store.bulk_load(chunk, format=_NQUADS, lenient=True)
             if in_place:
-                self._store.update(
-                    update_text(LineChanges(list(changes.drop_graphs), removed, rest, added))
+                in_place_changes = LineChanges(
+                    list(changes.drop_graphs), removed, rest, added, outside
                 )
+                self._store.update(update_text(in_place_changes))
             elif rest or added:
-                self._store.load(_nquads(rest, added), format=_NQUADS, lenient=True)
+                self._store.load(_nquads([*rest, *added], outside), format=_NQUADS, lenient=True)
         except BaseException as exc:
-            self._undo_bulk_load(fresh, bulk_added)
+            self._undo_bulk_load(fresh, bulk_added, outside)
             if isinstance(exc, OSError | SyntaxError | ValueError | QueryError):
                 raise StoreError(
                     f"write failed, nothing was changed: {exc}", self.location
@@ -131,18 +136,24 @@ class OxigraphStore(Store):
         }
         return [q for q in quads if q[0] in unknown]
 
-    def _undo_bulk_load(self, fresh: GraphLines, bulk_added: GraphLines) -> None:
+    def _undo_bulk_load(
+        self, fresh: GraphLines, bulk_added: GraphLines, outside: tuple[str, ...]
+    ) -> None:
         """Remove the new graphs and quads again, and from the union copy what no other graph
-        holds (one triple at a time: the failure may have been a failed update)."""
+        in it holds (one triple at a time: the failure may have been a failed update). Graphs
+        under the ``outside`` prefixes were not copied and hold nothing for the copy."""
         for graph_iri, _ in fresh:
             self._store.remove_graph(ox.NamedNode(str(graph_iri)))
         for graph_iri, lines in bulk_added:
             graph = ox.NamedNode(str(graph_iri))
             for triple in _parsed(lines):
                 self._store.remove(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
-        for triple in _parsed([line for _, lines in fresh + bulk_added for line in lines]):
+        copied = [
+            line for g, lines in fresh + bulk_added if not kept_out(g, outside) for line in lines
+        ]
+        for triple in _parsed(copied):
             held = self._store.quads_for_pattern(triple.subject, triple.predicate, triple.object)
-            if all(isinstance(quad.graph_name, ox.DefaultGraph) for quad in held):
+            if not any(_in_copy(quad.graph_name, outside) for quad in held):
                 self._store.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
 
     def query(self, sparql: str, bindings: Mapping[str, Identifier] | None = None) -> QueryResult:
@@ -258,20 +269,28 @@ def _parsed(lines: list[str]) -> Iterator[ox.Triple]:
     return ox.parse(text, format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
 
-def _nquads(*groups: GraphLines) -> bytes:
-    """The groups' quads as N-Quads, each triple also in the default graph (the union copy)."""
-    named = "".join(ntriples.nquads(g, lines) for group in groups for g, lines in group)
-    copy = "".join(f"{line} .\n" for group in groups for _, lines in group for line in lines)
+def _in_copy(graph_name: object, outside: tuple[str, ...]) -> bool:
+    """Whether a quad's graph is a named graph whose triples the union copy holds."""
+    return isinstance(graph_name, ox.NamedNode) and not kept_out(graph_name.value, outside)
+
+
+def _nquads(graphs: GraphLines, outside: tuple[str, ...]) -> bytes:
+    """The graphs' quads as N-Quads, each triple also in the default graph (the union copy)
+    unless its graph's IRI starts with one of the ``outside`` prefixes."""
+    named = "".join(ntriples.nquads(g, lines) for g, lines in graphs)
+    copy = "".join(
+        f"{line} .\n" for g, lines in graphs if not kept_out(g, outside) for line in lines
+    )
     return (named + copy).encode("utf-8")
 
 
-def _chunks(graphs: GraphLines) -> Iterator[bytes]:
+def _chunks(graphs: GraphLines, outside: tuple[str, ...]) -> Iterator[bytes]:
     """The graphs as N-Quads, about ``BULK_CHUNK`` quads at a time (whole graphs per chunk)."""
     start, size = 0, 0
     for index, (_, lines) in enumerate(graphs):
         size += len(lines)
         if size >= BULK_CHUNK:
-            yield _nquads(graphs[start : index + 1])
+            yield _nquads(graphs[start : index + 1], outside)
             start, size = index + 1, 0
     if start < len(graphs):
-        yield _nquads(graphs[start:])
+        yield _nquads(graphs[start:], outside)

@@ -258,16 +258,23 @@ class RemoteStore(Store):
     def _check_union_default(self) -> None:
         """Refuse to answer if the server's default graph is not the union of the named graphs
         (answers would silently be empty): one quad must also be visible without GRAPH. The
-        quad has IRIs only, since servers may print a literal differently (Virtuoso: doubles)."""
+        quad has IRIs only, since servers may print a literal differently (Virtuoso: doubles).
+        Its graph may be one a change set kept out of the union copy (``outside_union``): then
+        any triple of a named graph visible without GRAPH will do (asked from the default
+        graph's side, so an empty one answers at once)."""
         if self._union_checked:
             return
+        hidden = self._without_hidden("?g")
         sample = self._select(
             "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } "
-            f"FILTER(isIRI(?s) && isIRI(?o)) {self._without_hidden('?g')} }} LIMIT 1"
+            f"FILTER(isIRI(?s) && isIRI(?o)) {hidden} }} LIMIT 1"
         )
         if sample.rows:
             s, p, o = (to_sparql(term) for term in sample.rows[0])  # type: ignore[arg-type]
-            if not self._select(f"ASK {{ {s} {p} {o} }}").boolean:
+            if (
+                not self._select(f"ASK {{ {s} {p} {o} }}").boolean
+                and not self._select(f"ASK {{ ?s ?p ?o GRAPH ?g {{ ?s ?p ?o }} {hidden} }}").boolean
+            ):
                 raise StoreError(
                     "the server's default graph is not the union of its named graphs (were "
                     "they written by another tool?); set default_graph: union and enable that "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 from rdflib.term import Identifier
 
 from .. import ntriples
@@ -33,12 +33,14 @@ GraphLines = list[tuple[URIRef, list[str]]]
 @dataclass
 class LineChanges:
     """A change set as N-Triples lines: graphs dropped, lines removed, graphs put (replacing
-    their content; a graph with no lines is dropped) and lines added."""
+    their content; a graph with no lines is dropped) and lines added; and the IRI prefixes of
+    graphs kept out of the union copy (``ChangeSet.outside_union``)."""
 
     drop: list[URIRef] = field(default_factory=list)
     removed: GraphLines = field(default_factory=list)
     put: GraphLines = field(default_factory=list)
     added: GraphLines = field(default_factory=list)
+    outside_union: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, changes: ChangeSet) -> LineChanges:
@@ -48,7 +50,18 @@ class LineChanges:
             grouped(changes.remove),
             [(g, ntriples.lines_of(triples)) for g, triples in changes.put_graphs.items()],
             grouped(changes.add),
+            tuple(sorted(changes.outside_union)),
         )
+
+    def in_union(self, graph: URIRef) -> bool:
+        """Whether the union copy holds ``graph``'s triples."""
+        return not kept_out(graph, self.outside_union)
+
+
+def kept_out(graph: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether ``graph`` starts with one of ``prefixes`` (``str.startswith`` itself: rdflib's
+    terms override it and take no tuple)."""
+    return str.startswith(graph, prefixes)
 
 
 def grouped(quads: list[Quad]) -> GraphLines:
@@ -64,8 +77,10 @@ def update_text(changes: LineChanges, *, union_copy: bool = True, chunk: int | N
     graphs left with no triples); one DELETE … WHERE emptying the other put graphs (emptied, not
     dropped: in one Oxigraph transaction each DROP costs milliseconds however small its graph —
     1,005 DROPs took 6 s of CPU, this 0.1 s); DELETE DATA; INSERT DATA into the named graphs
-    and, with ``union_copy``, the default graph. What the dropped, emptied and removed triples
-    were is stashed first and pruned from the union copy last.
+    and, with ``union_copy``, the default graph (not the lines of graphs ``outside_union``).
+    What the dropped, emptied and removed triples were is stashed first and pruned from the
+    union copy last (those of graphs outside it too: a store written before they were kept out
+    loses their old copy when they are rewritten).
 
     ``chunk``: at most that many quads per DELETE DATA / INSERT DATA operation (still one
     request), for servers whose parser cannot take a long block (Virtuoso 7 fails near 5,000
@@ -95,14 +110,11 @@ def update_text(changes: LineChanges, *, union_copy: bool = True, chunk: int | N
         parts.append(f"DELETE DATA {{ {_data_block(changes.removed)} }}")
     inserted = [*put, *changes.added]
     if any(lines for _, lines in inserted):
-        copy = (
-            _LINE_END.join(sorted({line for _, lines in inserted for line in lines})) + " ."
-            if union_copy
-            else ""
-        )
+        copy_lines = {line for g, lines in inserted if changes.in_union(g) for line in lines}
+        copy = _LINE_END.join(sorted(copy_lines)) + " ." if union_copy and copy_lines else ""
         parts.append(f"INSERT DATA {{ {_data_block(inserted)}\n{copy} }}")
     if stash:
-        parts += _prune_union_copy(scratch)
+        parts += _prune_union_copy(scratch, changes.outside_union)
     return " ;\n".join(parts)
 
 
@@ -150,12 +162,16 @@ def _stash_for_pruning(scratch: str, graphs: list[str], triples: list[str]) -> l
     return parts
 
 
-def _prune_union_copy(scratch: str) -> list[str]:
+def _prune_union_copy(scratch: str, outside_union: tuple[str, ...] = ()) -> list[str]:
     """Update operations removing from the default graph each stashed triple that no named
-    graph holds any more, then the scratch graph."""
+    graph in the copy (not the scratch graph, none under ``outside_union``) holds any more,
+    then the scratch graph."""
+    kept_out = "".join(
+        f" && !STRSTARTS(STR(?g), {ntriples.literal(Literal(prefix))})" for prefix in outside_union
+    )
     return [
         f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH {scratch} {{ ?s ?p ?o }} FILTER NOT EXISTS "
-        f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {scratch}) }} }}",
+        f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {scratch}{kept_out}) }} }}",
         f"DROP SILENT GRAPH {scratch}",
     ]
 
