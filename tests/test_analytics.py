@@ -266,6 +266,24 @@ def test_ingest_keeps_the_layer_exact_through_changes():
     }
 
 
+def test_layer_stays_out_of_the_union_copy():
+    """The embedded store's default graph (the union copy of the records) holds none of the
+    layer: its statements are in their named graphs only, and the analyses read them there."""
+    import pyoxigraph as ox
+
+    kg = KnowledgeGraph.open("oxigraph:memory")
+    kg.ingest_records([batch_record("B1", 1.2), lineage_record("L1", "B1", "MED-1", 300.0)])
+    native = kg.store.native
+    for predicate in (CMC.seriesRow, CMC.inSeries, CMC.upstream, CMC.seriesProperty):
+        term = ox.NamedNode(str(predicate))
+        assert list(native.quads_for_pattern(None, term, None, ox.DefaultGraph())) == []
+        assert list(native.quads_for_pattern(None, term, None, None))  # in the named graphs
+    assert kg.summary("HMW")["mean"].tolist() == [1.2]
+    kg.reindex()
+    row = ox.NamedNode(str(CMC.seriesRow))
+    assert list(native.quads_for_pattern(None, row, None, ox.DefaultGraph())) == []
+
+
 def test_dropped_records_leave_the_layer():
     """A change set that drops a record graph (as ingest does for a source's vanished records)
     drops its rows: the lot keeps no row the records no longer state."""

@@ -145,8 +145,8 @@ _BACKWARD = frozenset({_CMC_sampleOf, _CMC_onEntity, _PROV_wasGeneratedBy, _PROV
 
 def analytics_graph(minter: IriMinter, node: URIRef) -> URIRef:
     """The derived graph holding the rows of ``node`` (a lot or run) and, for a batch, its
-    summary (a hash: lot IRIs can be long)."""
-    return URIRef(f"{minter.base}{PREFIX}{_digest(node)}")
+    facts and upstream closure (a hash: lot IRIs can be long)."""
+    return URIRef(f"{layer_prefix(minter)}{_digest(node)}")
 
 
 def _digest(*parts: object) -> str:
@@ -438,7 +438,7 @@ def _series_triples(
 
 def series_graph(minter: IriMinter, series: URIRef) -> URIRef:
     """The derived graph holding one series node's triples."""
-    return URIRef(f"{minter.base}{PREFIX}series/{_digest(series)}")
+    return URIRef(f"{layer_prefix(minter)}series/{_digest(series)}")
 
 
 def _row(facts: Facts, measurement: Identifier) -> _Row | None:
@@ -631,7 +631,11 @@ def _batch_combinations(batch: dict[str, Any]) -> itertools.product:
 def plan_analytics(
     store: Store, minter: IriMinter, changes: ChangeSet, stored_records: bool
 ) -> None:
-    """Add to ``changes`` the analytics graphs its records change (see the module doc)."""
+    """Add to ``changes`` the analytics graphs its records change (see the module doc): a
+    new graph whole, the difference to a stored one as quads removed and added (adding values
+    to a batch then only adds), an emptied one dropped. The layer's graphs are kept out of the
+    union copy: its readers use GRAPH."""
+    changes.outside_union.add(layer_prefix(minter))
     leaving = set(changes.drop_graphs) | set(changes.put_graphs)
     new = [
         (triple, graph)
@@ -650,16 +654,24 @@ def plan_analytics(
         graph = analytics_graph(minter, node)
         triples, in_series = _lot_layer(minter, state.facts, node)
         series.update(in_series)
-        if triples == current.get(graph, set()):
-            continue
-        if triples:
-            changes.put_graphs[graph] = RecordTriples(triples)
-        elif graph in current:
+        stored = current.get(graph)
+        if stored is None:
+            if triples:
+                changes.put_graphs[graph] = RecordTriples(triples)
+        elif not triples:
             changes.drop_graphs.append(graph)
+        else:
+            changes.remove += [(*triple, graph) for triple in stored - triples]
+            changes.add += [(*triple, graph) for triple in triples - stored]
     stored = _stored_series(store, minter, series) if stored_records else set()
     for node, triples in series.items():
         if node not in stored:
             changes.put_graphs[series_graph(minter, node)] = RecordTriples(triples)
+
+
+def layer_prefix(minter: IriMinter) -> str:
+    """The IRI prefix of every graph of the layer."""
+    return f"{minter.base}{PREFIX}"
 
 
 def _stored_series(store: Store, minter: IriMinter, series: Iterable[URIRef]) -> set[URIRef]:
@@ -784,7 +796,7 @@ def rebuild(
     nodes = sorted(
         s for s, by in facts.forward.items() if isinstance(s, URIRef) and _RDF_type in by
     )
-    changes = ChangeSet()
+    changes = ChangeSet(outside_union={layer_prefix(minter)})
     series: dict[URIRef, set[Triple]] = {}
     for index, node in enumerate(nodes):
         if progress and index % 1000 == 0:
