@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from question_fixtures import mab_graph, zagar_graph
-from rdflib import Literal
+from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
 from cmckg import build
@@ -282,6 +282,36 @@ def test_layer_stays_out_of_the_union_copy():
     kg.reindex()
     row = ox.NamedNode(str(CMC.seriesRow))
     assert list(native.quads_for_pattern(None, row, None, ox.DefaultGraph())) == []
+
+
+def test_raw_lot_pairs_by_material_and_without_one():
+    """The drivers' batch → raw-lot pairs: by the material's IRI, and for a lot that states no
+    material (the records path counts it under any material, so the layer must too)."""
+    from cmckg import queries
+
+    kg = KnowledgeGraph.open("oxigraph:memory")
+    rec = lineage_record("L1", "B1", "MED-1", 300.0)
+    unstated = rec.lot("ADD-1", kind="raw_material")
+    rec.run("MIX-B1", inputs=[unstated], outputs=[rec.lot("HV-B1", kind="intermediate")])
+    kg.ingest_records([rec])
+
+    def pairs(name: str, **params) -> set[tuple[str, str]]:
+        (text,) = queries.run(kg.store, name, params).rows[0]
+        return {
+            tuple(part.rsplit("/", 1)[-1] for part in line.split("\t"))
+            for line in str(text or "").split("\n")
+            if line
+        }
+
+    found = {
+        str(m)
+        for (m,) in kg.store.query(
+            "SELECT ?m WHERE { ?l <https://w3id.org/cmckg/ontology#ofMaterial> ?m }"
+        ).rows
+    }
+    (material,) = found
+    assert pairs("analytics-upstream-lots", material=URIRef(material)) == {("DS-B1", "MED-1")}
+    assert pairs("analytics-upstream-lots-unstated") == {("DS-B1", "ADD-1")}
 
 
 def test_dropped_records_leave_the_layer():

@@ -572,10 +572,10 @@ def _each_distinct(column: pd.Series, convert: Callable[[Any], object]) -> pd.Se
     codes, uniques = pd.factorize(column)
     table = np.empty(len(uniques) + 1, dtype=object)
     table[:-1] = [convert(value) for value in uniques]
-    values = table[codes]  # code -1 (None / NaN): the last cell, filled below
-    for position in np.flatnonzero(codes < 0):
-        values[position] = convert(column.iloc[position])
-    mapped = pd.Series(values, index=column.index)
+    missing = np.flatnonzero(codes < 0)  # None / NaN: code -1, the last cell
+    if len(missing):
+        table[-1] = convert(column.iloc[missing[0]])
+    mapped = pd.Series(table[codes], index=column.index)
     return mapped.infer_objects()
 
 

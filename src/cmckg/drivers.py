@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
+from rdflib import URIRef
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -225,12 +226,17 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     """The raw-material lot values upstream of ``batches`` (of ``materials``; [""]: any), shaped
     like ``queries/raw-material-values.rq``: the layer's batch → raw lot pairs joined here with
     the raw lots' rows (two small queries; one query joining both walks every pair first)."""
-    texts, values = [], []
+    values = []
     for material in materials:
-        found = queries.run(store, "analytics-upstream-lots", {"material": material})
-        texts += [str(text) for (text,) in found.rows if text]
         result = queries.run(store, "analytics-raw-lot-values", {"material": material})
         values += analytics.raw_lot_rows(result)
+    stated = sorted({row[-1] for row in values if row[-1] is not None})
+    found = [
+        queries.run(store, "analytics-upstream-lots", {"material": URIRef(node)}) for node in stated
+    ]
+    if any(row[-1] is None for row in values):
+        found.append(queries.run(store, "analytics-upstream-lots-unstated"))
+    texts = [str(text) for result in found for (text,) in result.rows if text]
     if not texts or not values:
         return pd.DataFrame()
     value_frame = pd.DataFrame(values, columns=list(analytics.RAW_LOT_COLUMNS)).drop_duplicates()
