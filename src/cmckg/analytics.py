@@ -339,7 +339,7 @@ def _lot_layer(
     series: dict[URIRef, set[Triple]] = {}
     for measurement, row in rows:
         described = _series_triples(minter, row, kinds, shared)
-        node = next(iter(described))[0]
+        node = URIRef(next(iter(described))[0])
         series[node] = described
         triples.add((lot, _CMC_inSeries, node))
         predicate = _CMC_seriesRow if row.values else _CMC_seriesCensoredRow
@@ -431,7 +431,7 @@ def _series_triples(
     )
     key = (c for _, cs in columns for c in [*_ordered(cs), "|"])
     node = URIRef(f"{minter.base}analytics/series/{_digest(*key)}")
-    triples = {(node, _RDF_type, _CMC_AnalyticsSeries)}
+    triples: set[Triple] = {(node, _RDF_type, _CMC_AnalyticsSeries)}
     triples |= {(node, predicate, o) for predicate, objects in columns for o in objects}
     return triples
 
@@ -569,7 +569,7 @@ def upstream_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple
 RAW_LOT_COLUMNS = ("lot", "measurement", "value", "unit", "property", "local_term", "material_node")
 
 
-def raw_lot_rows(result: QueryResult) -> list[tuple[object, ...]]:
+def raw_lot_rows(result: QueryResult) -> list[tuple[Any, ...]]:
     """The rows (``RAW_LOT_COLUMNS``) in the answer of ``analytics-raw-lot-values.rq``."""
     rows = []
     for prop, local, material, lines in result.rows:
@@ -604,7 +604,7 @@ def _numbers(row: dict[str, Any], censored: bool) -> list[tuple[float, str | Non
     return [(value, None) for value in row["values"]]
 
 
-def _combinations(row: dict[str, Any]) -> itertools.product:
+def _combinations(row: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     return itertools.product(
         row["units"] or [None],
         row["stages"] or [None],
@@ -613,7 +613,7 @@ def _combinations(row: dict[str, Any]) -> itertools.product:
     )
 
 
-def _batch_combinations(batch: dict[str, Any]) -> itertools.product:
+def _batch_combinations(batch: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     kinds = [k for k in batch["kinds"] if URIRef(k) in BATCH_CLASSES]
     return itertools.product(
         kinds,
@@ -663,9 +663,9 @@ def plan_analytics(
         else:
             changes.remove += [(*triple, graph) for triple in stored - triples]
             changes.add += [(*triple, graph) for triple in triples - stored]
-    stored = _stored_series(store, minter, series) if stored_records else set()
+    known = _stored_series(store, minter, series) if stored_records else set()
     for node, triples in series.items():
-        if node not in stored:
+        if node not in known:
             changes.put_graphs[series_graph(minter, node)] = RecordTriples(triples)
 
 
@@ -721,7 +721,12 @@ def _affected(state: _AfterState, changed: set[Triple]) -> set[URIRef]:
     # a run's facts (site, version, start) are its lots' too
     runs = {n for n in lots if _CMC_ProcessRun in facts.types(n) or n in untyped}
     state.load_objects(_PROV_wasGeneratedBy, runs)
-    lots |= {made for run in runs for made in facts.subjects(_PROV_wasGeneratedBy, run)}
+    lots |= {
+        made
+        for run in runs
+        for made in facts.subjects(_PROV_wasGeneratedBy, run)
+        if isinstance(made, URIRef)
+    }
     # lineage steps and types that changed: every batch downstream of them
     moved = {s for s, p, o in changed if p in _LINEAGE or p == _RDF_type}
     moved |= {o for s, p, o in changed if p == _PROV_wasGeneratedBy}
@@ -751,7 +756,7 @@ def _downstream(state: _AfterState, nodes: set[Identifier]) -> set[Identifier]:
     return seen
 
 
-def _load_for_graphs(state: _AfterState, lots: set[Identifier]) -> None:
+def _load_for_graphs(state: _AfterState, lots: set[URIRef]) -> None:
     """Read every stored statement the graphs of ``lots`` are computed from."""
     facts = state.facts
     state.load_subjects(lots)
@@ -760,7 +765,7 @@ def _load_for_graphs(state: _AfterState, lots: set[Identifier]) -> None:
     state.load_objects(_CMC_onEntity, lots | samples)
     state.load_subjects({m for e in lots | samples for m in facts.subjects(_CMC_onEntity, e)})
     state.load_subjects({r for lot in lots for r in facts.objects(lot, _PROV_wasGeneratedBy)})
-    frontier = {lot for lot in lots if BATCH_CLASSES & set(facts.types(lot))}
+    frontier: set[Identifier] = {lot for lot in lots if BATCH_CLASSES & set(facts.types(lot))}
     seen = set(frontier)
     while frontier:  # the upstream walk of each batch
         state.load_subjects(frontier)

@@ -230,7 +230,7 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     for material in materials:
         result = queries.run(store, "analytics-raw-lot-values", {"material": material})
         values += analytics.raw_lot_rows(result)
-    stated = sorted({row[-1] for row in values if row[-1] is not None})
+    stated = sorted({str(row[-1]) for row in values if row[-1] is not None})
     found = [
         queries.run(store, "analytics-upstream-lots", {"material": URIRef(node)}) for node in stated
     ]
