@@ -166,10 +166,14 @@ def test_read_only_refuses_every_write(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_chain_fixture_rows_equal_the_embedded_store() -> None:
+    """Same quads, and the same records in the default graph. The analytics layer's series are
+    left out of the count: Virtuoso's default graph is the union of every graph, the layer's
+    too, while the embedded store keeps the layer out of its union copy (read with GRAPH)."""
     aggregate = (
         (
             "SELECT ?type (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?type } "
-            "FILTER(STRSTARTS(STR(?type), 'https://w3id.org/cmckg/')) "
+            "FILTER(STRSTARTS(STR(?type), 'https://w3id.org/cmckg/') "
+            "&& ?type != <https://w3id.org/cmckg/ontology#AnalyticsSeries>) "
             "GROUP BY ?type ORDER BY ?type"
         )
         .replace("} FILTER", "FILTER")
