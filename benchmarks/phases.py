@@ -160,7 +160,7 @@ def phase_ingest(args: argparse.Namespace, record: Recorder) -> None:
         triples=triples,
         quads=quads,
     )
-    if args.backend == "embedded":
+    if args.backend == "embedded" and not args.no_dump:
         dump = args.size_dir / "dump.nq"
         started = time.perf_counter()
         kg.store.dump_nquads(dump)  # the record graphs, not the union copy
@@ -411,6 +411,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument(
         "--variant", default="query", choices=["query", "iri", "api"], help="lineage: how to ask"
+    )
+    parser.add_argument(
+        "--no-dump", action="store_true", help="ingest: no N-Quads dump (no bulk-load baseline)"
     )
     args = parser.parse_args(argv)
     args.location = args.location or f"oxigraph:{args.size_dir / 'store'}"

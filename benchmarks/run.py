@@ -115,6 +115,7 @@ def run_phase(
     location: str | None = None,
     backend: str = "embedded",
     variant: str = "query",
+    dump: bool = True,
 ) -> PhaseRun:
     """Run one phase in a child process (output in ``size_dir/PHASE-BACKEND.log``); stop it
     after ``timeout`` seconds or above ``memory_limit`` GiB resident, so a runaway query
@@ -134,6 +135,8 @@ def run_phase(
     ]
     if location:
         command += ["--location", location]
+    if not dump:
+        command.append("--no-dump")
     log = size_dir / f"{phase}-{variant if phase == 'lineage' else ''}-{backend}.log"
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
@@ -399,7 +402,15 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
             "pyshacl": args.baseline_timeout,
         }.get(name, args.timeout)
         run = run_phase(
-            name, size_dir, timeout, args.memory_limit, args.repeat, location, backend, variant
+            name,
+            size_dir,
+            timeout,
+            args.memory_limit,
+            args.repeat,
+            location,
+            backend,
+            variant,
+            dump=not args.analytics_only,  # the dump only feeds the bulk-load and rdflib phases
         )
         label = f"{name}-{variant}" if name == "lineage" else name
         phases[f"{label}-{backend}"] = run
