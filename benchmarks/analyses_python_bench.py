@@ -168,7 +168,7 @@ def patch(package: ModuleType, data: SimpleNamespace) -> None:
     drivers.resolve_material = lambda _s, _m: f"{EX}material/medium"
     drivers.material_nodes = lambda m, _names: [m]
     # the answers as the layer's queries give them: a frame (queries.to_dataframe) for the
-    # baseline; tab-separated pair lines and series rows (analytics.raw_lot_rows) since
+    # baseline; tab-separated pair lines and series rows (series_rows.raw_lot_rows) since
     drivers.queries = SimpleNamespace(run=data.answer, to_dataframe=lambda answer: answer.frame)
     drivers.analytics = SimpleNamespace(
         raw_lot_rows=lambda answer: list(answer.frame.itertuples(index=False, name=None)),

@@ -20,7 +20,9 @@ vocabulary (``ontology/cmckg.ttl``, ``ontology/MODEL.md`` "Analytics layer"):
   ``prov:wasDerivedFrom*/prov:wasGeneratedBy``).
 
 A series' values are one index scan (no lookup per value), so an analysis costs the few series
-it matches plus a scan; ``series_rows`` and friends read the answers back.
+it matches plus a scan; ``cmckg.series_rows`` reads the answers back. This module is the
+layer's layout and its upkeep in one: both are made of the same ``Facts`` and the same
+``lot_layer``, and a change to what a lot's graph says is a change to what ingest must watch.
 
 Kept in step like derived lineage (``derivation.py``): ingest calls ``plan_analytics`` after
 ``plan_derivations``, in the same change set. It finds the triples the change set really
@@ -34,7 +36,6 @@ differ. ``rebuild`` (``cmckg reindex``) makes the whole layer from the records.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -49,7 +50,7 @@ from rdflib.term import Identifier
 from . import units
 from .errors import TermError
 from .mappers.base import RecordTriples
-from .stores import ChangeSet, QueryResult, Store
+from .stores import ChangeSet, Store
 from .stores.terms import rows_for_each, to_sparql
 from .vocab import CMC, CMCT, LOT_KINDS, QUDT, IriMinter, bundled_term_index
 
@@ -320,12 +321,7 @@ def _measurements(facts: Facts, lot: Identifier) -> list[Identifier]:
     return list({m for e in entities for m in facts.subjects(_CMC_onEntity, e)})
 
 
-def lot_graph(minter: IriMinter, facts: Facts, lot: URIRef) -> set[Triple]:
-    """The triples of ``lot``'s analytics graph (empty: it has none)."""
-    return _lot_layer(minter, facts, lot)[0]
-
-
-def _lot_layer(
+def lot_layer(
     minter: IriMinter, facts: Facts, lot: URIRef
 ) -> tuple[set[Triple], dict[URIRef, set[Triple]]]:
     """``lot``'s analytics graph, and each series its rows are in with the series' own
@@ -491,140 +487,6 @@ def upstream(facts: Facts, batch: Identifier) -> list[Identifier]:
     return [n for n in derived | runs if UPSTREAM_CLASSES & set(facts.types(n))]
 
 
-# --- reading it back ----------------------------------------------------------------------
-
-#: The columns of a value row as the analyses read it (one per batch, measurement and value);
-#: the records' saved queries (attribute-values.rq …) answer with the same columns.
-ROW_COLUMNS = (
-    "batch",
-    "identifier",
-    "class",
-    "measurement",
-    "value",
-    "unit",
-    "stage",
-    "lot",
-    "material_node",
-    "product_node",
-    "site_node",
-    "pv_node",
-    "date",
-)
-
-
-def series_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple[object, ...]]:
-    """The value rows (``ROW_COLUMNS``, and the qualifier when ``censored``) in the answer of
-    ``analytics-values.rq``: one answer row per series, its rows one JSON object per line.
-    Every combination of a row's several values, units, stages… is a row, as a join over the
-    records gives it."""
-    for class_, material, product, site, version, lines in result.rows:
-        if lines is None:
-            continue
-        fixed = (str(class_), _text(material), _text(product), _text(site), _text(version))
-        for line in dict.fromkeys(str(lines).split("\n")):  # a series matched twice: once
-            row = json.loads(line)
-            for number, qualifier in _numbers(row, censored):
-                for unit, stage, identifier, date in _combinations(row):
-                    measured = (row["measurement"], number, unit, stage, row["lot"])
-                    yield (
-                        row["lot"],
-                        identifier,
-                        fixed[0],
-                        *measured,
-                        *fixed[1:],
-                        date,
-                        *((qualifier,) if censored else ()),
-                    )
-
-
-def upstream_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple[object, ...]]:
-    """The value rows (``ROW_COLUMNS``) in the answer of ``analytics-values-upstream.rq``:
-    per series, one line per batch and row (the batch summary's JSON, a tab, the row's)."""
-    for material, lines in result.rows:
-        if not lines:
-            continue
-        for line in dict.fromkeys(str(lines).split("\n")):
-            batch_text, row_text = line.split("\t", 1)
-            batch, row = json.loads(batch_text), json.loads(row_text)
-            for number, qualifier in _numbers(row, censored):
-                for unit, stage, _, _ in _combinations(row):
-                    for facts in _batch_combinations(batch):
-                        kind, identifier, date, product, site, version = facts
-                        measured = (row["measurement"], number, unit, stage, row["lot"])
-                        yield (
-                            batch["lot"],
-                            identifier,
-                            kind,
-                            *measured,
-                            _text(material),
-                            product,
-                            site,
-                            version,
-                            date,
-                            *((qualifier,) if censored else ()),
-                        )
-
-
-#: The columns of a raw-material lot's value rows (``raw_lot_rows``).
-RAW_LOT_COLUMNS = ("lot", "measurement", "value", "unit", "property", "local_term", "material_node")
-
-
-def raw_lot_rows(result: QueryResult) -> list[tuple[Any, ...]]:
-    """The rows (``RAW_LOT_COLUMNS``) in the answer of ``analytics-raw-lot-values.rq``."""
-    rows = []
-    for prop, local, material, lines in result.rows:
-        if not lines:
-            continue
-        for line in dict.fromkeys(str(lines).split("\n")):
-            row = json.loads(line)
-            for value in row["values"]:
-                for unit in row["units"] or [None]:
-                    rows.append(
-                        (
-                            row["lot"],
-                            row["measurement"],
-                            value,
-                            unit,
-                            str(prop),
-                            _text(local),
-                            _text(material),
-                        )
-                    )
-    return rows
-
-
-def _text(term: object) -> str | None:
-    return None if term is None else str(term)
-
-
-def _numbers(row: dict[str, Any], censored: bool) -> list[tuple[float, str | None]]:
-    """(number, qualifier) of a row: its values, or with ``censored`` its limits."""
-    if censored:
-        return [(limit, q) for limit in row["limits"] for q in row["qualifiers"]]
-    return [(value, None) for value in row["values"]]
-
-
-def _combinations(row: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-    return itertools.product(
-        row["units"] or [None],
-        row["stages"] or [None],
-        row["identifiers"] or [None],
-        row["dates"] or [None],
-    )
-
-
-def _batch_combinations(batch: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-    kinds = [k for k in batch["kinds"] if URIRef(k) in BATCH_CLASSES]
-    return itertools.product(
-        kinds,
-        batch["identifiers"] or [None],
-        batch["dates"] or [None],
-        batch["products"] or [None],
-        batch["sites"] or [None],
-        batch["process_versions"] or [None],
-    )
-
-
 # --- keeping it in step --------------------------------------------------------------------
 
 
@@ -652,7 +514,7 @@ def plan_analytics(
     series: dict[URIRef, set[Triple]] = {}
     for node in nodes:
         graph = analytics_graph(minter, node)
-        triples, in_series = _lot_layer(minter, state.facts, node)
+        triples, in_series = lot_layer(minter, state.facts, node)
         series.update(in_series)
         stored = current.get(graph)
         if stored is None:
@@ -806,7 +668,7 @@ def rebuild(
     for index, node in enumerate(nodes):
         if progress and index % 1000 == 0:
             progress("analytics", index, len(nodes))
-        triples, in_series = _lot_layer(minter, facts, node)
+        triples, in_series = lot_layer(minter, facts, node)
         series.update(in_series)
         if triples:
             changes.put_graphs[analytics_graph(minter, node)] = RecordTriples(triples)

@@ -28,7 +28,7 @@ import pandas as pd
 from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
-from . import analytics, queries, units
+from . import queries, series_rows, units
 from .errors import MappingError, QueryError, TermError
 from .stores import QueryResult, Store
 from .vocab import BATCH_KINDS as BATCH_KINDS  # re-exported: summary and cpv read it here
@@ -60,7 +60,7 @@ SAVED_QUERIES = {
     },
 }
 #: The columns of the value queries' rows (one per batch and measurement), before ``_per_batch``.
-ROW_COLUMNS = list(analytics.ROW_COLUMNS)
+ROW_COLUMNS = list(series_rows.ROW_COLUMNS)
 VALUE_COLUMNS = [
     "attribute",
     "batch",
@@ -525,7 +525,7 @@ def _rows_frame(result: QueryResult, source: str, role: str) -> pd.DataFrame:
         return queries.to_dataframe(result)
     censored = role == "censored"
     columns = [*ROW_COLUMNS, "qualifier"] if censored else ROW_COLUMNS
-    read = analytics.upstream_rows if role == "upstream" else analytics.series_rows
+    read = series_rows.upstream_rows if role == "upstream" else series_rows.series_rows
     return pd.DataFrame(read(result, censored), columns=columns)
 
 

@@ -25,7 +25,7 @@ from rdflib import URIRef
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from . import analytics, queries
+from . import queries, series_rows
 from .attributes import (
     Attribute,
     ReferenceNode,
@@ -229,7 +229,7 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     values = []
     for material in materials:
         result = queries.run(store, "analytics-raw-lot-values", {"material": material})
-        values += analytics.raw_lot_rows(result)
+        values += series_rows.raw_lot_rows(result)
     stated = sorted({str(row[-1]) for row in values if row[-1] is not None})
     found = [
         queries.run(store, "analytics-upstream-lots", {"material": URIRef(node)}) for node in stated
@@ -239,7 +239,7 @@ def _layer_raw_values(store: Store, batches: set[str], materials: list[str]) -> 
     texts = [str(text) for result in found for (text,) in result.rows if text]
     if not texts or not values:
         return pd.DataFrame()
-    value_frame = pd.DataFrame(values, columns=list(analytics.RAW_LOT_COLUMNS)).drop_duplicates()
+    value_frame = pd.DataFrame(values, columns=list(series_rows.RAW_LOT_COLUMNS)).drop_duplicates()
     # one line per pair, a tab between batch and lot: split all the text at once; keep each
     # pair once (a repeated row of the join is a repeated pair with a repeated value row)
     fields = "\n".join(texts).replace("\n", "\t").split("\t")
