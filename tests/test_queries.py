@@ -9,6 +9,7 @@ import json
 import pytest
 from conftest import STORE_KINDS, store_location
 from question_fixtures import QUESTIONS, load_trig
+from rdflib import Literal, URIRef
 
 from cmckg import queries
 from cmckg.cli import main
@@ -175,3 +176,40 @@ def test_cli_query_binds_hostile_text_as_a_literal(tmp_path, capsys):
     assert "not a valid absolute IRI" in capsys.readouterr().err
     with KnowledgeGraph.open(location) as graph:
         assert sorted(graph.store.quads()) == before
+
+
+def test_run_each_binds_every_term_across_values_blocks(monkeypatch) -> None:
+    """A saved query asked of many nodes: every node answered once, in VALUES blocks of at most
+    VALUES_BATCH (three blocks here), the saved query's own parameters bound beside them."""
+    from cmckg.stores import open_store
+    from cmckg.stores import terms as store_terms
+    from cmckg.stores.base import ChangeSet
+
+    monkeypatch.setattr(store_terms, "VALUES_BATCH", 4)
+    monkeypatch.setattr(
+        store_terms.batches, "__defaults__", (4,)
+    )  # the default is read at definition time
+    store = open_store("oxigraph:memory")
+    series = [URIRef(f"https://example.org/series/{i}") for i in range(10)]
+    row = URIRef("https://w3id.org/cmckg/ontology#seriesRow")
+    graph = URIRef("https://example.org/g")
+    store.apply(
+        ChangeSet(
+            put_graphs={graph: {(s, row, Literal(f'{{"n":{i}}}')) for i, s in enumerate(series)}}
+        )
+    )
+    result = queries.run_each(store, "analytics-values", "series", series[:9])
+    assert result.columns == ["series", "rows"]
+    assert sorted((str(s), str(r)) for s, r in result.rows) == sorted(
+        (str(s), f'{{"n":{i}}}') for i, s in enumerate(series[:9])
+    )
+
+
+def test_inline_rows_refuses_a_bad_variable_and_escapes_terms() -> None:
+    from cmckg.errors import QueryError
+    from cmckg.stores.terms import inline_rows
+
+    with pytest.raises(QueryError):
+        inline_rows("SELECT * WHERE { ?s ?p ?o }", "s } DROP ALL {", [URIRef("https://e.org/a")])
+    text = inline_rows("SELECT * WHERE { ?s ?p ?o }", "s", [Literal('x" } DROP ALL { "')])
+    assert "DROP ALL" in text and '\\"' in text and text.count("{") == text.count("}")

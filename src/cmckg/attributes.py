@@ -30,7 +30,7 @@ from rdflib.namespace import SKOS
 
 from . import queries, series_rows, units
 from .errors import MappingError, QueryError, TermError
-from .stores import QueryResult, Store
+from .stores import Store
 from .vocab import BATCH_KINDS as BATCH_KINDS  # re-exported: summary and cpv read it here
 from .vocab import CMC, CMCT, normalise_label, term_index
 
@@ -61,6 +61,13 @@ SAVED_QUERIES = {
 }
 #: The columns of the value queries' rows (one per batch and measurement), before ``_per_batch``.
 ROW_COLUMNS = list(series_rows.ROW_COLUMNS)
+#: The query finding the analytics series each layer role reads (the role's query then reads
+#: their rows).
+LAYER_SERIES = {
+    "values": "analytics-series",
+    "censored": "analytics-series",
+    "upstream": "analytics-upstream-series",
+}
 VALUE_COLUMNS = [
     "attribute",
     "batch",
@@ -487,20 +494,17 @@ def _value_rows(
     kind = {"kind": _kind_class(where.kind)} if source == "layer" else {}
     frames = [
         _rows_frame(
-            queries.run(
-                store,
-                saved_query(source, role),
-                {
-                    "attribute": attribute.selector,
-                    "material": m,
-                    "product": p,
-                    "site": s,
-                    "process_version": v,
-                    **kind,
-                },
-            ),
+            store,
             source,
             role,
+            {
+                "attribute": attribute.selector,
+                "material": m,
+                "product": p,
+                "site": s,
+                "process_version": v,
+                **kind,
+            },
         )
         for m, p, s, v in itertools.product(*choices)
         for role in roles
@@ -518,15 +522,23 @@ def _kind_class(kind: str | None) -> str:
     return classes[0]
 
 
-def _rows_frame(result: QueryResult, source: str, role: str) -> pd.DataFrame:
-    """A value query's answer as rows (``ROW_COLUMNS``, with ``qualifier`` for censored
-    results): the records' queries give them as they are, the layer's one series per row."""
+def _rows_frame(store: Store, source: str, role: str, params: dict[str, object]) -> pd.DataFrame:
+    """The rows (``ROW_COLUMNS``, with ``qualifier`` for censored results) a value query
+    answers: the records' saved query as it is; from the layer, the series that match
+    (``LAYER_SERIES``) and then their rows, read back by ``cmckg.series_rows``."""
     if source == "records":
-        return queries.to_dataframe(result)
+        return queries.to_dataframe(queries.run(store, saved_query(source, role), params))
+    upstream = role == "upstream"
+    asked = ("attribute", "material") if upstream else tuple(params)
+    keys = queries.run(store, LAYER_SERIES[role], {k: params[k] for k in asked}).rows
+    narrowing = {k: v for k, v in params.items() if k not in asked}
+    found = queries.run_each(
+        store, saved_query(source, role), "series", sorted({key[0] for key in keys}), narrowing
+    )
     censored = role == "censored"
+    read = series_rows.upstream_rows if upstream else series_rows.series_rows
     columns = [*ROW_COLUMNS, "qualifier"] if censored else ROW_COLUMNS
-    read = series_rows.upstream_rows if role == "upstream" else series_rows.series_rows
-    return pd.DataFrame(read(result, censored), columns=columns)
+    return pd.DataFrame(read(series_rows.joined(keys, found.rows), censored), columns=columns)
 
 
 def _per_batch(

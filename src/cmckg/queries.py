@@ -16,7 +16,7 @@ value with quotes or braces is only ever a literal.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -31,7 +31,7 @@ from rdflib.term import Identifier
 from .errors import QueryError
 from .resources import resource_dir
 from .stores import QueryResult, Store
-from .stores.terms import check_iri
+from .stores.terms import batches, check_iri, inline_rows
 
 _PARAM_TYPES = {
     "iri": None,
@@ -165,6 +165,27 @@ def run(
         k: to_term(v, "iri" if isinstance(v, URIRef) else "string", k) for k, v in params.items()
     }
     return store.query(name_or_sparql, bindings)
+
+
+def run_each(
+    store: Store,
+    name: str,
+    variable: str,
+    terms: Sequence[Identifier],
+    params: Mapping[str, object] | None = None,
+) -> QueryResult:
+    """Run a saved query with ``?variable`` bound to each of ``terms`` (``VALUES`` blocks of at
+    most ``VALUES_BATCH``) and its parameters as ``run`` binds them; the rows of every block.
+    For an answer asked of many nodes at once: the nodes found by an earlier query, not text a
+    user typed."""
+    query = get_query(name)
+    bound = query.bind(params or {})
+    columns: list[str] = []
+    rows: list[tuple[Identifier | None, ...]] = []
+    for batch in batches(terms):
+        result = store.query(inline_rows(query.text, variable, batch), bound)
+        columns, rows = result.columns, rows + result.rows
+    return QueryResult(columns, rows)
 
 
 def python_value(term: Identifier | None) -> object:

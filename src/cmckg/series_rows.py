@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rdflib import URIRef
@@ -37,16 +37,29 @@ ROW_COLUMNS = (
 )
 
 
-def series_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple[object, ...]]:
-    """The value rows (``ROW_COLUMNS``, and the qualifier when ``censored``) in the answer of
-    ``analytics-values.rq``: one answer row per series, its rows one JSON object per line.
+def joined(
+    keys: Iterable[tuple[Any, ...]], found: Iterable[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Each series' key columns (a row of analytics-series.rq or analytics-upstream-series.rq,
+    its series first) with the series' rows cell from the query that read them (series, rows),
+    in the shape ``series_rows`` and ``upstream_rows`` read: keys without the series, then rows.
+    A series with several keys (a lot of two products) comes once per key."""
+    cells = {series: lines for series, lines in found}
+    return [(*key[1:], cells[key[0]]) for key in keys if key[0] in cells]
+
+
+def series_rows(
+    answer: Iterable[tuple[Any, ...]], censored: bool = False
+) -> Iterator[tuple[object, ...]]:
+    """The value rows (``ROW_COLUMNS``, and the qualifier when ``censored``) of ``joined``
+    series keys and the cells of ``analytics-values.rq``: per series, one JSON object per line.
     Every combination of a row's several values, units, stages… is a row, as a join over the
     records gives it."""
-    for class_, material, product, site, version, lines in result.rows:
+    for class_, material, product, site, version, lines in answer:
         if lines is None:
             continue
         fixed = (str(class_), _text(material), _text(product), _text(site), _text(version))
-        for line in dict.fromkeys(str(lines).split("\n")):  # a series matched twice: once
+        for line in str(lines).split("\n"):
             row = json.loads(line)
             for number, qualifier in _numbers(row, censored):
                 for unit, stage, identifier, date in _combinations(row):
@@ -62,10 +75,12 @@ def series_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple[o
                     )
 
 
-def upstream_rows(result: QueryResult, censored: bool = False) -> Iterator[tuple[object, ...]]:
+def upstream_rows(
+    answer: Iterable[tuple[Any, ...]], censored: bool = False
+) -> Iterator[tuple[object, ...]]:
     """The value rows (``ROW_COLUMNS``) in the answer of ``analytics-values-upstream.rq``:
     per series, one line per batch and row (the batch summary's JSON, a tab, the row's)."""
-    for material, lines in result.rows:
+    for material, lines in answer:
         if not lines:
             continue
         for line in dict.fromkeys(str(lines).split("\n")):

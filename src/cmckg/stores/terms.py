@@ -139,6 +139,15 @@ def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:
     return sparql[: position + 1] + values + sparql[position + 1 :]
 
 
+def inline_rows(sparql: str, name: str, terms: Sequence[Identifier]) -> str:
+    """``sparql`` with ``?name`` bound to each of ``terms`` (a multi-row ``VALUES`` block at the
+    top of the outermost WHERE group, each term through ``to_sparql``)."""
+    if not re.fullmatch(r"[A-Za-z_]\w*", name):
+        raise QueryError(f"not a SPARQL variable name: {name!r}")
+    position = _outer_group_start(sparql)
+    return f"{sparql[: position + 1]} {values_clause(name, terms)} {sparql[position + 1 :]}"
+
+
 def _outer_group_start(sparql: str) -> int:
     """Index of the ``{`` opening the query's WHERE clause (skipping comments, IRIs, strings)."""
     is_construct = re.search(r"^\s*CONSTRUCT\b", _strip_prologue(sparql), re.IGNORECASE)
