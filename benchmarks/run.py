@@ -162,6 +162,16 @@ def run_phase(
     return PhaseRun("ok", seconds)
 
 
+def _keep_ingest_results(size_dir: Path) -> None:
+    """``--reuse``: the kept store stays, and of its results only the ingest's (the queries are
+    timed again)."""
+    if not (size_dir / "store").is_dir():
+        raise SystemExit(f"--reuse: no kept store in {size_dir} (run with --keep first)")
+    path = size_dir / "results.jsonl"
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines() if '"ingest"' in line]
+    path.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+
+
 def results(size_dir: Path) -> list[dict]:
     path = size_dir / "results.jsonl"
     if not path.exists():
@@ -378,16 +388,21 @@ def size_rows(
 
 def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
     size_dir = args.workdir / f"n{n}"
-    if size_dir.exists():
-        shutil.rmtree(size_dir)
-    size_dir.mkdir(parents=True)
-    started = time.perf_counter()
-    manifest = generate(size_dir / "src", n, args.seed)
-    console.print(
-        f"[bold]N = {n:,}[/]: generated {manifest['record_files']} files, "
-        f"{manifest['source_rows']:,} rows in {time.perf_counter() - started:.1f} s"
-    )
     phases: dict[str, PhaseRun] = {}
+    if args.reuse:
+        _keep_ingest_results(size_dir)
+        phases["ingest-embedded"] = PhaseRun("ok", 0, "reused")
+        console.print(f"[bold]N = {n:,}[/]: the store and ingest figures of {size_dir} reused")
+    else:
+        if size_dir.exists():
+            shutil.rmtree(size_dir)
+        size_dir.mkdir(parents=True)
+        started = time.perf_counter()
+        manifest = generate(size_dir / "src", n, args.seed)
+        console.print(
+            f"[bold]N = {n:,}[/]: generated {manifest['record_files']} files, "
+            f"{manifest['source_rows']:,} rows in {time.perf_counter() - started:.1f} s"
+        )
 
     def phase(
         name: str, backend: str = "embedded", location: str | None = None, variant: str = "query"
@@ -427,7 +442,7 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
     def skipped(name: str, why: str) -> None:
         phases[name] = PhaseRun("skipped", 0, why)
 
-    if phase("ingest").status != "ok":
+    if not args.reuse and phase("ingest").status != "ok":
         return size_rows(n, "embedded", results(size_dir), phases)
     quads = pick(results(size_dir), "ingest", "ingest", "embedded")[0]["quads"]
     small = quads <= args.rdflib_max_quads and not args.analytics_only
@@ -460,7 +475,7 @@ def run_size(n: int, args: argparse.Namespace, console: Console) -> list[Row]:
         rows += size_rows(n, "remote", results(size_dir), phases)
     if "virtuoso" in args.remote:
         rows += virtuoso_rows(n, size_dir, phase, phases)
-    if not args.keep:
+    if not (args.keep or args.reuse):
         for name in ("store", "bulkload-store", "remote-store", "virtuoso-store", "dump.nq"):
             target = size_dir / name
             if target.is_dir():
@@ -594,6 +609,12 @@ def main() -> None:
     )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cmckg-bench"))
     parser.add_argument("--keep", action="store_true", help="keep stores and dumps")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the queries again on the stores a --keep run left in --workdir "
+        "(no generation, no ingest: its figures are kept)",
+    )
     parser.add_argument(
         "--analytics-only",
         action="store_true",
