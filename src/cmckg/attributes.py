@@ -532,9 +532,8 @@ def _rows_frame(store: Store, source: str, role: str, params: dict[str, object])
     asked = ("attribute", "material") if upstream else tuple(params)
     keys = queries.run(store, LAYER_SERIES[role], {k: params[k] for k in asked}).rows
     narrowing = {k: v for k, v in params.items() if k not in asked}
-    found = queries.run_each(
-        store, saved_query(source, role), "series", sorted({key[0] for key in keys}), narrowing
-    )
+    series = sorted({key[0] for key in keys if isinstance(key[0], URIRef)})
+    found = queries.run_each(store, saved_query(source, role), "series", series, narrowing)
     censored = role == "censored"
     read = series_rows.upstream_rows if upstream else series_rows.series_rows
     columns = [*ROW_COLUMNS, "qualifier"] if censored else ROW_COLUMNS
