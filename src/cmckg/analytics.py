@@ -156,7 +156,7 @@ def _digest(*parts: object) -> str:
 
 def _watched(triples: Iterable[Any]) -> Iterator[Triple]:
     for s, p, o in triples:
-        if p in WATCHED and (p != _RDF_type or o in ROW_CLASSES):
+        if _is_watched(p, o):
             yield s, p, o
 
 
@@ -220,7 +220,7 @@ class _AfterState:
             return
         where = _WATCHED_QUADS
         for s, p, o, g in rows_for_each(self.store, "s", wanted, "?s ?p ?o ?g", where):
-            if g not in self.leaving and not _derived_analytics(g) and (p, o) in _kept(p, o):
+            if g not in self.leaving and not _derived_analytics(g) and _is_watched(p, o):
                 self.facts.add(s, p, o, g)
 
     def load_objects(self, predicate: URIRef, nodes: Iterable[Identifier]) -> None:
@@ -235,8 +235,9 @@ class _AfterState:
                 self.facts.add(s, predicate, o, g)
 
 
-def _kept(p: Identifier, o: Identifier) -> set[tuple[Identifier, Identifier]]:
-    return {(p, o)} if p != _RDF_type or o in ROW_CLASSES else set()
+def _is_watched(p: Identifier, o: Identifier) -> bool:
+    """A statement the layer is computed from (of the types, only the row classes)."""
+    return p in WATCHED and (p != _RDF_type or o in ROW_CLASSES)
 
 
 def _derived_analytics(graph: object) -> bool:
@@ -554,7 +555,7 @@ def _changed_triples(state: _AfterState, new: list[tuple[Triple, URIRef]]) -> se
     stored_leaving = sorted(g for g in state.leaving if not _derived_analytics(g))
     where = _WATCHED_QUADS
     for g, s, p, o in rows_for_each(state.store, "g", stored_leaving, "?g ?s ?p ?o", where):
-        if (p, o) in _kept(p, o):
+        if _is_watched(p, o):
             old[(s, p, o)].add(g)
     candidates = (added - set(old)) | (set(old) - added)
     state.load_subjects({s for s, _, _ in candidates})
@@ -654,12 +655,10 @@ def rebuild(
     written, graphs dropped)."""
     store.check_writable()
     facts = Facts()
-    stale: set[URIRef] = set()
-    for s, p, o, g in store.quads():
-        if _derived_analytics(g):
-            stale.add(g)
-        elif p in WATCHED and (p, o) in _kept(p, o):
+    for s, p, o, g in store.query(f"SELECT ?s ?p ?o ?g WHERE {{ {_WATCHED_QUADS} }}").rows:
+        if not _derived_analytics(g) and _is_watched(p, o):
             facts.add(s, p, o, g)
+    stale = {g for g in store.graph_names() if _derived_analytics(g)}
     nodes = sorted(
         s for s, by in facts.forward.items() if isinstance(s, URIRef) and _RDF_type in by
     )
