@@ -20,6 +20,18 @@ P, Q = URIRef(EX + "p"), URIRef(EX + "q")
 PRODUCT = URIRef(EX + "product/mAb-1")
 
 
+class FailingUpdate:
+    """An Oxigraph store whose SPARQL updates fail (a full disk), everything else as it is."""
+
+    def __init__(self, real: ox.Store) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str):
+        if name == "update":
+            raise OSError("disk full (simulated)")
+        return getattr(self.real, name)
+
+
 def g(name: str) -> URIRef:
     return URIRef(f"{EX}graph/{name}")
 
@@ -84,14 +96,7 @@ def test_a_failed_bulk_load_leaves_no_copy_behind(tmp_path):
     big = RecordTriples((s(i), P, Literal(i)) for i in range(30_000))
     big.add((PRODUCT, Q, Literal("mAb-1")))  # held by the old graph too: stays in the copy
     real = store.native
-
-    class FailingUpdate:
-        def __getattr__(self, name):
-            if name == "update":
-                raise OSError("disk full (simulated)")
-            return getattr(real, name)
-
-    store._store = FailingUpdate()
+    store._store = FailingUpdate(real)
     with pytest.raises(StoreError, match="simulated"):
         # a new graph (bulk-loaded) and a replaced one (the update that fails)
         store.apply(
@@ -284,14 +289,7 @@ def test_a_failed_write_with_graphs_outside_the_union_changes_nothing(tmp_path):
     big.add(shared)  # copied with the new record graph; only a kept-out graph held it before
     kept_out = RecordTriples((s(f"k{i}"), P, Literal(i)) for i in range(BULK_THRESHOLD))
     real = store.native
-
-    class FailingUpdate:
-        def __getattr__(self, name):
-            if name == "update":
-                raise OSError("disk full (simulated)")
-            return getattr(real, name)
-
-    store._store = FailingUpdate()
+    store._store = FailingUpdate(real)
     with pytest.raises(StoreError, match="simulated"):
         store.apply(
             outside(
