@@ -386,3 +386,31 @@ def test_layer_terms_are_declared():
         for _, p, o, _ in layer(kg)
         if p in (CMC.rowData, CMC.seriesRow)
     )
+
+
+def test_results_before_their_lot_and_lots_without_a_product_agree_with_the_records():
+    """Data in another order: a LIMS export names the lots (in mg/L, not the canonical mg/mL)
+    before the batch records give their product and site. Both paths give the same summary,
+    worked by hand: Site-Q 1.1 and 1.3 g/L → mean 1.2 mg/mL; Site-R 0.9 and 1.2 → 1.05. A batch
+    that never gets a product is left out on both paths (the records' query requires one)."""
+    kg = KnowledgeGraph.open("oxigraph:memory")
+    results = []
+    for i, grams in enumerate([1.1, 1.3, 0.9, 1.2, 5.0]):
+        rec = build.Record(f"res{i}", issuer="lims")
+        lot = rec.lot(f"X-{i}", kind="drug_substance")
+        rec.measurement(lot, "protein concentration", grams * 1000, "mg/L", stage="release")
+        results.append(rec)
+    kg.ingest_records(results)
+    lots = []
+    for i in range(4):  # X-4 never gets a product
+        rec = build.Record(f"lot{i}", issuer="lims")
+        site = "Site-Q" if i < 2 else "Site-R"
+        rec.lot(f"X-{i}", kind="drug_substance", product="mAb-Z", site=site)
+        lots.append(rec)
+    kg.ingest_records(lots)
+    old, new = both(kg.summary, "protein concentration", by="site")
+    same(old, new)
+    assert new["site"].tolist() == ["Site-Q", "Site-R"]
+    assert new["n"].tolist() == [2, 2]
+    assert new["mean"].tolist() == [pytest.approx(1.2), pytest.approx(1.05)]
+    assert set(new["unit"]) == {"mg/mL"}

@@ -159,7 +159,7 @@ def _batch_combinations(batch: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
         kinds,
         batch["identifiers"] or [None],
         batch["dates"] or [None],
-        batch["products"] or [None],
+        batch["products"],  # none: left out, as attribute-values-upstream.rq requires one
         batch["sites"] or [None],
         batch["process_versions"] or [None],
     )
