@@ -655,7 +655,10 @@ def rebuild(
     written, graphs dropped)."""
     store.check_writable()
     facts = Facts()
-    for s, p, o, g in store.query(f"SELECT ?s ?p ?o ?g WHERE {{ {_WATCHED_QUADS} }}").rows:
+    watched: list[tuple[Any, ...]] = store.query(
+        f"SELECT ?s ?p ?o ?g WHERE {{ {_WATCHED_QUADS} }}"
+    ).rows
+    for s, p, o, g in watched:
         if not _derived_analytics(g) and _is_watched(p, o):
             facts.add(s, p, o, g)
     stale = {g for g in store.graph_names() if _derived_analytics(g)}
